@@ -1,0 +1,174 @@
+/*
+ * main.c - the stcheck command: a thin shell over include/stcheck.h.
+ *
+ * The option table below is the single source for getopt_long and for --help; a test compares
+ * it with the man page. Exit codes: 0 every file passed, 1 findings, 2 could not check (wins
+ * over 1), 3 usage error.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stcheck.h"
+
+enum { EXIT_PASS = 0, EXIT_FINDINGS = 1, EXIT_NOCHECK = 2, EXIT_USAGE = 3 };
+enum { OPT_LIST_RULES = 256 };
+
+typedef struct {
+    const char *name;
+    int has_arg;
+    int val;
+    const char *arg;
+    const char *help;
+} cli_option;
+
+static const cli_option options[] = {
+    {"strict", no_argument, 's', NULL, "warnings fail a file too"},
+    {"format", required_argument, 'f', "FMT", "output format: text (default) or json"},
+    {"list-rules", no_argument, OPT_LIST_RULES, NULL,
+     "list every finding id with its severity and summary"},
+    {"version", no_argument, 'V', NULL, "print the version and exit"},
+    {"help", no_argument, 'h', NULL, "print this help and exit"},
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+typedef struct {
+    int strict;
+    int json;
+} cli_config;
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: stcheck [OPTIONS] FILE...\n"
+                 "Check model files without executing anything in them.\n\nOptions:\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        char left[64];
+        const cli_option *o = &options[i];
+        if (o->val < 256)
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", o->val, o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        else
+            snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        fprintf(out, "  %-24s %s\n", left, o->help);
+    }
+    fprintf(out, "\nExit status:\n"
+                 "  0  every file passed\n"
+                 "  1  at least one file failed on findings\n"
+                 "  2  at least one file could not be checked (wins over 1)\n"
+                 "  3  usage error\n");
+}
+
+static void list_rules(void)
+{
+    for (size_t i = 0; i < st_rule_count(); i++) {
+        const st_rule *r = st_rule_at(i);
+        printf("%s  %-7s  %-28s %s\n", r->id, st_severity_name(r->severity), r->title,
+               r->summary);
+    }
+}
+
+static int exit_for(st_verdict v)
+{
+    return v == ST_VERDICT_ERROR ? EXIT_NOCHECK : v == ST_VERDICT_FAIL ? EXIT_FINDINGS : EXIT_PASS;
+}
+
+static int worse(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+/* Checks every file; returns the exit code. */
+static int run(const cli_config *cfg, char **files, int n)
+{
+    int code = EXIT_PASS;
+    st_ctx *ctx = st_ctx_new();
+    st_json_out *jo = cfg->json ? st_json_out_new() : NULL;
+    if (ctx == NULL || (cfg->json && jo == NULL)) {
+        fprintf(stderr, "stcheck: out of memory\n");
+        st_ctx_free(ctx);
+        return EXIT_NOCHECK;
+    }
+    st_ctx_set_strict(ctx, cfg->strict);
+    for (int i = 0; i < n; i++) {
+        st_report *r = st_check_path(ctx, files[i]);
+        if (r == NULL) {
+            fprintf(stderr, "stcheck: out of memory checking a file\n");
+            code = EXIT_NOCHECK;
+            continue;
+        }
+        code = worse(code, exit_for(st_report_verdict(r)));
+        int wrc = cfg->json ? st_json_out_add(jo, r) : st_write_text(stdout, r);
+        if (wrc != 0)
+            code = EXIT_NOCHECK;
+        st_report_free(r);
+    }
+    if (cfg->json && st_json_out_write(jo, stdout) != 0)
+        code = EXIT_NOCHECK;
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "stcheck: cannot write output\n");
+        code = EXIT_NOCHECK;
+    }
+    st_json_out_free(jo);
+    st_ctx_free(ctx);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    struct option longopts[N_OPTIONS + 1];
+    char shortopts[2 * N_OPTIONS + 2];
+    size_t s = 0;
+    cli_config cfg = {0, 0};
+
+    shortopts[s++] = '+'; /* stop at the first file name; "--" ends options */
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        longopts[i] = (struct option){options[i].name, options[i].has_arg, NULL, options[i].val};
+        if (options[i].val < 256) {
+            shortopts[s++] = (char)options[i].val;
+            if (options[i].has_arg == required_argument)
+                shortopts[s++] = ':';
+        }
+    }
+    shortopts[s] = '\0';
+    memset(&longopts[N_OPTIONS], 0, sizeof(longopts[0]));
+
+    int c;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            cfg.strict = 1;
+            break;
+        case 'f':
+            if (strcmp(optarg, "json") == 0)
+                cfg.json = 1;
+            else if (strcmp(optarg, "text") == 0)
+                cfg.json = 0;
+            else {
+                fprintf(stderr, "stcheck: unknown format '%s' (text, json)\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_LIST_RULES:
+            list_rules();
+            return EXIT_PASS;
+        case 'V':
+            printf("stcheck %s\n", ST_VERSION_STRING);
+            return EXIT_PASS;
+        case 'h':
+            usage(stdout);
+            return EXIT_PASS;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "stcheck: no files given\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return run(&cfg, argv + optind, argc - optind);
+}

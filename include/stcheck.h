@@ -1,0 +1,146 @@
+/*
+ * stcheck.h - the one public header of libstcheck.
+ *
+ * libstcheck reads machine-learning model files without executing anything in them and
+ * reports, with evidence, whether they are safe to load. Everything the stcheck CLI does goes
+ * through this header; a registry can embed the library the same way.
+ *
+ * Typical use:
+ *     st_ctx *ctx = st_ctx_new();
+ *     st_report *r = st_check_path(ctx, "model.safetensors");
+ *     switch (st_report_verdict(r)) { ... }
+ *     st_report_free(r);
+ *     st_ctx_free(ctx);
+ *
+ * Thread-safety: a st_ctx may be shared by threads once configured; each call to st_check_*
+ * returns an independent report.
+ */
+#ifndef STCHECK_H
+#define STCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ST_VERSION_STRING "0.1.0"
+
+/* Symbols of the public API; everything else in the shared library is hidden. */
+#if defined(__GNUC__)
+#define ST_API __attribute__((visibility("default")))
+#else
+#define ST_API
+#endif
+
+/* Error codes: "could not finish the check". Any of them makes the verdict ST_VERDICT_ERROR. */
+typedef enum {
+    ST_OK = 0,
+    ST_E_IO,          /* open/read failed, or the file changed while read */
+    ST_E_NOMEM,       /* allocation failed */
+    ST_E_LIMIT,       /* a configured resource limit was reached */
+    ST_E_UNSUPPORTED, /* format not recognised or not supported */
+    ST_E_NOTFILE,     /* not a regular file */
+    ST_E_INVAL,       /* invalid argument to the API */
+} st_error;
+
+typedef enum {
+    ST_SEV_OFF = 0, /* finding is suppressed (policy) */
+    ST_SEV_INFO = 1,
+    ST_SEV_WARNING = 2,
+    ST_SEV_ERROR = 3,
+} st_severity;
+
+typedef enum {
+    ST_VERDICT_PASS = 0,  /* exit code 0 */
+    ST_VERDICT_FAIL = 1,  /* exit code 1: findings at or above the fail threshold */
+    ST_VERDICT_ERROR = 2, /* exit code 2: could not check (fail closed) */
+} st_verdict;
+
+/* Resource limits. Hitting one is a finding (ST901) and the verdict "could not check". */
+typedef enum {
+    ST_LIMIT_HEADER_BYTES = 0, /* safetensors header length; default 100,000,000 */
+    ST_LIMIT_JSON_DEPTH,       /* nesting depth of untrusted JSON; default 64 */
+    ST_LIMIT_TENSORS,          /* tensors in one header; default 16,777,216 */
+    ST_LIMIT_RANK,             /* dimensions of one tensor; default 1024 */
+    ST_LIMIT_METADATA_VALUE,   /* bytes of one __metadata__ value before a warning; 65536 */
+    ST_LIMIT_COUNT_
+} st_limit;
+
+typedef struct st_ctx st_ctx;
+typedef struct st_report st_report;
+
+/* One finding: evidence, not a verdict. Strings live as long as the report. */
+typedef struct {
+    const char *id;       /* stable id, e.g. "ST114" */
+    st_severity severity; /* effective severity */
+    uint64_t offset;      /* byte offset in the file the finding concerns */
+    uint64_t length;      /* byte length (0 when it concerns a position) */
+    const char *message;  /* printable ASCII; input-derived text is escaped */
+} st_finding;
+
+/* A rule: one finding id with its default severity and a one-line summary. */
+typedef struct {
+    const char *id;
+    st_severity severity;
+    const char *title;   /* short name */
+    const char *summary; /* one sentence */
+} st_rule;
+
+/* ---- context ---------------------------------------------------------------------------- */
+ST_API st_ctx *st_ctx_new(void);
+ST_API void st_ctx_free(st_ctx *ctx);
+/* Set a limit. Returns ST_E_INVAL for an unknown limit or a value above its hard maximum. */
+ST_API st_error st_ctx_set_limit(st_ctx *ctx, st_limit which, uint64_t value);
+ST_API uint64_t st_ctx_get_limit(const st_ctx *ctx, st_limit which);
+/* Strict mode: warnings fail a file too (what `stcheck --strict` selects). */
+ST_API void st_ctx_set_strict(st_ctx *ctx, int strict);
+
+/* ---- checking ------------------------------------------------------------------------- */
+/* Each returns a report (NULL only when the report itself could not be allocated). The
+ * display name is used in findings and output; it is copied. */
+ST_API st_report *st_check_path(st_ctx *ctx, const char *path);
+ST_API st_report *st_check_fd(st_ctx *ctx, int fd, const char *display_name);
+ST_API st_report *st_check_buffer(st_ctx *ctx, const void *data, size_t size, const char *display_name);
+
+/* ---- reports -------------------------------------------------------------------------- */
+ST_API void st_report_free(st_report *r);
+ST_API st_verdict st_report_verdict(const st_report *r);
+ST_API st_error st_report_error(const st_report *r);
+ST_API const char *st_report_path(const st_report *r);
+ST_API const char *st_report_format(const st_report *r); /* "safetensors", "unknown", ... */
+ST_API uint64_t st_report_file_size(const st_report *r);
+ST_API uint64_t st_report_header_length(const st_report *r); /* safetensors N, else 0 */
+ST_API uint64_t st_report_tensor_count(const st_report *r);
+ST_API size_t st_report_finding_count(const st_report *r);
+ST_API const st_finding *st_report_finding(const st_report *r, size_t i);
+/* Number of findings of a severity (after policy). */
+ST_API size_t st_report_count_severity(const st_report *r, st_severity sev);
+
+/* ---- rules ---------------------------------------------------------------------------- */
+ST_API size_t st_rule_count(void);
+ST_API const st_rule *st_rule_at(size_t i);
+ST_API const st_rule *st_rule_find(const char *id);
+
+/* ---- names ---------------------------------------------------------------------------- */
+ST_API const char *st_severity_name(st_severity sev);   /* "error", "warning", "info", "off" */
+ST_API const char *st_verdict_name(st_verdict v);       /* "pass", "fail", "could not check" */
+ST_API const char *st_error_name(st_error e);           /* "ok", "i/o error", ... */
+
+/* ---- output --------------------------------------------------------------------------- */
+/* Text: one line per finding, then a verdict line. Returns 0, or -1 on a write error. */
+ST_API int st_write_text(FILE *out, const st_report *r);
+
+/* JSON document over many reports: begin, add each report, end (writes the document). */
+typedef struct st_json_out st_json_out;
+ST_API st_json_out *st_json_out_new(void);
+ST_API int st_json_out_add(st_json_out *j, const st_report *r);
+ST_API int st_json_out_write(st_json_out *j, FILE *out); /* 0, or -1 on error */
+ST_API void st_json_out_free(st_json_out *j);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STCHECK_H */

@@ -1,0 +1,60 @@
+/*
+ * ctx.c - context creation and the limits table.
+ *
+ * Defaults match the reference implementation where it has one (the 100,000,000-byte header)
+ * and are otherwise far above what real files use, so that a limit is hit only by hostile or
+ * broken input. Hard maxima keep internal representations (32-bit offsets) sound.
+ */
+#include "ctx.h"
+
+#include <stdlib.h>
+
+static const struct {
+    uint64_t def;
+    uint64_t hard_max;
+} limit_table[ST_LIMIT_COUNT_] = {
+    [ST_LIMIT_HEADER_BYTES] = {100000000u, 100000000u},
+    [ST_LIMIT_JSON_DEPTH] = {64u, 1024u},
+    [ST_LIMIT_TENSORS] = {16777216u, 0xFFFFFFFFu},
+    [ST_LIMIT_RANK] = {1024u, 0xFFFFFFFFu},
+    [ST_LIMIT_METADATA_VALUE] = {65536u, UINT64_MAX},
+};
+
+st_ctx *st_ctx_new(void)
+{
+    st_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    for (int i = 0; i < ST_LIMIT_COUNT_; i++)
+        ctx->limits[i] = limit_table[i].def;
+    ctx->max_findings = 1000;
+    return ctx;
+}
+
+void st_ctx_free(st_ctx *ctx)
+{
+    free(ctx);
+}
+
+st_error st_ctx_set_limit(st_ctx *ctx, st_limit which, uint64_t value)
+{
+    if (ctx == NULL || (unsigned)which >= ST_LIMIT_COUNT_)
+        return ST_E_INVAL;
+    if (value == 0 || value > limit_table[which].hard_max)
+        return ST_E_INVAL;
+    ctx->limits[which] = value;
+    return ST_OK;
+}
+
+uint64_t st_ctx_get_limit(const st_ctx *ctx, st_limit which)
+{
+    if (ctx == NULL || (unsigned)which >= ST_LIMIT_COUNT_)
+        return 0;
+    return ctx->limits[which];
+}
+
+void st_ctx_set_strict(st_ctx *ctx, int strict)
+{
+    if (ctx != NULL)
+        ctx->strict = strict != 0;
+}

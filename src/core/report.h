@@ -1,0 +1,39 @@
+/*
+ * report.h - the per-file report that format modules append findings to.
+ *
+ * Format modules never print: they call st_report_add. Adding never fails from the caller's
+ * point of view; an allocation failure marks the report ST_E_NOMEM, which makes its verdict
+ * "could not check" (fail closed).
+ */
+#ifndef ST_REPORT_H
+#define ST_REPORT_H
+
+#include "ctx.h"
+#include "rules.h"
+
+struct st_report {
+    char *path; /* escaped display name */
+    const char *format;
+    uint64_t file_size;
+    uint64_t header_len;
+    uint64_t tensor_count;
+    st_error err;
+    int strict;
+    size_t max_findings;
+    st_finding *findings;
+    size_t n_findings, cap_findings;
+    size_t counts[ST_SEV_ERROR + 1]; /* every finding, kept or not */
+    int truncated;
+};
+
+st_report *st_report_new(const st_ctx *ctx, const char *display_name);
+
+/* Records a finding with the rule's severity. The message is printf-formatted; callers escape
+ * input-derived text with st_escape first. */
+void st_report_add(st_report *r, st_rule_id rule, uint64_t offset, uint64_t length,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Marks the check as incomplete. The first error wins. */
+void st_report_fail(st_report *r, st_error err);
+
+#endif /* ST_REPORT_H */

@@ -1,0 +1,43 @@
+/*
+ * format.h - what a format module receives and the table of formats.
+ *
+ * A format module gets an st_input (context, report, bounded source, the first bytes already
+ * read) and appends findings. It never prints, exits or opens files. It returns ST_OK when it
+ * finished (whatever it found) or an error when it could not finish; the scanner turns an error
+ * into the verdict "could not check".
+ */
+#ifndef ST_FORMAT_H
+#define ST_FORMAT_H
+
+#include "../core/report.h"
+#include "../core/source.h"
+
+#define ST_HEAD_BYTES 4096 /* bytes read once for identification */
+
+typedef struct {
+    const st_ctx *ctx;
+    st_report *report;
+    const st_src *src;
+    const unsigned char *head; /* first min(size, ST_HEAD_BYTES) bytes */
+    size_t head_len;
+    const char *name; /* path as given (for extension hints only; never trusted) */
+} st_input;
+
+typedef struct {
+    const char *name;
+    /* Confidence 0..100 that the input is this format; 0 = not this format. */
+    int (*sniff)(const st_input *in);
+    st_error (*check)(st_input *in);
+} st_format;
+
+/* The format with the highest confidence, or NULL when none claims the input. */
+const st_format *st_format_identify(const st_input *in);
+
+/* Nonzero when name ends with suffix (ASCII case-insensitive). */
+int st_name_has_suffix(const char *name, const char *suffix);
+
+/* Format modules */
+int st_safetensors_sniff(const st_input *in);
+st_error st_safetensors_check(st_input *in);
+
+#endif /* ST_FORMAT_H */

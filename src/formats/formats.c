@@ -1,0 +1,36 @@
+/*
+ * formats.c - the table of formats and identification by content.
+ *
+ * Adding a format: one module in this folder, one row here, one test file, one fuzz target,
+ * one corpus folder and one docs page.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "format.h"
+
+static const st_format format_table[] = {
+    {"safetensors", st_safetensors_sniff, st_safetensors_check},
+};
+
+const st_format *st_format_identify(const st_input *in)
+{
+    const st_format *best = NULL;
+    int best_score = 0;
+    for (size_t i = 0; i < sizeof(format_table) / sizeof(format_table[0]); i++) {
+        int s = format_table[i].sniff(in);
+        if (s > best_score) {
+            best_score = s;
+            best = &format_table[i];
+        }
+    }
+    return best;
+}
+
+int st_name_has_suffix(const char *name, const char *suffix)
+{
+    if (name == NULL)
+        return 0;
+    size_t n = strlen(name), s = strlen(suffix);
+    return n >= s && strcasecmp(name + n - s, suffix) == 0;
+}

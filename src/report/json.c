@@ -1,0 +1,162 @@
+/*
+ * json.c - the JSON report, written with cJSON (output only: our own data, already escaped to
+ * valid UTF-8 by the report, so cJSON's lax parsing never meets hostile bytes here).
+ *
+ * Schema (docs/report-json.md): { schema_version, tool, version, strict, files: [ { path,
+ * size, format, verdict, error, header_length, tensor_count, counts, findings: [ { id,
+ * severity, message, offset, length } ] } ], summary: { files, passed, failed,
+ * could_not_check } }
+ */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#include "../core/report.h"
+
+#define ST_JSON_SCHEMA_VERSION 1
+
+struct st_json_out {
+    cJSON *root;
+    cJSON *files;
+    int strict;
+    size_t n, passed, failed, errors;
+};
+
+st_json_out *st_json_out_new(void)
+{
+    st_json_out *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return NULL;
+    j->root = cJSON_CreateObject();
+    j->files = cJSON_CreateArray();
+    if (j->root == NULL || j->files == NULL) {
+        cJSON_Delete(j->root);
+        cJSON_Delete(j->files);
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+void st_json_out_free(st_json_out *j)
+{
+    if (j == NULL)
+        return;
+    cJSON_Delete(j->root);
+    cJSON_Delete(j->files);
+    free(j);
+}
+
+/* Offsets are u64; a double represents them exactly up to 2^53, beyond which no real file
+ * reaches (the value is still written, rounded). */
+static int add_u64(cJSON *o, const char *k, uint64_t v)
+{
+    return cJSON_AddNumberToObject(o, k, (double)v) ? 0 : -1;
+}
+
+static cJSON *finding_json(const st_finding *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
+    if (!cJSON_AddStringToObject(o, "id", f->id) ||
+        !cJSON_AddStringToObject(o, "severity", st_severity_name(f->severity)) ||
+        !cJSON_AddStringToObject(o, "message", f->message) ||
+        add_u64(o, "offset", f->offset) || add_u64(o, "length", f->length)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static cJSON *counts_json(const st_report *r)
+{
+    cJSON *c = cJSON_CreateObject();
+    if (c == NULL)
+        return NULL;
+    if (add_u64(c, "error", r->counts[ST_SEV_ERROR]) ||
+        add_u64(c, "warning", r->counts[ST_SEV_WARNING]) ||
+        add_u64(c, "info", r->counts[ST_SEV_INFO])) {
+        cJSON_Delete(c);
+        return NULL;
+    }
+    return c;
+}
+
+static cJSON *file_json(const st_report *r)
+{
+    cJSON *o = cJSON_CreateObject(), *fs = cJSON_CreateArray(), *c = counts_json(r);
+    int bad = o == NULL || fs == NULL || c == NULL;
+    if (!bad) {
+        cJSON_AddItemToObject(o, "counts", c);
+        c = NULL;
+    }
+    for (size_t i = 0; !bad && i < r->n_findings; i++) {
+        cJSON *f = finding_json(&r->findings[i]);
+        bad = f == NULL || !cJSON_AddItemToArray(fs, f);
+    }
+    bad = bad || !cJSON_AddStringToObject(o, "path", r->path) ||
+          add_u64(o, "size", r->file_size) || !cJSON_AddStringToObject(o, "format", r->format) ||
+          !cJSON_AddStringToObject(o, "verdict", st_verdict_name(st_report_verdict(r))) ||
+          (r->err == ST_OK ? !cJSON_AddNullToObject(o, "error")
+                           : !cJSON_AddStringToObject(o, "error", st_error_name(r->err))) ||
+          add_u64(o, "header_length", r->header_len) ||
+          add_u64(o, "tensor_count", r->tensor_count) ||
+          !cJSON_AddBoolToObject(o, "findings_truncated", r->truncated);
+    if (bad) {
+        cJSON_Delete(o);
+        cJSON_Delete(fs);
+        cJSON_Delete(c);
+        return NULL;
+    }
+    cJSON_AddItemToObject(o, "findings", fs);
+    return o;
+}
+
+int st_json_out_add(st_json_out *j, const st_report *r)
+{
+    cJSON *f = file_json(r);
+    if (f == NULL || !cJSON_AddItemToArray(j->files, f)) {
+        cJSON_Delete(f);
+        return -1;
+    }
+    st_verdict v = st_report_verdict(r);
+    j->n++;
+    j->passed += v == ST_VERDICT_PASS;
+    j->failed += v == ST_VERDICT_FAIL;
+    j->errors += v == ST_VERDICT_ERROR;
+    j->strict |= r->strict;
+    return 0;
+}
+
+static int build_root(st_json_out *j)
+{
+    cJSON *s = cJSON_CreateObject();
+    if (s == NULL || add_u64(s, "files", j->n) || add_u64(s, "passed", j->passed) ||
+        add_u64(s, "failed", j->failed) || add_u64(s, "could_not_check", j->errors)) {
+        cJSON_Delete(s);
+        return -1;
+    }
+    if (!cJSON_AddNumberToObject(j->root, "schema_version", ST_JSON_SCHEMA_VERSION) ||
+        !cJSON_AddStringToObject(j->root, "tool", "stcheck") ||
+        !cJSON_AddStringToObject(j->root, "version", ST_VERSION_STRING) ||
+        !cJSON_AddBoolToObject(j->root, "strict", j->strict)) {
+        cJSON_Delete(s);
+        return -1;
+    }
+    cJSON_AddItemToObject(j->root, "files", j->files);
+    j->files = NULL;
+    cJSON_AddItemToObject(j->root, "summary", s);
+    return 0;
+}
+
+int st_json_out_write(st_json_out *j, FILE *out)
+{
+    if (j->files != NULL && build_root(j) != 0)
+        return -1;
+    char *text = cJSON_Print(j->root);
+    if (text == NULL)
+        return -1;
+    int rc = fputs(text, out) < 0 || fputc('\n', out) == EOF ? -1 : 0;
+    cJSON_free(text);
+    return rc;
+}

@@ -1,0 +1,108 @@
+/*
+ * scan.c - open, identify, dispatch: the one place a format is chosen.
+ *
+ * Each input is opened once and the very descriptor that was checked with fstat is the one
+ * read. Only regular files are read; opening uses O_NONBLOCK so that a FIFO cannot stall the
+ * scan before fstat refuses it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/escape.h"
+#include "formats/format.h"
+
+static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, const char *name)
+{
+    unsigned char head[ST_HEAD_BYTES];
+    size_t head_len = src->size < sizeof(head) ? (size_t)src->size : sizeof(head);
+    st_input in = {ctx, r, src, head, head_len, name};
+
+    r->file_size = src->size;
+    if (st_src_read(src, 0, head, head_len) != ST_OK) {
+        st_report_add(r, ST_R_IO, 0, head_len, "could not read the file's first bytes");
+        st_report_fail(r, ST_E_IO);
+        return;
+    }
+    const st_format *fmt = st_format_identify(&in);
+    if (fmt == NULL) {
+        st_report_add(r, ST_R_UNKNOWN_FORMAT, 0, head_len,
+                      "content is not a format stcheck recognises");
+        st_report_fail(r, ST_E_UNSUPPORTED);
+        return;
+    }
+    st_error err = fmt->check(&in);
+    if (err != ST_OK)
+        st_report_fail(r, err);
+}
+
+static st_report *new_report(st_ctx *ctx, const char *name)
+{
+    if (ctx == NULL)
+        return NULL;
+    return st_report_new(ctx, name);
+}
+
+st_report *st_check_buffer(st_ctx *ctx, const void *data, size_t size, const char *display_name)
+{
+    st_report *r = new_report(ctx, display_name);
+    if (r == NULL)
+        return NULL;
+    if (data == NULL && size > 0) {
+        st_report_fail(r, ST_E_INVAL);
+        return r;
+    }
+    st_src src = {-1, data, size};
+    run_formats(ctx, r, &src, display_name);
+    return r;
+}
+
+static void check_open_fd(const st_ctx *ctx, st_report *r, int fd, const char *name)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        st_report_add(r, ST_R_IO, 0, 0, "cannot stat: %s", strerror(errno));
+        st_report_fail(r, ST_E_IO);
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        st_report_add(r, ST_R_NOT_REGULAR, 0, 0, "not a regular file (%s)",
+                      S_ISDIR(st.st_mode)    ? "directory"
+                      : S_ISFIFO(st.st_mode) ? "FIFO"
+                      : S_ISSOCK(st.st_mode) ? "socket"
+                      : S_ISCHR(st.st_mode)  ? "character device"
+                      : S_ISBLK(st.st_mode)  ? "block device"
+                                             : "special file");
+        st_report_fail(r, ST_E_NOTFILE);
+        return;
+    }
+    st_src src = {fd, NULL, (uint64_t)st.st_size};
+    run_formats(ctx, r, &src, name);
+}
+
+st_report *st_check_fd(st_ctx *ctx, int fd, const char *display_name)
+{
+    st_report *r = new_report(ctx, display_name);
+    if (r == NULL)
+        return NULL;
+    check_open_fd(ctx, r, fd, display_name);
+    return r;
+}
+
+st_report *st_check_path(st_ctx *ctx, const char *path)
+{
+    st_report *r = new_report(ctx, path);
+    if (r == NULL)
+        return NULL;
+    int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        st_report_add(r, ST_R_IO, 0, 0, "cannot open: %s", strerror(errno));
+        st_report_fail(r, ST_E_IO);
+        return r;
+    }
+    check_open_fd(ctx, r, fd, path);
+    close(fd);
+    return r;
+}
