@@ -65,8 +65,7 @@ static void list_rules(void)
 {
     for (size_t i = 0; i < st_rule_count(); i++) {
         const st_rule *r = st_rule_at(i);
-        printf("%s  %-7s  %-28s %s\n", r->id, st_severity_name(r->severity), r->title,
-               r->summary);
+        printf("%s  %-7s  %-28s %s\n", r->id, st_severity_name(r->severity), r->title, r->summary);
     }
 }
 

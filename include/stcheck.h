@@ -103,7 +103,8 @@ ST_API void st_ctx_set_strict(st_ctx *ctx, int strict);
  * display name is used in findings and output; it is copied. */
 ST_API st_report *st_check_path(st_ctx *ctx, const char *path);
 ST_API st_report *st_check_fd(st_ctx *ctx, int fd, const char *display_name);
-ST_API st_report *st_check_buffer(st_ctx *ctx, const void *data, size_t size, const char *display_name);
+ST_API st_report *st_check_buffer(st_ctx *ctx, const void *data, size_t size,
+                                  const char *display_name);
 
 /* ---- reports -------------------------------------------------------------------------- */
 ST_API void st_report_free(st_report *r);
@@ -125,9 +126,9 @@ ST_API const st_rule *st_rule_at(size_t i);
 ST_API const st_rule *st_rule_find(const char *id);
 
 /* ---- names ---------------------------------------------------------------------------- */
-ST_API const char *st_severity_name(st_severity sev);   /* "error", "warning", "info", "off" */
-ST_API const char *st_verdict_name(st_verdict v);       /* "pass", "fail", "could not check" */
-ST_API const char *st_error_name(st_error e);           /* "ok", "i/o error", ... */
+ST_API const char *st_severity_name(st_severity sev); /* "error", "warning", "info", "off" */
+ST_API const char *st_verdict_name(st_verdict v);     /* "pass", "fail", "could not check" */
+ST_API const char *st_error_name(st_error e);         /* "ok", "i/o error", ... */
 
 /* ---- output --------------------------------------------------------------------------- */
 /* Text: one line per finding, then a verdict line. Returns 0, or -1 on a write error. */

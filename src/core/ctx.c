@@ -13,10 +13,8 @@ static const struct {
     uint64_t def;
     uint64_t hard_max;
 } limit_table[ST_LIMIT_COUNT_] = {
-    [ST_LIMIT_HEADER_BYTES] = {100000000u, 100000000u},
-    [ST_LIMIT_JSON_DEPTH] = {64u, 1024u},
-    [ST_LIMIT_TENSORS] = {16777216u, 0xFFFFFFFFu},
-    [ST_LIMIT_RANK] = {1024u, 0xFFFFFFFFu},
+    [ST_LIMIT_HEADER_BYTES] = {100000000u, 100000000u}, [ST_LIMIT_JSON_DEPTH] = {64u, 1024u},
+    [ST_LIMIT_TENSORS] = {16777216u, 0xFFFFFFFFu},      [ST_LIMIT_RANK] = {1024u, 0xFFFFFFFFu},
     [ST_LIMIT_METADATA_VALUE] = {65536u, UINT64_MAX},
 };
 

@@ -30,8 +30,8 @@ st_report *st_report_new(const st_ctx *ctx, const char *display_name);
 
 /* Records a finding with the rule's severity. The message is printf-formatted; callers escape
  * input-derived text with st_escape first. */
-void st_report_add(st_report *r, st_rule_id rule, uint64_t offset, uint64_t length,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void st_report_add(st_report *r, st_rule_id rule, uint64_t offset, uint64_t length, const char *fmt,
+                   ...) __attribute__((format(printf, 5, 6)));
 
 /* Marks the check as incomplete. The first error wins. */
 void st_report_fail(st_report *r, st_error err);

@@ -31,12 +31,11 @@ typedef struct {
 
 /* The reference crate's Dtype enum with its bitsize(). */
 static const dtype_info dtypes[] = {
-    {"BOOL", 8},       {"U8", 8},           {"I8", 8},           {"F8_E5M2", 8},
-    {"F8_E4M3", 8},    {"F8_E8M0", 8},      {"F8_E4M3FNUZ", 8},  {"F8_E5M2FNUZ", 8},
-    {"I16", 16},       {"U16", 16},         {"F16", 16},         {"BF16", 16},
-    {"I32", 32},       {"U32", 32},         {"F32", 32},         {"I64", 64},
-    {"U64", 64},       {"F64", 64},         {"C64", 64},         {"F4", 4},
-    {"F6_E2M3", 6},    {"F6_E3M2", 6},
+    {"BOOL", 8},    {"U8", 8},          {"I8", 8},          {"F8_E5M2", 8}, {"F8_E4M3", 8},
+    {"F8_E8M0", 8}, {"F8_E4M3FNUZ", 8}, {"F8_E5M2FNUZ", 8}, {"I16", 16},    {"U16", 16},
+    {"F16", 16},    {"BF16", 16},       {"I32", 32},        {"U32", 32},    {"F32", 32},
+    {"I64", 64},    {"U64", 64},        {"F64", 64},        {"C64", 64},    {"F4", 4},
+    {"F6_E2M3", 6}, {"F6_E3M2", 6},
 };
 #define N_DTYPES (sizeof(dtypes) / sizeof(dtypes[0]))
 
@@ -193,8 +192,8 @@ static int parse_dtype(stf *s, tensor_entry *te)
     if (next(s, &t) != 0)
         return -1;
     if (t.type != ST_JT_STRING) {
-        st_report_add(s->r, ST_R_DTYPE_NOT_STRING, foff(t.off), t.len,
-                      "dtype is %s, not a string", tok_kind(&t));
+        st_report_add(s->r, ST_R_DTYPE_NOT_STRING, foff(t.off), t.len, "dtype is %s, not a string",
+                      tok_kind(&t));
         return skip_value(s, &t);
     }
     for (size_t i = 0; i < N_DTYPES; i++)
@@ -350,8 +349,8 @@ static int tensor_bytes(stf *s, const tensor_entry *te, const char *name, uint64
     uint64_t bits;
     if (te->dtype < 0 || !te->shape_ok)
         return -1;
-    if (te->count_overflow || st_mul_u64(te->any_zero ? 0 : te->count_nz,
-                                         dtypes[te->dtype].bits, &bits)) {
+    if (te->count_overflow ||
+        st_mul_u64(te->any_zero ? 0 : te->count_nz, dtypes[te->dtype].bits, &bits)) {
         st_report_add(s->r, ST_R_SIZE_OVERFLOW, foff(te->key_off), te->key_len,
                       "tensor \"%s\": element count or size in bits overflows 64 bits", name);
         return -1;
@@ -384,8 +383,7 @@ static int finish_tensor(stf *s, const tensor_entry *te)
     if (size_ok && te->end - te->begin != bytes)
         st_report_add(s->r, ST_R_OFFSETS_SIZE_MISMATCH, foff(te->key_off), te->key_len,
                       "tensor \"%s\": data_offsets span %llu bytes, dtype and shape need %llu",
-                      name, (unsigned long long)(te->end - te->begin),
-                      (unsigned long long)bytes);
+                      name, (unsigned long long)(te->end - te->begin), (unsigned long long)bytes);
     if (size_ok && dtypes[te->dtype].bits >= 8 && te->begin % (dtypes[te->dtype].bits / 8))
         st_report_add(s->r, ST_R_TENSOR_MISALIGNED, foff(te->key_off), te->key_len,
                       "tensor \"%s\": data begins at %llu, not a multiple of its %u-byte "
@@ -492,9 +490,9 @@ static int contains_ci(const char *hay, size_t n, const char *needle)
 /* Markers of URLs and code that a reviewer wants to see in metadata that loaders may render
  * or pass on (model cards, UIs). A heuristic: warnings only. */
 static const char *const suspicious_markers[] = {
-    "http://",  "https://",  "ftp://",   "file://",  "data:",      "javascript:",
-    "<script",  "<iframe",   "__import__", "eval(",  "exec(",      "os.system",
-    "subprocess", "import os", "/bin/sh", "powershell", "curl ",   "wget ",
+    "http://",    "https://",  "ftp://",     "file://",    "data:", "javascript:",
+    "<script",    "<iframe",   "__import__", "eval(",      "exec(", "os.system",
+    "subprocess", "import os", "/bin/sh",    "powershell", "curl ", "wget ",
 };
 
 static void check_metadata_value(stf *s, const st_json_tok *v)
@@ -606,8 +604,10 @@ static int check_framing(stf *s)
     st_report *r = s->r;
     uint64_t size = s->in->src->size, end;
     if (size < HDR_BASE) {
-        st_report_add(r, ST_R_FILE_TOO_SHORT, 0, size, "file is %llu bytes, shorter than the "
-                      "8-byte header length", (unsigned long long)size);
+        st_report_add(r, ST_R_FILE_TOO_SHORT, 0, size,
+                      "file is %llu bytes, shorter than the "
+                      "8-byte header length",
+                      (unsigned long long)size);
         return -1;
     }
     s->n = st_le64(s->in->head);

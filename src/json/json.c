@@ -119,6 +119,15 @@ static st_json_err fail(st_json *j, st_json_err e, size_t off, const char *detai
     return e;
 }
 
+/* A byte that cannot start the expected token: invalid UTF-8 is reported as such (the header
+ * is not text at all), anything else as a grammar error. */
+static st_json_err unexpected(st_json *j, const char *detail)
+{
+    if (j->buf[j->pos] >= 0x80 && st_utf8_seq_len(j->buf + j->pos, j->len - j->pos) == 0)
+        return fail(j, ST_JSON_E_UTF8, j->pos, "invalid UTF-8");
+    return fail(j, ST_JSON_E_SYNTAX, j->pos, detail);
+}
+
 static int is_ws(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -238,8 +247,8 @@ static st_json_err validate_string(st_json *j, size_t *end, unsigned *flags)
             *flags |= ST_JSON_F_ESCAPED;
             i += used;
         } else if (c < 0x20) {
-            return fail(j, ST_JSON_E_CONTROL, i, c ? "raw control character in string"
-                                                   : "NUL byte in string");
+            return fail(j, ST_JSON_E_CONTROL, i,
+                        c ? "raw control character in string" : "NUL byte in string");
         } else {
             size_t n = st_utf8_seq_len(j->buf + i, j->len - i);
             if (n == 0)
@@ -518,9 +527,7 @@ static st_json_err scan_value(st_json *j, st_json_tok *t)
             e = scan_number(j, t);
             break;
         }
-        if (c >= 0x80 && st_utf8_seq_len(j->buf + j->pos, j->len - j->pos) == 0)
-            return fail(j, ST_JSON_E_UTF8, j->pos, "invalid UTF-8");
-        return fail(j, ST_JSON_E_SYNTAX, j->pos, "value expected");
+        return unexpected(j, "value expected");
     }
     if (e == ST_JSON_OK)
         after_value(j);
@@ -530,12 +537,14 @@ static st_json_err scan_value(st_json *j, st_json_tok *t)
 static st_json_err scan_key(st_json *j, st_json_tok *t)
 {
     if (j->buf[j->pos] != '"')
-        return fail(j, ST_JSON_E_SYNTAX, j->pos, "key expected");
+        return unexpected(j, "key expected");
     if (scan_string(j, t, 1) != ST_JSON_OK)
         return j->err;
     skip_ws(j);
-    if (j->pos >= j->len || j->buf[j->pos] != ':')
-        return fail(j, ST_JSON_E_SYNTAX, j->pos, "':' expected after key");
+    if (j->pos >= j->len)
+        return fail(j, ST_JSON_E_SYNTAX, j->pos, "unexpected end of input");
+    if (j->buf[j->pos] != ':')
+        return unexpected(j, "':' expected after key");
     j->pos++;
     j->state = S_VALUE;
     return ST_JSON_OK;
@@ -575,7 +584,7 @@ static st_json_err step(st_json *j, st_json_tok *t)
         if (c == (in_obj ? '}' : ']'))
             return close_container(j, t);
         if (c != ',')
-            return fail(j, ST_JSON_E_SYNTAX, j->pos, "',' or end of container expected");
+            return unexpected(j, "',' or end of container expected");
         j->pos++;
         j->state = in_obj ? S_KEY : S_VALUE;
         return step(j, t); /* one level only: the next state is never S_COMMA_OR_END */

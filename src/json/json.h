@@ -53,12 +53,12 @@ typedef enum {
 
 typedef struct {
     st_json_type type;
-    size_t off; /* first byte of the token in the input */
-    size_t len; /* raw length (strings include their quotes) */
+    size_t off;      /* first byte of the token in the input */
+    size_t len;      /* raw length (strings include their quotes) */
     const char *str; /* KEY/STRING: unescaped text (not NUL-terminated) */
     size_t str_len;
     unsigned flags;
-    uint64_t u64; /* NUMBER with ST_JSON_F_UINT */
+    uint64_t u64;   /* NUMBER with ST_JSON_F_UINT */
     unsigned depth; /* containers open after this token */
 } st_json_tok;
 
@@ -80,7 +80,7 @@ size_t st_json_error_offset(const st_json *j);
 const char *st_json_error_detail(const st_json *j);
 
 /* Whitespace around the top-level value, for formats that restrict it. */
-size_t st_json_leading_ws(const st_json *j);    /* bytes of whitespace before the value */
+size_t st_json_leading_ws(const st_json *j);        /* bytes of whitespace before the value */
 int st_json_trailing_nonspace_ws(const st_json *j); /* tab/CR/LF seen after the value */
 
 #endif /* ST_JSON_H */

@@ -60,8 +60,8 @@ static cJSON *finding_json(const st_finding *f)
         return NULL;
     if (!cJSON_AddStringToObject(o, "id", f->id) ||
         !cJSON_AddStringToObject(o, "severity", st_severity_name(f->severity)) ||
-        !cJSON_AddStringToObject(o, "message", f->message) ||
-        add_u64(o, "offset", f->offset) || add_u64(o, "length", f->length)) {
+        !cJSON_AddStringToObject(o, "message", f->message) || add_u64(o, "offset", f->offset) ||
+        add_u64(o, "length", f->length)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -94,8 +94,8 @@ static cJSON *file_json(const st_report *r)
         cJSON *f = finding_json(&r->findings[i]);
         bad = f == NULL || !cJSON_AddItemToArray(fs, f);
     }
-    bad = bad || !cJSON_AddStringToObject(o, "path", r->path) ||
-          add_u64(o, "size", r->file_size) || !cJSON_AddStringToObject(o, "format", r->format) ||
+    bad = bad || !cJSON_AddStringToObject(o, "path", r->path) || add_u64(o, "size", r->file_size) ||
+          !cJSON_AddStringToObject(o, "format", r->format) ||
           !cJSON_AddStringToObject(o, "verdict", st_verdict_name(st_report_verdict(r))) ||
           (r->err == ST_OK ? !cJSON_AddNullToObject(o, "error")
                            : !cJSON_AddStringToObject(o, "error", st_error_name(r->err))) ||

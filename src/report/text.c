@@ -28,9 +28,8 @@ int st_write_text(FILE *out, const st_report *r)
                      st_error_name(r->err));
     else
         rc = fprintf(out, "%s: %s (%s: %zu error%s, %zu warning%s, %zu info)\n", r->path,
-                     v == ST_VERDICT_PASS ? "PASS" : "FAIL", r->format,
-                     r->counts[ST_SEV_ERROR], r->counts[ST_SEV_ERROR] == 1 ? "" : "s",
-                     r->counts[ST_SEV_WARNING], r->counts[ST_SEV_WARNING] == 1 ? "" : "s",
-                     r->counts[ST_SEV_INFO]);
+                     v == ST_VERDICT_PASS ? "PASS" : "FAIL", r->format, r->counts[ST_SEV_ERROR],
+                     r->counts[ST_SEV_ERROR] == 1 ? "" : "s", r->counts[ST_SEV_WARNING],
+                     r->counts[ST_SEV_WARNING] == 1 ? "" : "s", r->counts[ST_SEV_INFO]);
     return rc < 0 ? -1 : 0;
 }

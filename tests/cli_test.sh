@@ -1,0 +1,96 @@
+#!/bin/sh
+# CLI tests: exit codes for every class, both output formats, --strict, --list-rules, --help,
+# and that the man page documents every option of the option table.
+# Usage: cli_test.sh STCHECK SRCDIR WORKDIR
+set -u
+ST=$1
+SRC=$2
+W=$3
+GEN="python3 $SRC/tests/gen_safetensors.py"
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect_exit CODE CMD...: runs CMD, compares its exit code
+expect_exit() {
+    want=$1
+    shift
+    "$@" >"$W/out" 2>"$W/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else bad "exit $got (want $want): $*"; fi
+}
+
+rm -rf "$W" && mkdir -p "$W/c"
+$GEN corpus "$W/c" || { echo "generator failed"; exit 1; }
+VALID="$W/c/valid-basic.safetensors"
+BAD="$W/c/ST114-duplicate-tensor.safetensors"
+WARN="$W/c/ST132-empty-name.safetensors"
+printf 'plain text, not a model\n' >"$W/notes.txt"
+
+expect_exit 0 "$ST" "$VALID"
+expect_exit 1 "$ST" "$BAD"
+expect_exit 1 "$ST" "$VALID" "$BAD"
+expect_exit 2 "$ST" "$W/does-not-exist.safetensors"
+expect_exit 2 "$ST" "$W"                      # a directory: not a regular file
+expect_exit 2 "$ST" "$W/notes.txt"            # unknown format: could not check
+expect_exit 2 "$ST" "$BAD" "$W/notes.txt"     # 2 wins over 1
+expect_exit 2 "$ST" "$W/notes.txt" "$BAD"     # whatever the order
+expect_exit 3 "$ST"
+expect_exit 3 "$ST" --no-such-option "$VALID"
+expect_exit 3 "$ST" --format xml "$VALID"
+expect_exit 0 "$ST" --version
+expect_exit 0 "$ST" --help
+expect_exit 0 "$ST" --list-rules
+
+# --strict: a warning fails the file; without it the file passes.
+expect_exit 0 "$ST" "$WARN"
+expect_exit 1 "$ST" --strict "$WARN"
+expect_exit 1 "$ST" -s "$WARN"
+
+# "--" ends options: a file named like an option is still a file.
+cp "$VALID" "$W/-s"
+expect_exit 0 "$ST" -- "$W/-s"
+(cd "$W" && "$ST" -- -s >/dev/null 2>&1); [ $? -eq 0 ] && ok || bad "-- -s"
+
+# A FIFO is refused without blocking.
+if mkfifo "$W/fifo" 2>/dev/null; then expect_exit 2 "$ST" "$W/fifo"; fi
+
+# Text format: a finding line with id, offset and length, then the verdict line.
+"$ST" "$BAD" >"$W/out"
+grep -q "error ST114: duplicate key \"a\"" "$W/out" && ok || bad "text finding line"
+grep -q "\[at offset [0-9]*, length [0-9]*\]" "$W/out" && ok || bad "text offset/length"
+grep -q "ST114-duplicate-tensor.safetensors: FAIL (safetensors: 1 error" "$W/out" && ok || bad "verdict line"
+
+# JSON format: one valid document with the per-file fields.
+"$ST" --format json "$VALID" "$BAD" "$W/notes.txt" >"$W/out.json"
+python3 - "$W/out.json" <<'PY' && ok || bad "json document"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["tool"] == "stcheck" and d["schema_version"] == 1 and "version" in d
+f = d["files"]
+assert [x["verdict"] for x in f] == ["pass", "fail", "could not check"], f
+for x in f:
+    for k in ("path", "size", "format", "verdict", "header_length", "tensor_count", "findings"):
+        assert k in x, k
+assert f[0]["tensor_count"] == 2 and f[0]["format"] == "safetensors"
+assert f[1]["findings"][0]["id"] == "ST114"
+for k in ("id", "severity", "message", "offset", "length"):
+    assert k in f[1]["findings"][0], k
+assert d["summary"] == {"files": 3, "passed": 1, "failed": 1, "could_not_check": 1}
+PY
+
+# --help documents the exit codes; --list-rules lists every rule once.
+"$ST" --help | grep -q "2  at least one file could not be checked" && ok || bad "help exit codes"
+n_rules=$("$ST" --list-rules | grep -c '^ST[0-9][0-9][0-9] ')
+n_doc=$(grep -c '^## ST[0-9][0-9][0-9] ' "$SRC/docs/rules.md")
+[ "$n_rules" -gt 30 ] && [ "$n_rules" -eq "$n_doc" ] && ok || bad "list-rules $n_rules vs docs $n_doc"
+
+# Every long option in --help is documented in the man page, and vice versa.
+"$ST" --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$W/help-opts"
+sed 's/\\//g' "$SRC/docs/stcheck.1" | grep -o -- '--[a-z][a-z-]*' | sort -u >"$W/man-opts"
+if diff "$W/help-opts" "$W/man-opts" >/dev/null; then ok; else bad "man page options differ: $(diff "$W/help-opts" "$W/man-opts" | tr '\n' ' ')"; fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Runs stcheck on every committed sample of a corpus folder. A name starting with `valid-`
+must pass (exit 0); a name starting with a finding id (`ST114-...`) must report that id.
+Usage: corpus_test.py STCHECK DIR"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+
+def main(stcheck, folder):
+    names = sorted(os.listdir(folder))
+    rules = subprocess.run([stcheck, "--list-rules"], capture_output=True, text=True).stdout
+    severity = {line.split()[0]: line.split()[1] for line in rules.splitlines()}
+    failed = 0
+    for name in names:
+        p = subprocess.run([stcheck, "--format", "json", os.path.join(folder, name)],
+                           capture_output=True)
+        ids = {f["id"] for f in json.loads(p.stdout)["files"][0]["findings"]}
+        m = re.match(r"(ST\d{3})-", name)
+        if name.startswith("valid-"):
+            good = p.returncode == 0
+        elif m:
+            # the named id must be reported; an error-level id must also fail the file
+            good = m.group(1) in ids and (p.returncode != 0 or severity[m.group(1)] != "error")
+        else:
+            print("unexpected sample name", name)
+            good = False
+        if not good:
+            failed += 1
+            print("FAIL", name, "exit", p.returncode, sorted(ids))
+    print("%d passed, %d failed" % (len(names) - failed, failed))
+    return 1 if failed or not names else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
