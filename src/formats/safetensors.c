@@ -563,7 +563,8 @@ static void check_coverage(stf *s, uint64_t data_len)
     uint64_t pos = 0, data_base = HDR_BASE + s->n;
     const tensor_rec *prev = NULL;
 
-    qsort(s->recs, s->nrecs, sizeof(*s->recs), rec_cmp);
+    if (s->nrecs > 1) /* qsort must not see a NULL array, even empty */
+        qsort(s->recs, s->nrecs, sizeof(*s->recs), rec_cmp);
     for (size_t i = 0; i < s->nrecs; i++) {
         const tensor_rec *t = &s->recs[i];
         if (t->end > data_len) {

@@ -338,9 +338,9 @@ static int key_cmp(const void *pa, const void *pb)
 static st_json_err check_large_object(st_json *j, const frame *f)
 {
     size_t n = j->nkeys - f->key_base;
-    key_ent *k = j->keys + f->key_base;
     if (n <= SMALL_OBJECT)
-        return ST_JSON_OK;
+        return ST_JSON_OK; /* checked on insertion (and j->keys may still be NULL) */
+    key_ent *k = j->keys + f->key_base;
     sort_scanner = j;
     qsort(k, n, sizeof(*k), key_cmp);
     sort_scanner = NULL;

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Runs one fuzz target with its dictionary and seed corpus under libFuzzer + ASan + UBSan.
+#   fuzz/run.sh TARGET SECONDS [BUILD_DIR]     e.g. fuzz/run.sh safetensors 60
+# Builds BUILD_DIR (default build-fuzz) with -DSTCHECK_FUZZ=ON if needed. New inputs go to
+# out/fuzz/<target>/corpus (not committed), crashes to out/fuzz/<target>/. Limits are
+# OSS-Fuzz's: -rss_limit_mb=2560 -timeout=25. Exits non-zero on any crash, leak, timeout or OOM.
+set -eu
+T=$1
+S=$2
+B=${3:-build-fuzz}
+cd "$(dirname "$0")/.."
+if [ ! -x "$B/fuzz/fuzz_$T" ]; then
+    cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DSTCHECK_FUZZ=ON -DSTCHECK_BUILD_TESTS=OFF >/dev/null
+    cmake --build "$B" -j "$(nproc)" --target "fuzz_$T" >/dev/null
+fi
+W=out/fuzz/$T
+mkdir -p "$W/corpus"
+OPTS=""
+max_len=$(sed -n 's/^max_len *= *//p' "fuzz/fuzz_$T.options" 2>/dev/null || true)
+[ -n "$max_len" ] && OPTS="-max_len=$max_len"
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+    "$B/fuzz/fuzz_$T" "$W/corpus" "corpus/$T" -dict="fuzz/fuzz_$T.dict" $OPTS \
+    -max_total_time="$S" -rss_limit_mb=2560 -timeout=25 -print_final_stats=1 \
+    -artifact_prefix="$W/"
