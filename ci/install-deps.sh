@@ -7,7 +7,7 @@ PKGS=(
     build-essential cmake pkg-config
     clang libclang-rt-14-dev
     libcjson-dev libzip-dev libmagic-dev libcmocka-dev
-    python3
+    python3 time
 )
 
 SUDO=""

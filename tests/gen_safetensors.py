@@ -3,7 +3,7 @@
 
     gen_safetensors.py corpus DIR          write the small samples of corpus/safetensors/
     gen_safetensors.py e2e STCHECK WORKDIR run stcheck on every case and check the result
-    gen_safetensors.py big PATH TENSORS    write a header of TENSORS tensors (benchmarks)
+    gen_safetensors.py big PATH N [PFX]   write a header of N tensors named PFX<i> (benchmarks)
     gen_safetensors.py sparse PATH BYTES   write a valid file of BYTES bytes, data sparse
 
 Every case names the finding ids it must produce; a case with no ids must pass cleanly.
@@ -151,12 +151,13 @@ def all_dtypes_len():
     return sum(bits for _, bits in DTYPES)
 
 
-def big_header(n_tensors):
+def big_header(n_tensors, prefix="layer."):
     """A header of n_tensors F32 [1] tensors, written without building a dict."""
     parts = [b"{"]
+    pre = prefix.encode()
     for i in range(n_tensors):
-        parts.append(b'"layer.%d.weight":{"dtype":"F32","shape":[1],"data_offsets":[%d,%d]},'
-                     % (i, 4 * i, 4 * i + 4))
+        parts.append(b'"%s%d":{"dtype":"F32","shape":[1],"data_offsets":[%d,%d]},'
+                     % (pre, i, 4 * i, 4 * i + 4))
     parts[-1] = parts[-1][:-1]
     parts.append(b"}")
     return b"".join(parts), 4 * n_tensors
@@ -239,8 +240,8 @@ def main(argv):
         return 0
     if len(argv) == 4 and argv[1] == "e2e":
         return e2e(argv[2], argv[3])
-    if len(argv) == 4 and argv[1] == "big":
-        hdr, data_len = big_header(int(argv[3]))
+    if len(argv) in (4, 5) and argv[1] == "big":
+        hdr, data_len = big_header(int(argv[3]), *argv[4:])
         hdr += b" " * ((8 - (len(hdr) + 8) % 8) % 8)
         with open(argv[2], "wb") as f:
             f.write(struct.pack("<Q", len(hdr)) + hdr)

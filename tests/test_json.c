@@ -166,6 +166,56 @@ static void test_large_object_duplicates(void **state)
     st_json_free(j);
 }
 
+static uint32_t fnv1a(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* 200,000 distinct keys: some share a 32-bit hash (birthday bound), which must not be taken
+ * for duplicates; one real duplicate at the end must be found. */
+static void test_hash_collisions_are_not_duplicates(void **state)
+{
+    (void)state;
+    size_t nk = 200000, cap = nk * 24 + 64, n = 1;
+    char *buf = malloc(cap);
+    uint32_t *hs = malloc(nk * sizeof(*hs));
+    assert_non_null(buf);
+    assert_non_null(hs);
+    buf[0] = '{';
+    for (size_t i = 0; i < nk; i++) {
+        char key[16];
+        static uint64_t x = 88172645463325252ull; /* xorshift64: fixed seed, same keys each run */
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int kl =
+            snprintf(key, sizeof(key), "k%012llx", (unsigned long long)(x & 0xFFFFFFFFFFFFull));
+        hs[i] = fnv1a(key, (size_t)kl);
+        n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\":0", i ? "," : "", key);
+    }
+    qsort(hs, nk, sizeof(*hs), cmp_u32);
+    size_t collisions = 0;
+    for (size_t i = 1; i < nk; i++)
+        collisions += hs[i] == hs[i - 1];
+    assert_true(collisions > 0); /* otherwise this test no longer covers equal-hash runs */
+    snprintf(buf + n, cap - n, "}");
+    assert_int_equal(run(buf, 4), ST_JSON_OK);
+    const char *first = strchr(buf, '"'); /* repeat the first key at the end */
+    snprintf(buf + n, cap - n, ",%.15s:1}", first);
+    assert_int_equal(run(buf, 4), ST_JSON_E_DUPKEY);
+    free(hs);
+    free(buf);
+}
+
 static void test_whitespace_and_skip(void **state)
 {
     (void)state;
@@ -210,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_large_object_duplicates),
+        cmocka_unit_test(test_hash_collisions_are_not_duplicates),
         cmocka_unit_test(test_whitespace_and_skip),
         cmocka_unit_test(test_depth_no_recursion),
     };

@@ -316,6 +316,28 @@ static void test_strict(void **state)
     st_ctx_free(ctx);
 }
 
+/* Tensors listed in reverse offset order (the sorting path), one overlap among them. */
+static void test_unsorted_coverage(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t n_t = 500, cap = n_t * 80 + 16, n = 1;
+    char *h = malloc(cap);
+    assert_non_null(h);
+    h[0] = '{';
+    for (size_t i = n_t; i-- > 0;)
+        n += (size_t)snprintf(
+            h + n, cap - n,
+            "%s\"t%zu\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[%zu,%zu]}",
+            i + 1 < n_t ? "," : "", i, 2 * i, 2 * i + 2);
+    snprintf(h + n, cap - n, "}");
+    tu_expect(ctx, h, 2 * n_t, "", PASS);
+    char *p = strstr(h, "[600,602]"); /* move t300 back one byte: overlap, then a gap */
+    assert_non_null(p);
+    memcpy(p, "[599,601]", 9);
+    tu_expect(ctx, h, 2 * n_t, "ST126,ST127", FAIL);
+    free(h);
+}
+
 /* Findings are bounded; the verdict still counts every one. */
 static void test_findings_cap(void **state)
 {
@@ -364,7 +386,7 @@ int main(void)
         cmocka_unit_test(test_offsets),    cmocka_unit_test(test_coverage),
         cmocka_unit_test(test_metadata),   cmocka_unit_test(test_review),
         cmocka_unit_test(test_strict),     cmocka_unit_test(test_findings_cap),
-        cmocka_unit_test(test_identify),
+        cmocka_unit_test(test_identify),   cmocka_unit_test(test_unsorted_coverage),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

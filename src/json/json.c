@@ -334,7 +334,33 @@ static int key_cmp(const void *pa, const void *pb)
     return a->raw_off < b->raw_off ? -1 : (a->raw_off > b->raw_off);
 }
 
-/* Sorted duplicate check for an object with many keys: O(n log n) whatever the keys. */
+/* LSD radix sort of key entries by hash (4 passes of 8 bits). Returns -1 when no scratch
+ * memory is available. */
+static int radix_by_hash(key_ent *k, size_t n)
+{
+    key_ent *tmp = malloc(n * sizeof(*tmp));
+    if (tmp == NULL)
+        return -1;
+    key_ent *src = k, *dst = tmp;
+    for (unsigned shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((src[i].hash >> shift) & 0xFF) + 1]++;
+        for (size_t b = 1; b < 257; b++)
+            count[b] += count[b - 1];
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i].hash >> shift) & 0xFF]++] = src[i];
+        key_ent *t = src;
+        src = dst;
+        dst = t;
+    }
+    free(tmp); /* four passes: the result is back in k */
+    return 0;
+}
+
+/* Sorted duplicate check for an object with many keys: radix by hash, then a comparison sort
+ * inside each run of equal hashes. Crafted collisions make one long run, which is still
+ * O(n log n): sorting cannot be slowed the way a hash table can. */
 static st_json_err check_large_object(st_json *j, const frame *f)
 {
     size_t n = j->nkeys - f->key_base;
@@ -342,11 +368,23 @@ static st_json_err check_large_object(st_json *j, const frame *f)
         return ST_JSON_OK; /* checked on insertion (and j->keys may still be NULL) */
     key_ent *k = j->keys + f->key_base;
     sort_scanner = j;
-    qsort(k, n, sizeof(*k), key_cmp);
+    if (radix_by_hash(k, n) != 0)
+        qsort(k, n, sizeof(*k), key_cmp);
+    for (size_t run = 0; run < n;) {
+        size_t end = run + 1;
+        while (end < n && k[end].hash == k[run].hash)
+            end++;
+        if (end - run > 2)
+            qsort(k + run, end - run, sizeof(*k), key_cmp);
+        for (size_t i = run + 1; i < end; i++)
+            if (keys_equal(j, &k[i - 1], &k[i])) {
+                sort_scanner = NULL;
+                size_t later = k[i].raw_off > k[i - 1].raw_off ? i : i - 1;
+                return fail(j, ST_JSON_E_DUPKEY, k[later].raw_off, "duplicate key");
+            }
+        run = end;
+    }
     sort_scanner = NULL;
-    for (size_t i = 1; i < n; i++)
-        if (keys_equal(j, &k[i - 1], &k[i]))
-            return fail(j, ST_JSON_E_DUPKEY, k[i].raw_off, "duplicate key");
     return ST_JSON_OK;
 }
 
