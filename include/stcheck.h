@@ -66,6 +66,11 @@ typedef enum {
     ST_LIMIT_TENSORS,          /* tensors in one header; default 16,777,216 */
     ST_LIMIT_RANK,             /* dimensions of one tensor; default 1024 */
     ST_LIMIT_METADATA_VALUE,   /* bytes of one __metadata__ value before a warning; 65536 */
+    ST_LIMIT_PICKLE_OPCODES,   /* opcodes walked in one file; default 1,000,000,000 */
+    ST_LIMIT_PICKLE_STACK,     /* simulated stack + mark depth; default 1,000,000 */
+    ST_LIMIT_PICKLE_MEMO,      /* memo index bound; default 1,000,000 */
+    ST_LIMIT_PICKLE_IMPORTS,   /* distinct imports in one file; default 10,000 */
+    ST_LIMIT_PICKLE_STORAGES,  /* storage persistent ids in one file; default 262,144 */
     ST_LIMIT_COUNT_
 } st_limit;
 
@@ -117,6 +122,29 @@ ST_API uint64_t st_report_header_length(const st_report *r); /* safetensors N, e
 ST_API uint64_t st_report_tensor_count(const st_report *r);
 ST_API size_t st_report_finding_count(const st_report *r);
 ST_API const st_finding *st_report_finding(const st_report *r, size_t i);
+/* Pickle evidence: every distinct import and every call site (bounded lists). */
+typedef struct {
+    const char *module; /* as written (before Python-2 mapping) */
+    const char *name;
+    const char *member;    /* container member, "" for the file itself */
+    const char *judgement; /* "allowed", "suspicious", "malicious" */
+    uint64_t offset;       /* first occurrence, in the member (or file) */
+    uint64_t count;        /* occurrences */
+} st_import;
+
+typedef struct {
+    const char *callable; /* "module.name", or "<value>" when not an imported global */
+    const char *opcode;   /* REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST */
+    const char *member;
+    uint64_t offset;
+} st_call;
+
+ST_API size_t st_report_import_count(const st_report *r);
+ST_API const st_import *st_report_import(const st_report *r, size_t i);
+ST_API size_t st_report_call_count(const st_report *r); /* listed calls */
+ST_API const st_call *st_report_call(const st_report *r, size_t i);
+ST_API uint64_t st_report_call_total(const st_report *r); /* every call, listed or not */
+
 /* Number of findings of a severity (after policy). */
 ST_API size_t st_report_count_severity(const st_report *r, st_severity sev);
 

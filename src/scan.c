@@ -33,6 +33,11 @@ static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, cons
         st_report_fail(r, ST_E_UNSUPPORTED);
         return;
     }
+    /* A name that lies about the content: loaders route by extension, so a pickle named
+     * .safetensors reaches code that trusts it to be inert. */
+    if (st_name_has_suffix(name, ".safetensors") && strcmp(fmt->name, "safetensors") != 0)
+        st_report_add(r, ST_R_NAME_MISMATCH, 0, head_len,
+                      "named .safetensors, but the content is %s", fmt->name);
     st_error err = fmt->check(&in);
     if (err != ST_OK)
         st_report_fail(r, err);

@@ -30,10 +30,109 @@ st_report *st_report_new(const st_ctx *ctx, const char *display_name)
     return r;
 }
 
+static char *escaped_dup(const char *s)
+{
+    char buf[1024];
+    st_escape(s, strlen(s), buf, sizeof(buf), 600);
+    return strdup(buf);
+}
+
+long st_report_add_import(st_report *r, const char *module, const char *name, const char *member,
+                          const char *judgement, uint64_t offset)
+{
+    if (r->n_imports == r->cap_imports) {
+        size_t cap = r->cap_imports ? r->cap_imports * 2 : 16;
+        st_import *p = realloc(r->imports, cap * sizeof(*p));
+        if (p == NULL)
+            goto nomem;
+        r->imports = p;
+        r->cap_imports = cap;
+    }
+    st_import *im = &r->imports[r->n_imports];
+    im->module = escaped_dup(module);
+    im->name = escaped_dup(name);
+    im->member = escaped_dup(member ? member : "");
+    if (im->module == NULL || im->name == NULL || im->member == NULL) {
+        free((char *)im->module);
+        free((char *)im->name);
+        free((char *)im->member);
+        goto nomem;
+    }
+    im->judgement = judgement;
+    im->offset = offset;
+    im->count = 1;
+    return (long)r->n_imports++;
+nomem:
+    st_report_fail(r, ST_E_NOMEM);
+    return -1;
+}
+
+void st_report_add_call(st_report *r, const char *callable, const char *opcode, const char *member,
+                        uint64_t offset)
+{
+    r->calls_total++;
+    if (r->n_calls >= ST_MAX_CALLS)
+        return;
+    if (r->n_calls == r->cap_calls) {
+        size_t cap = r->cap_calls ? r->cap_calls * 2 : 16;
+        st_call *p = realloc(r->calls, cap * sizeof(*p));
+        if (p == NULL) {
+            st_report_fail(r, ST_E_NOMEM);
+            return;
+        }
+        r->calls = p;
+        r->cap_calls = cap;
+    }
+    st_call *c = &r->calls[r->n_calls];
+    c->callable = escaped_dup(callable);
+    c->member = escaped_dup(member ? member : "");
+    if (c->callable == NULL || c->member == NULL) {
+        free((char *)c->callable);
+        free((char *)c->member);
+        st_report_fail(r, ST_E_NOMEM);
+        return;
+    }
+    c->opcode = opcode;
+    c->offset = offset;
+    r->n_calls++;
+}
+
+size_t st_report_import_count(const st_report *r)
+{
+    return r->n_imports;
+}
+const st_import *st_report_import(const st_report *r, size_t i)
+{
+    return i < r->n_imports ? &r->imports[i] : NULL;
+}
+size_t st_report_call_count(const st_report *r)
+{
+    return r->n_calls;
+}
+const st_call *st_report_call(const st_report *r, size_t i)
+{
+    return i < r->n_calls ? &r->calls[i] : NULL;
+}
+uint64_t st_report_call_total(const st_report *r)
+{
+    return r->calls_total;
+}
+
 void st_report_free(st_report *r)
 {
     if (r == NULL)
         return;
+    for (size_t i = 0; i < r->n_imports; i++) {
+        free((char *)r->imports[i].module);
+        free((char *)r->imports[i].name);
+        free((char *)r->imports[i].member);
+    }
+    free(r->imports);
+    for (size_t i = 0; i < r->n_calls; i++) {
+        free((char *)r->calls[i].callable);
+        free((char *)r->calls[i].member);
+    }
+    free(r->calls);
     for (size_t i = 0; i < r->n_findings; i++)
         free((char *)r->findings[i].message);
     free(r->findings);

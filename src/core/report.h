@@ -24,7 +24,22 @@ struct st_report {
     size_t n_findings, cap_findings;
     size_t counts[ST_SEV_ERROR + 1]; /* every finding, kept or not */
     int truncated;
+    st_import *imports; /* distinct imports, in order of first occurrence */
+    size_t n_imports, cap_imports;
+    st_call *calls; /* the first ST_MAX_CALLS call sites */
+    size_t n_calls, cap_calls;
+    uint64_t calls_total;
 };
+
+#define ST_MAX_CALLS 10000
+
+/* Records a distinct import; returns its index, or -1 when memory ran out (the report is then
+ * marked ST_E_NOMEM). Text is escaped for output. */
+long st_report_add_import(st_report *r, const char *module, const char *name, const char *member,
+                          const char *judgement, uint64_t offset);
+/* Records a call site (listed while fewer than ST_MAX_CALLS, counted always). */
+void st_report_add_call(st_report *r, const char *callable, const char *opcode, const char *member,
+                        uint64_t offset);
 
 st_report *st_report_new(const st_ctx *ctx, const char *display_name);
 

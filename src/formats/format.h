@@ -39,5 +39,7 @@ int st_name_has_suffix(const char *name, const char *suffix);
 /* Format modules */
 int st_safetensors_sniff(const st_input *in);
 st_error st_safetensors_check(st_input *in);
+int st_rawpickle_sniff(const st_input *in);
+st_error st_rawpickle_check(st_input *in);
 
 #endif /* ST_FORMAT_H */

@@ -11,6 +11,7 @@
 
 static const st_format format_table[] = {
     {"safetensors", st_safetensors_sniff, st_safetensors_check},
+    {"pickle", st_rawpickle_sniff, st_rawpickle_check},
 };
 
 const st_format *st_format_identify(const st_input *in)

@@ -1,0 +1,1453 @@
+/*
+ * pickle.c - abstract interpretation of pickle opcode streams, protocols 0-5.
+ *
+ * Follows CPython 3.12's Lib/pickle.py _Unpickler and Modules/_pickle.c: every opcode is
+ * decoded with bounds-checked arguments and its effect on the stack, the mark stack and the
+ * memo is simulated on abstract values (kinds, not objects). Nothing is ever unpickled,
+ * imported or executed. Where the two CPython implementations or other scanners differ, the
+ * stricter reading wins and the difference is a finding:
+ *   - PUT/BINPUT/LONG_BINPUT/MEMOIZE store the top of the stack, whatever produced it;
+ *   - STACK_GLOBAL resolves only two literal strings; anything else is an unresolved import;
+ *   - an opcode or line that straddles a FRAME's end is an error (_Unframer raises, _pickle.c
+ *     does not);
+ *   - protocol-0 STRING is escape-decoded and UNICODE raw-unicode-escape-decoded, as loaders do;
+ *   - a malformed stream is a finding, and everything walked before the fault is still judged,
+ *     because a loader has executed it by then.
+ * The stream is read through a bounded window, never whole; lengths in arguments are checked
+ * against the bytes present before anything is skipped.
+ */
+#include "pickle.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/checked.h"
+#include "../core/escape.h"
+
+#define WIN 65536u
+#define NO_IDX UINT32_MAX
+
+enum {
+    V_NONE,
+    V_BOOL,
+    V_INT,
+    V_FLOAT,
+    V_STR,
+    V_BYTES,
+    V_TUPLE,
+    V_LIST,
+    V_DICT,
+    V_SET,
+    V_FROZENSET,
+    V_GLOBAL,
+    V_CALL,
+    V_PID,
+    V_OBJ,
+    V_EMPTY = 0xFF /* memo slot not set */
+};
+
+/* An abstract value. V_STR/V_BYTES: off/aux = raw content in the source and its length
+ * (aux saturates), op = producing opcode. V_INT: off = value when aux is 1. V_GLOBAL/V_CALL:
+ * aux = index into the walker's import table. V_TUPLE: aux = 1 + storage index when the tuple
+ * has the shape of a storage persistent id. */
+typedef struct {
+    uint8_t kind;
+    uint8_t op;
+    uint32_t aux;
+    uint64_t off;
+} pv;
+
+typedef struct {
+    long report_idx; /* index in the report's import list */
+    st_pk_judgement j;
+    int container;
+    char text[2 * ST_PK_TEXT_MAX + 2]; /* "module.name" as mapped */
+} imp;
+
+typedef struct {
+    const st_pk_job *job;
+    st_report *r;
+    const st_ctx *ctx;
+    /* input window */
+    uint64_t pos;
+    unsigned char *buf;
+    uint64_t buf_off;
+    size_t buf_len;
+    int in_frame;
+    uint64_t frame_end;
+    /* machine */
+    pv *stack;
+    size_t sp, stack_cap;
+    size_t *marks;
+    size_t nmarks, marks_cap;
+    pv *memo;
+    size_t memo_cap, memo_count;
+    unsigned proto;
+    uint64_t opcodes;
+    /* imports, deduplicated through a sorted index */
+    imp *imps;
+    size_t n_imps, cap_imps;
+    uint32_t *sorted;
+    st_pk_result *res;
+    size_t cap_storages;
+    /* state */
+    uint64_t op_off; /* offset of the opcode being executed */
+    int stop;        /* a STOP was executed */
+    int fault;       /* walk cannot continue */
+    st_error err;
+} walker;
+
+/* ---- findings -------------------------------------------------------------------------- */
+
+static const char *member_of(const walker *w)
+{
+    return w->job->member ? w->job->member : "";
+}
+
+/* " in member X" or "", for messages. */
+static const char *where(const walker *w, char *buf, size_t size)
+{
+    char m[160];
+    if (w->job->member == NULL)
+        return "";
+    snprintf(buf, size, " in member \"%s\"",
+             st_escape(w->job->member, strlen(w->job->member), m, sizeof(m), 120));
+    return buf;
+}
+
+#define FINDING(w, rule, fmt, ...)                                                                 \
+    do {                                                                                           \
+        char where_[200];                                                                          \
+        st_report_add((w)->r, (rule), (w)->op_off, 1, fmt "%s", __VA_ARGS__,                       \
+                      where(w, where_, sizeof(where_)));                                           \
+    } while (0)
+
+static int malformed(walker *w, const char *what)
+{
+    FINDING(w, ST_R_PK_MALFORMED, "malformed pickle at offset %llu: %s",
+            (unsigned long long)w->op_off, what);
+    w->res->malformed = 1;
+    w->fault = 1;
+    return -1;
+}
+
+static int limit(walker *w, const char *what, uint64_t value)
+{
+    FINDING(w, ST_R_LIMIT, "pickle %s above the limit of %llu", what, (unsigned long long)value);
+    st_report_fail(w->r, ST_E_LIMIT);
+    w->err = ST_E_LIMIT;
+    w->fault = 1;
+    return -1;
+}
+
+static int nomem(walker *w)
+{
+    st_report_add(w->r, ST_R_NOMEM, w->op_off, 0, "out of memory walking a pickle");
+    st_report_fail(w->r, ST_E_NOMEM);
+    w->err = ST_E_NOMEM;
+    w->fault = 1;
+    return -1;
+}
+
+/* ---- reading --------------------------------------------------------------------------- */
+
+/* Makes [pos, pos+n) available in the window (n <= WIN). -1 at end of input or on I/O. */
+static int fill(walker *w, size_t n)
+{
+    if (w->pos >= w->buf_off && w->pos + n <= w->buf_off + w->buf_len)
+        return 0;
+    uint64_t avail = w->job->end - w->pos;
+    if (w->pos > w->job->end || avail < n)
+        return -1;
+    size_t len = avail < WIN ? (size_t)avail : WIN;
+    if (st_src_read(w->job->src, w->pos, w->buf, len) != ST_OK) {
+        st_report_add(w->r, ST_R_IO, w->pos, len, "could not read pickle bytes");
+        st_report_fail(w->r, ST_E_IO);
+        w->err = ST_E_IO;
+        w->fault = 1;
+        return -1;
+    }
+    w->buf_off = w->pos;
+    w->buf_len = len;
+    return 0;
+}
+
+/* Frame bookkeeping for a read of n bytes at pos (see _Unframer.read). */
+static int frame_check(walker *w, uint64_t n)
+{
+    if (!w->in_frame)
+        return 0;
+    if (w->pos == w->frame_end && w->pos == w->op_off) {
+        w->in_frame = 0; /* frame consumed at an opcode boundary: the stream continues */
+        return 0;
+    }
+    if (w->pos == w->frame_end) {
+        /* _Unframer would read the rest of this opcode from outside the frame; picklers never
+         * write that, and _pickle.c reads it differently: refuse it. */
+        FINDING(w, ST_R_PK_FRAME, "opcode at offset %llu continues past the end of its frame",
+                (unsigned long long)w->op_off);
+        w->fault = 1;
+        return -1;
+    }
+    if (n > w->frame_end - w->pos) {
+        FINDING(w, ST_R_PK_FRAME, "opcode at offset %llu straddles the end of its frame",
+                (unsigned long long)w->op_off);
+        w->fault = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes n bytes (n <= WIN) and returns a pointer into the window, or NULL. */
+static const unsigned char *take(walker *w, size_t n)
+{
+    if (frame_check(w, n) != 0)
+        return NULL;
+    if (fill(w, n) != 0) {
+        if (!w->fault)
+            malformed(w, "truncated");
+        return NULL;
+    }
+    const unsigned char *p = w->buf + (w->pos - w->buf_off);
+    w->pos += n;
+    return p;
+}
+
+/* Skips n bytes of an argument without reading them; they must be present. */
+static int skip(walker *w, uint64_t n)
+{
+    uint64_t end;
+    if (frame_check(w, n) != 0)
+        return -1;
+    if (st_add_u64(w->pos, n, &end) || end > w->job->end)
+        return malformed(w, "argument longer than the bytes present");
+    w->pos = end;
+    return 0;
+}
+
+/* Reads a line: sets its offset and length without the newline (see _Unframer.readline: a
+ * line must end inside the frame it starts in). */
+static int line(walker *w, uint64_t *off, uint64_t *len)
+{
+    if (frame_check(w, 1) != 0)
+        return -1;
+    uint64_t limit_end = w->in_frame ? w->frame_end : w->job->end;
+    uint64_t start = w->pos, p = start;
+    while (p < limit_end) {
+        size_t chunk = limit_end - p < WIN ? (size_t)(limit_end - p) : WIN;
+        w->pos = p;
+        if (fill(w, chunk) != 0)
+            return w->fault ? -1 : malformed(w, "truncated line");
+        const unsigned char *s = w->buf + (p - w->buf_off);
+        const unsigned char *nl = memchr(s, '\n', chunk);
+        if (nl != NULL) {
+            *off = start;
+            *len = p + (uint64_t)(nl - s) - start;
+            w->pos = p + (uint64_t)(nl - s) + 1;
+            return 0;
+        }
+        p += chunk;
+    }
+    w->pos = start;
+    if (w->in_frame) {
+        FINDING(w, ST_R_PK_FRAME, "line at offset %llu runs past the end of its frame",
+                (unsigned long long)w->op_off);
+        w->fault = 1;
+        return -1;
+    }
+    return malformed(w, "line without a newline");
+}
+
+/* ---- string values --------------------------------------------------------------------- */
+
+static int hexdig(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* codecs.escape_decode of a protocol-0 STRING body (quotes already removed). */
+static size_t escape_decode(const unsigned char *s, size_t n, unsigned char *out, int *ok)
+{
+    size_t o = 0;
+    *ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '\\' || i + 1 >= n) {
+            out[o++] = s[i];
+            continue;
+        }
+        unsigned char c = s[++i];
+        const char *simple = strchr("\\'\"abfnrtv", c);
+        if (c == '\n')
+            continue;
+        if (c != 0 && simple != NULL) {
+            out[o++] = (unsigned char)"\\'\"\a\b\f\n\r\t\v"[simple - "\\'\"abfnrtv"];
+        } else if (c >= '0' && c <= '7') {
+            unsigned v = c - '0';
+            for (int k = 0; k < 2 && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '7'; k++)
+                v = v * 8 + (s[++i] - '0');
+            out[o++] = (unsigned char)v;
+        } else if (c == 'x') {
+            int h1 = i + 1 < n ? hexdig(s[i + 1]) : -1, h2 = i + 2 < n ? hexdig(s[i + 2]) : -1;
+            if (h1 < 0 || h2 < 0) {
+                *ok = 0; /* ValueError: invalid \x escape */
+                return o;
+            }
+            out[o++] = (unsigned char)(h1 * 16 + h2);
+            i += 2;
+        } else {
+            out[o++] = '\\'; /* unknown escapes are kept */
+            out[o++] = c;
+        }
+    }
+    return o;
+}
+
+static size_t put_utf8(unsigned char *out, unsigned long cp)
+{
+    if (cp < 0x80) {
+        out[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (unsigned char)(0xC0 | (cp >> 6));
+        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | (cp >> 12));
+        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | (cp >> 18));
+    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* raw-unicode-escape decoding of a protocol-0 UNICODE line, to UTF-8. */
+static size_t raw_unicode_decode(const unsigned char *s, size_t n, unsigned char *out, int *ok)
+{
+    size_t o = 0;
+    *ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t digits = 0;
+        if (s[i] == '\\' && i + 1 < n && (s[i + 1] == 'u' || s[i + 1] == 'U'))
+            digits = s[i + 1] == 'u' ? 4 : 8;
+        if (digits == 0) {
+            o += put_utf8(out + o, s[i]); /* latin-1 */
+            continue;
+        }
+        unsigned long cp = 0;
+        for (size_t k = 0; k < digits; k++) {
+            int h = i + 2 + k < n ? hexdig(s[i + 2 + k]) : -1;
+            if (h < 0) {
+                *ok = 0;
+                return o;
+            }
+            cp = cp * 16 + (unsigned)h;
+        }
+        if (cp > 0x10FFFF) {
+            *ok = 0;
+            return o;
+        }
+        o += put_utf8(out + o, cp);
+        i += 1 + digits;
+    }
+    return o;
+}
+
+/* The text of a string value, NUL-terminated in out (ST_PK_TEXT_MAX + 1 bytes). Returns 0, or
+ * -1 when it is not a string, too long to resolve, undecodable or holds NUL. */
+static int value_text(walker *w, const pv *v, char *out)
+{
+    unsigned char raw[4 * ST_PK_TEXT_MAX + 2], dec[4 * 4 * ST_PK_TEXT_MAX + 8];
+    size_t n;
+    int ok = 1;
+    if (v->kind != V_STR || v->aux > sizeof(raw))
+        return -1;
+    if (st_src_read(w->job->src, v->off, raw, v->aux) != ST_OK)
+        return -1;
+    if (v->op == 'S') {
+        if (v->aux < 2 || raw[0] != raw[v->aux - 1] || (raw[0] != '\'' && raw[0] != '"'))
+            return -1;
+        n = escape_decode(raw + 1, v->aux - 2, dec, &ok);
+    } else if (v->op == 'V') {
+        n = raw_unicode_decode(raw, v->aux, dec, &ok);
+    } else {
+        memcpy(dec, raw, v->aux);
+        n = v->aux;
+    }
+    if (!ok || n > ST_PK_TEXT_MAX || memchr(dec, 0, n) != NULL)
+        return -1;
+    memcpy(out, dec, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* ---- the machine ----------------------------------------------------------------------- */
+
+static size_t mark_base(const walker *w)
+{
+    return w->nmarks ? w->marks[w->nmarks - 1] : 0;
+}
+
+static int push(walker *w, uint8_t kind, uint8_t op, uint32_t aux, uint64_t off)
+{
+    if (w->sp + w->nmarks >= w->ctx->limits[ST_LIMIT_PICKLE_STACK])
+        return limit(w, "stack depth", w->ctx->limits[ST_LIMIT_PICKLE_STACK]);
+    if (w->sp == w->stack_cap) {
+        size_t cap = w->stack_cap ? w->stack_cap * 2 : 256;
+        pv *p = realloc(w->stack, cap * sizeof(*p));
+        if (p == NULL)
+            return nomem(w);
+        w->stack = p;
+        w->stack_cap = cap;
+    }
+    w->stack[w->sp++] = (pv){kind, op, aux, off};
+    return 0;
+}
+
+static int push_v(walker *w, const pv *v)
+{
+    return push(w, v->kind, v->op, v->aux, v->off);
+}
+
+static int pop(walker *w, pv *out)
+{
+    if (w->sp <= mark_base(w))
+        return malformed(w, "stack underflow");
+    *out = w->stack[--w->sp];
+    return 0;
+}
+
+static pv *top(walker *w)
+{
+    if (w->sp <= mark_base(w)) {
+        malformed(w, "stack underflow");
+        return NULL;
+    }
+    return &w->stack[w->sp - 1];
+}
+
+static int push_mark(walker *w)
+{
+    if (w->sp + w->nmarks >= w->ctx->limits[ST_LIMIT_PICKLE_STACK])
+        return limit(w, "stack depth", w->ctx->limits[ST_LIMIT_PICKLE_STACK]);
+    if (w->nmarks == w->marks_cap) {
+        size_t cap = w->marks_cap ? w->marks_cap * 2 : 64;
+        size_t *p = realloc(w->marks, cap * sizeof(*p));
+        if (p == NULL)
+            return nomem(w);
+        w->marks = p;
+        w->marks_cap = cap;
+    }
+    w->marks[w->nmarks++] = w->sp;
+    return 0;
+}
+
+/* Pops back to the last MARK; *base is where its items begin (they stay readable). */
+static int pop_mark(walker *w, size_t *base)
+{
+    if (w->nmarks == 0)
+        return malformed(w, "MARK expected but not found");
+    *base = w->marks[--w->nmarks];
+    return 0;
+}
+
+static int memo_put(walker *w, uint64_t idx)
+{
+    pv *t = top(w);
+    if (t == NULL)
+        return -1;
+    pv v = *t;
+    if (idx >= w->ctx->limits[ST_LIMIT_PICKLE_MEMO])
+        return limit(w, "memo index", w->ctx->limits[ST_LIMIT_PICKLE_MEMO]);
+    /* Picklers number memo entries 0, 1, 2, ...: an index beyond the stream's length cannot
+     * come from one, and honouring it would allocate from a number in the input. */
+    if (idx > w->job->end - w->job->start + 16)
+        return malformed(w, "memo index larger than the stream could have memoized");
+    if (idx >= w->memo_cap) {
+        size_t cap = w->memo_cap ? w->memo_cap : 256;
+        while (cap <= idx)
+            cap *= 2;
+        pv *p = realloc(w->memo, cap * sizeof(*p));
+        if (p == NULL)
+            return nomem(w);
+        for (size_t i = w->memo_cap; i < cap; i++)
+            p[i].kind = V_EMPTY;
+        w->memo = p;
+        w->memo_cap = cap;
+    }
+    if (w->memo[idx].kind == V_EMPTY)
+        w->memo_count++;
+    w->memo[idx] = v;
+    return 0;
+}
+
+static int memo_get(walker *w, uint64_t idx)
+{
+    if (idx >= w->memo_cap || w->memo[idx].kind == V_EMPTY)
+        return malformed(w, "memo value not found");
+    pv v = w->memo[idx];
+    return push_v(w, &v);
+}
+
+/* A protocol-0 decimal argument (PUT, GET): digits only. int() would also take signs, spaces
+ * and underscores; picklers never write them, so they are refused as malformed. */
+static int decimal_line(walker *w, uint64_t *v)
+{
+    uint64_t off, len;
+    unsigned char d[24];
+    if (line(w, &off, &len) != 0)
+        return -1;
+    if (len == 0 || len > 20 || st_src_read(w->job->src, off, d, len) != ST_OK)
+        return malformed(w, "bad decimal argument");
+    *v = 0;
+    for (size_t i = 0; i < len; i++)
+        if (d[i] < '0' || d[i] > '9' || st_mul_u64(*v, 10, v) || st_add_u64(*v, d[i] - '0', v))
+            return malformed(w, "bad decimal argument");
+    return 0;
+}
+
+/* ---- imports and calls ----------------------------------------------------------------- */
+
+static const char *judgement_name(st_pk_judgement j)
+{
+    return j == ST_PK_MALICIOUS ? "malicious" : j == ST_PK_SUSPICIOUS ? "suspicious" : "allowed";
+}
+
+/* Binary search of the sorted import index; returns the position where text is or goes. */
+static size_t imp_find(const walker *w, const char *text, int *found)
+{
+    size_t lo = 0, hi = w->n_imps;
+    *found = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(w->imps[w->sorted[mid]].text, text);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int imp_grow(walker *w)
+{
+    if (w->n_imps < w->cap_imps)
+        return 0;
+    size_t cap = w->cap_imps ? w->cap_imps * 2 : 32;
+    imp *p = realloc(w->imps, cap * sizeof(*p));
+    if (p == NULL)
+        return -1;
+    w->imps = p;
+    uint32_t *s = realloc(w->sorted, cap * sizeof(*s));
+    if (s == NULL)
+        return -1;
+    w->sorted = s;
+    w->cap_imps = cap;
+    return 0;
+}
+
+static st_pk_judgement judge_both(walker *w, const char *module, const char *name, const char **mm,
+                                  const char **mn)
+{
+    *mm = module;
+    *mn = name;
+    if (w->proto < 3) /* pickle's fix_imports applies below protocol 3 only */
+        st_pk_map_py2(mm, mn);
+    st_pk_judgement j = st_pk_judge(w->job->profile, *mm, *mn);
+    /* The unmapped spelling is judged too: a loader without fix_imports imports it as is. */
+    st_pk_judgement raw = st_pk_judge(w->job->profile, module, name);
+    if (raw == ST_PK_MALICIOUS)
+        j = ST_PK_MALICIOUS;
+    return j;
+}
+
+/* Records an import (module and name as written; truncated when longer than resolvable) and
+ * returns its index in the walker's table, or NO_IDX when the walk must stop. */
+static uint32_t import_global(walker *w, const char *module, const char *name, int truncated,
+                              const char *opname)
+{
+    const char *mm, *mn;
+    char text[sizeof(w->imps[0].text)];
+    st_pk_judgement j = judge_both(w, module, name, &mm, &mn);
+    if (truncated && j == ST_PK_ALLOWED)
+        j = ST_PK_SUSPICIOUS;
+    snprintf(text, sizeof(text), "%s.%s%s", mm, mn, truncated ? "..." : "");
+    int found;
+    size_t pos = imp_find(w, text, &found);
+    if (found) {
+        imp *im = &w->imps[w->sorted[pos]];
+        if (im->report_idx >= 0)
+            w->r->imports[im->report_idx].count++;
+        return w->sorted[pos];
+    }
+    if (w->n_imps >= w->ctx->limits[ST_LIMIT_PICKLE_IMPORTS]) {
+        limit(w, "distinct imports", w->ctx->limits[ST_LIMIT_PICKLE_IMPORTS]);
+        return NO_IDX;
+    }
+    if (imp_grow(w) != 0) {
+        nomem(w);
+        return NO_IDX;
+    }
+    imp *im = &w->imps[w->n_imps];
+    memcpy(im->text, text, sizeof(text));
+    im->j = j;
+    im->container = st_pk_is_container_type(mm, mn);
+    im->report_idx =
+        st_report_add_import(w->r, module, name, member_of(w), judgement_name(j), w->op_off);
+    memmove(w->sorted + pos + 1, w->sorted + pos, (w->n_imps - pos) * sizeof(*w->sorted));
+    w->sorted[pos] = (uint32_t)w->n_imps;
+    char shown[2 * ST_PK_TEXT_MAX + 64];
+    st_escape(text, strlen(text), shown, sizeof(shown), 2 * ST_PK_TEXT_MAX + 8);
+    if (j == ST_PK_MALICIOUS)
+        FINDING(w, ST_R_PK_MALICIOUS, "%s imports %s (known dangerous)", opname, shown);
+    else if (j == ST_PK_SUSPICIOUS)
+        FINDING(w, ST_R_PK_UNKNOWN_GLOBAL, "%s imports %s, which the %s allowlist does not hold",
+                opname, shown, w->job->profile == ST_PK_PROFILE_TORCH ? "torch" : "data");
+    return (uint32_t)w->n_imps++;
+}
+
+/* Reads the two lines of GLOBAL/INST and records the import. */
+static uint32_t line_global(walker *w, const char *opname)
+{
+    char mod[ST_PK_TEXT_MAX + 1], name[ST_PK_TEXT_MAX + 1];
+    int truncated = 0;
+    for (int k = 0; k < 2; k++) {
+        uint64_t off, len;
+        char *dst = k == 0 ? mod : name;
+        if (line(w, &off, &len) != 0)
+            return NO_IDX;
+        size_t n = len > ST_PK_TEXT_MAX ? ST_PK_TEXT_MAX : (size_t)len;
+        truncated |= len > ST_PK_TEXT_MAX;
+        if (st_src_read(w->job->src, off, dst, n) != ST_OK) {
+            malformed(w, "unreadable GLOBAL argument");
+            return NO_IDX;
+        }
+        dst[n] = '\0';
+        /* CPython decodes these lines as UTF-8; invalid text or NUL makes the import fail. */
+        for (size_t i = 0; i < n;) {
+            size_t l = st_utf8_seq_len((unsigned char *)dst + i, n - i);
+            if (l == 0 && !(truncated && n - i < 4)) {
+                malformed(w, "GLOBAL argument is not UTF-8");
+                return NO_IDX;
+            }
+            if (dst[i] == '\0') {
+                malformed(w, "GLOBAL argument holds NUL");
+                return NO_IDX;
+            }
+            i += l ? l : n - i;
+        }
+    }
+    return import_global(w, mod, name, truncated, opname);
+}
+
+static int op_stack_global(walker *w)
+{
+    pv name, mod;
+    char m[ST_PK_TEXT_MAX + 1], n[ST_PK_TEXT_MAX + 1];
+    if (pop(w, &name) != 0 || pop(w, &mod) != 0)
+        return -1;
+    if (value_text(w, &mod, m) != 0 || value_text(w, &name, n) != 0) {
+        FINDING(w, ST_R_PK_UNRESOLVED,
+                "STACK_GLOBAL at offset %llu takes operands that are not two literal strings",
+                (unsigned long long)w->op_off);
+        return push(w, V_GLOBAL, 0, NO_IDX, w->op_off);
+    }
+    uint32_t idx = import_global(w, m, n, 0, "STACK_GLOBAL");
+    if (w->fault)
+        return -1;
+    return push(w, V_GLOBAL, 0, idx, w->op_off);
+}
+
+/* Replaces nothing: returns the kind and aux of a call's result and records the call site. */
+static void call(walker *w, const pv *callable, const char *opname, pv *result)
+{
+    if (callable->kind == V_GLOBAL) {
+        const char *text = callable->aux == NO_IDX ? "<unresolved>" : w->imps[callable->aux].text;
+        st_report_add_call(w->r, text, opname, member_of(w), w->op_off);
+        *result = (pv){V_CALL, 0, callable->aux, w->op_off};
+        return;
+    }
+    FINDING(w, ST_R_PK_CALL_VALUE,
+            "%s at offset %llu calls a value that is not an imported "
+            "global",
+            opname, (unsigned long long)w->op_off);
+    st_report_add_call(w->r, "<value>", opname, member_of(w), w->op_off);
+    *result = (pv){V_OBJ, 0, 0, w->op_off};
+}
+
+static int op_reduce(walker *w, const char *opname, int pops)
+{
+    pv args, res;
+    for (int i = 0; i < pops; i++)
+        if (pop(w, &args) != 0)
+            return -1;
+    pv *fn = top(w);
+    if (fn == NULL)
+        return -1;
+    call(w, fn, opname, &res);
+    *fn = res;
+    return 0;
+}
+
+static int op_newobj(walker *w, const char *opname, int arg_pops)
+{
+    pv tmp, cls, res;
+    for (int i = 0; i < arg_pops; i++)
+        if (pop(w, &tmp) != 0)
+            return -1;
+    if (pop(w, &cls) != 0)
+        return -1;
+    call(w, &cls, opname, &res);
+    return push_v(w, &res);
+}
+
+/* OBJ and INST: the callable is the first item after the mark (OBJ) or the line import. */
+static int op_obj(walker *w, int inst)
+{
+    size_t base;
+    pv callable, res;
+    if (inst) {
+        uint32_t idx = line_global(w, "INST");
+        if (w->fault)
+            return -1;
+        callable = (pv){V_GLOBAL, 0, idx, w->op_off};
+    }
+    if (pop_mark(w, &base) != 0)
+        return -1;
+    if (!inst) {
+        if (w->sp == base)
+            return malformed(w, "OBJ without a class");
+        callable = w->stack[base];
+    }
+    w->sp = base;
+    call(w, &callable, inst ? "INST" : "OBJ", &res);
+    return push_v(w, &res);
+}
+
+/* ---- containers, BUILD, persistent ids ------------------------------------------------- */
+
+static int is_container(const walker *w, const pv *t, uint8_t want)
+{
+    if (t->kind == want)
+        return 1;
+    return t->kind == V_CALL && t->aux != NO_IDX && w->imps[t->aux].container &&
+           w->imps[t->aux].j == ST_PK_ALLOWED;
+}
+
+static int check_target(walker *w, const char *opname, uint8_t want)
+{
+    pv *t = top(w);
+    if (t == NULL)
+        return -1;
+    if (!is_container(w, t, want))
+        FINDING(w, ST_R_PK_SETITEM,
+                "%s at offset %llu mutates a value the pickle did not build "
+                "as a container",
+                opname, (unsigned long long)w->op_off);
+    return 0;
+}
+
+static int op_mutate(walker *w, const char *opname, uint8_t want, int pops, int with_mark)
+{
+    pv tmp;
+    size_t base;
+    if (with_mark) {
+        if (pop_mark(w, &base) != 0)
+            return -1;
+        if (want == V_DICT && (w->sp - base) % 2 != 0)
+            return malformed(w, "SETITEMS with an odd number of items");
+        w->sp = base;
+    }
+    for (int i = 0; i < pops; i++)
+        if (pop(w, &tmp) != 0)
+            return -1;
+    return check_target(w, opname, want);
+}
+
+static int op_build(walker *w)
+{
+    pv state;
+    if (pop(w, &state) != 0)
+        return -1;
+    pv *t = top(w);
+    if (t == NULL)
+        return -1;
+    /* BUILD on a call result of an unlisted global is already reported with the import. */
+    if (t->kind != V_CALL)
+        FINDING(w, ST_R_PK_BUILD,
+                "BUILD at offset %llu sets state on a value no allowlisted "
+                "callable produced",
+                (unsigned long long)w->op_off);
+    return 0;
+}
+
+/* If items [base, sp) have the shape ('storage', type, key, location, numel[, view]), records
+ * the storage reference and returns 1 + its index; else 0. */
+static uint32_t storage_tuple(walker *w, size_t base)
+{
+    size_t n = w->sp - base;
+    const pv *e = w->stack + base;
+    char tag[ST_PK_TEXT_MAX + 1], key[ST_PK_TEXT_MAX + 1];
+    if ((n != 5 && n != 6) || e[1].kind != V_GLOBAL || e[1].aux == NO_IDX || e[3].kind != V_STR ||
+        e[4].kind != V_INT || e[4].aux != 1)
+        return 0;
+    if (value_text(w, &e[0], tag) != 0 || strcmp(tag, "storage") != 0 ||
+        value_text(w, &e[2], key) != 0 || strlen(key) >= sizeof(w->res->storages[0].key))
+        return 0;
+    st_pk_result *res = w->res;
+    if (res->n_storages >= w->ctx->limits[ST_LIMIT_PICKLE_STORAGES]) {
+        limit(w, "storage references", w->ctx->limits[ST_LIMIT_PICKLE_STORAGES]);
+        return 0;
+    }
+    if (res->n_storages == w->cap_storages) {
+        size_t cap = w->cap_storages ? w->cap_storages * 2 : 64;
+        st_pk_storage_ref *p = realloc(res->storages, cap * sizeof(*p));
+        if (p == NULL) {
+            nomem(w);
+            return 0;
+        }
+        res->storages = p;
+        w->cap_storages = cap;
+    }
+    st_pk_storage_ref *s = &res->storages[res->n_storages];
+    memcpy(s->key, key, strlen(key) + 1);
+    s->numel = e[4].off;
+    const char *text = w->imps[e[1].aux].text, *dot = strrchr(text, '.');
+    char mod[sizeof(w->imps[0].text)];
+    size_t ml = dot ? (size_t)(dot - text) : 0;
+    memcpy(mod, text, ml);
+    mod[ml] = '\0';
+    s->elem_size = dot ? st_pk_storage_elem_size(mod, dot + 1) : 0;
+    s->offset = UINT64_MAX; /* not yet used by a BINPERSID */
+    return (uint32_t)++res->n_storages;
+}
+
+static int op_tuple(walker *w, size_t n_fixed)
+{
+    size_t base;
+    if (n_fixed == SIZE_MAX) {
+        if (pop_mark(w, &base) != 0)
+            return -1;
+    } else {
+        if (w->sp - mark_base(w) < n_fixed)
+            return malformed(w, "stack underflow");
+        base = w->sp - n_fixed;
+    }
+    uint32_t st = storage_tuple(w, base);
+    if (w->fault)
+        return -1;
+    w->sp = base;
+    return push(w, V_TUPLE, 0, st, w->op_off);
+}
+
+static int op_binpersid(walker *w)
+{
+    pv pid;
+    if (pop(w, &pid) != 0)
+        return -1;
+    if (w->job->torch_rules && pid.kind == V_TUPLE && pid.aux > 0) {
+        w->res->storages[pid.aux - 1].offset = w->op_off;
+        return push(w, V_PID, 0, pid.aux, w->op_off);
+    }
+    if (w->job->torch_rules)
+        FINDING(w, ST_R_PK_PERSID,
+                "BINPERSID at offset %llu: persistent id is not a "
+                "('storage', type, key, location, numel) tuple",
+                (unsigned long long)w->op_off);
+    else
+        FINDING(w, ST_R_PK_PERSID,
+                "BINPERSID at offset %llu in a pickle that no loader gives "
+                "a persistent_load",
+                (unsigned long long)w->op_off);
+    return push(w, V_PID, 0, 0, w->op_off);
+}
+
+/* ---- arguments ------------------------------------------------------------------------- */
+
+static int read_le(walker *w, size_t n, uint64_t *v)
+{
+    const unsigned char *p = take(w, n);
+    if (p == NULL)
+        return -1;
+    *v = 0;
+    for (size_t i = n; i-- > 0;)
+        *v = (*v << 8) | p[i];
+    return 0;
+}
+
+/* A counted string or bytes argument: a length of n_len bytes, then the content. */
+static int op_counted(walker *w, size_t n_len, int is_signed, uint8_t kind, uint8_t op)
+{
+    uint64_t len;
+    if (read_le(w, n_len, &len) != 0)
+        return -1;
+    if (is_signed && n_len == 4 && (len & 0x80000000u))
+        return malformed(w, "negative byte count");
+    if (n_len == 8 && len > (uint64_t)INT64_MAX)
+        return malformed(w, "byte count exceeds the system's maximum size");
+    uint64_t off = w->pos;
+    if (skip(w, len) != 0)
+        return -1;
+    return push(w, kind, op, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, off);
+}
+
+static int op_int_line(walker *w, uint8_t op)
+{
+    uint64_t off, len;
+    unsigned char d[24];
+    if (line(w, &off, &len) != 0)
+        return -1;
+    if (op == 'F')
+        return len == 0 ? malformed(w, "empty FLOAT") : push(w, V_FLOAT, op, 0, off);
+    size_t n = len < sizeof(d) ? (size_t)len : 0; /* longer: a big number, value unknown */
+    if (n > 0 && st_src_read(w->job->src, off, d, n) != ST_OK)
+        return malformed(w, "unreadable argument");
+    if (op == 'L' && n > 0 && d[n - 1] == 'L')
+        n--;
+    if (op == 'I' && n == 2 && d[0] == '0' && (d[1] == '0' || d[1] == '1'))
+        return push(w, V_BOOL, op, d[1] - '0', 0);
+    uint64_t v = 0;
+    int exact = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] < '0' || d[i] > '9') {
+            /* a sign, or a form int() reads that picklers do not write */
+            if (!(i == 0 && d[i] == '-' && n > 1))
+                return malformed(w, "bad integer argument");
+            exact = 0;
+            continue;
+        }
+        if (st_mul_u64(v, 10, &v) || st_add_u64(v, d[i] - '0', &v))
+            exact = 0;
+    }
+    return push(w, V_INT, op, (uint32_t)exact, v);
+}
+
+static int op_binint(walker *w, size_t n, int is_signed)
+{
+    uint64_t v;
+    if (read_le(w, n, &v) != 0)
+        return -1;
+    int neg = is_signed && (v & 0x80000000u);
+    return push(w, V_INT, 0, neg ? 0 : 1, v);
+}
+
+static int op_long_n(walker *w, size_t n_len)
+{
+    uint64_t len;
+    if (read_le(w, n_len, &len) != 0)
+        return -1;
+    if (n_len == 4 && (len & 0x80000000u))
+        return malformed(w, "LONG4 with a negative byte count");
+    uint64_t v = 0;
+    int exact = len <= 8;
+    if (exact && len > 0) {
+        const unsigned char *p = take(w, (size_t)len);
+        if (p == NULL)
+            return -1;
+        for (size_t i = (size_t)len; i-- > 0;)
+            v = (v << 8) | p[i];
+        exact = !(p[len - 1] & 0x80); /* two's complement: negative */
+    } else if (skip(w, len) != 0) {
+        return -1;
+    }
+    return push(w, V_INT, 0, (uint32_t)exact, v);
+}
+
+static int op_frame(walker *w)
+{
+    uint64_t size, end;
+    if (w->in_frame && w->pos < w->frame_end) {
+        FINDING(w, ST_R_PK_FRAME, "FRAME at offset %llu begins before the previous frame ends",
+                (unsigned long long)w->op_off);
+        w->fault = 1;
+        return -1;
+    }
+    w->in_frame = 0;
+    if (read_le(w, 8, &size) != 0)
+        return -1;
+    if (size > (uint64_t)INT64_MAX)
+        return malformed(w, "frame size exceeds the system's maximum size");
+    if (st_add_u64(w->pos, size, &end) || end > w->job->end)
+        return malformed(w, "frame longer than the bytes present");
+    w->in_frame = size > 0;
+    w->frame_end = end;
+    return 0;
+}
+
+static int op_ext(walker *w, size_t n)
+{
+    uint64_t code;
+    if (read_le(w, n, &code) != 0)
+        return -1;
+    if (code == 0 || (n == 4 && (code & 0x80000000u)))
+        return malformed(w, "EXT code <= 0");
+    FINDING(w, ST_R_PK_EXT,
+            "EXT%zu at offset %llu imports extension code %llu through the "
+            "copyreg registry",
+            n, (unsigned long long)w->op_off, (unsigned long long)code);
+    return push(w, V_GLOBAL, 0, NO_IDX, w->op_off);
+}
+
+static int op_proto(walker *w)
+{
+    uint64_t p;
+    if (read_le(w, 1, &p) != 0)
+        return -1;
+    if (p > 5)
+        return malformed(w, "unsupported pickle protocol");
+    w->proto = (unsigned)p;
+    return 0;
+}
+
+static int op_stop(walker *w)
+{
+    pv v;
+    if (pop(w, &v) != 0)
+        return -1;
+    if (w->sp > 0 || w->nmarks > 0)
+        FINDING(w, ST_R_PK_LEFTOVER,
+                "STOP at offset %llu leaves %zu value%s and %zu mark%s on "
+                "the stack",
+                (unsigned long long)w->op_off, w->sp, w->sp == 1 ? "" : "s", w->nmarks,
+                w->nmarks == 1 ? "" : "s");
+    w->stop = 1;
+    return 0;
+}
+
+static int op_pop(walker *w)
+{
+    if (w->sp > mark_base(w)) {
+        w->sp--;
+        return 0;
+    }
+    size_t base;
+    return pop_mark(w, &base); /* pickle.py: POP on an empty stack pops a mark */
+}
+
+static int op_memo_arg(walker *w, size_t n, int put)
+{
+    uint64_t idx;
+    if (read_le(w, n, &idx) != 0)
+        return -1;
+    return put ? memo_put(w, idx) : memo_get(w, idx);
+}
+
+static int op_memo_line(walker *w, int put)
+{
+    uint64_t idx;
+    if (decimal_line(w, &idx) != 0)
+        return -1;
+    return put ? memo_put(w, idx) : memo_get(w, idx);
+}
+
+static int op_collection(walker *w, uint8_t kind)
+{
+    size_t base;
+    if (pop_mark(w, &base) != 0)
+        return -1;
+    if (kind == V_DICT && (w->sp - base) % 2 != 0)
+        return malformed(w, "DICT with an odd number of items");
+    w->sp = base;
+    return push(w, kind, 0, 0, w->op_off);
+}
+
+static int op_dup(walker *w)
+{
+    pv *t = top(w);
+    if (t == NULL)
+        return -1;
+    pv v = *t;
+    return push_v(w, &v);
+}
+
+static int op_buffer(walker *w, int next)
+{
+    FINDING(w, ST_R_PK_BUFFER, "%s at offset %llu refers to an out-of-band buffer",
+            next ? "NEXT_BUFFER" : "READONLY_BUFFER", (unsigned long long)w->op_off);
+    if (next)
+        return push(w, V_OBJ, 0, 0, w->op_off);
+    return top(w) ? 0 : -1;
+}
+
+static int op_global(walker *w)
+{
+    uint32_t idx = line_global(w, "GLOBAL");
+    if (w->fault)
+        return -1;
+    return push(w, V_GLOBAL, 0, idx, w->op_off);
+}
+
+/* ---- dispatch -------------------------------------------------------------------------- */
+
+static int step_op(walker *w, unsigned char op)
+{
+    switch (op) {
+    case '(':
+        return push_mark(w);
+    case '.':
+        return op_stop(w);
+    case '0':
+        return op_pop(w);
+    case '1': {
+        size_t b;
+        if (pop_mark(w, &b) != 0)
+            return -1;
+        w->sp = b;
+        return 0;
+    }
+    case '2':
+        return op_dup(w);
+    case 'F':
+    case 'I':
+    case 'L':
+        return op_int_line(w, op);
+    case 'N':
+        return push(w, V_NONE, 0, 0, 0);
+    case 'P': {
+        uint64_t o, l;
+        if (line(w, &o, &l) != 0)
+            return -1;
+        FINDING(w, ST_R_PK_PERSID, "PERSID at offset %llu: a text persistent id",
+                (unsigned long long)w->op_off);
+        return push(w, V_PID, 0, 0, w->op_off);
+    }
+    case 'R':
+        return op_reduce(w, "REDUCE", 1);
+    case 'S':
+    case 'V': {
+        uint64_t o, l;
+        if (line(w, &o, &l) != 0)
+            return -1;
+        return push(w, V_STR, op, l > UINT32_MAX ? UINT32_MAX : (uint32_t)l, o);
+    }
+    case 'a':
+        return op_mutate(w, "APPEND", V_LIST, 1, 0);
+    case 'b':
+        return op_build(w);
+    case 'c':
+        return op_global(w);
+    case 'd':
+        return op_collection(w, V_DICT);
+    case 'g':
+        return op_memo_line(w, 0);
+    case 'i':
+        return op_obj(w, 1);
+    case 'l':
+        return op_collection(w, V_LIST);
+    case 'o':
+        return op_obj(w, 0);
+    case 'p':
+        return op_memo_line(w, 1);
+    case 's':
+        return op_mutate(w, "SETITEM", V_DICT, 2, 0);
+    case 't':
+        return op_tuple(w, SIZE_MAX);
+    case 'G':
+        return skip(w, 8) ? -1 : push(w, V_FLOAT, op, 0, 0);
+    case 'J':
+        return op_binint(w, 4, 1);
+    case 'K':
+        return op_binint(w, 1, 0);
+    case 'M':
+        return op_binint(w, 2, 0);
+    case 'Q':
+        return op_binpersid(w);
+    case 'T':
+        return op_counted(w, 4, 1, V_STR, op);
+    case 'U':
+        return op_counted(w, 1, 0, V_STR, op);
+    case 'X':
+        return op_counted(w, 4, 0, V_STR, op);
+    case 'e':
+        return op_mutate(w, "APPENDS", V_LIST, 0, 1);
+    case 'h':
+        return op_memo_arg(w, 1, 0);
+    case 'j':
+        return op_memo_arg(w, 4, 0);
+    case ']':
+        return push(w, V_LIST, 0, 0, w->op_off);
+    case ')':
+        return push(w, V_TUPLE, 0, 0, w->op_off);
+    case '}':
+        return push(w, V_DICT, 0, 0, w->op_off);
+    case 'u':
+        return op_mutate(w, "SETITEMS", V_DICT, 0, 1);
+    case 'q':
+        return op_memo_arg(w, 1, 1);
+    case 'r':
+        return op_memo_arg(w, 4, 1);
+    case 'B':
+        return op_counted(w, 4, 0, V_BYTES, op);
+    case 'C':
+        return op_counted(w, 1, 0, V_BYTES, op);
+    case 0x80:
+        return op_proto(w);
+    case 0x81:
+        return op_newobj(w, "NEWOBJ", 1);
+    case 0x82:
+        return op_ext(w, 1);
+    case 0x83:
+        return op_ext(w, 2);
+    case 0x84:
+        return op_ext(w, 4);
+    case 0x85:
+        return op_tuple(w, 1);
+    case 0x86:
+        return op_tuple(w, 2);
+    case 0x87:
+        return op_tuple(w, 3);
+    case 0x88:
+        return push(w, V_BOOL, 0, 1, 0);
+    case 0x89:
+        return push(w, V_BOOL, 0, 0, 0);
+    case 0x8a:
+        return op_long_n(w, 1);
+    case 0x8b:
+        return op_long_n(w, 4);
+    case 0x8c:
+        return op_counted(w, 1, 0, V_STR, op);
+    case 0x8d:
+        return op_counted(w, 8, 0, V_STR, op);
+    case 0x8e:
+        return op_counted(w, 8, 0, V_BYTES, op);
+    case 0x8f:
+        return push(w, V_SET, 0, 0, w->op_off);
+    case 0x90:
+        return op_mutate(w, "ADDITEMS", V_SET, 0, 1);
+    case 0x91:
+        return op_collection(w, V_FROZENSET);
+    case 0x92:
+        return op_newobj(w, "NEWOBJ_EX", 2);
+    case 0x93:
+        return op_stack_global(w);
+    case 0x94:
+        return memo_put(w, w->memo_count);
+    case 0x95:
+        return op_frame(w);
+    case 0x96:
+        return op_counted(w, 8, 0, V_BYTES, op);
+    case 0x97:
+        return op_buffer(w, 1);
+    case 0x98:
+        return op_buffer(w, 0);
+    default:
+        FINDING(w, ST_R_PK_UNKNOWN_OPCODE, "byte 0x%02x at offset %llu is not a pickle opcode", op,
+                (unsigned long long)w->op_off);
+        w->res->malformed = 1;
+        w->fault = 1;
+        return -1;
+    }
+}
+
+/* Walks one pickle, up to and including its STOP. */
+static void walk_one(walker *w)
+{
+    w->stop = 0;
+    while (!w->stop && !w->fault) {
+        if (++w->opcodes > w->ctx->limits[ST_LIMIT_PICKLE_OPCODES]) {
+            limit(w, "opcode count", w->ctx->limits[ST_LIMIT_PICKLE_OPCODES]);
+            return;
+        }
+        w->op_off = w->pos;
+        const unsigned char *p = take(w, 1);
+        if (p == NULL)
+            return;
+        step_op(w, *p);
+    }
+}
+
+static void reset_machine(walker *w)
+{
+    w->sp = 0;
+    w->nmarks = 0;
+    for (size_t i = 0; i < w->memo_cap; i++)
+        w->memo[i].kind = V_EMPTY;
+    w->memo_count = 0;
+    w->proto = 0;
+    w->in_frame = 0;
+}
+
+/* Storage references that no BINPERSID used are dropped. */
+static void keep_used_storages(st_pk_result *res)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < res->n_storages; i++)
+        if (res->storages[i].offset != UINT64_MAX)
+            res->storages[k++] = res->storages[i];
+    res->n_storages = k;
+}
+
+static void trailing(walker *w)
+{
+    FINDING(w, ST_R_PK_TRAILING, "%llu bytes follow the STOP that ends at offset %llu",
+            (unsigned long long)(w->job->end - w->pos), (unsigned long long)w->pos);
+}
+
+st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
+{
+    walker w;
+    memset(&w, 0, sizeof(w));
+    memset(res, 0, sizeof(*res));
+    w.job = job;
+    w.r = job->in->report;
+    w.ctx = job->in->ctx;
+    w.res = res;
+    w.pos = job->start;
+    w.buf = malloc(WIN);
+    if (w.buf == NULL) {
+        nomem(&w);
+        return ST_E_NOMEM;
+    }
+    int reported_trailing = 0;
+    for (;;) {
+        walk_one(&w);
+        if (w.fault)
+            break;
+        res->pickles++;
+        res->stop_end = w.pos;
+        if (job->single || w.pos >= job->end)
+            break;
+        unsigned char peek[256];
+        size_t n = job->end - w.pos < sizeof(peek) ? (size_t)(job->end - w.pos) : sizeof(peek);
+        if (!reported_trailing) {
+            w.op_off = w.pos;
+            trailing(&w);
+            reported_trailing = 1;
+        }
+        /* Bytes after STOP that parse as a pickle are analysed: some loaders read on. */
+        if (st_src_read(job->src, w.pos, peek, n) != ST_OK || !st_pk_looks_like_pickle(peek, n))
+            break;
+        reset_machine(&w);
+    }
+    keep_used_storages(res);
+    free(w.buf);
+    free(w.stack);
+    free(w.marks);
+    free(w.memo);
+    free(w.imps);
+    free(w.sorted);
+    return w.err;
+}
+
+void st_pk_result_free(st_pk_result *res)
+{
+    free(res->storages);
+    res->storages = NULL;
+    res->n_storages = 0;
+}
+
+/* ---- identification -------------------------------------------------------------------- */
+
+/* Length of the opcode at p (with its argument), 0 when the window ends first, -1 when p does
+ * not hold an opcode. Used only to recognise pickles, never to judge them. */
+static long op_len(const unsigned char *p, size_t n)
+{
+    static const char fixed0[] = "(.012NRabdelostu])}\x81\x85\x86\x87\x88\x89\x8f\x90\x91"
+                                 "\x92\x93\x94\x97\x98Q";
+    const unsigned char *nl;
+    size_t need;
+    if (memchr(fixed0, p[0], sizeof(fixed0) - 1) != NULL)
+        return 1;
+    switch (p[0]) {
+    case 'F':
+    case 'I':
+    case 'L':
+    case 'P':
+    case 'S':
+    case 'V':
+    case 'g':
+    case 'p':
+        nl = memchr(p + 1, '\n', n - 1);
+        return nl ? (long)(nl - p) + 1 : 0;
+    case 'c':
+    case 'i':
+        nl = memchr(p + 1, '\n', n - 1);
+        if (nl == NULL)
+            return 0;
+        nl = memchr(nl + 1, '\n', n - (size_t)(nl + 1 - p));
+        return nl ? (long)(nl - p) + 1 : 0;
+    case 'K':
+    case 'U':
+    case 'C':
+    case 'h':
+    case 'q':
+    case 0x80:
+    case 0x82:
+    case 0x8a:
+    case 0x8c:
+        need = 2;
+        break;
+    case 'M':
+    case 0x83:
+        need = 3;
+        break;
+    case 'J':
+    case 'T':
+    case 'X':
+    case 'B':
+    case 'j':
+    case 'r':
+    case 0x84:
+    case 0x8b:
+        need = 5;
+        break;
+    case 'G':
+    case 0x8d:
+    case 0x8e:
+    case 0x95:
+    case 0x96:
+        need = 9;
+        break;
+    default:
+        return -1;
+    }
+    if (n < need)
+        return 0;
+    uint64_t len = 0;
+    if (p[0] == 'U' || p[0] == 'C' || p[0] == 0x8a || p[0] == 0x8c)
+        len = p[1];
+    else if (p[0] == 'T' || p[0] == 'X' || p[0] == 'B' || p[0] == 0x8b)
+        len = st_le64((const unsigned char[8]){p[1], p[2], p[3], p[4], 0, 0, 0, 0});
+    else if (p[0] == 0x8d || p[0] == 0x8e || p[0] == 0x96)
+        len = st_le64(p + 1);
+    if (len > n - need)
+        return 0; /* a long argument beyond the window: plausible, stop here */
+    return (long)(need + len);
+}
+
+int st_pk_looks_like_pickle(const unsigned char *p, size_t n)
+{
+    if (n >= 2 && p[0] == 0x80 && p[1] >= 2 && p[1] <= 5)
+        return 1;
+    /* Protocols 0/1 have no header: decode opcode lengths through the window and accept a
+     * stream that reaches STOP, or stays valid for 32 opcodes. */
+    size_t i = 0;
+    unsigned ops = 0;
+    while (i < n) {
+        long l = op_len(p + i, n - i);
+        if (l < 0)
+            return 0;
+        if (l == 0)
+            return ops >= 32;
+        if (p[i] == '.')
+            return ops >= 1;
+        i += (size_t)l;
+        ops++;
+    }
+    return ops >= 32;
+}

@@ -1,0 +1,64 @@
+/*
+ * pickle.h - the pickle opcode walker and the judgement of its imports (internal).
+ *
+ * The walker never unpickles: it decodes opcodes of protocols 0-5 and simulates CPython's
+ * stack, mark stack and memo abstractly, recording every import, call site, BUILD and
+ * persistent id. See pickle.c.
+ */
+#ifndef ST_PICKLE_H
+#define ST_PICKLE_H
+
+#include "format.h"
+
+#define ST_PK_TEXT_MAX 256 /* longest module/name/key text the walker resolves */
+
+typedef enum {
+    ST_PK_PROFILE_TORCH, /* PyTorch checkpoints: weights_only's allowlist */
+    ST_PK_PROFILE_DATA,  /* raw pickles, joblib, numpy object arrays: torch + numpy + joblib */
+} st_pk_profile;
+
+typedef enum { ST_PK_ALLOWED, ST_PK_SUSPICIOUS, ST_PK_MALICIOUS } st_pk_judgement;
+
+/* A persistent id that names a storage: ('storage', type, key, location, numel[, view]). */
+typedef struct {
+    char key[64];
+    uint64_t numel;
+    unsigned elem_size; /* 0 when the storage type is not known */
+    uint64_t offset;    /* of the BINPERSID opcode */
+} st_pk_storage_ref;
+
+typedef struct {
+    st_input *in;
+    const st_src *src;  /* the bytes holding the pickle stream */
+    uint64_t start;     /* where the stream begins in src */
+    uint64_t end;       /* where it must end */
+    const char *member; /* container member name, NULL for the file itself */
+    st_pk_profile profile;
+    int single;      /* walk one pickle only (legacy torch walks its records one by one) */
+    int torch_rules; /* apply torch's opcode rules (BUILD, SETITEM, persistent ids) */
+} st_pk_job;
+
+typedef struct {
+    uint64_t stop_end; /* offset just past the last STOP walked */
+    unsigned pickles;  /* complete pickles walked */
+    int malformed;     /* the stream was malformed (a finding was recorded) */
+    size_t n_storages;
+    st_pk_storage_ref *storages; /* persistent ids naming storages (caller frees) */
+} st_pk_result;
+
+/* Walks pickles from job->start. Returns ST_OK when the walk finished (findings recorded),
+ * or an error (limit, I/O, memory) when it could not. */
+st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res);
+void st_pk_result_free(st_pk_result *res);
+
+/* Nonzero when the bytes at p plausibly begin a pickle: PROTO 2-5, or a protocol 0/1 stream
+ * that decodes to a STOP within the window. */
+int st_pk_looks_like_pickle(const unsigned char *p, size_t n);
+
+/* pickle_globals.c */
+void st_pk_map_py2(const char **module, const char **name);
+st_pk_judgement st_pk_judge(st_pk_profile profile, const char *module, const char *name);
+int st_pk_is_container_type(const char *module, const char *name);
+unsigned st_pk_storage_elem_size(const char *module, const char *name);
+
+#endif /* ST_PICKLE_H */

@@ -1,0 +1,571 @@
+/*
+ * pickle_globals.c - how an imported global is judged: Python-2 name mapping, the allowlists of
+ * the safe loaders, and the denylist of known-dangerous callables.
+ *
+ * Allowlists decide: a global that is not on the profile's list is "suspicious" (fail closed).
+ * The denylist only chooses the word "malicious" over "suspicious" for what is known to run
+ * code, touch processes, files or the network, nest another deserialiser, or walk attributes.
+ * Matching is exact on module + qualname after Python-2 mapping: no prefixes, no case folding,
+ * no trimming (denylist module entries cover their submodules).
+ */
+#include <string.h>
+
+#include "pickle.h"
+
+/* Python 2 module names that pickle's fix_imports maps (Lib/_compat_pickle.py IMPORT_MAPPING,
+ * the security-relevant subset plus the common ones). */
+static const char *const py2_modules[][2] = {
+    {"__builtin__", "builtins"},
+    {"copy_reg", "copyreg"},
+    {"cPickle", "pickle"},
+    {"exceptions", "builtins"},
+    {"urllib2", "urllib.request"},
+    {"urlparse", "urllib.parse"},
+    {"httplib", "http.client"},
+    {"cookielib", "http.cookiejar"},
+    {"BaseHTTPServer", "http.server"},
+    {"SimpleHTTPServer", "http.server"},
+    {"CGIHTTPServer", "http.server"},
+    {"SocketServer", "socketserver"},
+    {"commands", "subprocess"},
+    {"Queue", "queue"},
+    {"ConfigParser", "configparser"},
+    {"repr", "reprlib"},
+    {"cStringIO", "io"},
+    {"StringIO", "io"},
+    {"UserDict", "collections"},
+    {"UserList", "collections"},
+    {"UserString", "collections"},
+    {"anydbm", "dbm"},
+    {"whichdb", "dbm"},
+    {"dbhash", "dbm.bsd"},
+    {"dumbdbm", "dbm.dumb"},
+    {"gdbm", "dbm.gnu"},
+    {"thread", "_thread"},
+    {"dummy_thread", "_dummy_thread"},
+    {"xmlrpclib", "xmlrpc.client"},
+    {"SimpleXMLRPCServer", "xmlrpc.server"},
+    {"htmlentitydefs", "html.entities"},
+    {"HTMLParser", "html.parser"},
+    {"Cookie", "http.cookies"},
+    {"markupbase", "_markupbase"},
+    {"_winreg", "winreg"},
+    {"robotparser", "urllib.robotparser"},
+    {"itertools", "itertools"},
+};
+
+/* (module, name) pairs that fix_imports renames (NAME_MAPPING subset). */
+static const char *const py2_names[][4] = {
+    {"__builtin__", "xrange", "builtins", "range"},
+    {"__builtin__", "reduce", "functools", "reduce"},
+    {"__builtin__", "intern", "sys", "intern"},
+    {"__builtin__", "unichr", "builtins", "chr"},
+    {"__builtin__", "unicode", "builtins", "str"},
+    {"__builtin__", "long", "builtins", "int"},
+    {"__builtin__", "basestring", "builtins", "str"},
+    {"__builtin__", "raw_input", "builtins", "input"},
+    {"__builtin__", "execfile", "builtins", "exec"},
+    {"itertools", "izip", "builtins", "zip"},
+    {"itertools", "imap", "builtins", "map"},
+    {"itertools", "ifilter", "builtins", "filter"},
+    {"urllib", "urlopen", "urllib.request", "urlopen"},
+    {"urllib", "urlretrieve", "urllib.request", "urlretrieve"},
+    {"urllib", "quote", "urllib.parse", "quote"},
+    {"UserDict", "UserDict", "collections", "UserDict"},
+    {"UserDict", "IterableUserDict", "collections", "UserDict"},
+    {"socket", "_socketobject", "socket", "SocketType"},
+};
+
+void st_pk_map_py2(const char **module, const char **name)
+{
+    for (size_t i = 0; i < sizeof(py2_names) / sizeof(py2_names[0]); i++)
+        if (strcmp(*module, py2_names[i][0]) == 0 && strcmp(*name, py2_names[i][1]) == 0) {
+            *module = py2_names[i][2];
+            *name = py2_names[i][3];
+            return;
+        }
+    for (size_t i = 0; i < sizeof(py2_modules) / sizeof(py2_modules[0]); i++)
+        if (strcmp(*module, py2_modules[i][0]) == 0) {
+            *module = py2_modules[i][1];
+            return;
+        }
+}
+
+/*
+ * The torch profile: modelled on PyTorch's weights_only unpickler
+ * (torch/_weights_only_unpickler.py, _get_allowed_globals, PyTorch 2.x): the tensor and
+ * parameter rebuild functions, storage classes, torch.Size/device, dtypes, layouts, memory
+ * formats and quantization schemes (all GLOBAL torch.<name>), OrderedDict, and _codecs.encode
+ * (how protocol 2 pickles bytes). numpy is refused, as torch refuses it.
+ */
+static const char *const torch_allow[] = {
+    "collections.OrderedDict",
+    "torch._utils._rebuild_tensor",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_tensor_v3",
+    "torch._utils._rebuild_parameter",
+    "torch._utils._rebuild_parameter_with_state",
+    "torch._utils._rebuild_qtensor",
+    "torch._utils._rebuild_sparse_tensor",
+    "torch._utils._rebuild_meta_tensor_no_storage",
+    "torch._utils._rebuild_nested_tensor",
+    "torch._utils._rebuild_wrapper_subclass",
+    "torch._tensor._rebuild_from_type_v2",
+    "torch.nn.parameter.Parameter",
+    "torch.serialization._get_layout",
+    "torch.Size",
+    "torch.Tensor",
+    "torch.device",
+    "_codecs.encode",
+    /* storage classes (persistent-id storage types) */
+    "torch.storage.UntypedStorage",
+    "torch.storage.TypedStorage",
+    "torch.UntypedStorage",
+    "torch.DoubleStorage",
+    "torch.FloatStorage",
+    "torch.HalfStorage",
+    "torch.LongStorage",
+    "torch.IntStorage",
+    "torch.ShortStorage",
+    "torch.CharStorage",
+    "torch.ByteStorage",
+    "torch.BoolStorage",
+    "torch.BFloat16Storage",
+    "torch.ComplexDoubleStorage",
+    "torch.ComplexFloatStorage",
+    "torch.QUInt8Storage",
+    "torch.QInt8Storage",
+    "torch.QInt32Storage",
+    "torch.QUInt4x2Storage",
+    "torch.QUInt2x4Storage",
+    /* dtypes */
+    "torch.float32",
+    "torch.float",
+    "torch.float64",
+    "torch.double",
+    "torch.float16",
+    "torch.half",
+    "torch.bfloat16",
+    "torch.uint8",
+    "torch.int8",
+    "torch.int16",
+    "torch.short",
+    "torch.int32",
+    "torch.int",
+    "torch.int64",
+    "torch.long",
+    "torch.bool",
+    "torch.complex32",
+    "torch.complex64",
+    "torch.cfloat",
+    "torch.complex128",
+    "torch.cdouble",
+    "torch.quint8",
+    "torch.qint8",
+    "torch.qint32",
+    "torch.quint4x2",
+    "torch.quint2x4",
+    "torch.float8_e5m2",
+    "torch.float8_e4m3fn",
+    "torch.float8_e5m2fnuz",
+    "torch.float8_e4m3fnuz",
+    "torch.uint16",
+    "torch.uint32",
+    "torch.uint64",
+    /* layouts and memory formats */
+    "torch.strided",
+    "torch.sparse_coo",
+    "torch.sparse_csr",
+    "torch.sparse_csc",
+    "torch.sparse_bsr",
+    "torch.sparse_bsc",
+    "torch._mkldnn",
+    "torch.contiguous_format",
+    "torch.channels_last",
+    "torch.channels_last_3d",
+    "torch.preserve_format",
+    /* quantization schemes */
+    "torch.per_tensor_affine",
+    "torch.per_channel_affine",
+    "torch.per_tensor_symmetric",
+    "torch.per_channel_symmetric",
+    "torch.per_channel_affine_float_qparams",
+};
+
+/* The data profile adds what numpy.save (object arrays), plain pickle.dump of arrays and
+ * joblib.dump write for ordinary arrays (numpy/_core/numeric.py and multiarray reduce,
+ * joblib/numpy_pickle.py). */
+static const char *const data_allow[] = {
+    "numpy.core.multiarray._reconstruct",
+    "numpy._core.multiarray._reconstruct",
+    "numpy.core.multiarray.scalar",
+    "numpy._core.multiarray.scalar",
+    "numpy.core.numeric._frombuffer",
+    "numpy._core.numeric._frombuffer",
+    "numpy.ndarray",
+    "numpy.dtype",
+    "numpy.dtypes.Float64DType",
+    "numpy.dtypes.Float32DType",
+    "numpy.dtypes.Int64DType",
+    "numpy.dtypes.Int32DType",
+    "joblib.numpy_pickle.NumpyArrayWrapper",
+    "builtins.set",
+    "builtins.frozenset",
+    "builtins.complex",
+    "builtins.slice",
+    "builtins.bytearray",
+};
+
+/* Containers whose instances APPEND/SETITEM(S)/ADDITEMS may fill (CPython and torch call
+ * their own methods for these, not arbitrary __setitem__). */
+static const char *const container_types[] = {
+    "collections.OrderedDict",
+    "builtins.set",
+    "builtins.bytearray",
+};
+
+/*
+ * Known dangerous. An entry without a '.' after its first component list covers a module and
+ * all its submodules; "module.name" entries are exact callables. Sources: the callables named
+ * by picklescan, modelscan and fickling and by the 2025-2026 advisories against them.
+ */
+static const char *const deny_modules[] = {
+    "os",
+    "posix",
+    "nt",
+    "posixpath",
+    "ntpath",
+    "subprocess",
+    "_posixsubprocess",
+    "pty",
+    "runpy",
+    "webbrowser",
+    "socket",
+    "_socket",
+    "socketserver",
+    "shutil",
+    "importlib",
+    "pkgutil",
+    "ctypes",
+    "_ctypes",
+    "code",
+    "codeop",
+    "types",
+    "marshal",
+    "pickle",
+    "_pickle",
+    "pickletools",
+    "dill",
+    "cloudpickle",
+    "pip",
+    "sys",
+    "platform",
+    "signal",
+    "multiprocessing",
+    "_multiprocessing",
+    "threading",
+    "_thread",
+    "asyncio",
+    "http",
+    "urllib",
+    "ftplib",
+    "smtplib",
+    "telnetlib",
+    "poplib",
+    "imaplib",
+    "nntplib",
+    "requests",
+    "httpx",
+    "aiohttp",
+    "urllib3",
+    "paramiko",
+    "tempfile",
+    "glob",
+    "io",
+    "_io",
+    "fileinput",
+    "timeit",
+    "trace",
+    "pdb",
+    "bdb",
+    "cProfile",
+    "profile",
+    "doctest",
+    "site",
+    "zipimport",
+    "shelve",
+    "dbm",
+    "sqlite3",
+    "xmlrpc",
+    "imp",
+    "__main__",
+    "setuptools",
+    "distutils",
+    "venv",
+    "ensurepip",
+    "idlelib",
+    "pydoc",
+    "builtins.__import__",
+    "gc",
+    "inspect",
+    "linecache",
+    "tkinter",
+    "turtle",
+    "zipfile",
+    "tarfile",
+    "lzma",
+    "bz2",
+    "gzip",
+    "mmap",
+    "resource",
+    "sysconfig",
+    "uuid",
+    "logging.config",
+    "yaml",
+    "jsonpickle",
+    "pandas.io",
+    "keras",
+    "tensorflow",
+    "torch.hub",
+    "torch.jit",
+    "torch.package",
+    "torch.utils.cpp_extension",
+    "torch.distributed",
+    "torch._dynamo",
+    "torch._inductor",
+    "torch.fx",
+    "torch.ops",
+    "torch._ops",
+    "torch.cuda",
+    "torch.multiprocessing",
+    "torch.backends",
+    "torch.testing",
+    "torch.utils.data",
+    "torch.utils.bottleneck",
+    "numpy.f2py",
+    "numpy.distutils",
+    "numpy.testing",
+    "numpy.lib.npyio",
+    "numpy.ctypeslib",
+    "numpy.load",
+    "joblib.load",
+    "joblib.numpy_pickle.load",
+    "joblib.parallel",
+    "joblib._store_backends",
+    "operator",
+    "_operator",
+    "functools",
+    "_codecs.open",
+    "codecs",
+    "asyncore",
+    "bdb",
+    "cgi",
+    "cgitb",
+    "code",
+    "compileall",
+    "py_compile",
+    "selectors",
+    "select",
+    "ssl",
+    "_ssl",
+    "wsgiref",
+    "xml.sax",
+    "xml.dom",
+    "plistlib",
+    "configparser",
+    "netrc",
+    "mailbox",
+    "mailcap",
+    "smtpd",
+    "imghdr",
+    "sndhdr",
+    "spwd",
+    "pwd",
+    "grp",
+    "crypt",
+    "termios",
+    "tty",
+    "fcntl",
+    "readline",
+    "rlcompleter",
+    "ast",
+    "dis",
+    "symtable",
+    "tokenize",
+    "compile",
+    "_frozen_importlib",
+    "_frozen_importlib_external",
+    "_imp",
+    "_io",
+    "nturl2path",
+};
+
+static const char *const deny_names[] = {
+    "builtins.eval",
+    "builtins.exec",
+    "builtins.execfile",
+    "builtins.compile",
+    "builtins.open",
+    "builtins.getattr",
+    "builtins.setattr",
+    "builtins.delattr",
+    "builtins.hasattr",
+    "builtins.__import__",
+    "builtins.input",
+    "builtins.breakpoint",
+    "builtins.globals",
+    "builtins.locals",
+    "builtins.vars",
+    "builtins.help",
+    "builtins.memoryview",
+    "builtins.exit",
+    "builtins.quit",
+    "builtins.type",
+    "builtins.super",
+    "builtins.object",
+    "builtins.classmethod",
+    "builtins.staticmethod",
+    "builtins.property",
+    "builtins.map",
+    "builtins.filter",
+    "builtins.apply",
+    "torch.load",
+    "torch.serialization.load",
+    "torch.storage._load_from_bytes",
+    "torch._C._jit_compile",
+    "torch.classes",
+    "torch.Tensor.__reduce_ex__",
+    "torch._utils._rebuild_device_tensor_from_numpy",
+    "numpy.load",
+    "numpy.loads",
+    "numpy.fromfile",
+    "numpy.memmap",
+    "numpy.save",
+    "numpy.savetxt",
+    "numpy.loadtxt",
+    "numpy.genfromtxt",
+    "pandas.read_pickle",
+    "pandas.read_csv",
+    "pandas.eval",
+    "pandas.core.computation.eval.eval",
+    "joblib.load",
+    "yaml.load",
+    "yaml.unsafe_load",
+    "yaml.full_load",
+    "json.load",
+    "_codecs.open",
+};
+
+/* Attribute names that only ever serve attribute-walking gadgets. */
+static const char *const deny_attrs[] = {
+    "__globals__", "__builtins__", "__subclasses__", "__code__", "__closure__", "__getattribute__",
+    "__getattr__", "__import__",   "__loader__",     "__spec__", "__reduce__",  "__reduce_ex__",
+    "__class__",   "__base__",     "__bases__",      "__mro__",  "__dict__",    "__init__",
+    "__new__",     "__call__",     "__func__",       "__self__", "__module__",
+};
+
+static int in_list(const char *const *list, size_t n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(list[i]) == len && memcmp(list[i], s, len) == 0)
+            return 1;
+    return 0;
+}
+#define IN(list, s, len) in_list(list, sizeof(list) / sizeof(list[0]), s, len)
+
+/* Is the dotted path p (len bytes) denied: every prefix at a '.' boundary and the whole. */
+static int path_denied(const char *p, size_t len)
+{
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && p[i] != '.')
+            continue;
+        if (IN(deny_modules, p, i) || IN(deny_names, p, i))
+            return 1;
+    }
+    return 0;
+}
+
+st_pk_judgement st_pk_judge(st_pk_profile profile, const char *module, const char *name)
+{
+    char full[2 * ST_PK_TEXT_MAX + 2];
+    size_t ml = strlen(module), nl = strlen(name);
+    if (ml + nl + 2 > sizeof(full))
+        return ST_PK_SUSPICIOUS;
+    memcpy(full, module, ml);
+    full[ml] = '.';
+    memcpy(full + ml + 1, name, nl + 1);
+
+    /* Denied: the module path, the full path, any attribute on the walk, and for dotted
+     * qualnames (protocol >= 4) the qualname's own components, since getattr walks reach
+     * re-exported modules (pathlib + "os.system" is os.system). */
+    if (path_denied(full, ml + 1 + nl) || path_denied(module, ml))
+        return ST_PK_MALICIOUS;
+    for (const char *c = name; *c;) {
+        const char *dot = strchr(c, '.');
+        size_t cl = dot ? (size_t)(dot - c) : strlen(c);
+        if (IN(deny_attrs, c, cl))
+            return ST_PK_MALICIOUS;
+        c = dot ? dot + 1 : c + cl;
+    }
+    if (strchr(name, '.') != NULL && path_denied(name, nl))
+        return ST_PK_MALICIOUS;
+
+    if (IN(torch_allow, full, ml + 1 + nl))
+        return ST_PK_ALLOWED;
+    if (profile == ST_PK_PROFILE_DATA && IN(data_allow, full, ml + 1 + nl))
+        return ST_PK_ALLOWED;
+    return ST_PK_SUSPICIOUS;
+}
+
+int st_pk_is_container_type(const char *module, const char *name)
+{
+    char full[2 * ST_PK_TEXT_MAX + 2];
+    size_t ml = strlen(module), nl = strlen(name);
+    if (ml + nl + 2 > sizeof(full))
+        return 0;
+    memcpy(full, module, ml);
+    full[ml] = '.';
+    memcpy(full + ml + 1, name, nl + 1);
+    return IN(container_types, full, ml + 1 + nl);
+}
+
+/* Storage classes and their element sizes, for persistent ids. */
+static const struct {
+    const char *name;
+    unsigned size;
+} storages[] = {
+    {"torch.DoubleStorage", 8},
+    {"torch.FloatStorage", 4},
+    {"torch.HalfStorage", 2},
+    {"torch.LongStorage", 8},
+    {"torch.IntStorage", 4},
+    {"torch.ShortStorage", 2},
+    {"torch.CharStorage", 1},
+    {"torch.ByteStorage", 1},
+    {"torch.BoolStorage", 1},
+    {"torch.BFloat16Storage", 2},
+    {"torch.ComplexDoubleStorage", 16},
+    {"torch.ComplexFloatStorage", 8},
+    {"torch.QUInt8Storage", 1},
+    {"torch.QInt8Storage", 1},
+    {"torch.QInt32Storage", 4},
+    {"torch.QUInt4x2Storage", 1},
+    {"torch.QUInt2x4Storage", 1},
+    {"torch.storage.UntypedStorage", 1},
+    {"torch.UntypedStorage", 1},
+};
+
+unsigned st_pk_storage_elem_size(const char *module, const char *name)
+{
+    char full[2 * ST_PK_TEXT_MAX + 2];
+    size_t ml = strlen(module), nl = strlen(name);
+    if (ml + nl + 2 > sizeof(full))
+        return 0;
+    memcpy(full, module, ml);
+    full[ml] = '.';
+    memcpy(full + ml + 1, name, nl + 1);
+    for (size_t i = 0; i < sizeof(storages) / sizeof(storages[0]); i++)
+        if (strcmp(storages[i].name, full) == 0)
+            return storages[i].size;
+    return 0;
+}
