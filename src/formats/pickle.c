@@ -468,12 +468,12 @@ static int memo_put(walker *w, uint64_t idx)
     if (t == NULL)
         return -1;
     pv v = *t;
-    if (idx >= w->ctx->limits[ST_LIMIT_PICKLE_MEMO])
-        return limit(w, "memo index", w->ctx->limits[ST_LIMIT_PICKLE_MEMO]);
     /* Picklers number memo entries 0, 1, 2, ...: an index beyond the stream's length cannot
      * come from one, and honouring it would allocate from a number in the input. */
     if (idx > w->job->end - w->job->start + 16)
         return malformed(w, "memo index larger than the stream could have memoized");
+    if (idx >= w->ctx->limits[ST_LIMIT_PICKLE_MEMO])
+        return limit(w, "memo index", w->ctx->limits[ST_LIMIT_PICKLE_MEMO]);
     if (idx >= w->memo_cap) {
         size_t cap = w->memo_cap ? w->memo_cap : 256;
         while (cap <= idx)

@@ -82,6 +82,52 @@ static cJSON *counts_json(const st_report *r)
     return c;
 }
 
+static cJSON *import_json(const st_import *im)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL || !cJSON_AddStringToObject(o, "module", im->module) ||
+        !cJSON_AddStringToObject(o, "name", im->name) ||
+        !cJSON_AddStringToObject(o, "member", im->member) ||
+        !cJSON_AddStringToObject(o, "judgement", im->judgement) ||
+        add_u64(o, "offset", im->offset) || add_u64(o, "count", im->count)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static cJSON *call_json(const st_call *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL || !cJSON_AddStringToObject(o, "callable", c->callable) ||
+        !cJSON_AddStringToObject(o, "opcode", c->opcode) ||
+        !cJSON_AddStringToObject(o, "member", c->member) || add_u64(o, "offset", c->offset)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Pickle evidence: every import and call site, so an auditor sees what loading would do. */
+static int add_evidence(cJSON *o, const st_report *r)
+{
+    cJSON *imps = cJSON_AddArrayToObject(o, "imports");
+    cJSON *calls = cJSON_AddArrayToObject(o, "calls");
+    if (imps == NULL || calls == NULL || add_u64(o, "calls_total", r->calls_total))
+        return -1;
+    for (size_t i = 0; i < r->n_imports; i++) {
+        cJSON *x = import_json(&r->imports[i]);
+        if (x == NULL || !cJSON_AddItemToArray(imps, x))
+            return cJSON_Delete(x), -1;
+    }
+    for (size_t i = 0; i < r->n_calls; i++) {
+        cJSON *x = call_json(&r->calls[i]);
+        if (x == NULL || !cJSON_AddItemToArray(calls, x))
+            return cJSON_Delete(x), -1;
+    }
+    return 0;
+}
+
 static cJSON *file_json(const st_report *r)
 {
     cJSON *o = cJSON_CreateObject(), *fs = cJSON_CreateArray(), *c = counts_json(r);
@@ -109,6 +155,10 @@ static cJSON *file_json(const st_report *r)
         return NULL;
     }
     cJSON_AddItemToObject(o, "findings", fs);
+    if (add_evidence(o, r) != 0) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
 }
 

@@ -1,0 +1,294 @@
+/*
+ * test_pickle.c - the pickle walker on hand-assembled opcode streams: every opcode family, every
+ * memo form, the four kinds of scanner bypass, malformed streams and limits. Each case asserts
+ * the exact set of finding ids and the verdict. No stream is ever loaded by Python.
+ */
+#include "test_util.h"
+
+#define PASS ST_VERDICT_PASS
+#define FAIL ST_VERDICT_FAIL
+#define NOCHECK ST_VERDICT_ERROR
+#define P2 "\x80\x02"
+#define P4 "\x80\x04"
+
+typedef struct {
+    const char *what;
+    const char *bytes;
+    size_t len; /* 0: strlen */
+    const char *ids;
+    st_verdict verdict;
+} pk_case;
+
+#define CASE(what, b, ids, v)                                                                      \
+    {                                                                                              \
+        what, b, sizeof(b) - 1, ids, v                                                             \
+    }
+
+static st_report *check_pickle(st_ctx *ctx, const char *b, size_t n, const char *name)
+{
+    st_report *r = st_check_buffer(ctx, b, n, name);
+    assert_non_null(r);
+    return r;
+}
+
+static void run_cases(st_ctx *ctx, const pk_case *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        st_report *r = check_pickle(ctx, c[i].bytes, c[i].len, "x.pkl");
+        char got[512];
+        tu_ids(r, got, sizeof(got));
+        if (strcmp(got, c[i].ids) != 0 || st_report_verdict(r) != c[i].verdict)
+            fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d", c[i].what, got,
+                     st_report_verdict(r), c[i].ids, c[i].verdict);
+        st_report_free(r);
+    }
+}
+
+/* Benign streams of every opcode family pass cleanly. */
+static void test_opcode_families(void **state)
+{
+    static const pk_case cases[] = {
+        CASE("proto0 ints, floats, strings", "(I1\nI00\nI01\nL5L\nF1.5\nS'a'\nVb\nNtp0\n.", "",
+             PASS),
+        CASE("proto1 binary ints/strings",
+             "(K\x01M\x01\x02J\x01\x00\x00\x00G\x00\x00\x00\x00"
+             "\x00\x00\x00\x00U\x01"
+             "aT\x01\x00\x00\x00"
+             "bX\x01\x00"
+             "\x00\x00"
+             "ct.",
+             "", PASS),
+        CASE("proto1 containers",
+             "]q\x00(K\x01K\x02"
+             "e0}q\x01(U\x01"
+             "aK\x01u0)q\x02"
+             "0h\x00h\x01h\x02"
+             "\x87.",
+             "", PASS),
+        CASE("proto2 longs, bools, tuples",
+             P2 "\x8a\x01\x05\x8b\x01\x00\x00\x00\x07\x88\x89"
+                "\x87N\x85N\x86\x86\x86.",
+             "", PASS),
+        CASE("proto3 bytes",
+             "\x80\x03"
+             "C\x02hiB\x01\x00\x00\x00x\x86.",
+             "", PASS),
+        CASE("proto4 frame, sets, unicode8",
+             P4 "\x95\x16\x00\x00\x00\x00\x00\x00\x00\x8f"
+                "\x94(K\x01\x90(K\x02\x91\x8d\x01\x00\x00\x00"
+                "\x00\x00\x00\x00"
+                "a\x87.",
+             "", PASS),
+        CASE("proto5 bytearray8", "\x80\x05\x96\x01\x00\x00\x00\x00\x00\x00\x00z.", "", PASS),
+        CASE("list/dict/append/setitem", "(lp0\nI1\na(dp1\nS'k'\nI2\nsp2\n0.", "", PASS),
+        CASE("POP, POP_MARK, DUP", "(K\x01K\x02\x31K\x03\x32\x30.", "", PASS),
+        CASE("POP on empty stack pops a mark", "K\x01(0.", "", PASS),
+        CASE("OrderedDict filled by SETITEMS",
+             P2 "ccollections\nOrderedDict\nq\x00)R(K\x01"
+                "K\x02u.",
+             "", PASS),
+    };
+    run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Every memo form stores the top of the stack, whatever produced it. */
+static void test_memo_forms(void **state)
+{
+    static const pk_case cases[] = {
+        CASE("PUT/GET text", "cos\nsystem\np7\n0g7\n(S'x'\ntR.", "ST201", FAIL),
+        CASE("BINPUT/BINGET",
+             "cos\nsystem\nq\x05"
+             "0h\x05(S'x'\ntR.",
+             "ST201", FAIL),
+        CASE("LONG_BINPUT/LONG_BINGET",
+             "cos\nsystem\nr\x02\x00\x00\x00"
+             "0j\x02\x00\x00\x00"
+             "(S'x'\ntR.",
+             "ST201", FAIL),
+        CASE("MEMOIZE numbering",
+             P4 "K\x01\x94\x8c\x02os\x94\x8c\x06system\x94h\x01h\x02\x93"
+                "N\x85R.",
+             "ST201,ST214", FAIL),
+        CASE("memo of a DUP", P4 "\x8c\x02os\x32\x94\x30\x8c\x06system\x93N\x85R.", "ST201", FAIL),
+        CASE("missing memo entry", "h\x03.", "ST205", FAIL),
+        CASE("sparse memo index", "K\x01r\x00\x00\x10\x00.", "ST205", FAIL),
+        CASE("PUT with a sign", "K\x01p-1\n.", "ST205", FAIL),
+    };
+    run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Bypass kind 1: dangerous callables missing from a denylist; the allowlist decides. */
+static void test_allowlist(void **state)
+{
+    static const pk_case cases[] = {
+        CASE("os.system", "cos\nsystem\n(S'true'\ntR.", "ST201", FAIL),
+        CASE("posix.system", "cposix\nsystem\n(S'true'\ntR.", "ST201", FAIL),
+        CASE("subprocess submodule", "csubprocess.x\nPopen\n.", "ST201", FAIL),
+        CASE("pip.main", "cpip\nmain\n.", "ST201", FAIL),
+        CASE("pkgutil.resolve_name", "cpkgutil\nresolve_name\n.", "ST201", FAIL),
+        CASE("builtins.getattr", "cbuiltins\ngetattr\n.", "ST201", FAIL),
+        CASE("torch.load", "ctorch\nload\n.", "ST201", FAIL),
+        CASE("operator.attrgetter", "c_operator\nattrgetter\n.", "ST201", FAIL),
+        CASE("functools.partial", "cfunctools\npartial\n.", "ST201", FAIL),
+        CASE("unknown global is suspicious", "cmylib.models\nNet\n)\x81.", "ST202", PASS),
+        CASE("case is not folded", "cOS\nsystem\n.", "ST202", PASS),
+        CASE("no trimming", "cnumpy.core.multiarray \n_reconstruct\n.", "ST202", PASS),
+        CASE("prefix is not a match", "cnumpy.core.multiarray\n_reconstructX\n.", "ST202", PASS),
+        CASE("numpy in data profile", "cnumpy.core.multiarray\n_reconstruct\n.", "", PASS),
+        CASE("py2 __builtin__.eval", "c__builtin__\neval\n(S'1'\ntR.", "ST201", FAIL),
+        CASE("py2 cPickle.loads", "ccPickle\nloads\n.", "ST201", FAIL),
+        CASE("py2 mapping below proto 3 only",
+             "\x80\x03"
+             "ccopy_reg\n_reconstructor\n.",
+             "ST202", PASS),
+        CASE("dotted qualname reaching os", P4 "\x8c\x07pathlib\x8c\x09os.system\x93.", "ST201",
+             FAIL),
+        CASE("dunder attribute walk", P4 "\x8c\x05torch\x8c\x12Tensor.__globals__\x93.", "ST201",
+             FAIL),
+    };
+    run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Bypass kind 2: the scanner's opcode view must be CPython's. */
+static void test_opcode_view(void **state)
+{
+    static const pk_case cases[] = {
+        CASE("STACK_GLOBAL from literals", P4 "\x8c\x02os\x8c\x06system\x93.", "ST201", FAIL),
+        CASE("STACK_GLOBAL via escaped STRING", P4 "S'o\\x73'\nS'sys\\164em'\n\x93.", "ST201",
+             FAIL),
+        CASE("STACK_GLOBAL via UNICODE escape", P4 "V\\u006fs\nVsystem\n\x93.", "ST201", FAIL),
+        CASE("STACK_GLOBAL from a call result", P4 "cbuiltins\nset\n)R\x8c\x01x\x93.", "ST203",
+             PASS),
+        CASE("STACK_GLOBAL needs str, not bytes", P4 "C\x02osC\x06system\x93.", "ST203", PASS),
+        CASE("opcode straddles frame end",
+             P4 "\x95\x02\x00\x00\x00\x00\x00\x00\x00\x8c\x05"
+                "hello.",
+             "ST207", FAIL),
+        CASE("frame begins inside a frame",
+             P4 "\x95\x0a\x00\x00\x00\x00\x00\x00\x00\x95\x01"
+                "\x00\x00\x00\x00\x00\x00\x00N.",
+             "ST207", FAIL),
+        CASE("line straddles frame end", P4 "\x95\x03\x00\x00\x00\x00\x00\x00\x00I12\n.", "ST207",
+             FAIL),
+        CASE("EXT1", P2 "\x82\x07)R.", "ST204", PASS),
+        CASE("EXT1 code 0", P2 "\x82\x00.", "ST205", FAIL),
+        CASE("calls after a POP are still seen", "cos\nsystem\n(S'x'\ntR0N.", "ST201", FAIL),
+        CASE("REDUCE on a non-global", "](tR.", "ST213", PASS),
+        CASE("OBJ", "(cos\nsystem\nS'true'\no.", "ST201", FAIL),
+        CASE("INST", "(S'true'\nios\nsystem\n.", "ST201", FAIL),
+        CASE("NEWOBJ_EX",
+             P4 "\x8c\x03"
+                "foo\x8c\x03"
+                "Bar\x93)}\x92.",
+             "ST202", PASS),
+        CASE("BUILD on a list", "]}b.", "ST209", PASS),
+        CASE("SETITEM on a string",
+             "\x80\x02U\x01"
+             "aK\x01K\x02s.",
+             "ST210", PASS),
+        CASE("text persistent id", "Pabc\n.", "ST211", PASS),
+        CASE("BINPERSID in a raw pickle", "K\x01Q.", "ST211", PASS),
+        CASE("out-of-band buffer", "\x80\x05\x97.", "ST212", PASS),
+        CASE("leftover stack at STOP", "K\x01K\x02.", "ST214", PASS),
+    };
+    run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Bypass kind 4: an error never counts as clean; what came before the fault is judged. */
+static void test_malformed(void **state)
+{
+    static const pk_case cases[] = {
+        CASE("truncated after an import", P2 "cos\nsystem\nq\x00(", "ST201,ST205", FAIL),
+        CASE("unknown opcode", P2 "K\x01\xff.", "ST206", FAIL),
+        CASE("stack underflow", "R.", "ST205", FAIL),
+        CASE("underflow across a mark", "K\x01(R.", "ST205", FAIL),
+        CASE("missing MARK", "K\x01t.", "ST205", FAIL),
+        CASE("protocol 6", "\x80\x06N.", "ST205", FAIL),
+        CASE("negative BINSTRING", P2 "T\xff\xff\xff\xff.", "ST205", FAIL),
+        CASE("length past the end",
+             P2 "X\x00\x00\x00\x10"
+                "ab.",
+             "ST205", FAIL),
+        CASE("BINUNICODE8 huge", P4 "\x8d\xff\xff\xff\xff\xff\xff\xff\xff.", "ST205", FAIL),
+        CASE("frame longer than the file", P4 "\x95\xff\x00\x00\x00\x00\x00\x00\x00N.", "ST205",
+             FAIL),
+        CASE("GLOBAL not UTF-8", "cos\xff\nsystem\n.", "ST205", FAIL),
+        CASE("odd SETITEMS", "}(K\x01u.", "ST205", FAIL),
+        CASE("trailing garbage", "N.garbage", "ST208", PASS),
+        CASE("second pickle analysed", "N.cos\nsystem\n(S'x'\ntR.", "ST201,ST208", FAIL),
+        CASE("bad INT", "Ix1\n.", "ST205", FAIL),
+    };
+    run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Limits: a finding and "could not check", never a silent truncation. */
+static void test_limits(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_PICKLE_STACK, 3), ST_OK);
+    st_report *r = check_pickle(ctx, "(K\x01K\x02K\x03t.", 10, "x.pkl");
+    tu_assert_ids(r, "ST901");
+    assert_int_equal(st_report_verdict(r), NOCHECK);
+    st_report_free(r);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_PICKLE_STACK, 1000), ST_OK);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_PICKLE_OPCODES, 3), ST_OK);
+    r = check_pickle(ctx, "NNN0000.", 8, "x.pkl");
+    tu_assert_ids(r, "ST901");
+    assert_int_equal(st_report_verdict(r), NOCHECK);
+    st_report_free(r);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_PICKLE_OPCODES, 1000), ST_OK);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_PICKLE_MEMO, 2), ST_OK);
+    r = check_pickle(ctx, "K\x01q\x05.", 5, "x.pkl");
+    tu_assert_ids(r, "ST901");
+    st_report_free(r);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_PICKLE_IMPORTS, 1), ST_OK);
+    r = check_pickle(ctx, "ca\nb\nca\nb\ncc\nd\n.", 18, "x.pkl");
+    tu_assert_ids(r, "ST202,ST901");
+    st_report_free(r);
+    st_ctx_free(ctx);
+}
+
+/* Evidence: imports (deduplicated, counted) and call sites. */
+static void test_evidence(void **state)
+{
+    const char *b = "cos\nsystem\n(S'a'\ntRcos\nsystem\n(S'b'\ntR0.";
+    st_report *r = check_pickle(*state, b, strlen(b), "x.pkl");
+    assert_int_equal(st_report_import_count(r), 1);
+    const st_import *im = st_report_import(r, 0);
+    assert_string_equal(im->module, "os");
+    assert_string_equal(im->name, "system");
+    assert_string_equal(im->judgement, "malicious");
+    assert_true(im->count == 2);
+    assert_true(im->offset == 0);
+    assert_int_equal(st_report_call_count(r), 2);
+    assert_string_equal(st_report_call(r, 1)->callable, "os.system");
+    assert_string_equal(st_report_call(r, 1)->opcode, "REDUCE");
+    assert_true(st_report_call(r, 0)->offset == 18);
+    st_report_free(r);
+}
+
+/* Identification: content, not extension; a pickle named .safetensors is an error. */
+static void test_identification(void **state)
+{
+    st_report *r = check_pickle(*state, P2 "N.", 4, "model.safetensors");
+    tu_assert_ids(r, "ST501");
+    assert_string_equal(st_report_format(r), "pickle");
+    assert_int_equal(st_report_verdict(r), FAIL);
+    st_report_free(r);
+    r = check_pickle(*state, "(lp0\nI1\na.", 10, "weights.bin");
+    assert_string_equal(st_report_format(r), "pickle");
+    assert_int_equal(st_report_verdict(r), PASS);
+    st_report_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_opcode_families), cmocka_unit_test(test_memo_forms),
+        cmocka_unit_test(test_allowlist),       cmocka_unit_test(test_opcode_view),
+        cmocka_unit_test(test_malformed),       cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_evidence),        cmocka_unit_test(test_identification),
+    };
+    return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
+}
