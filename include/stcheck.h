@@ -71,6 +71,10 @@ typedef enum {
     ST_LIMIT_PICKLE_MEMO,      /* memo index bound; default 1,000,000 */
     ST_LIMIT_PICKLE_IMPORTS,   /* distinct imports in one file; default 10,000 */
     ST_LIMIT_PICKLE_STORAGES,  /* storage persistent ids in one file; default 262,144 */
+    ST_LIMIT_ZIP_ENTRIES,      /* entries in one archive; default 100,000 */
+    ST_LIMIT_MEMBER_BYTES,     /* bytes inflated from one member; default 1 GiB */
+    ST_LIMIT_ZIP_RATIO,        /* uncompressed/compressed ratio of a member; default 200 */
+    ST_LIMIT_NESTING,          /* archives inside archives; default 4 */
     ST_LIMIT_COUNT_
 } st_limit;
 

@@ -14,33 +14,50 @@
 #include "core/escape.h"
 #include "formats/format.h"
 
+static int read_ends(st_report *r, const st_src *src, unsigned char *head, size_t head_len,
+                     unsigned char *tail, size_t tail_len)
+{
+    if (st_src_read(src, 0, head, head_len) == ST_OK &&
+        st_src_read(src, src->size - tail_len, tail, tail_len) == ST_OK)
+        return 0;
+    st_report_add(r, ST_R_IO, 0, head_len, "could not read the file's first and last bytes");
+    st_report_fail(r, ST_E_IO);
+    return -1;
+}
+
 static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, const char *name)
 {
-    unsigned char head[ST_HEAD_BYTES];
-    size_t head_len = src->size < sizeof(head) ? (size_t)src->size : sizeof(head);
-    st_input in = {ctx, r, src, head, head_len, name};
+    unsigned char head[ST_HEAD_BYTES], tail[ST_HEAD_BYTES];
+    size_t n = src->size < sizeof(head) ? (size_t)src->size : sizeof(head);
+    st_input in = {ctx, r, src, head, n, tail, n, name, 0};
 
     r->file_size = src->size;
-    if (st_src_read(src, 0, head, head_len) != ST_OK) {
-        st_report_add(r, ST_R_IO, 0, head_len, "could not read the file's first bytes");
-        st_report_fail(r, ST_E_IO);
+    if (read_ends(r, src, head, n, tail, n) != 0)
         return;
-    }
     const st_format *fmt = st_format_identify(&in);
     if (fmt == NULL) {
-        st_report_add(r, ST_R_UNKNOWN_FORMAT, 0, head_len,
-                      "content is not a format stcheck recognises");
+        st_report_add(r, ST_R_UNKNOWN_FORMAT, 0, n, "content is not a format stcheck recognises");
         st_report_fail(r, ST_E_UNSUPPORTED);
         return;
     }
     /* A name that lies about the content: loaders route by extension, so a pickle named
      * .safetensors reaches code that trusts it to be inert. */
     if (st_name_has_suffix(name, ".safetensors") && strcmp(fmt->name, "safetensors") != 0)
-        st_report_add(r, ST_R_NAME_MISMATCH, 0, head_len,
-                      "named .safetensors, but the content is %s", fmt->name);
+        st_report_add(r, ST_R_NAME_MISMATCH, 0, n, "named .safetensors, but the content is %s",
+                      fmt->name);
     st_error err = fmt->check(&in);
     if (err != ST_OK)
         st_report_fail(r, err);
+    /* Polyglots: every other view a reader could take of these bytes is checked too. */
+    const st_format *views[4];
+    size_t nv = st_format_other_views(&in, fmt, views, 4);
+    const char *primary = r->format;
+    for (size_t i = 0; i < nv; i++) {
+        err = views[i]->check(&in);
+        if (err != ST_OK)
+            st_report_fail(r, err);
+    }
+    r->format = primary;
 }
 
 static st_report *new_report(st_ctx *ctx, const char *name)

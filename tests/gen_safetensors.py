@@ -12,8 +12,9 @@ No generated file is ever loaded by a model library.
 import json
 import os
 import struct
-import subprocess
 import sys
+
+from e2e_util import run_all, run_case
 
 
 def frame(header, data_len, pad=True, raw_prefix=None):
@@ -180,34 +181,8 @@ def write_sparse(path, total):
         f.truncate(total)
 
 
-def run_case(stcheck, path, ids, code, extra=()):
-    p = subprocess.run([stcheck, "--format", "json", *extra, path], capture_output=True)
-    doc = json.loads(p.stdout)
-    got = sorted({f["id"] for f in doc["files"][0]["findings"]})
-    problems = []
-    if p.returncode != code:
-        problems.append("exit %d, expected %d" % (p.returncode, code))
-    for i in ids:
-        if i not in got:
-            problems.append("missing %s" % i)
-    extra_ids = [g for g in got if g not in ids and g != "ST905"]
-    if extra_ids:
-        problems.append("unexpected %s" % ",".join(extra_ids))
-    return problems, got
-
-
 def e2e(stcheck, workdir):
-    os.makedirs(workdir, exist_ok=True)
-    failures = 0
-    checked = 0
-    for name, data, ids, code in cases():
-        path = os.path.join(workdir, name + ".safetensors")
-        write(path, data)
-        problems, got = run_case(stcheck, path, ids, code)
-        checked += 1
-        if problems:
-            failures += 1
-            print("FAIL %s: %s (got %s)" % (name, "; ".join(problems), got))
+    checked, failures = run_all(stcheck, workdir, cases(), ".safetensors")
     # A valid 4 GiB sparse file: checked in O(header), never read.
     path = os.path.join(workdir, "sparse-4gib.safetensors")
     write_sparse(path, 4 << 30)

@@ -23,6 +23,10 @@ static const struct {
     [ST_LIMIT_PICKLE_MEMO] = {1000000u, 0x0FFFFFFFu},
     [ST_LIMIT_PICKLE_IMPORTS] = {10000u, 1000000u},
     [ST_LIMIT_PICKLE_STORAGES] = {262144u, 0x0FFFFFFFu},
+    [ST_LIMIT_ZIP_ENTRIES] = {100000u, 0x0FFFFFFFu},
+    [ST_LIMIT_MEMBER_BYTES] = {1u << 30, (uint64_t)1 << 40},
+    [ST_LIMIT_ZIP_RATIO] = {200u, 1000000u},
+    [ST_LIMIT_NESTING] = {4u, 16u},
 };
 
 st_ctx *st_ctx_new(void)

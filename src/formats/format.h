@@ -20,7 +20,10 @@ typedef struct {
     const st_src *src;
     const unsigned char *head; /* first min(size, ST_HEAD_BYTES) bytes */
     size_t head_len;
+    const unsigned char *tail; /* last min(size, ST_HEAD_BYTES) bytes */
+    size_t tail_len;
     const char *name; /* path as given (for extension hints only; never trusted) */
+    unsigned depth;   /* archives this input is nested in */
 } st_input;
 
 typedef struct {
@@ -30,8 +33,17 @@ typedef struct {
     st_error (*check)(st_input *in);
 } st_format;
 
+/* Confidence from which a format that is not the primary one is checked as a second view of
+ * the same bytes (polyglots: a pickle at the start and a zip at the end). */
+#define ST_VIEW_CONFIDENCE 60
+
 /* The format with the highest confidence, or NULL when none claims the input. */
 const st_format *st_format_identify(const st_input *in);
+
+/* Every other format claiming the input with at least ST_VIEW_CONFIDENCE, in table order;
+ * returns how many were written to out (at most max). */
+size_t st_format_other_views(const st_input *in, const st_format *primary, const st_format **out,
+                             size_t max);
 
 /* Nonzero when name ends with suffix (ASCII case-insensitive). */
 int st_name_has_suffix(const char *name, const char *suffix);
@@ -41,5 +53,7 @@ int st_safetensors_sniff(const st_input *in);
 st_error st_safetensors_check(st_input *in);
 int st_rawpickle_sniff(const st_input *in);
 st_error st_rawpickle_check(st_input *in);
+int st_ziparchive_sniff(const st_input *in);
+st_error st_ziparchive_check(st_input *in);
 
 #endif /* ST_FORMAT_H */

@@ -12,6 +12,7 @@
 static const st_format format_table[] = {
     {"safetensors", st_safetensors_sniff, st_safetensors_check},
     {"pickle", st_rawpickle_sniff, st_rawpickle_check},
+    {"zip", st_ziparchive_sniff, st_ziparchive_check},
 };
 
 const st_format *st_format_identify(const st_input *in)
@@ -26,6 +27,16 @@ const st_format *st_format_identify(const st_input *in)
         }
     }
     return best;
+}
+
+size_t st_format_other_views(const st_input *in, const st_format *primary, const st_format **out,
+                             size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(format_table) / sizeof(format_table[0]) && n < max; i++)
+        if (&format_table[i] != primary && format_table[i].sniff(in) >= ST_VIEW_CONFIDENCE)
+            out[n++] = &format_table[i];
+    return n;
 }
 
 int st_name_has_suffix(const char *name, const char *suffix)
