@@ -15,10 +15,17 @@ if [ ! -x "$B/fuzz/fuzz_$T" ]; then
 fi
 W=out/fuzz/$T
 mkdir -p "$W/corpus"
+# Seed folders per target: the same lists as fuzz/CMakeLists.txt.
+case "$T" in
+zip) SEEDS="corpus/zip corpus/pytorch" ;;
+identify) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/json" ;;
+pipeline) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip" ;;
+*) SEEDS="corpus/$T" ;;
+esac
 OPTS=""
 max_len=$(sed -n 's/^max_len *= *//p' "fuzz/fuzz_$T.options" 2>/dev/null || true)
 [ -n "$max_len" ] && OPTS="-max_len=$max_len"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
-    "$B/fuzz/fuzz_$T" "$W/corpus" "corpus/$T" -dict="fuzz/fuzz_$T.dict" $OPTS \
+    "$B/fuzz/fuzz_$T" "$W/corpus" $SEEDS -dict="fuzz/fuzz_$T.dict" $OPTS \
     -max_total_time="$S" -rss_limit_mb=2560 -timeout=25 -print_final_stats=1 \
     -artifact_prefix="$W/"

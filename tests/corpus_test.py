@@ -2,7 +2,8 @@
 """Runs stcheck on every committed sample of a corpus folder. A name starting with `valid-`
 must pass (exit 0) even under --strict; a name starting with a finding id (`ST114-...`) must
 report that id; a name starting with `gap-` is a real file of a layout stcheck does not handle
-fully yet (see the issue notes): it must not pass under --strict.
+fully yet (see the issue notes): it must not pass under --strict; a name starting with `crash-` is an input a fuzzer once
+crashed on: it must be checked to a verdict (exit 0-2) with a valid report.
 Usage: corpus_test.py STCHECK DIR"""
 import json
 import os
@@ -26,6 +27,8 @@ def main(stcheck, folder):
                                     capture_output=True)
             good = (p.returncode == 0 and strict.returncode == 0) if name.startswith("valid-") \
                 else strict.returncode != 0
+        elif name.startswith("crash-"):
+            good = p.returncode in (0, 1, 2)
         elif m:
             # the named id must be reported; an error-level id must also fail the file
             good = m.group(1) in ids and (p.returncode != 0 or severity[m.group(1)] != "error")

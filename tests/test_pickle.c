@@ -81,6 +81,7 @@ static void test_opcode_families(void **state)
              "", PASS),
         CASE("proto5 bytearray8", "\x80\x05\x96\x01\x00\x00\x00\x00\x00\x00\x00z.", "", PASS),
         CASE("list/dict/append/setitem", "(lp0\nI1\na(dp1\nS'k'\nI2\nsp2\n0.", "", PASS),
+        CASE("empty TUPLE first (fuzz regression: NULL stack)", "(t.", "", PASS),
         CASE("POP, POP_MARK, DUP", "(K\x01K\x02\x31K\x03\x32\x30.", "", PASS),
         CASE("POP on empty stack pops a mark", "K\x01(0.", "", PASS),
         CASE("OrderedDict filled by SETITEMS",

@@ -801,10 +801,12 @@ static int op_build(walker *w)
 static uint32_t storage_tuple(walker *w, size_t base)
 {
     size_t n = w->sp - base;
-    const pv *e = w->stack + base;
     char tag[ST_PK_TEXT_MAX + 1], key[ST_PK_TEXT_MAX + 1];
-    if ((n != 5 && n != 6) || e[1].kind != V_GLOBAL || e[1].aux == NO_IDX || e[3].kind != V_STR ||
-        e[4].kind != V_INT || e[4].aux != 1)
+    if (n != 5 && n != 6)
+        return 0; /* before the pointer: the stack may still be unallocated */
+    const pv *e = w->stack + base;
+    if (e[1].kind != V_GLOBAL || e[1].aux == NO_IDX || e[3].kind != V_STR || e[4].kind != V_INT ||
+        e[4].aux != 1)
         return 0;
     if (value_text(w, &e[0], tag) != 0 || strcmp(tag, "storage") != 0 ||
         value_text(w, &e[2], key) != 0 || strlen(key) >= sizeof(w->res->storages[0].key))
