@@ -68,7 +68,7 @@ typedef enum {
     ST_LIMIT_METADATA_VALUE,   /* bytes of one __metadata__ value before a warning; 65536 */
     ST_LIMIT_PICKLE_OPCODES,   /* opcodes walked in one file; default 1,000,000,000 */
     ST_LIMIT_PICKLE_STACK,     /* simulated stack + mark depth; default 1,000,000 */
-    ST_LIMIT_PICKLE_MEMO,      /* memo index bound; default 1,000,000 */
+    ST_LIMIT_PICKLE_MEMO,      /* memo index bound; default 16,777,216 */
     ST_LIMIT_PICKLE_IMPORTS,   /* distinct imports in one file; default 10,000 */
     ST_LIMIT_PICKLE_STORAGES,  /* storage persistent ids in one file; default 262,144 */
     ST_LIMIT_ZIP_ENTRIES,      /* entries in one archive; default 100,000 */

@@ -43,7 +43,6 @@ enum {
     V_CALL,
     V_PID,
     V_OBJ,
-    V_EMPTY = 0xFF /* memo slot not set */
 };
 
 /* An abstract value. V_STR/V_BYTES: off/aux = raw content in the source and its length
@@ -80,8 +79,8 @@ typedef struct {
     size_t sp, stack_cap;
     size_t *marks;
     size_t nmarks, marks_cap;
-    pv *memo;
-    size_t memo_cap, memo_count;
+    uint64_t **memo_pages; /* packed entries (see pack), MEMO_PAGE per page, 0 = empty */
+    size_t memo_npages, memo_count;
     unsigned proto;
     uint64_t opcodes;
     /* imports, deduplicated through a sorted index */
@@ -199,7 +198,7 @@ static int frame_check(walker *w, uint64_t n)
 }
 
 /* Takes n bytes (n <= WIN) and returns a pointer into the window, or NULL. */
-static const unsigned char *take(walker *w, size_t n)
+static const unsigned char *take_slow(walker *w, size_t n)
 {
     if (frame_check(w, n) != 0)
         return NULL;
@@ -211,6 +210,19 @@ static const unsigned char *take(walker *w, size_t n)
     const unsigned char *p = w->buf + (w->pos - w->buf_off);
     w->pos += n;
     return p;
+}
+
+/* The common case inline: the bytes are in the window and inside the current frame. */
+static inline const unsigned char *take(walker *w, size_t n)
+{
+    uint64_t end = w->pos + n;
+    if (w->pos >= w->buf_off && end <= w->buf_off + w->buf_len &&
+        (!w->in_frame || (w->pos < w->frame_end && end <= w->frame_end))) {
+        const unsigned char *p = w->buf + (w->pos - w->buf_off);
+        w->pos = end;
+        return p;
+    }
+    return take_slow(w, n);
 }
 
 /* Skips n bytes of an argument without reading them; they must be present. */
@@ -462,42 +474,116 @@ static int pop_mark(walker *w, size_t *base)
     return 0;
 }
 
+/* Memo entries are packed into 8 bytes and kept in pages allocated on demand: a real 48 MB
+ * pickle memoizes millions of objects, and 16-byte entries in a doubling array would spend
+ * several times the input on the memo. Layout: bits 0-3 kind + 1 (0 = empty slot), bits 4-5
+ * string decoding class, bits 6-63 payload: V_STR/V_BYTES offset (47 bits) and length
+ * (11 bits, saturated: a saturated length is never resolved), V_INT value (57 bits, exact
+ * below 2^57), V_BOOL value, V_GLOBAL/V_CALL/V_TUPLE/V_PID index. */
+#define MEMO_PAGE 65536u
+#define LEN_SAT 2047u
+
+static uint64_t pack(const pv *v)
+{
+    uint64_t cls = v->op == 'S' ? 1 : v->op == 'V' ? 2 : 0, payload = 0;
+    switch (v->kind) {
+    case V_STR:
+    case V_BYTES: {
+        uint64_t len = v->aux < LEN_SAT ? v->aux : LEN_SAT;
+        if (v->off >= ((uint64_t)1 << 47))
+            len = LEN_SAT; /* beyond 128 TiB: keep as an unresolvable string */
+        payload = (v->off & (((uint64_t)1 << 47) - 1)) | len << 47;
+        break;
+    }
+    case V_INT:
+        payload = (v->aux == 1 && v->off < ((uint64_t)1 << 57)) ? (v->off << 1) | 1 : 0;
+        break;
+    default:
+        payload = v->aux;
+    }
+    return (uint64_t)(v->kind + 1) | cls << 4 | payload << 6;
+}
+
+static pv unpack(uint64_t x)
+{
+    static const uint8_t ops[3] = {0, 'S', 'V'};
+    pv v = {(uint8_t)((x & 15) - 1), ops[(x >> 4) & 3], 0, 0};
+    uint64_t payload = x >> 6;
+    switch (v.kind) {
+    case V_STR:
+    case V_BYTES:
+        v.off = payload & (((uint64_t)1 << 47) - 1);
+        v.aux = (uint32_t)(payload >> 47);
+        v.aux = v.aux == LEN_SAT ? UINT32_MAX : v.aux;
+        break;
+    case V_INT:
+        v.aux = (uint32_t)(payload & 1);
+        v.off = payload >> 1;
+        break;
+    default:
+        v.aux = (uint32_t)payload;
+    }
+    return v;
+}
+
+static uint64_t *memo_slot(walker *w, uint64_t idx, int create)
+{
+    size_t page = (size_t)(idx / MEMO_PAGE);
+    if (page >= w->memo_npages) {
+        if (!create)
+            return NULL;
+        size_t n = page + 1;
+        uint64_t **p = realloc(w->memo_pages, n * sizeof(*p));
+        if (p == NULL)
+            return NULL;
+        memset(p + w->memo_npages, 0, (n - w->memo_npages) * sizeof(*p));
+        w->memo_pages = p;
+        w->memo_npages = n;
+    }
+    if (w->memo_pages[page] == NULL) {
+        if (!create || (w->memo_pages[page] = calloc(MEMO_PAGE, sizeof(uint64_t))) == NULL)
+            return NULL;
+    }
+    return &w->memo_pages[page][idx % MEMO_PAGE];
+}
+
 static int memo_put(walker *w, uint64_t idx)
 {
     pv *t = top(w);
     if (t == NULL)
         return -1;
-    pv v = *t;
     /* Picklers number memo entries 0, 1, 2, ...: an index beyond the stream's length cannot
      * come from one, and honouring it would allocate from a number in the input. */
     if (idx > w->job->end - w->job->start + 16)
         return malformed(w, "memo index larger than the stream could have memoized");
     if (idx >= w->ctx->limits[ST_LIMIT_PICKLE_MEMO])
         return limit(w, "memo index", w->ctx->limits[ST_LIMIT_PICKLE_MEMO]);
-    if (idx >= w->memo_cap) {
-        size_t cap = w->memo_cap ? w->memo_cap : 256;
-        while (cap <= idx)
-            cap *= 2;
-        pv *p = realloc(w->memo, cap * sizeof(*p));
-        if (p == NULL)
-            return nomem(w);
-        for (size_t i = w->memo_cap; i < cap; i++)
-            p[i].kind = V_EMPTY;
-        w->memo = p;
-        w->memo_cap = cap;
-    }
-    if (w->memo[idx].kind == V_EMPTY)
+    uint64_t *slot = memo_slot(w, idx, 1);
+    if (slot == NULL)
+        return nomem(w);
+    if (*slot == 0)
         w->memo_count++;
-    w->memo[idx] = v;
+    *slot = pack(t);
     return 0;
 }
 
 static int memo_get(walker *w, uint64_t idx)
 {
-    if (idx >= w->memo_cap || w->memo[idx].kind == V_EMPTY)
+    uint64_t *slot = memo_slot(w, idx, 0);
+    if (slot == NULL || *slot == 0)
         return malformed(w, "memo value not found");
-    pv v = w->memo[idx];
+    pv v = unpack(*slot);
     return push_v(w, &v);
+}
+
+static void memo_free(walker *w)
+{
+    for (size_t i = 0; i < w->memo_npages; i++)
+        free(w->memo_pages[i]);
+    free(w->memo_pages);
+    w->memo_pages = NULL;
+    w->memo_npages = 0;
+    w->memo_count = 0;
 }
 
 /* A protocol-0 decimal argument (PUT, GET): digits only. int() would also take signs, spaces
@@ -1277,9 +1363,7 @@ static void reset_machine(walker *w)
 {
     w->sp = 0;
     w->nmarks = 0;
-    for (size_t i = 0; i < w->memo_cap; i++)
-        w->memo[i].kind = V_EMPTY;
-    w->memo_count = 0;
+    memo_free(w);
     w->proto = 0;
     w->in_frame = 0;
 }
@@ -1340,7 +1424,7 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
     free(w.buf);
     free(w.stack);
     free(w.marks);
-    free(w.memo);
+    memo_free(&w);
     free(w.imps);
     free(w.sorted);
     return w.err;
