@@ -3,7 +3,7 @@
 #   build/        gcc, -Wall -Wextra -Werror
 #   build-clang/  clang, -Wall -Wextra -Werror
 #   build-asan/   clang with AddressSanitizer + UndefinedBehaviorSanitizer
-# Then runs every fuzz target briefly under libFuzzer (ci/fuzz-smoke.sh) when it exists.
+# Then runs every fuzz target briefly under libFuzzer + ASan + UBSan (ci/fuzz-smoke.sh).
 # Run ci/install-deps.sh first. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +27,5 @@ run_suite build -DCMAKE_C_COMPILER=gcc
 run_suite build-clang -DCMAKE_C_COMPILER=clang
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DCMAKE_C_COMPILER=clang -DSTCHECK_SANITIZE=ON
-if [ -x ci/fuzz-smoke.sh ]; then
-    ci/fuzz-smoke.sh
-fi
+bash ci/fuzz-smoke.sh
 echo "=== all suites passed"

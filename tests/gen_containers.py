@@ -20,6 +20,13 @@ from e2e_util import run_all
 EVIL = b"cos\nsystem\n(S'true'\ntR."  # protocol 0: os.system('true'), never executed
 
 
+def npy_u8(n):
+    """A version 1.0 .npy of n uint8 zeros, as numpy.save writes it."""
+    hdr = b"{'descr': '|u1', 'fortran_order': False, 'shape': (%d,), }" % n
+    hdr += b" " * (64 - (10 + len(hdr) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr + bytes(n)
+
+
 def members(path):
     with zipfile.ZipFile(path) as z:
         return [(i.filename, z.read(i.filename)) for i in z.infolist()]
@@ -101,7 +108,8 @@ def cases(corpus):
     add("zip-hidden-local", hidden, ["ST307"])
     add("zip-no-data-pkl", build([("m/version", b"3\n"), ("m/data/0", b"\x00" * 4)]), ["ST314"])
     add("pickle-named-safetensors", pickle.dumps([1, 2], protocol=2), ["ST501"])
-    add("npz-like-benign", build([("a.npy", b"\x93NUMPY\x01\x00" + b"x" * 8)]))
+    add("npz-like-benign", build([("a.npy", npy_u8(8))]))
+    add("npz-truncated-member", build([("a.npy", npy_u8(8)[:-2])]), ["ST402"])
     return c
 
 

@@ -31,6 +31,7 @@ typedef struct {
     /* Confidence 0..100 that the input is this format; 0 = not this format. */
     int (*sniff)(const st_input *in);
     st_error (*check)(st_input *in);
+    int second_view; /* may be checked as a second view of bytes another format claims */
 } st_format;
 
 /* Confidence from which a format that is not the primary one is checked as a second view of
@@ -53,6 +54,10 @@ int st_safetensors_sniff(const st_input *in);
 st_error st_safetensors_check(st_input *in);
 int st_rawpickle_sniff(const st_input *in);
 st_error st_rawpickle_check(st_input *in);
+int st_numpy_sniff(const st_input *in);
+st_error st_numpy_check(st_input *in);
+/* Checks the .npy held in src (a file, or a member of an .npz named member). */
+st_error st_npy_check_src(st_input *in, const st_src *src, const char *member);
 int st_ziparchive_sniff(const st_input *in);
 st_error st_ziparchive_check(st_input *in);
 

@@ -10,9 +10,11 @@
 #include "format.h"
 
 static const st_format format_table[] = {
-    {"safetensors", st_safetensors_sniff, st_safetensors_check},
-    {"pickle", st_rawpickle_sniff, st_rawpickle_check},
-    {"zip", st_ziparchive_sniff, st_ziparchive_check},
+    {"safetensors", st_safetensors_sniff, st_safetensors_check, 0},
+    {"pickle", st_rawpickle_sniff, st_rawpickle_check, 0},
+    /* zip readers find the archive from its end, whatever precedes it: a second view */
+    {"zip", st_ziparchive_sniff, st_ziparchive_check, 1},
+    {"numpy", st_numpy_sniff, st_numpy_check, 0},
 };
 
 const st_format *st_format_identify(const st_input *in)
@@ -34,7 +36,8 @@ size_t st_format_other_views(const st_input *in, const st_format *primary, const
 {
     size_t n = 0;
     for (size_t i = 0; i < sizeof(format_table) / sizeof(format_table[0]) && n < max; i++)
-        if (&format_table[i] != primary && format_table[i].sniff(in) >= ST_VIEW_CONFIDENCE)
+        if (&format_table[i] != primary && format_table[i].second_view &&
+            format_table[i].sniff(in) >= ST_VIEW_CONFIDENCE)
             out[n++] = &format_table[i];
     return n;
 }

@@ -1518,10 +1518,17 @@ static long op_len(const unsigned char *p, size_t n)
 
 int st_pk_looks_like_pickle(const unsigned char *p, size_t n)
 {
-    if (n >= 2 && p[0] == 0x80 && p[1] >= 2 && p[1] <= 5)
+    /* PROTO and a protocol number: 0-5 today, 6-15 a future protocol the walker reports */
+    if (n >= 2 && p[0] == 0x80 && p[1] <= 15)
         return 1;
-    /* Protocols 0/1 have no header: decode opcode lengths through the window and accept a
-     * stream that reaches STOP, or stays valid for 32 opcodes. */
+    /* Protocols 0/1 have no header: the first opcode must be one a load can begin with (a
+     * value, a container, MARK, an import, PERSID, EXT, FRAME; a stream whose first opcode
+     * can only fail executes nothing), then opcode lengths must decode through the window up
+     * to STOP, or stay valid for 32 opcodes. */
+    static const char starts[] = "(]})cNIJKLMFGSTUVXBCP\x82\x83\x84\x88\x89\x8a\x8b\x8c"
+                                 "\x8d\x8e\x8f\x95\x96\x97";
+    if (n == 0 || memchr(starts, p[0], sizeof(starts) - 1) == NULL)
+        return 0;
     size_t i = 0;
     unsigned ops = 0;
     while (i < n) {

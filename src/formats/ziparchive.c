@@ -108,7 +108,10 @@ static void scan_member(zjob *j, const st_zip_entry *e, const char *name, int is
         keep_error(j, err);
         return;
     }
-    if (is_pkl_name || st_pk_looks_like_pickle(buf, len < 4096 ? len : 4096))
+    if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) {
+        st_src src = {-1, buf, len};
+        keep_error(j, st_npy_check_src(j->in, &src, name));
+    } else if (is_pkl_name || st_pk_looks_like_pickle(buf, len < 4096 ? len : 4096))
         walk_member(j, buf, len, name);
     else if (st_zip_sniff_bytes(buf, len))
         keep_error(j, check_nested(j, buf, len, name));
@@ -125,7 +128,8 @@ static void sniff_member(zjob *j, const st_zip_entry *e, const char *name)
         keep_error(j, err);
         return;
     }
-    int interesting = st_pk_looks_like_pickle(buf, len) || st_zip_sniff_bytes(buf, len);
+    int interesting = st_pk_looks_like_pickle(buf, len) || st_zip_sniff_bytes(buf, len) ||
+                      (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0);
     free(buf);
     if (interesting)
         scan_member(j, e, name, 0);

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for FUZZ_SECONDS (default 20) under libFuzzer + ASan + UBSan with
+# OSS-Fuzz's limits (-rss_limit_mb=2560 -timeout=25). Any crash, leak, timeout or OOM fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${FUZZ_SECONDS:-20}
+B=build-fuzz
+cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DSTCHECK_FUZZ=ON -DSTCHECK_BUILD_TESTS=OFF \
+    >"$B.configure.log" 2>&1 || { cat "$B.configure.log"; exit 1; }
+cmake --build "$B" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+targets=$(sed -n 's/^set(STCHECK_FUZZ_TARGETS \(.*\))$/\1/p' fuzz/CMakeLists.txt)
+pass=0
+fail=0
+for t in $targets; do
+    log=out/fuzz/smoke-$t.log
+    mkdir -p out/fuzz
+    if fuzz/run.sh "$t" "$SECS" "$B" >"$log" 2>&1; then
+        pass=$((pass + 1))
+        echo "fuzz $t: ok ($(sed -n 's/^stat::number_of_executed_units: *//p' "$log") runs)"
+    else
+        fail=$((fail + 1))
+        echo "fuzz $t: FAILED"
+        grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -20
+    fi
+done
+echo "fuzz smoke: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
