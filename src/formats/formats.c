@@ -15,6 +15,7 @@ static const st_format format_table[] = {
     /* zip readers find the archive from its end, whatever precedes it: a second view */
     {"zip", st_ziparchive_sniff, st_ziparchive_check, 1},
     {"numpy", st_numpy_sniff, st_numpy_check, 0},
+    {"opaque", st_opaque_sniff, st_opaque_check, 0},
 };
 
 const st_format *st_format_identify(const st_input *in)
