@@ -11,14 +11,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_input f;
         st_pk_result res;
         fuzz_input_init(&f, data, size, "fuzz.pkl");
-        st_pk_job job = {&f.in,
-                         &f.src,
-                         0,
-                         size,
-                         torch ? "archive/data.pkl" : NULL,
-                         torch ? ST_PK_PROFILE_TORCH : ST_PK_PROFILE_DATA,
-                         0,
-                         torch};
+        st_pk_job job = {.in = &f.in,
+                         .src = &f.src,
+                         .end = size,
+                         .member = torch ? "archive/data.pkl" : NULL,
+                         .profile = torch ? ST_PK_PROFILE_TORCH : ST_PK_PROFILE_DATA,
+                         .torch_rules = torch};
         st_error err = st_pickle_walk(&job, &res);
         if (res.stop_end > size)
             abort();

@@ -107,7 +107,8 @@ static int shape_tuple(lex *l, uint64_t *count, int *overflow)
 }
 
 /* Item size of a simple type string such as '<f4', '|u1', '<U10', '|O', '<M8[ns]'. */
-static int typestr(const unsigned char *s, size_t len, uint64_t *size, int *object)
+int st_npy_typestr(const unsigned char *s, size_t len, uint64_t *size, int *object);
+int st_npy_typestr(const unsigned char *s, size_t len, uint64_t *size, int *object)
 {
     size_t i = 0;
     uint64_t n = 0;
@@ -177,7 +178,7 @@ static int fields(lex *l, npy_header *h)
             h->nested = 1;
             return -1;
         }
-        if (string(l, &s, &len) != 0 || typestr(s, len, &size, &h->object) != 0)
+        if (string(l, &s, &len) != 0 || st_npy_typestr(s, len, &size, &h->object) != 0)
             return -1;
         if (eat(l, ',') && shape_tuple(l, &count, &ovf) != 0)
             return -1;
@@ -197,7 +198,7 @@ static int descr(lex *l, npy_header *h)
         return fields(l, h);
     if (string(l, &s, &len) != 0)
         return -1;
-    return typestr(s, len, &h->itemsize, &h->object);
+    return st_npy_typestr(s, len, &h->itemsize, &h->object);
 }
 
 static int header_value(lex *l, npy_header *h, const unsigned char *key, size_t klen)
@@ -304,7 +305,12 @@ st_error st_npy_check_src(st_input *in, const st_src *src, const char *member)
         st_report_add(in->report, ST_R_NPY_OBJECT, off, src->size - off,
                       "%s: object array: its data is a pickle, analysed below", where);
         st_pk_result res;
-        st_pk_job job = {in, src, off, src->size, member, ST_PK_PROFILE_DATA, 0, 0};
+        st_pk_job job = {.in = in,
+                         .src = src,
+                         .start = off,
+                         .end = src->size,
+                         .member = member,
+                         .profile = ST_PK_PROFILE_DATA};
         st_error err = st_pickle_walk(&job, &res);
         st_pk_result_free(&res);
         return err;

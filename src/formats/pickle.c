@@ -27,6 +27,22 @@
 #define WIN 65536u
 #define NO_IDX UINT32_MAX
 
+/* Summaries carried in abstract values, so that joblib's raw array bytes can be skipped exactly
+ * as joblib's unpickler does (joblib/numpy_pickle.py NumpyArrayWrapper.read):
+ *   V_TUPLE.off: TUP_INTS | product of its exact integers, or TUP_DTYPE | itemsize [| OBJ] when
+ *     it looks like numpy.dtype's arguments ('f4', False, True);
+ *   V_CALL.off of numpy.dtype(...): the TUP_DTYPE summary of its arguments;
+ *   V_DICT.off: D_SHAPE/D_DTYPE/D_ALIGN/D_OBJECT flags, product (44 bits), itemsize (16 bits)
+ *     captured from the keys "shape", "dtype", "numpy_array_alignment_bytes". */
+#define TUP_INTS ((uint64_t)1 << 63)
+#define TUP_DTYPE ((uint64_t)1 << 62)
+#define TUP_OBJ ((uint64_t)1 << 61)
+#define LOW(n) (((uint64_t)1 << (n)) - 1)
+#define D_SHAPE ((uint64_t)1 << 63)
+#define D_DTYPE ((uint64_t)1 << 62)
+#define D_ALIGN ((uint64_t)1 << 61)
+#define D_OBJECT ((uint64_t)1 << 60)
+
 enum {
     V_NONE,
     V_BOOL,
@@ -498,6 +514,20 @@ static uint64_t pack(const pv *v)
     case V_INT:
         payload = (v->aux == 1 && v->off < ((uint64_t)1 << 57)) ? (v->off << 1) | 1 : 0;
         break;
+    case V_TUPLE: /* a storage index, or a summary (see TUP_INTS) */
+        if (v->aux != 0)
+            payload = (uint64_t)v->aux << 1 | 1;
+        else if (v->off & TUP_INTS)
+            payload = 2 | (v->off & LOW(44)) << 4;
+        else if (v->off & TUP_DTYPE)
+            payload = 4 | ((v->off & TUP_OBJ) ? 8 : 0) | (v->off & LOW(16)) << 4;
+        break;
+    case V_CALL: /* the import, and numpy.dtype's summary */
+        payload = v->aux;
+        if (v->off & TUP_DTYPE)
+            payload |= (uint64_t)1 << 32 | ((v->off & TUP_OBJ) ? (uint64_t)1 << 33 : 0) |
+                       (v->off & LOW(16)) << 34;
+        break;
     default:
         payload = v->aux;
     }
@@ -519,6 +549,19 @@ static pv unpack(uint64_t x)
     case V_INT:
         v.aux = (uint32_t)(payload & 1);
         v.off = payload >> 1;
+        break;
+    case V_TUPLE:
+        if (payload & 1)
+            v.aux = (uint32_t)(payload >> 1);
+        else if (payload & 2)
+            v.off = TUP_INTS | (payload >> 4 & LOW(44));
+        else if (payload & 4)
+            v.off = TUP_DTYPE | ((payload & 8) ? TUP_OBJ : 0) | (payload >> 4 & LOW(16));
+        break;
+    case V_CALL:
+        v.aux = (uint32_t)(payload & LOW(32));
+        if (payload >> 32 & 1)
+            v.off = TUP_DTYPE | ((payload >> 33 & 1) ? TUP_OBJ : 0) | (payload >> 34 & LOW(16));
         break;
     default:
         v.aux = (uint32_t)payload;
@@ -785,7 +828,11 @@ static int op_reduce(walker *w, const char *opname, int pops)
     pv *fn = top(w);
     if (fn == NULL)
         return -1;
+    int dtype = fn->kind == V_GLOBAL && fn->aux != NO_IDX &&
+                strcmp(w->imps[fn->aux].text, "numpy.dtype") == 0;
     call(w, fn, opname, &res);
+    if (dtype && args.kind == V_TUPLE && (args.off & TUP_DTYPE))
+        res.off = args.off;
     *fn = res;
     return 0;
 }
@@ -848,21 +895,86 @@ static int check_target(walker *w, const char *opname, uint8_t want)
     return 0;
 }
 
+/* Records the keys of a joblib array wrapper's state as they are set (see TUP_INTS). Only
+ * string keys of the two lengths concerned are read. */
+static void capture_state(walker *w, pv *dict, const pv *items, size_t n)
+{
+    char t[ST_PK_TEXT_MAX + 1];
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        const pv *k = &items[i], *v = &items[i + 1];
+        if (k->kind != V_STR || (k->aux != 5 && k->aux != 27) || value_text(w, k, t) != 0)
+            continue;
+        if (strcmp(t, "shape") == 0 && v->kind == V_TUPLE && (v->off & TUP_INTS))
+            dict->off = (dict->off & ~LOW(44)) | D_SHAPE | (v->off & LOW(44));
+        else if (strcmp(t, "dtype") == 0 && v->kind == V_CALL && (v->off & TUP_DTYPE))
+            dict->off = (dict->off & ~(LOW(16) << 44)) | D_DTYPE | (v->off & LOW(16)) << 44 |
+                        ((v->off & TUP_OBJ) ? D_OBJECT : 0);
+        else if (strcmp(t, "numpy_array_alignment_bytes") == 0)
+            dict->off |= D_ALIGN;
+    }
+}
+
 static int op_mutate(walker *w, const char *opname, uint8_t want, int pops, int with_mark)
 {
-    pv tmp;
-    size_t base;
+    pv pair[2];
+    const pv *items = pair;
+    size_t base, n = (size_t)pops;
     if (with_mark) {
         if (pop_mark(w, &base) != 0)
             return -1;
         if (want == V_DICT && (w->sp - base) % 2 != 0)
             return malformed(w, "SETITEMS with an odd number of items");
+        items = w->stack + base; /* still readable: nothing is pushed before capture */
+        n = w->sp - base;
         w->sp = base;
     }
-    for (int i = 0; i < pops; i++)
-        if (pop(w, &tmp) != 0)
+    for (int i = pops; i-- > 0;)
+        if (pop(w, &pair[i]) != 0)
             return -1;
+    pv *t = top(w);
+    if (t != NULL && want == V_DICT && t->kind == V_DICT)
+        capture_state(w, t, items, n);
     return check_target(w, opname, want);
+}
+
+/* After BUILD on joblib's NumpyArrayWrapper: the array bytes follow outside any frame - a
+ * padding-length byte and padding when the state names an alignment, then shape x itemsize
+ * bytes - or, for object arrays, a whole nested pickle. */
+static int joblib_array(walker *w, const pv *state)
+{
+    uint64_t bytes;
+    if (state->kind != V_DICT || !(state->off & D_SHAPE) || !(state->off & D_DTYPE))
+        return malformed(w, "joblib array wrapper without a readable shape and dtype");
+    if (w->in_frame && w->pos != w->frame_end)
+        return malformed(w, "joblib array data inside a frame");
+    w->in_frame = 0;
+    if (state->off & D_OBJECT) {
+        if (w->job->depth + 1 > w->ctx->limits[ST_LIMIT_NESTING])
+            return limit(w, "nesting of pickles", w->ctx->limits[ST_LIMIT_NESTING]);
+        st_pk_job sub = *w->job;
+        st_pk_result r2;
+        sub.start = w->pos;
+        sub.single = 1;
+        sub.depth++;
+        st_error e = st_pickle_walk(&sub, &r2);
+        st_pk_result_free(&r2);
+        if (e != ST_OK || r2.malformed || r2.pickles != 1) {
+            w->err = e;
+            w->res->malformed = 1;
+            w->fault = 1;
+            return -1;
+        }
+        w->pos = r2.stop_end;
+        return 0;
+    }
+    if (state->off & D_ALIGN) {
+        const unsigned char *p = take(w, 1);
+        if (p == NULL || skip(w, *p) != 0)
+            return -1;
+    }
+    if (st_mul_u64(state->off & LOW(44), (state->off >> 44) & LOW(16), &bytes))
+        return malformed(w, "joblib array size overflows");
+    return skip(w, bytes);
 }
 
 static int op_build(walker *w)
@@ -873,6 +985,9 @@ static int op_build(walker *w)
     pv *t = top(w);
     if (t == NULL)
         return -1;
+    if (t->kind == V_CALL && t->aux != NO_IDX && w->job->profile == ST_PK_PROFILE_DATA &&
+        strcmp(w->imps[t->aux].text, "joblib.numpy_pickle.NumpyArrayWrapper") == 0)
+        return joblib_array(w, &state);
     /* BUILD on a call result of an unlisted global is already reported with the import. */
     if (t->kind != V_CALL)
         FINDING(w, ST_R_PK_BUILD,
@@ -925,6 +1040,25 @@ static uint32_t storage_tuple(walker *w, size_t base)
     return (uint32_t)++res->n_storages;
 }
 
+static uint64_t tuple_summary(walker *w, const pv *e, size_t n)
+{
+    uint64_t prod = 1;
+    size_t i = 0;
+    for (; i < n; i++)
+        if (e[i].kind != V_INT || e[i].aux != 1 || st_mul_u64(prod, e[i].off, &prod) ||
+            prod > LOW(44))
+            break;
+    if (i == n)
+        return TUP_INTS | prod;
+    char t[ST_PK_TEXT_MAX + 1];
+    uint64_t size;
+    int object = 0;
+    if (n == 3 && e[0].kind == V_STR && e[0].aux <= 8 && value_text(w, &e[0], t) == 0 &&
+        st_npy_typestr((const unsigned char *)t, strlen(t), &size, &object) == 0 && size <= LOW(16))
+        return TUP_DTYPE | size | (object ? TUP_OBJ : 0);
+    return 0;
+}
+
 static int op_tuple(walker *w, size_t n_fixed)
 {
     size_t base;
@@ -939,8 +1073,9 @@ static int op_tuple(walker *w, size_t n_fixed)
     uint32_t st = storage_tuple(w, base);
     if (w->fault)
         return -1;
+    uint64_t summary = tuple_summary(w, w->stack + base, w->sp - base);
     w->sp = base;
-    return push(w, V_TUPLE, 0, st, w->op_off);
+    return push(w, V_TUPLE, 0, st, summary);
 }
 
 static int op_binpersid(walker *w)
@@ -1151,7 +1286,7 @@ static int op_collection(walker *w, uint8_t kind)
     if (kind == V_DICT && (w->sp - base) % 2 != 0)
         return malformed(w, "DICT with an odd number of items");
     w->sp = base;
-    return push(w, kind, 0, 0, w->op_off);
+    return push(w, kind, 0, 0, 0);
 }
 
 static int op_dup(walker *w)
@@ -1272,7 +1407,7 @@ static int step_op(walker *w, unsigned char op)
     case ')':
         return push(w, V_TUPLE, 0, 0, w->op_off);
     case '}':
-        return push(w, V_DICT, 0, 0, w->op_off);
+        return push(w, V_DICT, 0, 0, 0);
     case 'u':
         return op_mutate(w, "SETITEMS", V_DICT, 0, 1);
     case 'q':

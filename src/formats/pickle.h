@@ -36,6 +36,7 @@ typedef struct {
     st_pk_profile profile;
     int single;      /* walk one pickle only (legacy torch walks its records one by one) */
     int torch_rules; /* apply torch's opcode rules (BUILD, SETITEM, persistent ids) */
+    unsigned depth;  /* pickles nested in pickles (joblib object arrays) */
 } st_pk_job;
 
 typedef struct {
@@ -54,6 +55,9 @@ void st_pk_result_free(st_pk_result *res);
 /* Nonzero when the bytes at p plausibly begin a pickle: PROTO 2-5, or a protocol 0/1 stream
  * that decodes to a STOP within the window. */
 int st_pk_looks_like_pickle(const unsigned char *p, size_t n);
+
+/* numpy.c: item size of a numpy type string ('f4', '<U3', 'O8'); 0 on success. */
+int st_npy_typestr(const unsigned char *s, size_t len, uint64_t *size, int *object);
 
 /* pickle_globals.c */
 void st_pk_map_py2(const char **module, const char **name);

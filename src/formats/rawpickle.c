@@ -77,7 +77,12 @@ static st_error legacy_storages(st_input *in, st_pk_storage_ref *refs, size_t n,
 
 static st_error check_legacy(st_input *in)
 {
-    st_pk_job job = {in, in->src, 0, in->src->size, NULL, ST_PK_PROFILE_TORCH, 1, 1};
+    st_pk_job job = {.in = in,
+                     .src = in->src,
+                     .end = in->src->size,
+                     .profile = ST_PK_PROFILE_TORCH,
+                     .single = 1,
+                     .torch_rules = 1};
     st_pk_storage_ref *refs = NULL;
     size_t n_refs = 0;
     st_error err = ST_OK;
@@ -115,7 +120,7 @@ st_error st_rawpickle_check(st_input *in)
         memcmp(in->head, legacy_magic, sizeof(legacy_magic)) == 0)
         return check_legacy(in);
     st_pk_result res;
-    st_pk_job job = {in, in->src, 0, in->src->size, NULL, ST_PK_PROFILE_DATA, 0, 0};
+    st_pk_job job = {.in = in, .src = in->src, .end = in->src->size, .profile = ST_PK_PROFILE_DATA};
     in->report->format = "pickle";
     st_error err = st_pickle_walk(&job, &res);
     st_pk_result_free(&res);

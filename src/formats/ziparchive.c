@@ -89,9 +89,13 @@ static st_error check_nested(zjob *j, const unsigned char *buf, size_t len, cons
 static void walk_member(zjob *j, const unsigned char *buf, size_t len, const char *name)
 {
     st_src src = {-1, buf, len};
-    st_pk_job job = {j->in, &src,    0,
-                     len,   name,    j->torch ? ST_PK_PROFILE_TORCH : ST_PK_PROFILE_DATA,
-                     0,     j->torch};
+    st_pk_job job = {.in = j->in,
+                     .src = &src,
+                     .start = 0,
+                     .end = len,
+                     .member = name,
+                     .profile = j->torch ? ST_PK_PROFILE_TORCH : ST_PK_PROFILE_DATA,
+                     .torch_rules = j->torch};
     st_pk_result res;
     keep_error(j, st_pickle_walk(&job, &res));
     add_refs(j, &res);
