@@ -1530,7 +1530,12 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
     w.res = res;
     w.pos = job->start;
     w.buf = malloc(WIN);
-    if (w.buf == NULL) {
+    /* The stack exists from the start, so no path ever offsets a NULL pointer. */
+    w.stack_cap = 256;
+    w.stack = malloc(w.stack_cap * sizeof(*w.stack));
+    if (w.buf == NULL || w.stack == NULL) {
+        free(w.buf);
+        free(w.stack);
         nomem(&w);
         return ST_E_NOMEM;
     }

@@ -40,7 +40,8 @@ static int key_cmp(const void *a, const void *b)
 static st_error legacy_storages(st_input *in, st_pk_storage_ref *refs, size_t n, uint64_t pos)
 {
     char shown[96];
-    qsort(refs, n, sizeof(*refs), key_cmp);
+    if (n > 1)
+        qsort(refs, n, sizeof(*refs), key_cmp);
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && strcmp(refs[i].key, refs[i - 1].key) == 0)
             continue; /* views share their root storage */
