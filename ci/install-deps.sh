@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
     build-essential cmake pkg-config
     clang libclang-rt-14-dev
-    libcjson-dev libzip-dev libmagic-dev libcmocka-dev zlib1g-dev
+    libcjson-dev libzip-dev libmagic-dev libcmocka-dev zlib1g-dev libbz2-dev liblzma-dev
     python3 time
 )
 

@@ -58,6 +58,11 @@ int st_numpy_sniff(const st_input *in);
 st_error st_numpy_check(st_input *in);
 /* Checks the .npy held in src (a file, or a member of an .npz named member). */
 st_error st_npy_check_src(st_input *in, const st_src *src, const char *member);
+int st_compressed_sniff(const st_input *in);
+st_error st_compressed_check(st_input *in);
+/* Checks bytes found inside another input (decompressed, or an archive member) as an input of
+ * their own, identified by content, within the nesting limit. */
+st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, const char *what);
 int st_opaque_sniff(const st_input *in);
 st_error st_opaque_check(st_input *in);
 int st_ziparchive_sniff(const st_input *in);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/escape.h"
 #include "format.h"
 
 static const st_format format_table[] = {
@@ -15,6 +16,7 @@ static const st_format format_table[] = {
     /* zip readers find the archive from its end, whatever precedes it: a second view */
     {"zip", st_ziparchive_sniff, st_ziparchive_check, 1},
     {"numpy", st_numpy_sniff, st_numpy_check, 0},
+    {"compressed", st_compressed_sniff, st_compressed_check, 0},
     {"opaque", st_opaque_sniff, st_opaque_check, 0},
 };
 
@@ -49,4 +51,29 @@ int st_name_has_suffix(const char *name, const char *suffix)
         return 0;
     size_t n = strlen(name), s = strlen(suffix);
     return n >= s && strcasecmp(name + n - s, suffix) == 0;
+}
+
+st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, const char *what)
+{
+    char shown[160];
+    st_escape(what, strlen(what), shown, sizeof(shown), 120);
+    if (outer->depth + 1 > outer->ctx->limits[ST_LIMIT_NESTING]) {
+        st_report_add(outer->report, ST_R_LIMIT, 0, 0, "\"%s\" nested deeper than %llu", shown,
+                      (unsigned long long)outer->ctx->limits[ST_LIMIT_NESTING]);
+        return ST_E_LIMIT;
+    }
+    size_t h = len < ST_HEAD_BYTES ? len : ST_HEAD_BYTES;
+    st_src src = {-1, buf, len};
+    st_input sub = {outer->ctx, outer->report,   &src, buf, h, buf + len - h, h,
+                    what,       outer->depth + 1};
+    const st_format *fmt = st_format_identify(&sub);
+    if (fmt == NULL) {
+        st_report_add(outer->report, ST_R_UNKNOWN_FORMAT, 0, 0,
+                      "content of \"%s\" is not a format stcheck recognises", shown);
+        return ST_E_UNSUPPORTED;
+    }
+    const char *format = outer->report->format;
+    st_error err = fmt->check(&sub);
+    outer->report->format = format;
+    return err;
 }
