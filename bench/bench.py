@@ -3,14 +3,21 @@
 
     bench/bench.py [STCHECK] [WORKDIR]      defaults: build/stcheck, /tmp/stcheck-bench
 
-Cases (issue 2 goals in brackets):
+Cases (goals in brackets):
   small-1000   1,000 small valid files in one invocation            [<= 50 ms]
   big-header   a 97 MB header with 1.4 million tensors              [< 1.5 s, RSS < 3x header]
   sparse-4gib  a valid 4 GiB file (sparse) vs 4 KiB with one header  [same time, RSS < 8 MB]
+  dense-pickle a ~50 MB opcode-dense pickle (stdlib pickle, proto 4) [>= 200 MB/s, < 64 MB RSS]
+  torch-500mb  a ~500 MB zip checkpoint (stored members)             [< 16 MB RSS]
+  torch-200    200 small zip checkpoints in one run                  [< 16 MB RSS]
+CPU time (user + sys) is printed beside wall time: on a shared 2-core machine wall time also
+measures the neighbours.
 
 Standard library only. Timings are for people, never asserted by tests.
 """
 import os
+import pickle
+import shutil
 import subprocess
 import sys
 import time
@@ -21,11 +28,13 @@ import gen_safetensors as gen  # noqa: E402
 
 
 def peak_rss_kib(cmd):
-    """Peak RSS of cmd measured by GNU time. Not os.wait4: Linux carries the parent's RSS
-    high-water mark across fork+exec, so a child of this (large) Python would report it."""
-    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.DEVNULL,
+    """Peak RSS (KiB) and CPU seconds of cmd measured by GNU time. Not os.wait4: Linux carries
+    the parent's RSS high-water mark across fork+exec, so a child of this (large) Python would
+    report it."""
+    p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S"] + cmd, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
-    return int(p.stderr.strip().splitlines()[-1])
+    rss, user, sys_ = p.stderr.strip().splitlines()[-1].split()
+    return int(rss), float(user) + float(sys_)
 
 
 def run(cmd, repeat):
@@ -37,7 +46,8 @@ def run(cmd, repeat):
         dt = time.perf_counter() - t0
         code = p.returncode
         best = dt if best is None else min(best, dt)
-    return best, peak_rss_kib(cmd), code
+    rss, cpu = peak_rss_kib(cmd)
+    return best, rss, code, cpu
 
 
 def small_files(work, n=1000):
@@ -72,9 +82,47 @@ def sparse(work):
     return big, small
 
 
-def report(name, secs, rss_kib, code, note=""):
-    print("%-14s %9.1f ms  %9.1f MiB peak RSS  exit %d  %s"
-          % (name, secs * 1000, rss_kib / 1024, code, note))
+def report(name, result, note=""):
+    secs, rss_kib, code, cpu = result
+    print("%-14s %9.1f ms wall %9.1f ms cpu  %8.1f MiB peak RSS  exit %d  %s"
+          % (name, secs * 1000, cpu * 1000, rss_kib / 1024, code, note))
+
+
+def dense_pickle(work):
+    p = os.path.join(work, "dense.pkl")
+    if not os.path.exists(p):
+        data = [(i, str(i), {"k": i, "v": [i, i + 1]}) for i in range(1_200_000)]
+        with open(p, "wb") as f:
+            pickle.dump(data, f, protocol=4)
+    return p
+
+
+def torch_checkpoints(work, corpus):
+    """A ~500 MB checkpoint and 200 small ones, derived from the committed real checkpoint:
+    its pickle and records, plus one large stored record (as torch.save stores tensors)."""
+    import zipfile
+    src = os.path.join(corpus, "pytorch", "valid-state-dict.pt")
+    with zipfile.ZipFile(src) as z:
+        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    top = members[0][0].split("/")[0]
+    big = os.path.join(work, "torch-500mb.pt")
+    if not os.path.exists(big):
+        with zipfile.ZipFile(big, "w", zipfile.ZIP_STORED) as z:
+            for n, d in members:
+                z.writestr(n, d)
+            with z.open(top + "/data/big", "w", force_zip64=True) as f:
+                block = os.urandom(1 << 20)
+                for _ in range(500):
+                    f.write(block)
+    d = os.path.join(work, "torch-small")
+    os.makedirs(d, exist_ok=True)
+    smalls = []
+    for i in range(200):
+        p = os.path.join(d, "c%03d.pt" % i)
+        if not os.path.exists(p):
+            shutil.copy(src, p)
+        smalls.append(p)
+    return big, smalls
 
 
 def main():
@@ -83,20 +131,28 @@ def main():
     os.makedirs(work, exist_ok=True)
 
     paths = small_files(work)
-    t, r, c = run([st] + paths, 10)
-    report("small-1000", t, r, c, "(%.1f us/file)" % (t * 1e6 / len(paths)))
+    r = run([st] + paths, 10)
+    report("small-1000", r, "(%.1f us/file)" % (r[0] * 1e6 / len(paths)))
 
     p, n = big_header(work)
-    t, r, c = run([st, p], 3)
-    report("big-header", t, r, c, "header %.1f MB, RSS/header %.2fx"
-           % (n / 1e6, r * 1024 / n))
+    r = run([st, p], 3)
+    report("big-header", r, "header %.1f MB, RSS/header %.2fx" % (n / 1e6, r[1] * 1024 / n))
 
     big, small = sparse(work)
-    t1, r1, c1 = run([st, big], 10)
-    t2, r2, c2 = run([st, small], 10)
-    report("sparse-4gib", t1, r1, c1)
-    report("same-4kib", t2, r2, c2)
+    report("sparse-4gib", run([st, big], 10))
+    report("same-4kib", run([st, small], 10))
     os.unlink(big)
+
+    p = dense_pickle(work)
+    size = os.path.getsize(p)
+    r = run([st, p], 5)
+    report("dense-pickle", r, "%.1f MB: %.0f MB/s wall, %.0f MB/s cpu"
+           % (size / 1e6, size / 1e6 / r[0], size / 1e6 / r[3]))
+
+    corpus = os.path.join(HERE, "..", "corpus")
+    big, smalls = torch_checkpoints(work, corpus)
+    report("torch-500mb", run([st, big], 5), "%.0f MB" % (os.path.getsize(big) / 1e6))
+    report("torch-200", run([st] + smalls, 5))
 
 
 if __name__ == "__main__":
