@@ -3,7 +3,8 @@
 #   build/        gcc, -Wall -Wextra -Werror
 #   build-clang/  clang, -Wall -Wextra -Werror
 #   build-asan/   clang with AddressSanitizer + UndefinedBehaviorSanitizer
-# Then runs every fuzz target briefly under libFuzzer + ASan + UBSan (ci/fuzz-smoke.sh).
+# Then runs every fuzz target briefly under libFuzzer + ASan + UBSan (ci/fuzz-smoke.sh), and
+# tests the OSS-Fuzz build script the way OSS-Fuzz runs it (ci/oss-fuzz-test.sh).
 # Run ci/install-deps.sh first. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,4 +29,5 @@ run_suite build-clang -DCMAKE_C_COMPILER=clang
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DCMAKE_C_COMPILER=clang -DSTCHECK_SANITIZE=ON
 bash ci/fuzz-smoke.sh
+bash ci/oss-fuzz-test.sh
 echo "=== all suites passed"
