@@ -138,7 +138,7 @@ typedef struct {
 
 typedef struct {
     const char *callable; /* "module.name", or "<value>" when not an imported global */
-    const char *opcode;   /* REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST */
+    const char *opcode;   /* REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST; BUILD: state set on it */
     const char *member;
     uint64_t offset;
 } st_call;

@@ -36,7 +36,11 @@ static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, cons
         return;
     const st_format *fmt = st_format_identify(&in);
     if (fmt == NULL) {
-        st_report_add(r, ST_R_UNKNOWN_FORMAT, 0, n, "content is not a format stcheck recognises");
+        char what[256], shown[160];
+        st_magic_describe(head, n, what, sizeof(what));
+        st_report_add(r, ST_R_UNKNOWN_FORMAT, 0, n,
+                      "content is not a format stcheck recognises (libmagic: %s)",
+                      st_escape(what, strlen(what), shown, sizeof(shown), 120));
         st_report_fail(r, ST_E_UNSUPPORTED);
         return;
     }

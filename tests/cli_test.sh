@@ -57,6 +57,10 @@ expect_exit 0 "$ST" -- "$W/-s"
 # A FIFO is refused without blocking.
 if mkfifo "$W/fifo" 2>/dev/null; then expect_exit 2 "$ST" "$W/fifo"; fi
 
+# Unknown content is named by libmagic (a second opinion in the message, never a verdict).
+"$ST" "$W/notes.txt" >"$W/out"
+grep -q "ST903: content is not a format stcheck recognises (libmagic: ASCII text)" "$W/out" && ok || bad "libmagic naming"
+
 # Text format: a finding line with id, offset and length, then the verdict line.
 "$ST" "$BAD" >"$W/out"
 grep -q "error ST114: duplicate key \"a\"" "$W/out" && ok || bad "text finding line"

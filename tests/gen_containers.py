@@ -106,6 +106,9 @@ def cases(corpus):
     cd_off = struct.unpack("<L", hidden[-6:-2])[0]
     hidden = hidden[:-6] + struct.pack("<L", cd_off + len(extra)) + hidden[-2:]
     add("zip-hidden-local", hidden, ["ST307"])
+    stor = [(n, (b"\x80\x02cos\nsystem\n)R." + b"\x00" * 64)[:len(d)] if n.endswith("data/0")
+             else d) for n, d in base]
+    add("torch-storage-pickle-import", build(stor), ["ST315"], 0)
     add("zip-no-data-pkl", build([("m/version", b"3\n"), ("m/data/0", b"\x00" * 4)]), ["ST314"])
     add("pickle-named-safetensors", pickle.dumps([1, 2], protocol=2), ["ST501"])
     add("npz-like-benign", build([("a.npy", npy_u8(8))]))

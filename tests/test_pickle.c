@@ -267,6 +267,12 @@ static void test_evidence(void **state)
     assert_string_equal(st_report_call(r, 1)->opcode, "REDUCE");
     assert_true(st_report_call(r, 0)->offset == 18);
     st_report_free(r);
+    /* BUILD is evidence too: what it sets state on */
+    r = check_pickle(*state, "cfoo\nBar\n)R}b.", 14, "x.pkl");
+    assert_int_equal(st_report_call_count(r), 2);
+    assert_string_equal(st_report_call(r, 1)->opcode, "BUILD");
+    assert_string_equal(st_report_call(r, 1)->callable, "foo.Bar");
+    st_report_free(r);
 }
 
 /* Identification: content, not extension; a pickle named .safetensors is an error. A stream

@@ -46,6 +46,10 @@ const st_format *st_format_identify(const st_input *in);
 size_t st_format_other_views(const st_input *in, const st_format *primary, const st_format **out,
                              size_t max);
 
+/* libmagic's description of bytes stcheck does not recognise (a second opinion, for messages
+ * only; the text is escaped by the report). */
+void st_magic_describe(const unsigned char *buf, size_t len, char *out, size_t size);
+
 /* Nonzero when name ends with suffix (ASCII case-insensitive). */
 int st_name_has_suffix(const char *name, const char *suffix);
 

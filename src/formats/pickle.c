@@ -985,6 +985,10 @@ static int op_build(walker *w)
     pv *t = top(w);
     if (t == NULL)
         return -1;
+    /* Evidence: BUILD sets state on what the named callable produced. */
+    st_report_add_call(w->r,
+                       t->kind == V_CALL && t->aux != NO_IDX ? w->imps[t->aux].text : "<value>",
+                       "BUILD", member_of(w), w->op_off);
     if (t->kind == V_CALL && t->aux != NO_IDX && w->job->profile == ST_PK_PROFILE_DATA &&
         strcmp(w->imps[t->aux].text, "joblib.numpy_pickle.NumpyArrayWrapper") == 0)
         return joblib_array(w, &state);

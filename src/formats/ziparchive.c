@@ -232,6 +232,44 @@ static void check_missing_data_pkl(zjob *j)
                       "PyTorch checkpoint layout (version, data/) without data.pkl");
 }
 
+/* A referenced storage is raw data and is never judged as a pickle; but one whose bytes are a
+ * complete pickle that imports something is a smuggling attempt worth a warning. It is walked
+ * into a scratch report, so nothing in it can change the verdict except this warning. */
+static void check_storage_pickles(zjob *j)
+{
+    char name[NAME_MAX_LEN], shown[160];
+    for (size_t i = 0; i < j->z.n; i++) {
+        unsigned char *buf;
+        size_t len;
+        if (!j->referenced[i] || st_zip_read(j->in, &j->z, &j->z.e[i], 4096, &buf, &len) != ST_OK)
+            continue;
+        int looks = len >= 2 && buf[0] == 0x80 && st_pk_looks_like_pickle(buf, len);
+        free(buf);
+        if (!looks || st_zip_read(j->in, &j->z, &j->z.e[i], UINT64_MAX, &buf, &len) != ST_OK)
+            continue;
+        st_report *scratch = st_report_new(j->in->ctx, "");
+        if (scratch != NULL) {
+            st_src src = {-1, buf, len};
+            st_input in = *j->in;
+            in.report = scratch;
+            st_pk_job job = {
+                .in = &in, .src = &src, .end = len, .profile = ST_PK_PROFILE_DATA, .single = 1};
+            st_pk_result res;
+            st_error e = st_pickle_walk(&job, &res);
+            if (e == ST_OK && res.pickles == 1 && !res.malformed && scratch->n_imports > 0) {
+                st_zip_name(&j->z, &j->z.e[i], name, sizeof(name));
+                st_report_add(j->in->report, ST_R_TORCH_STORAGE_PICKLE, j->z.e[i].local_off, 0,
+                              "storage \"%s\" parses as a pickle importing %zu globals",
+                              st_escape(name, strlen(name), shown, sizeof(shown), 120),
+                              scratch->n_imports);
+            }
+            st_pk_result_free(&res);
+            st_report_free(scratch);
+        }
+        free(buf);
+    }
+}
+
 /* ---- the check ------------------------------------------------------------------------- */
 
 static void scan_members(zjob *j, int pkl_pass)
@@ -269,8 +307,10 @@ st_error st_ziparchive_check(st_input *in)
             check_missing_data_pkl(&j);
         }
         scan_members(&j, 1); /* pickles first: they say which members are storages */
-        if (j.torch && j.err == ST_OK)
+        if (j.torch && j.err == ST_OK) {
             check_storages(&j);
+            check_storage_pickles(&j);
+        }
         scan_members(&j, 0);
     }
     if (j.err == ST_E_NOMEM)
