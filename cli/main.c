@@ -14,7 +14,7 @@
 #include "stcheck.h"
 
 enum { EXIT_PASS = 0, EXIT_FINDINGS = 1, EXIT_NOCHECK = 2, EXIT_USAGE = 3 };
-enum { OPT_LIST_RULES = 256 };
+enum { OPT_LIST_RULES = 256, OPT_POLICY, OPT_CHECK_POLICY, OPT_PRINT_POLICY, OPT_FAIL_ON };
 
 typedef struct {
     const char *name;
@@ -27,6 +27,14 @@ typedef struct {
 static const cli_option options[] = {
     {"strict", no_argument, 's', NULL, "warnings fail a file too"},
     {"format", required_argument, 'f', "FMT", "output format: text (default) or json"},
+    {"policy", required_argument, OPT_POLICY, "FILE",
+     "apply a policy (JSON; see rules/) over the built-in one"},
+    {"fail-on", required_argument, OPT_FAIL_ON, "SEV",
+     "lowest severity that fails a file: info, warning, error, none"},
+    {"check-policy", required_argument, OPT_CHECK_POLICY, "FILE",
+     "validate a policy file and exit (0 valid, 3 invalid)"},
+    {"print-policy", no_argument, OPT_PRINT_POLICY, NULL,
+     "print the effective policy as JSON and exit"},
     {"list-rules", no_argument, OPT_LIST_RULES, NULL,
      "list every finding id with its severity and summary"},
     {"version", no_argument, 'V', NULL, "print the version and exit"},
@@ -37,6 +45,9 @@ static const cli_option options[] = {
 typedef struct {
     int strict;
     int json;
+    int print_policy;
+    const char *fail_on;
+    const char *policy;
 } cli_config;
 
 static void usage(FILE *out)
@@ -80,17 +91,14 @@ static int worse(int a, int b)
 }
 
 /* Checks every file; returns the exit code. */
-static int run(const cli_config *cfg, char **files, int n)
+static int run(const cli_config *cfg, st_ctx *ctx, char **files, int n)
 {
     int code = EXIT_PASS;
-    st_ctx *ctx = st_ctx_new();
     st_json_out *jo = cfg->json ? st_json_out_new() : NULL;
-    if (ctx == NULL || (cfg->json && jo == NULL)) {
+    if (cfg->json && jo == NULL) {
         fprintf(stderr, "stcheck: out of memory\n");
-        st_ctx_free(ctx);
         return EXIT_NOCHECK;
     }
-    st_ctx_set_strict(ctx, cfg->strict);
     for (int i = 0; i < n; i++) {
         st_report *r = st_check_path(ctx, files[i]);
         if (r == NULL) {
@@ -111,8 +119,49 @@ static int run(const cli_config *cfg, char **files, int n)
         code = EXIT_NOCHECK;
     }
     st_json_out_free(jo);
-    st_ctx_free(ctx);
     return code;
+}
+
+/* Applies --policy, --fail-on and --strict, in that order; 0 or a usage error. */
+static int configure(const cli_config *cfg, st_ctx *ctx)
+{
+    char err[512];
+    if (cfg->policy != NULL && st_ctx_load_policy(ctx, cfg->policy, err, sizeof(err)) != ST_OK) {
+        fprintf(stderr, "stcheck: policy %s: %s\n", cfg->policy, err);
+        return EXIT_USAGE;
+    }
+    if (cfg->fail_on != NULL && st_ctx_set_fail_on(ctx, cfg->fail_on) != ST_OK) {
+        fprintf(stderr, "stcheck: --fail-on takes info, warning, error or none\n");
+        return EXIT_USAGE;
+    }
+    st_ctx_set_strict(ctx, cfg->strict);
+    return 0;
+}
+
+static int check_policy(const char *path)
+{
+    char err[512];
+    st_ctx *ctx = st_ctx_new();
+    if (ctx == NULL)
+        return EXIT_NOCHECK;
+    int ok = st_ctx_load_policy(ctx, path, err, sizeof(err)) == ST_OK;
+    st_ctx_free(ctx);
+    if (!ok) {
+        fprintf(stderr, "stcheck: policy %s: %s\n", path, err);
+        return EXIT_USAGE;
+    }
+    printf("%s: valid policy\n", path);
+    return EXIT_PASS;
+}
+
+static int print_policy(st_ctx *ctx)
+{
+    char *json = st_ctx_policy_json(ctx);
+    if (json == NULL)
+        return EXIT_NOCHECK;
+    puts(json);
+    free(json);
+    return EXIT_PASS;
 }
 
 int main(int argc, char **argv)
@@ -120,7 +169,7 @@ int main(int argc, char **argv)
     struct option longopts[N_OPTIONS + 1];
     char shortopts[2 * N_OPTIONS + 2];
     size_t s = 0;
-    cli_config cfg = {0, 0};
+    cli_config cfg = {0, 0, 0, NULL, NULL};
 
     shortopts[s++] = '+'; /* stop at the first file name; "--" ends options */
     for (size_t i = 0; i < N_OPTIONS; i++) {
@@ -153,6 +202,17 @@ int main(int argc, char **argv)
         case OPT_LIST_RULES:
             list_rules();
             return EXIT_PASS;
+        case OPT_POLICY:
+            cfg.policy = optarg;
+            break;
+        case OPT_FAIL_ON:
+            cfg.fail_on = optarg;
+            break;
+        case OPT_CHECK_POLICY:
+            return check_policy(optarg);
+        case OPT_PRINT_POLICY:
+            cfg.print_policy = 1;
+            break;
         case 'V':
             printf("stcheck %s\n", ST_VERSION_STRING);
             return EXIT_PASS;
@@ -164,10 +224,20 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind >= argc) {
+    st_ctx *ctx = st_ctx_new();
+    if (ctx == NULL) {
+        fprintf(stderr, "stcheck: out of memory\n");
+        return EXIT_NOCHECK;
+    }
+    int code = configure(&cfg, ctx);
+    if (code == 0 && cfg.print_policy)
+        code = print_policy(ctx);
+    else if (code == 0 && optind >= argc) {
         fprintf(stderr, "stcheck: no files given\n");
         usage(stderr);
-        return EXIT_USAGE;
-    }
-    return run(&cfg, argv + optind, argc - optind);
+        code = EXIT_USAGE;
+    } else if (code == 0)
+        code = run(&cfg, ctx, argv + optind, argc - optind);
+    st_ctx_free(ctx);
+    return code;
 }

@@ -106,6 +106,17 @@ ST_API st_error st_ctx_set_limit(st_ctx *ctx, st_limit which, uint64_t value);
 ST_API uint64_t st_ctx_get_limit(const st_ctx *ctx, st_limit which);
 /* Strict mode: warnings fail a file too (what `stcheck --strict` selects). */
 ST_API void st_ctx_set_strict(st_ctx *ctx, int strict);
+/* The lowest severity that fails a file: "info", "warning", "error" (default) or "none". */
+ST_API st_error st_ctx_set_fail_on(st_ctx *ctx, const char *severity);
+
+/* Policies (JSON files such as those in rules/; docs/policy.md). Loading layers the file over the
+ * current policy (after its own "extends"). On error, err receives a message naming the key path,
+ * and the context is left unchanged. */
+ST_API st_error st_ctx_load_policy(st_ctx *ctx, const char *path, char *err, size_t err_size);
+ST_API st_error st_ctx_load_policy_text(st_ctx *ctx, const char *json, const char *base_dir,
+                                        char *err, size_t err_size);
+/* The effective policy as a JSON document (malloc'd; free it), or NULL. */
+ST_API char *st_ctx_policy_json(const st_ctx *ctx);
 
 /* ---- checking ------------------------------------------------------------------------- */
 /* Each returns a report (NULL only when the report itself could not be allocated). The

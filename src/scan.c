@@ -62,6 +62,9 @@ static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, cons
             st_report_fail(r, err);
     }
     r->format = primary;
+    if (!st_ctx_format_allowed(ctx, r->format))
+        st_report_add(r, ST_R_FORMAT_NOT_ALLOWED, 0, 0, "the policy does not allow %s files",
+                      r->format);
 }
 
 static st_report *new_report(st_ctx *ctx, const char *name)

@@ -49,6 +49,20 @@ expect_exit 0 "$ST" "$WARN"
 expect_exit 1 "$ST" --strict "$WARN"
 expect_exit 1 "$ST" -s "$WARN"
 
+# Policies: --policy, --fail-on, --check-policy (exit 3 naming the key), --print-policy.
+expect_exit 1 "$ST" --policy "$SRC/rules/strict.json" "$WARN"
+expect_exit 0 "$ST" --policy "$SRC/rules/permissive.json" "$BAD"
+expect_exit 1 "$ST" --fail-on warning "$WARN"
+expect_exit 0 "$ST" --fail-on none "$BAD"
+expect_exit 3 "$ST" --fail-on sometimes "$VALID"
+expect_exit 0 "$ST" --check-policy "$SRC/rules/registry.json"
+printf '{"limits":{"tensorz":1}}' >"$W/bad-policy.json"
+expect_exit 3 "$ST" --check-policy "$W/bad-policy.json"
+grep -q "limits.tensorz: unknown limit" "$W/err" && ok || bad "policy error names the key path"
+expect_exit 3 "$ST" --policy "$W/bad-policy.json" "$VALID"
+"$ST" --policy "$SRC/rules/strict.json" --print-policy >"$W/policy.json"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['fail_on']=='warning' and d['severity']['ST114']=='error' and d['limits']['header_bytes']==100000000" "$W/policy.json" && ok || bad "print-policy"
+
 # "--" ends options: a file named like an option is still a file.
 cp "$VALID" "$W/-s"
 expect_exit 0 "$ST" -- "$W/-s"

@@ -8,6 +8,7 @@
 #include "ctx.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const struct {
     uint64_t def;
@@ -36,13 +37,41 @@ st_ctx *st_ctx_new(void)
         return NULL;
     for (int i = 0; i < ST_LIMIT_COUNT_; i++)
         ctx->limits[i] = limit_table[i].def;
+    for (size_t i = 0; i < ST_R_COUNT_; i++)
+        ctx->sev[i] = st_rules_get((st_rule_id)i)->severity;
+    ctx->fail_on = ST_SEV_ERROR;
     ctx->max_findings = 1000;
     return ctx;
 }
 
+void st_ctx_clear_formats(st_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->n_allow; i++)
+        free(ctx->formats_allow[i]);
+    for (size_t i = 0; i < ctx->n_deny; i++)
+        free(ctx->formats_deny[i]);
+    ctx->n_allow = ctx->n_deny = 0;
+}
+
 void st_ctx_free(st_ctx *ctx)
 {
+    if (ctx == NULL)
+        return;
+    st_ctx_clear_formats(ctx);
     free(ctx);
+}
+
+int st_ctx_format_allowed(const st_ctx *ctx, const char *format)
+{
+    for (size_t i = 0; i < ctx->n_deny; i++)
+        if (strcmp(ctx->formats_deny[i], format) == 0)
+            return 0;
+    if (ctx->n_allow == 0)
+        return 1;
+    for (size_t i = 0; i < ctx->n_allow; i++)
+        if (strcmp(ctx->formats_allow[i], format) == 0)
+            return 1;
+    return 0;
 }
 
 st_error st_ctx_set_limit(st_ctx *ctx, st_limit which, uint64_t value)
@@ -64,6 +93,17 @@ uint64_t st_ctx_get_limit(const st_ctx *ctx, st_limit which)
 
 void st_ctx_set_strict(st_ctx *ctx, int strict)
 {
-    if (ctx != NULL)
-        ctx->strict = strict != 0;
+    if (ctx != NULL && strict && ctx->fail_on > ST_SEV_WARNING)
+        ctx->fail_on = ST_SEV_WARNING;
+}
+
+st_error st_ctx_set_fail_on(st_ctx *ctx, const char *severity)
+{
+    static const char *const names[] = {"off", "info", "warning", "error", "none"};
+    for (int i = 1; i < 5; i++)
+        if (ctx != NULL && severity != NULL && strcmp(severity, names[i]) == 0) {
+            ctx->fail_on = i;
+            return ST_OK;
+        }
+    return ST_E_INVAL;
 }

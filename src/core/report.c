@@ -25,7 +25,8 @@ st_report *st_report_new(const st_ctx *ctx, const char *display_name)
         return NULL;
     }
     r->format = "unknown";
-    r->strict = ctx->strict;
+    r->fail_on = ctx->fail_on;
+    r->sevmap = ctx->sev;
     r->max_findings = ctx->max_findings;
     return r;
 }
@@ -159,8 +160,8 @@ static int reserve_finding(st_report *r)
     return 0;
 }
 
-static void store(st_report *r, const st_rule *rule, uint64_t offset, uint64_t length,
-                  const char *msg)
+static void store(st_report *r, const st_rule *rule, st_severity sev, uint64_t offset,
+                  uint64_t length, const char *msg)
 {
     char *copy = strdup(msg);
     if (copy == NULL || reserve_finding(r) != 0) {
@@ -170,7 +171,7 @@ static void store(st_report *r, const st_rule *rule, uint64_t offset, uint64_t l
     }
     st_finding *f = &r->findings[r->n_findings++];
     f->id = rule->id;
-    f->severity = rule->severity;
+    f->severity = sev;
     f->offset = offset;
     f->length = length;
     f->message = copy;
@@ -183,9 +184,12 @@ void st_report_add(st_report *r, st_rule_id rule_id, uint64_t offset, uint64_t l
     char msg[1024];
     va_list ap;
 
-    if (rule == NULL || rule->severity == ST_SEV_OFF)
+    if (rule == NULL)
         return;
-    r->counts[rule->severity]++;
+    st_severity sev = r->sevmap ? r->sevmap[rule_id] : rule->severity;
+    if (sev == ST_SEV_OFF)
+        return; /* the policy turned this finding off */
+    r->counts[sev]++;
     /* Keep the list bounded: a hostile header can yield a finding per tensor. Counts stay
      * exact, so the verdict never depends on what was dropped. */
     if (r->n_findings >= r->max_findings) {
@@ -193,24 +197,23 @@ void st_report_add(st_report *r, st_rule_id rule_id, uint64_t offset, uint64_t l
             r->truncated = 1;
             const st_rule *t = st_rules_get(ST_R_FINDINGS_TRUNCATED);
             r->counts[t->severity]++;
-            store(r, t, 0, 0, "further findings are counted but not listed");
+            store(r, t, t->severity, 0, 0, "further findings are counted but not listed");
         }
         return;
     }
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    store(r, rule, offset, length, msg);
+    store(r, rule, sev, offset, length, msg);
 }
 
 st_verdict st_report_verdict(const st_report *r)
 {
     if (r == NULL || r->err != ST_OK)
         return ST_VERDICT_ERROR;
-    if (r->counts[ST_SEV_ERROR] > 0)
-        return ST_VERDICT_FAIL;
-    if (r->strict && r->counts[ST_SEV_WARNING] > 0)
-        return ST_VERDICT_FAIL;
+    for (int s = r->fail_on; s <= ST_SEV_ERROR; s++)
+        if (s >= ST_SEV_INFO && r->counts[s] > 0)
+            return ST_VERDICT_FAIL;
     return ST_VERDICT_PASS;
 }
 

@@ -18,7 +18,8 @@ struct st_report {
     uint64_t header_len;
     uint64_t tensor_count;
     st_error err;
-    int strict;
+    int fail_on;               /* from the context: lowest failing severity */
+    const st_severity *sevmap; /* the context's severities, used while checking */
     size_t max_findings;
     st_finding *findings;
     size_t n_findings, cap_findings;

@@ -174,7 +174,7 @@ int st_json_out_add(st_json_out *j, const st_report *r)
     j->passed += v == ST_VERDICT_PASS;
     j->failed += v == ST_VERDICT_FAIL;
     j->errors += v == ST_VERDICT_ERROR;
-    j->strict |= r->strict;
+    j->strict |= r->fail_on <= ST_SEV_WARNING;
     return 0;
 }
 

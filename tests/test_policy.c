@@ -1,0 +1,157 @@
+/*
+ * test_policy.c - policy loading: every key, layering with "extends", key-path errors, the
+ * four shipped policies, and that rules/default.json states exactly the built-in behaviour.
+ */
+#include "test_util.h"
+
+#define T_U8_1 "{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}"
+
+static st_ctx *with_policy(const char *json)
+{
+    char err[256];
+    st_ctx *ctx = st_ctx_new();
+    assert_non_null(ctx);
+    if (st_ctx_load_policy_text(ctx, json, ST_RULES_DIR, err, sizeof(err)) != ST_OK)
+        fail_msg("policy refused: %s", err);
+    return ctx;
+}
+
+static void expect_error(const char *json, const char *path_prefix)
+{
+    char err[256] = "";
+    st_ctx *ctx = st_ctx_new();
+    char *before = st_ctx_policy_json(ctx);
+    assert_int_equal(st_ctx_load_policy_text(ctx, json, ST_RULES_DIR, err, sizeof(err)),
+                     ST_E_INVAL);
+    if (strncmp(err, path_prefix, strlen(path_prefix)) != 0)
+        fail_msg("error \"%s\" does not start with \"%s\"", err, path_prefix);
+    char *after = st_ctx_policy_json(ctx); /* a refused policy changes nothing */
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    st_ctx_free(ctx);
+}
+
+static void test_default_matches_builtin(void **state)
+{
+    (void)state;
+    char err[256];
+    st_ctx *a = st_ctx_new(), *b = st_ctx_new();
+    assert_int_equal(st_ctx_load_policy(b, ST_RULES_DIR "/default.json", err, sizeof(err)), ST_OK);
+    char *ja = st_ctx_policy_json(a), *jb = st_ctx_policy_json(b);
+    assert_string_equal(ja, jb);
+    free(ja);
+    free(jb);
+    st_ctx *c = with_policy("{\"extends\":\"default\"}"); /* the embedded copy */
+    ja = st_ctx_policy_json(a);
+    jb = st_ctx_policy_json(c);
+    assert_string_equal(ja, jb);
+    free(ja);
+    free(jb);
+    st_ctx_free(a);
+    st_ctx_free(b);
+    st_ctx_free(c);
+}
+
+static void test_severity_and_fail_on(void **state)
+{
+    (void)state;
+    /* ST132 (empty name) is a warning by default: pass; raised to error: fail; off: gone */
+    st_ctx *ctx = with_policy("{\"severity\":{\"ST132\":\"error\"}}");
+    tu_expect(ctx, "{\"\":" T_U8_1 "}", 1, "ST132", ST_VERDICT_FAIL);
+    st_ctx_free(ctx);
+    ctx = with_policy("{\"severity\":{\"ST132\":\"off\"}}");
+    tu_expect(ctx, "{\"\":" T_U8_1 "}", 1, "", ST_VERDICT_PASS);
+    st_ctx_free(ctx);
+    ctx = with_policy("{\"fail_on\":\"info\"}");
+    tu_expect(ctx, "{}", 0, "ST138", ST_VERDICT_FAIL);
+    st_ctx_free(ctx);
+    ctx = with_policy("{\"fail_on\":\"none\"}");
+    tu_expect(ctx, "{\"a\":" T_U8_1 ",\"a\":" T_U8_1 "}", 1, "ST114", ST_VERDICT_PASS);
+    st_ctx_free(ctx);
+    assert_int_equal(st_ctx_set_fail_on(ctx = st_ctx_new(), "warning"), ST_OK);
+    tu_expect(ctx, "{\"\":" T_U8_1 "}", 1, "ST132", ST_VERDICT_FAIL);
+    assert_int_equal(st_ctx_set_fail_on(ctx, "bogus"), ST_E_INVAL);
+    st_ctx_free(ctx);
+}
+
+static void test_limits_and_formats(void **state)
+{
+    (void)state;
+    st_ctx *ctx = with_policy("{\"limits\":{\"tensors\":1,\"json_depth\":8}}");
+    assert_true(st_ctx_get_limit(ctx, ST_LIMIT_TENSORS) == 1);
+    assert_true(st_ctx_get_limit(ctx, ST_LIMIT_JSON_DEPTH) == 8);
+    tu_expect(ctx, "{\"a\":" T_U8_1 ",\"b\":" T_U8_1 "}", 1, "ST901", ST_VERDICT_ERROR);
+    st_ctx_free(ctx);
+    ctx = with_policy("{\"formats\":{\"deny\":[\"pickle\"]}}");
+    st_report *r = st_check_buffer(ctx, "\x80\x02N.", 4, "x.pkl");
+    tu_assert_ids(r, "ST906");
+    st_report_free(r);
+    st_ctx_free(ctx);
+    ctx = with_policy("{\"formats\":{\"allow\":[\"safetensors\"]}}");
+    r = st_check_buffer(ctx, "\x80\x02N.", 4, "x.pkl");
+    tu_assert_ids(r, "ST906");
+    st_report_free(r);
+    tu_expect(ctx, "{\"a\":" T_U8_1 "}", 1, "", ST_VERDICT_PASS);
+    st_ctx_free(ctx);
+}
+
+static void test_shipped_policies(void **state)
+{
+    (void)state;
+    char err[256];
+    static const char *const names[] = {"default", "strict", "registry", "permissive"};
+    for (size_t i = 0; i < 4; i++) {
+        char path[512];
+        st_ctx *ctx = st_ctx_new();
+        snprintf(path, sizeof(path), "%s/%s.json", ST_RULES_DIR, names[i]);
+        if (st_ctx_load_policy(ctx, path, err, sizeof(err)) != ST_OK)
+            fail_msg("%s: %s", path, err);
+        st_ctx_free(ctx);
+    }
+    st_ctx *reg = with_policy("{\"extends\":\"registry.json\"}"); /* relative to the base dir */
+    st_report *r = st_check_buffer(reg, "(lp0\nI1\na.", 10, "x.pkl");
+    tu_assert_ids(r, "ST906");
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_FAIL);
+    st_report_free(r);
+    st_ctx_free(reg);
+    st_ctx *perm = with_policy("{\"extends\":\"permissive.json\"}");
+    r = st_check_buffer(perm, "cos\nsystem\n(S'x'\ntR.", 20, "x.pkl");
+    tu_assert_ids(r, "ST201");
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS); /* report only */
+    st_report_free(r);
+    r = st_check_buffer(perm, "junk", 4, "x.bin");
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR); /* could not check still fails */
+    st_report_free(r);
+    st_ctx_free(perm);
+}
+
+static void test_errors_name_the_key(void **state)
+{
+    (void)state;
+    expect_error("[]", "(document)");
+    expect_error("{\"bogus\":1}", "bogus");
+    expect_error("{\"fail_on\":\"sometimes\"}", "fail_on");
+    expect_error("{\"severity\":{\"ST999\":\"error\"}}", "severity.ST999");
+    expect_error("{\"severity\":{\"ST101\":\"fatal\"}}", "severity.ST101");
+    expect_error("{\"severity\":[]}", "severity");
+    expect_error("{\"limits\":{\"bogus\":1}}", "limits.bogus");
+    expect_error("{\"limits\":{\"tensors\":-1}}", "limits.tensors");
+    expect_error("{\"limits\":{\"tensors\":1.5}}", "limits.tensors");
+    expect_error("{\"limits\":{\"header_bytes\":100000001}}", "limits.header_bytes");
+    expect_error("{\"formats\":{\"allow\":\"pickle\"}}", "formats.allow");
+    expect_error("{\"formats\":{\"maybe\":[]}}", "formats.maybe");
+    expect_error("{\"extends\":\"no-such-file.json\"}", "extends");
+    expect_error("{\"extends\":3}", "extends");
+    expect_error("{\"severity\":{\"ST101\":\"off\"},\"limits\":{\"x\":1}}", "limits.x");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_matches_builtin), cmocka_unit_test(test_severity_and_fail_on),
+        cmocka_unit_test(test_limits_and_formats),      cmocka_unit_test(test_shipped_policies),
+        cmocka_unit_test(test_errors_name_the_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
