@@ -22,6 +22,12 @@ size_t st_utf8_seq_len(const unsigned char *p, size_t avail);
 /* Decodes a sequence that st_utf8_seq_len accepted. */
 unsigned long st_utf8_decode(const unsigned char *p, size_t len);
 
+/* Writes cp (<= U+10FFFF) as UTF-8 into out (room for 4 bytes); returns the length. */
+size_t st_utf8_encode(unsigned char *out, unsigned long cp);
+
+/* Value of a hexadecimal digit, or -1. */
+int st_hex_digit(int c);
+
 /* Nonzero for code points that render invisibly or reorder text: C0/C1 controls, DEL,
  * zero-width and bidi formatting characters, BOM. */
 int st_is_invisible_cp(unsigned long cp);

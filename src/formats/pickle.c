@@ -288,17 +288,6 @@ static int line(walker *w, uint64_t *off, uint64_t *len)
 
 /* ---- string values --------------------------------------------------------------------- */
 
-static int hexdig(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* codecs.escape_decode of a protocol-0 STRING body (quotes already removed). */
 static size_t escape_decode(const unsigned char *s, size_t n, unsigned char *out, int *ok)
 {
@@ -321,7 +310,8 @@ static size_t escape_decode(const unsigned char *s, size_t n, unsigned char *out
                 v = v * 8 + (s[++i] - '0');
             out[o++] = (unsigned char)v;
         } else if (c == 'x') {
-            int h1 = i + 1 < n ? hexdig(s[i + 1]) : -1, h2 = i + 2 < n ? hexdig(s[i + 2]) : -1;
+            int h1 = i + 1 < n ? st_hex_digit(s[i + 1]) : -1,
+                h2 = i + 2 < n ? st_hex_digit(s[i + 2]) : -1;
             if (h1 < 0 || h2 < 0) {
                 *ok = 0; /* ValueError: invalid \x escape */
                 return o;
@@ -336,30 +326,6 @@ static size_t escape_decode(const unsigned char *s, size_t n, unsigned char *out
     return o;
 }
 
-static size_t put_utf8(unsigned char *out, unsigned long cp)
-{
-    if (cp < 0x80) {
-        out[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (unsigned char)(0xC0 | (cp >> 6));
-        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (unsigned char)(0xE0 | (cp >> 12));
-        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (unsigned char)(0xF0 | (cp >> 18));
-    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* raw-unicode-escape decoding of a protocol-0 UNICODE line, to UTF-8. */
 static size_t raw_unicode_decode(const unsigned char *s, size_t n, unsigned char *out, int *ok)
 {
@@ -370,12 +336,12 @@ static size_t raw_unicode_decode(const unsigned char *s, size_t n, unsigned char
         if (s[i] == '\\' && i + 1 < n && (s[i + 1] == 'u' || s[i + 1] == 'U'))
             digits = s[i + 1] == 'u' ? 4 : 8;
         if (digits == 0) {
-            o += put_utf8(out + o, s[i]); /* latin-1 */
+            o += st_utf8_encode(out + o, s[i]); /* latin-1 */
             continue;
         }
         unsigned long cp = 0;
         for (size_t k = 0; k < digits; k++) {
-            int h = i + 2 + k < n ? hexdig(s[i + 2 + k]) : -1;
+            int h = i + 2 + k < n ? st_hex_digit(s[i + 2 + k]) : -1;
             if (h < 0) {
                 *ok = 0;
                 return o;
@@ -386,7 +352,7 @@ static size_t raw_unicode_decode(const unsigned char *s, size_t n, unsigned char
             *ok = 0;
             return o;
         }
-        o += put_utf8(out + o, cp);
+        o += st_utf8_encode(out + o, cp);
         i += 1 + digits;
     }
     return o;

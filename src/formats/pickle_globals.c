@@ -464,6 +464,18 @@ static const char *const deny_attrs[] = {
     "__new__",     "__call__",     "__func__",       "__self__", "__module__",
 };
 
+/* "module.name" into full; returns its length, or 0 when it does not fit. */
+static size_t join_name(const char *module, const char *name, char *full, size_t size)
+{
+    size_t ml = strlen(module), nl = strlen(name);
+    if (ml + nl + 2 > size)
+        return 0;
+    memcpy(full, module, ml);
+    full[ml] = '.';
+    memcpy(full + ml + 1, name, nl + 1);
+    return ml + 1 + nl;
+}
+
 static int in_list(const char *const *list, size_t n, const char *s, size_t len)
 {
     for (size_t i = 0; i < n; i++)
@@ -488,17 +500,14 @@ static int path_denied(const char *p, size_t len)
 st_pk_judgement st_pk_judge(st_pk_profile profile, const char *module, const char *name)
 {
     char full[2 * ST_PK_TEXT_MAX + 2];
-    size_t ml = strlen(module), nl = strlen(name);
-    if (ml + nl + 2 > sizeof(full))
+    size_t ml = strlen(module), nl = strlen(name), fl = join_name(module, name, full, sizeof(full));
+    if (fl == 0)
         return ST_PK_SUSPICIOUS;
-    memcpy(full, module, ml);
-    full[ml] = '.';
-    memcpy(full + ml + 1, name, nl + 1);
 
     /* Denied: the module path, the full path, any attribute on the walk, and for dotted
      * qualnames (protocol >= 4) the qualname's own components, since getattr walks reach
      * re-exported modules (pathlib + "os.system" is os.system). */
-    if (path_denied(full, ml + 1 + nl) || path_denied(module, ml))
+    if (path_denied(full, fl) || path_denied(module, ml))
         return ST_PK_MALICIOUS;
     for (const char *c = name; *c;) {
         const char *dot = strchr(c, '.');
@@ -510,9 +519,9 @@ st_pk_judgement st_pk_judge(st_pk_profile profile, const char *module, const cha
     if (strchr(name, '.') != NULL && path_denied(name, nl))
         return ST_PK_MALICIOUS;
 
-    if (IN(torch_allow, full, ml + 1 + nl))
+    if (IN(torch_allow, full, fl))
         return ST_PK_ALLOWED;
-    if (profile == ST_PK_PROFILE_DATA && IN(data_allow, full, ml + 1 + nl))
+    if (profile == ST_PK_PROFILE_DATA && IN(data_allow, full, fl))
         return ST_PK_ALLOWED;
     return ST_PK_SUSPICIOUS;
 }
@@ -520,13 +529,8 @@ st_pk_judgement st_pk_judge(st_pk_profile profile, const char *module, const cha
 int st_pk_is_container_type(const char *module, const char *name)
 {
     char full[2 * ST_PK_TEXT_MAX + 2];
-    size_t ml = strlen(module), nl = strlen(name);
-    if (ml + nl + 2 > sizeof(full))
-        return 0;
-    memcpy(full, module, ml);
-    full[ml] = '.';
-    memcpy(full + ml + 1, name, nl + 1);
-    return IN(container_types, full, ml + 1 + nl);
+    size_t fl = join_name(module, name, full, sizeof(full));
+    return fl > 0 && IN(container_types, full, fl);
 }
 
 /* Storage classes and their element sizes, for persistent ids. */
@@ -558,12 +562,8 @@ static const struct {
 unsigned st_pk_storage_elem_size(const char *module, const char *name)
 {
     char full[2 * ST_PK_TEXT_MAX + 2];
-    size_t ml = strlen(module), nl = strlen(name);
-    if (ml + nl + 2 > sizeof(full))
+    if (join_name(module, name, full, sizeof(full)) == 0)
         return 0;
-    memcpy(full, module, ml);
-    full[ml] = '.';
-    memcpy(full + ml + 1, name, nl + 1);
     for (size_t i = 0; i < sizeof(storages) / sizeof(storages[0]); i++)
         if (strcmp(storages[i].name, full) == 0)
             return storages[i].size;

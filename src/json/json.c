@@ -139,17 +139,6 @@ static void skip_ws(st_json *j)
         j->pos++;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads "\uXXXX" at i (i points at the backslash). Returns 0 and the unit, or -1. */
 static int read_u_escape(const st_json *j, size_t i, unsigned *unit)
 {
@@ -157,7 +146,7 @@ static int read_u_escape(const st_json *j, size_t i, unsigned *unit)
     if (j->len - i < 6 || j->buf[i] != '\\' || j->buf[i + 1] != 'u')
         return -1;
     for (size_t k = 2; k < 6; k++) {
-        int h = hexval(j->buf[i + k]);
+        int h = st_hex_digit(j->buf[i + k]);
         if (h < 0)
             return -1;
         v = (v << 4) | (unsigned)h;
@@ -199,30 +188,6 @@ static st_json_err parse_escape(st_json *j, size_t i, unsigned long *cp, size_t 
     *cp = hi;
     *used = 6;
     return ST_JSON_OK;
-}
-
-static size_t put_utf8(char *out, unsigned long cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* Pass 1: validates the string whose quote is at j->pos; sets *end to the closing quote. */
@@ -273,7 +238,7 @@ static size_t decode_string(st_json *j, size_t start, size_t end, char *out)
         unsigned long cp = 0;
         size_t used = 0;
         (void)parse_escape(j, i, &cp, &used); /* validated in pass 1 */
-        o += put_utf8(out + o, cp);
+        o += st_utf8_encode((unsigned char *)out + o, cp);
         i += used;
     }
     return o;
