@@ -491,7 +491,8 @@ static st_error check_bomb(st_input *in, const st_zip *z, const st_zip_entry *e)
     int too_big = e->usize > lim;
     /* deflate cannot expand more than 1032:1; beyond 1 MiB the ratio limit applies too */
     int impossible = e->method == 8 && (st_mul_u64(e->csize, 1032, &cap) || e->usize > cap + 1024);
-    int ratio_bad = e->method == 8 && e->usize > (1u << 20) && e->usize / (e->csize + 1) > ratio;
+    uint64_t denom = e->csize < UINT64_MAX ? e->csize + 1 : e->csize; /* never zero */
+    int ratio_bad = e->method == 8 && e->usize > (1u << 20) && e->usize / denom > ratio;
     if (!too_big && !impossible && !ratio_bad)
         return ST_OK;
     st_report_add(in->report, ST_R_ZIP_BOMB, e->local_off, 0,
@@ -515,7 +516,7 @@ static st_error inflate_into(st_input *in, const st_zip_entry *e, unsigned char 
     if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
         return ST_E_NOMEM;
     zs.next_out = out;
-    zs.avail_out = (uInt)want;
+    zs.avail_out = want < UINT32_MAX ? (uInt)want : UINT32_MAX;
     for (;;) {
         if (zs.avail_in == 0 && read < e->csize) {
             size_t n = e->csize - read < sizeof(chunk) ? (size_t)(e->csize - read) : sizeof(chunk);
@@ -527,7 +528,11 @@ static st_error inflate_into(st_input *in, const st_zip_entry *e, unsigned char 
             zs.next_in = chunk;
             zs.avail_in = (uInt)n;
         }
-        if (zs.avail_out == 0) {
+        if (zs.avail_out == 0 && zs.total_out < want) { /* zlib counts in 32-bit windows */
+            size_t left = want - (size_t)zs.total_out;
+            zs.next_out = out + zs.total_out;
+            zs.avail_out = left < UINT32_MAX ? (uInt)left : UINT32_MAX;
+        } else if (zs.avail_out == 0) {
             if (!full)
                 break;           /* a prefix was asked for, and it is here */
             zs.next_out = spill; /* any output past want is a size lie */
