@@ -7,14 +7,17 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "stcheck.h"
 
 enum { EXIT_PASS = 0, EXIT_FINDINGS = 1, EXIT_NOCHECK = 2, EXIT_USAGE = 3 };
 enum { OPT_LIST_RULES = 256, OPT_POLICY, OPT_CHECK_POLICY, OPT_PRINT_POLICY, OPT_FAIL_ON };
+enum { MAX_JOBS = 256 };
 
 typedef struct {
     const char *name;
@@ -27,6 +30,8 @@ typedef struct {
 static const cli_option options[] = {
     {"strict", no_argument, 's', NULL, "warnings fail a file too"},
     {"format", required_argument, 'f', "FMT", "output format: text (default) or json"},
+    {"jobs", required_argument, 'j', "N",
+     "check N files at once (default: number of cores); output keeps input order"},
     {"policy", required_argument, OPT_POLICY, "FILE",
      "apply a policy (JSON; see rules/) over the built-in one"},
     {"fail-on", required_argument, OPT_FAIL_ON, "SEV",
@@ -46,6 +51,7 @@ typedef struct {
     int strict;
     int json;
     int print_policy;
+    int jobs;
     const char *fail_on;
     const char *policy;
 } cli_config;
@@ -90,36 +96,120 @@ static int worse(int a, int b)
     return a > b ? a : b;
 }
 
+typedef struct {
+    const cli_config *cfg;
+    st_json_out *jo;
+    int code;
+} emitter;
+
+/* Writes one report (text now, or into the JSON document) and folds in its exit code. */
+static void emit(emitter *em, st_report *r, const char *path)
+{
+    if (r == NULL) {
+        fprintf(stderr, "stcheck: out of memory checking %s\n", path);
+        em->code = EXIT_NOCHECK;
+        return;
+    }
+    em->code = worse(em->code, exit_for(st_report_verdict(r)));
+    int wrc = em->cfg->json ? st_json_out_add(em->jo, r) : st_write_text(stdout, r);
+    if (wrc != 0)
+        em->code = EXIT_NOCHECK;
+    st_report_free(r);
+}
+
+/* A pool of workers that check files by index; the main thread emits reports strictly in
+ * input order, so -jN output is identical to -j1. Workers stay within a window ahead of the
+ * output, so memory does not grow with the number of files. */
+typedef struct {
+    st_ctx *ctx;
+    char **files;
+    int n, next, emitted, window;
+    st_report **slots;
+    unsigned char *done;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} pool;
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->next < p->n && p->next >= p->emitted + p->window)
+            pthread_cond_wait(&p->cv, &p->mu);
+        int i = p->next < p->n ? p->next++ : -1;
+        pthread_mutex_unlock(&p->mu);
+        if (i < 0)
+            return NULL;
+        st_report *r = st_check_path(p->ctx, p->files[i]);
+        pthread_mutex_lock(&p->mu);
+        p->slots[i] = r;
+        p->done[i] = 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static void run_parallel(emitter *em, st_ctx *ctx, char **files, int n, int jobs)
+{
+    pool p = {ctx,
+              files,
+              n,
+              0,
+              0,
+              4 * jobs,
+              calloc((size_t)n, sizeof(st_report *)),
+              calloc((size_t)n, 1),
+              PTHREAD_MUTEX_INITIALIZER,
+              PTHREAD_COND_INITIALIZER};
+    pthread_t tid[MAX_JOBS];
+    int started = 0;
+    if (p.slots != NULL && p.done != NULL)
+        for (; started < jobs; started++)
+            if (pthread_create(&tid[started], NULL, worker, &p) != 0)
+                break;
+    if (started == 0) { /* no threads: check in this one */
+        for (int i = 0; i < n; i++)
+            emit(em, st_check_path(ctx, files[i]), files[i]);
+    } else {
+        for (int i = 0; i < n; i++) {
+            pthread_mutex_lock(&p.mu);
+            while (!p.done[i])
+                pthread_cond_wait(&p.cv, &p.mu);
+            st_report *r = p.slots[i];
+            p.emitted = i + 1;
+            pthread_cond_broadcast(&p.cv);
+            pthread_mutex_unlock(&p.mu);
+            emit(em, r, files[i]);
+        }
+        for (int t = 0; t < started; t++)
+            pthread_join(tid[t], NULL);
+    }
+    free(p.slots);
+    free(p.done);
+}
+
 /* Checks every file; returns the exit code. */
 static int run(const cli_config *cfg, st_ctx *ctx, char **files, int n)
 {
-    int code = EXIT_PASS;
-    st_json_out *jo = cfg->json ? st_json_out_new() : NULL;
-    if (cfg->json && jo == NULL) {
+    emitter em = {cfg, cfg->json ? st_json_out_new() : NULL, EXIT_PASS};
+    if (cfg->json && em.jo == NULL) {
         fprintf(stderr, "stcheck: out of memory\n");
         return EXIT_NOCHECK;
     }
-    for (int i = 0; i < n; i++) {
-        st_report *r = st_check_path(ctx, files[i]);
-        if (r == NULL) {
-            fprintf(stderr, "stcheck: out of memory checking a file\n");
-            code = EXIT_NOCHECK;
-            continue;
-        }
-        code = worse(code, exit_for(st_report_verdict(r)));
-        int wrc = cfg->json ? st_json_out_add(jo, r) : st_write_text(stdout, r);
-        if (wrc != 0)
-            code = EXIT_NOCHECK;
-        st_report_free(r);
-    }
-    if (cfg->json && st_json_out_write(jo, stdout) != 0)
-        code = EXIT_NOCHECK;
+    if (cfg->jobs <= 1 || n <= 1)
+        for (int i = 0; i < n; i++)
+            emit(&em, st_check_path(ctx, files[i]), files[i]);
+    else
+        run_parallel(&em, ctx, files, n, cfg->jobs < n ? cfg->jobs : n);
+    if (cfg->json && st_json_out_write(em.jo, stdout) != 0)
+        em.code = EXIT_NOCHECK;
     if (fflush(stdout) != 0) {
         fprintf(stderr, "stcheck: cannot write output\n");
-        code = EXIT_NOCHECK;
+        em.code = EXIT_NOCHECK;
     }
-    st_json_out_free(jo);
-    return code;
+    st_json_out_free(em.jo);
+    return em.code;
 }
 
 /* Applies --policy, --fail-on and --strict, in that order; 0 or a usage error. */
@@ -169,7 +259,9 @@ int main(int argc, char **argv)
     struct option longopts[N_OPTIONS + 1];
     char shortopts[2 * N_OPTIONS + 2];
     size_t s = 0;
-    cli_config cfg = {0, 0, 0, NULL, NULL};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cli_config cfg = {0,    0,   0, cores > 0 ? (int)(cores < MAX_JOBS ? cores : MAX_JOBS) : 1,
+                      NULL, NULL};
 
     shortopts[s++] = '+'; /* stop at the first file name; "--" ends options */
     for (size_t i = 0; i < N_OPTIONS; i++) {
@@ -205,6 +297,16 @@ int main(int argc, char **argv)
         case OPT_POLICY:
             cfg.policy = optarg;
             break;
+        case 'j': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || v < 1 || v > MAX_JOBS) {
+                fprintf(stderr, "stcheck: --jobs takes a number from 1 to %d\n", MAX_JOBS);
+                return EXIT_USAGE;
+            }
+            cfg.jobs = (int)v;
+            break;
+        }
         case OPT_FAIL_ON:
             cfg.fail_on = optarg;
             break;

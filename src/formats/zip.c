@@ -351,7 +351,8 @@ static const char *unsafe_reason(const unsigned char *n, size_t len)
     return NULL;
 }
 
-static const st_zip *name_cmp_zip;
+/* qsort has no user pointer: the archive being sorted, per thread. */
+static _Thread_local const st_zip *name_cmp_zip;
 
 static int by_name(const void *a, const void *b)
 {
@@ -377,7 +378,7 @@ static st_error check_names(st_input *in, st_zip *z)
         return ST_E_NOMEM;
     for (size_t i = 0; i < z->n; i++)
         s[i] = &z->e[i];
-    name_cmp_zip = z; /* single-threaded use within one walk */
+    name_cmp_zip = z;
     qsort(s, z->n, sizeof(*s), by_name);
     for (size_t i = 1; i < z->n; i++)
         if (by_name(&s[i - 1], &s[i]) == 0 && (i < 2 || by_name(&s[i - 2], &s[i]) != 0))

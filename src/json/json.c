@@ -9,6 +9,7 @@
  */
 #include "json.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,11 +55,10 @@ struct st_json {
 /* Bytes that may appear unescaped in a string and need no further checks. */
 static unsigned char plain_byte[256];
 
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
 static void init_tables(void)
 {
-    /* Idempotent and race-free in effect: every thread writes the same values. */
-    if (plain_byte['a'])
-        return;
     for (int c = 0x20; c < 0x80; c++)
         plain_byte[c] = (c != '"' && c != '\\');
 }
@@ -67,7 +67,7 @@ st_json *st_json_new(const unsigned char *buf, size_t len, unsigned max_depth)
 {
     if (len >= ARENA_BIT || max_depth == 0)
         return NULL;
-    init_tables();
+    pthread_once(&tables_once, init_tables);
     st_json *j = calloc(1, sizeof(*j));
     if (j == NULL)
         return NULL;
