@@ -86,6 +86,7 @@ typedef struct {
     /* input window */
     uint64_t pos;
     unsigned char *buf;
+    size_t win; /* window size: WIN, or less for a shorter stream */
     uint64_t buf_off;
     size_t buf_len;
     int in_frame;
@@ -166,7 +167,7 @@ static int nomem(walker *w)
 
 /* ---- reading --------------------------------------------------------------------------- */
 
-/* Makes [pos, pos+n) available in the window (n <= WIN). -1 at end of input or on I/O. */
+/* Makes [pos, pos+n) available in the window (n <= w->win). -1 at end of input or on I/O. */
 static int fill(walker *w, size_t n)
 {
     if (w->pos >= w->buf_off && w->pos + n <= w->buf_off + w->buf_len)
@@ -174,7 +175,7 @@ static int fill(walker *w, size_t n)
     uint64_t avail = w->job->end - w->pos;
     if (w->pos > w->job->end || avail < n)
         return -1;
-    size_t len = avail < WIN ? (size_t)avail : WIN;
+    size_t len = avail < w->win ? (size_t)avail : w->win;
     if (st_src_read(w->job->src, w->pos, w->buf, len) != ST_OK) {
         st_report_add(w->r, ST_R_IO, w->pos, len, "could not read pickle bytes");
         st_report_fail(w->r, ST_E_IO);
@@ -213,7 +214,7 @@ static int frame_check(walker *w, uint64_t n)
     return 0;
 }
 
-/* Takes n bytes (n <= WIN) and returns a pointer into the window, or NULL. */
+/* Takes n bytes (n <= w->win) and returns a pointer into the window, or NULL. */
 static const unsigned char *take_slow(walker *w, size_t n)
 {
     if (frame_check(w, n) != 0)
@@ -262,7 +263,7 @@ static int line(walker *w, uint64_t *off, uint64_t *len)
     uint64_t limit_end = w->in_frame ? w->frame_end : w->job->end;
     uint64_t start = w->pos, p = start;
     while (p < limit_end) {
-        size_t chunk = limit_end - p < WIN ? (size_t)(limit_end - p) : WIN;
+        size_t chunk = limit_end - p < w->win ? (size_t)(limit_end - p) : w->win;
         w->pos = p;
         if (fill(w, chunk) != 0)
             return w->fault ? -1 : malformed(w, "truncated line");
@@ -1499,7 +1500,11 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
     w.ctx = job->in->ctx;
     w.res = res;
     w.pos = job->start;
-    w.buf = malloc(WIN);
+    /* The window never needs to exceed the stream (small members, fuzz inputs). */
+    w.win = job->end - job->start < WIN ? (size_t)(job->end - job->start) : WIN;
+    if (w.win < 16)
+        w.win = 16;
+    w.buf = malloc(w.win);
     /* The stack exists from the start, so no path ever offsets a NULL pointer. */
     w.stack_cap = 256;
     w.stack = malloc(w.stack_cap * sizeof(*w.stack));
