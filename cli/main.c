@@ -29,7 +29,8 @@ typedef struct {
 
 static const cli_option options[] = {
     {"strict", no_argument, 's', NULL, "warnings fail a file too"},
-    {"format", required_argument, 'f', "FMT", "output format: text (default) or json"},
+    {"format", required_argument, 'f', "FMT",
+     "output format: text (default), json (one document) or jsonl (one line per file)"},
     {"jobs", required_argument, 'j', "N",
      "check N files at once (default: number of cores); output keeps input order"},
     {"policy", required_argument, OPT_POLICY, "FILE",
@@ -50,6 +51,7 @@ static const cli_option options[] = {
 typedef struct {
     int strict;
     int json;
+    int jsonl;
     int print_policy;
     int jobs;
     const char *fail_on;
@@ -111,7 +113,9 @@ static void emit(emitter *em, st_report *r, const char *path)
         return;
     }
     em->code = worse(em->code, exit_for(st_report_verdict(r)));
-    int wrc = em->cfg->json ? st_json_out_add(em->jo, r) : st_write_text(stdout, r);
+    int wrc = em->cfg->json    ? st_json_out_add(em->jo, r)
+              : em->cfg->jsonl ? st_write_jsonl(stdout, r)
+                               : st_write_text(stdout, r);
     if (wrc != 0)
         em->code = EXIT_NOCHECK;
     st_report_free(r);
@@ -282,12 +286,10 @@ int main(int argc, char **argv)
             cfg.strict = 1;
             break;
         case 'f':
-            if (strcmp(optarg, "json") == 0)
-                cfg.json = 1;
-            else if (strcmp(optarg, "text") == 0)
-                cfg.json = 0;
-            else {
-                fprintf(stderr, "stcheck: unknown format '%s' (text, json)\n", optarg);
+            cfg.json = strcmp(optarg, "json") == 0;
+            cfg.jsonl = strcmp(optarg, "jsonl") == 0;
+            if (!cfg.json && !cfg.jsonl && strcmp(optarg, "text") != 0) {
+                fprintf(stderr, "stcheck: unknown format '%s' (text, json, jsonl)\n", optarg);
                 return EXIT_USAGE;
             }
             break;

@@ -177,6 +177,10 @@ ST_API const char *st_error_name(st_error e);         /* "ok", "i/o error", ... 
 /* Text: one line per finding, then a verdict line. Returns 0, or -1 on a write error. */
 ST_API int st_write_text(FILE *out, const st_report *r);
 
+/* JSON Lines: one object per file (the same fields as a "files" entry of the JSON document,
+ * plus schema_version), written and flushed as soon as the file is checked. */
+ST_API int st_write_jsonl(FILE *out, const st_report *r);
+
 /* JSON document over many reports: begin, add each report, end (writes the document). */
 typedef struct st_json_out st_json_out;
 ST_API st_json_out *st_json_out_new(void);

@@ -111,6 +111,17 @@ for k in ("id", "severity", "message", "offset", "length"):
 assert d["summary"] == {"files": 3, "passed": 1, "failed": 1, "could_not_check": 1}
 PY
 
+# JSON Lines: one valid object per file, in order, each with schema_version.
+"$ST" --format jsonl "$VALID" "$BAD" "$W/notes.txt" >"$W/out.jsonl"
+python3 - "$W/out.jsonl" <<'PY' && ok || bad "jsonl"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 3, lines
+objs = [json.loads(l) for l in lines]
+assert [o["verdict"] for o in objs] == ["pass", "fail", "could not check"]
+assert all(o["schema_version"] == 1 for o in objs)
+PY
+
 # --help documents the exit codes; --list-rules lists every rule once.
 "$ST" --help | grep -q "2  at least one file could not be checked" && ok || bad "help exit codes"
 n_rules=$("$ST" --list-rules | grep -c '^ST[0-9][0-9][0-9] ')

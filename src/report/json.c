@@ -162,6 +162,22 @@ static cJSON *file_json(const st_report *r)
     return o;
 }
 
+int st_write_jsonl(FILE *out, const st_report *r)
+{
+    cJSON *f = file_json(r);
+    if (f == NULL)
+        return -1;
+    /* the schema version travels with every line, since lines are read one by one */
+    cJSON_AddNumberToObject(f, "schema_version", ST_JSON_SCHEMA_VERSION);
+    char *text = cJSON_PrintUnformatted(f);
+    cJSON_Delete(f);
+    if (text == NULL)
+        return -1;
+    int rc = fputs(text, out) < 0 || fputc('\n', out) == EOF || fflush(out) != 0 ? -1 : 0;
+    cJSON_free(text);
+    return rc;
+}
+
 int st_json_out_add(st_json_out *j, const st_report *r)
 {
     cJSON *f = file_json(r);
