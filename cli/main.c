@@ -264,8 +264,7 @@ int main(int argc, char **argv)
     char shortopts[2 * N_OPTIONS + 2];
     size_t s = 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    cli_config cfg = {0,    0,   0, cores > 0 ? (int)(cores < MAX_JOBS ? cores : MAX_JOBS) : 1,
-                      NULL, NULL};
+    cli_config cfg = {.jobs = cores > 0 ? (int)(cores < MAX_JOBS ? cores : MAX_JOBS) : 1};
 
     shortopts[s++] = '+'; /* stop at the first file name; "--" ends options */
     for (size_t i = 0; i < N_OPTIONS; i++) {
