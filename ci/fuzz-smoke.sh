@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for FUZZ_SECONDS (default 20) under libFuzzer + ASan + UBSan with
+# Runs every fuzz target for FUZZ_SECONDS (default 30) under libFuzzer + ASan + UBSan with
 # OSS-Fuzz's limits (-rss_limit_mb=2560 -timeout=25). Any crash, leak, timeout or OOM fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECS=${FUZZ_SECONDS:-20}
+SECS=${FUZZ_SECONDS:-30}
 B=build-fuzz
 cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DSTCHECK_FUZZ=ON -DSTCHECK_BUILD_TESTS=OFF \
     >"$B.configure.log" 2>&1 || { cat "$B.configure.log"; exit 1; }
