@@ -33,7 +33,9 @@ expect_exit 0 "$ST" "$VALID"
 expect_exit 1 "$ST" "$BAD"
 expect_exit 1 "$ST" "$VALID" "$BAD"
 expect_exit 2 "$ST" "$W/does-not-exist.safetensors"
+grep -q "error ST902: cannot open" "$W/out" && ok || bad "ST902 for a missing file"
 expect_exit 2 "$ST" "$W"                      # a directory: not a regular file
+grep -q "error ST601: not a regular file (directory)" "$W/out" && ok || bad "ST601 for a directory"
 expect_exit 2 "$ST" "$W/notes.txt"            # unknown format: could not check
 expect_exit 2 "$ST" "$BAD" "$W/notes.txt"     # 2 wins over 1
 expect_exit 2 "$ST" "$W/notes.txt" "$BAD"     # whatever the order

@@ -109,6 +109,13 @@ def cases(corpus):
     stor = [(n, (b"\x80\x02cos\nsystem\n)R." + b"\x00" * 64)[:len(d)] if n.endswith("data/0")
              else d) for n, d in base]
     add("torch-storage-pickle-import", build(stor), ["ST315"], 0)
+    # two directory entries pointing at the same local header: shared bytes
+    two = build([("a.pkl", b"N."), ("b.pkl", b"N.")])
+    cen2 = two.find(b"PK\x01\x02", two.find(b"PK\x01\x02") + 4)
+    shared = bytearray(two)
+    shared[cen2 + 42:cen2 + 46] = b"\x00\x00\x00\x00"  # b.pkl's local header offset -> a.pkl's
+    add("zip-overlapping-entries", bytes(shared), ["ST302", "ST306", "ST307"])
+    add("zip-no-end-record", ok[:ok.find(b"PK\x01\x02")], ["ST310"])
     add("zip-no-data-pkl", build([("m/version", b"3\n"), ("m/data/0", b"\x00" * 4)]), ["ST314"])
     add("pickle-named-safetensors", pickle.dumps([1, 2], protocol=2), ["ST501"])
     add("npz-like-benign", build([("a.npy", npy_u8(8))]))
