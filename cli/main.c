@@ -16,7 +16,14 @@
 #include "stcheck.h"
 
 enum { EXIT_PASS = 0, EXIT_FINDINGS = 1, EXIT_NOCHECK = 2, EXIT_USAGE = 3 };
-enum { OPT_LIST_RULES = 256, OPT_POLICY, OPT_CHECK_POLICY, OPT_PRINT_POLICY, OPT_FAIL_ON };
+enum {
+    OPT_LIST_RULES = 256,
+    OPT_POLICY,
+    OPT_CHECK_POLICY,
+    OPT_PRINT_POLICY,
+    OPT_FAIL_ON,
+    OPT_EXPLAIN
+};
 enum { MAX_JOBS = 256 };
 
 typedef struct {
@@ -43,6 +50,8 @@ static const cli_option options[] = {
      "print the effective policy as JSON and exit"},
     {"list-rules", no_argument, OPT_LIST_RULES, NULL,
      "list every finding id with its severity and summary"},
+    {"explain", required_argument, OPT_EXPLAIN, "ID", "print a finding id's documentation"},
+    {"quiet", no_argument, 'q', NULL, "text output: print only files that do not pass"},
     {"version", no_argument, 'V', NULL, "print the version and exit"},
     {"help", no_argument, 'h', NULL, "print this help and exit"},
 };
@@ -52,6 +61,7 @@ typedef struct {
     int strict;
     int json;
     int jsonl;
+    int quiet;
     int print_policy;
     int jobs;
     const char *fail_on;
@@ -113,8 +123,10 @@ static void emit(emitter *em, st_report *r, const char *path)
         return;
     }
     em->code = worse(em->code, exit_for(st_report_verdict(r)));
+    int quiet = em->cfg->quiet && st_report_verdict(r) == ST_VERDICT_PASS;
     int wrc = em->cfg->json    ? st_json_out_add(em->jo, r)
               : em->cfg->jsonl ? st_write_jsonl(stdout, r)
+              : quiet          ? 0
                                : st_write_text(stdout, r);
     if (wrc != 0)
         em->code = EXIT_NOCHECK;
@@ -298,6 +310,19 @@ int main(int argc, char **argv)
         case OPT_POLICY:
             cfg.policy = optarg;
             break;
+        case 'q':
+            cfg.quiet = 1;
+            break;
+        case OPT_EXPLAIN: {
+            char *doc = st_rule_explain(optarg);
+            if (doc == NULL) {
+                fprintf(stderr, "stcheck: unknown finding id '%s' (see --list-rules)\n", optarg);
+                return EXIT_USAGE;
+            }
+            fputs(doc, stdout);
+            free(doc);
+            return EXIT_PASS;
+        }
         case 'j': {
             char *end;
             long v = strtol(optarg, &end, 10);

@@ -167,6 +167,9 @@ ST_API size_t st_report_count_severity(const st_report *r, st_severity sev);
 ST_API size_t st_rule_count(void);
 ST_API const st_rule *st_rule_at(size_t i);
 ST_API const st_rule *st_rule_find(const char *id);
+/* The rule's documentation (its section of docs/rules.md, compiled in), malloc'd; NULL for an
+ * unknown id. */
+ST_API char *st_rule_explain(const char *id);
 
 /* ---- names ---------------------------------------------------------------------------- */
 ST_API const char *st_severity_name(st_severity sev); /* "error", "warning", "info", "off" */

@@ -63,6 +63,12 @@ expect_exit 3 "$ST" -j 0 "$VALID"
 expect_exit 3 "$ST" --jobs x "$VALID"
 set --
 
+# --explain prints the rule's documentation; -q prints only files that do not pass.
+"$ST" --explain ST114 >"$W/out" && grep -q "^## ST114 duplicate-key" "$W/out" && grep -q "^Example:" "$W/out" && ok || bad "--explain"
+expect_exit 3 "$ST" --explain ST000
+"$ST" -q "$VALID" "$BAD" >"$W/out"
+! grep -q "valid-basic" "$W/out" && grep -q "ST114-duplicate-tensor" "$W/out" && ok || bad "--quiet"
+
 # Policies: --policy, --fail-on, --check-policy (exit 3 naming the key), --print-policy.
 expect_exit 1 "$ST" --policy "$SRC/rules/strict.json" "$WARN"
 expect_exit 0 "$ST" --policy "$SRC/rules/permissive.json" "$BAD"

@@ -3,7 +3,12 @@
  */
 #include "rules.h"
 
+#include <stdio.h>
+
+#include <stdlib.h>
 #include <string.h>
+
+#include "rules_doc.h" /* generated from docs/rules.md */
 
 static const st_rule rule_table[ST_R_COUNT_] = {
 #define X(e, id, sev, title, summary) {id, sev, title, summary},
@@ -85,4 +90,23 @@ const char *st_error_name(st_error e)
         return "invalid argument";
     }
     return "unknown error";
+}
+
+char *st_rule_explain(const char *id)
+{
+    char heading[32];
+    if (st_rule_find(id) == NULL)
+        return NULL;
+    snprintf(heading, sizeof(heading), "## %s ", id);
+    const char *start = strstr(st_rules_doc, heading);
+    if (start == NULL)
+        return NULL;
+    const char *end = strstr(start + 3, "\n## ");
+    size_t n = end ? (size_t)(end - start) + 1 : strlen(start);
+    char *out = malloc(n + 1);
+    if (out != NULL) {
+        memcpy(out, start, n);
+        out[n] = '\0';
+    }
+    return out;
 }
