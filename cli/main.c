@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "stcheck.h"
@@ -22,7 +23,8 @@ enum {
     OPT_CHECK_POLICY,
     OPT_PRINT_POLICY,
     OPT_FAIL_ON,
-    OPT_EXPLAIN
+    OPT_EXPLAIN,
+    OPT_COLOR
 };
 enum { MAX_JOBS = 256 };
 
@@ -52,6 +54,8 @@ static const cli_option options[] = {
      "list every finding id with its severity and summary"},
     {"explain", required_argument, OPT_EXPLAIN, "ID", "print a finding id's documentation"},
     {"quiet", no_argument, 'q', NULL, "text output: print only files that do not pass"},
+    {"color", required_argument, OPT_COLOR, "WHEN",
+     "colour text output: auto (default), always, never"},
     {"version", no_argument, 'V', NULL, "print the version and exit"},
     {"help", no_argument, 'h', NULL, "print this help and exit"},
 };
@@ -62,6 +66,7 @@ typedef struct {
     int json;
     int jsonl;
     int quiet;
+    int color;
     int print_policy;
     int jobs;
     const char *fail_on;
@@ -112,6 +117,7 @@ typedef struct {
     const cli_config *cfg;
     st_json_out *jo;
     int code;
+    size_t files, passed, failed, errors;
 } emitter;
 
 /* Writes one report (text now, or into the JSON document) and folds in its exit code. */
@@ -122,12 +128,17 @@ static void emit(emitter *em, st_report *r, const char *path)
         em->code = EXIT_NOCHECK;
         return;
     }
-    em->code = worse(em->code, exit_for(st_report_verdict(r)));
+    st_verdict v = st_report_verdict(r);
+    em->code = worse(em->code, exit_for(v));
+    em->files++;
+    em->passed += v == ST_VERDICT_PASS;
+    em->failed += v == ST_VERDICT_FAIL;
+    em->errors += v == ST_VERDICT_ERROR;
     int quiet = em->cfg->quiet && st_report_verdict(r) == ST_VERDICT_PASS;
     int wrc = em->cfg->json    ? st_json_out_add(em->jo, r)
               : em->cfg->jsonl ? st_write_jsonl(stdout, r)
               : quiet          ? 0
-                               : st_write_text(stdout, r);
+                               : st_write_text_color(stdout, r, em->cfg->color);
     if (wrc != 0)
         em->code = EXIT_NOCHECK;
     st_report_free(r);
@@ -208,7 +219,9 @@ static void run_parallel(emitter *em, st_ctx *ctx, char **files, int n, int jobs
 /* Checks every file; returns the exit code. */
 static int run(const cli_config *cfg, st_ctx *ctx, char **files, int n)
 {
-    emitter em = {cfg, cfg->json ? st_json_out_new() : NULL, EXIT_PASS};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    emitter em = {cfg, cfg->json ? st_json_out_new() : NULL, EXIT_PASS, 0, 0, 0, 0};
     if (cfg->json && em.jo == NULL) {
         fprintf(stderr, "stcheck: out of memory\n");
         return EXIT_NOCHECK;
@@ -225,6 +238,13 @@ static int run(const cli_config *cfg, st_ctx *ctx, char **files, int n)
         em.code = EXIT_NOCHECK;
     }
     st_json_out_free(em.jo);
+    if (!cfg->json && !cfg->jsonl) { /* on stderr: stdout stays identical whatever -j */
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        fprintf(stderr,
+                "stcheck: %zu file%s: %zu passed, %zu failed, %zu could not check (%.2f s)\n",
+                em.files, em.files == 1 ? "" : "s", em.passed, em.failed, em.errors, secs);
+    }
     return em.code;
 }
 
@@ -277,6 +297,7 @@ int main(int argc, char **argv)
     size_t s = 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cli_config cfg = {.jobs = cores > 0 ? (int)(cores < MAX_JOBS ? cores : MAX_JOBS) : 1};
+    int color = -1; /* auto: only on a terminal, and not when NO_COLOR is set */
 
     shortopts[s++] = '+'; /* stop at the first file name; "--" ends options */
     for (size_t i = 0; i < N_OPTIONS; i++) {
@@ -312,6 +333,18 @@ int main(int argc, char **argv)
             break;
         case 'q':
             cfg.quiet = 1;
+            break;
+        case OPT_COLOR:
+            if (strcmp(optarg, "always") == 0)
+                color = 1;
+            else if (strcmp(optarg, "never") == 0)
+                color = 0;
+            else if (strcmp(optarg, "auto") == 0)
+                color = -1;
+            else {
+                fprintf(stderr, "stcheck: --color takes auto, always or never\n");
+                return EXIT_USAGE;
+            }
             break;
         case OPT_EXPLAIN: {
             char *doc = st_rule_explain(optarg);
@@ -352,6 +385,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    cfg.color = color >= 0 ? color : isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
     st_ctx *ctx = st_ctx_new();
     if (ctx == NULL) {
         fprintf(stderr, "stcheck: out of memory\n");

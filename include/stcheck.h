@@ -179,6 +179,8 @@ ST_API const char *st_error_name(st_error e);         /* "ok", "i/o error", ... 
 /* ---- output --------------------------------------------------------------------------- */
 /* Text: one line per finding, then a verdict line. Returns 0, or -1 on a write error. */
 ST_API int st_write_text(FILE *out, const st_report *r);
+/* The same, with ANSI colours when color is nonzero. */
+ST_API int st_write_text_color(FILE *out, const st_report *r, int color);
 
 /* JSON Lines: one object per file (the same fields as a "files" entry of the JSON document,
  * plus schema_version), written and flushed as soon as the file is checked. */

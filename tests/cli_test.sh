@@ -69,6 +69,14 @@ expect_exit 3 "$ST" --explain ST000
 "$ST" -q "$VALID" "$BAD" >"$W/out"
 ! grep -q "valid-basic" "$W/out" && grep -q "ST114-duplicate-tensor" "$W/out" && ok || bad "--quiet"
 
+# --color: escapes only when asked; the summary line goes to stderr.
+"$ST" --color always "$BAD" >"$W/out" 2>"$W/err"
+grep -q "$(printf '\033')\[31m" "$W/out" && ok || bad "--color always"
+"$ST" --color never "$BAD" >"$W/out" 2>"$W/err"
+! grep -q "$(printf '\033')" "$W/out" && ok || bad "--color never"
+grep -q "^stcheck: 1 file: 0 passed, 1 failed, 0 could not check" "$W/err" && ok || bad "summary line"
+expect_exit 3 "$ST" --color sometimes "$VALID"
+
 # Policies: --policy, --fail-on, --check-policy (exit 3 naming the key), --print-policy.
 expect_exit 1 "$ST" --policy "$SRC/rules/strict.json" "$WARN"
 expect_exit 0 "$ST" --policy "$SRC/rules/permissive.json" "$BAD"
