@@ -463,7 +463,7 @@ static int pop_mark(walker *w, size_t *base)
  * string decoding class, bits 6-63 payload: V_STR/V_BYTES offset (47 bits) and length
  * (11 bits, saturated: a saturated length is never resolved), V_INT value (57 bits, exact
  * below 2^57), V_BOOL value, V_GLOBAL/V_CALL/V_TUPLE/V_PID index. */
-#define MEMO_PAGE 65536u
+#define MEMO_PAGE 4096u /* 32 KiB pages: small pickles (and fuzz inputs) stay small */
 #define LEN_SAT 2047u
 
 static uint64_t pack(const pv *v)
