@@ -10,6 +10,7 @@ Cases (goals in brackets):
   dense-pickle a ~50 MB opcode-dense pickle (stdlib pickle, proto 4) [>= 200 MB/s, < 64 MB RSS]
   torch-500mb  a ~500 MB zip checkpoint (stored members)             [< 16 MB RSS]
   torch-200    200 small zip checkpoints in one run                  [< 16 MB RSS]
+  jobs-10000   10,000 small files, -j1 vs -j2                         [-j2 >= 1.7x faster]
 CPU time (user + sys) is printed beside wall time: on a shared 2-core machine wall time also
 measures the neighbours.
 
@@ -51,7 +52,7 @@ def run(cmd, repeat):
 
 
 def small_files(work, n=1000):
-    d = os.path.join(work, "small")
+    d = os.path.join(work, "small" if n == 1000 else "small%d" % n)
     os.makedirs(d, exist_ok=True)
     hdr = {"__metadata__": {"format": "pt"},
            "w": gen.t("F32", [4, 4], 0, 64), "b": gen.t("F32", [4], 64, 80)}
@@ -153,6 +154,15 @@ def main():
     big, smalls = torch_checkpoints(work, corpus)
     report("torch-500mb", run([st, big], 5), "%.0f MB" % (os.path.getsize(big) / 1e6))
     report("torch-200", run([st] + smalls, 5))
+
+    many = small_files(work, 10000)
+    listing = os.path.join(work, "many.txt")
+    with open(listing, "w") as f:
+        f.write("\n".join(many) + "\n")
+    r1 = run([st, "-j1", "--files-from", listing], 5)
+    r2 = run([st, "-j2", "--files-from", listing], 5)
+    report("jobs-10000 -j1", r1)
+    report("jobs-10000 -j2", r2, "speed-up %.2fx" % (r1[0] / r2[0]))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ enum {
     OPT_PRINT_POLICY,
     OPT_FAIL_ON,
     OPT_EXPLAIN,
-    OPT_COLOR
+    OPT_COLOR,
+    OPT_FILES_FROM
 };
 enum { MAX_JOBS = 256 };
 
@@ -42,6 +43,9 @@ static const cli_option options[] = {
      "output format: text (default), json (one document) or jsonl (one line per file)"},
     {"jobs", required_argument, 'j', "N",
      "check N files at once (default: number of cores); output keeps input order"},
+    {"files-from", required_argument, OPT_FILES_FROM, "FILE",
+     "also check the paths listed in FILE, one per line (- for standard input)"},
+    {"null", no_argument, '0', NULL, "with --files-from: paths are separated by NUL bytes"},
     {"policy", required_argument, OPT_POLICY, "FILE",
      "apply a policy (JSON; see rules/) over the built-in one"},
     {"fail-on", required_argument, OPT_FAIL_ON, "SEV",
@@ -67,6 +71,8 @@ typedef struct {
     int jsonl;
     int quiet;
     int color;
+    int null_sep;
+    const char *files_from;
     int print_policy;
     int jobs;
     const char *fail_on;
@@ -216,6 +222,66 @@ static void run_parallel(emitter *em, st_ctx *ctx, char **files, int n, int jobs
     free(p.done);
 }
 
+/* Paths from the command line, then from --files-from (lines, or NUL-separated with -0). */
+typedef struct {
+    char **v;
+    size_t n, cap;
+    char *owned; /* the listing's bytes, which the read paths point into */
+} path_list;
+
+static int add_path(path_list *l, char *p)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **q = realloc(l->v, cap * sizeof(*q));
+        if (q == NULL)
+            return -1;
+        l->v = q;
+        l->cap = cap;
+    }
+    l->v[l->n++] = p;
+    return 0;
+}
+
+static int read_listing(path_list *l, const char *from, int null_sep)
+{
+    FILE *f = strcmp(from, "-") == 0 ? stdin : fopen(from, "rb");
+    size_t len = 0, cap = 0;
+    if (f == NULL) {
+        fprintf(stderr, "stcheck: cannot open %s\n", from);
+        return EXIT_USAGE;
+    }
+    for (;;) { /* read it all: a listing is small next to the files it names */
+        if (len == cap) {
+            char *q = realloc(l->owned, cap = cap ? cap * 2 : 65536);
+            if (q == NULL)
+                return EXIT_NOCHECK;
+            l->owned = q;
+        }
+        size_t got = fread(l->owned + len, 1, cap - len, f);
+        if (got == 0)
+            break;
+        len += got;
+    }
+    if (f != stdin)
+        fclose(f);
+    char *q = realloc(l->owned, len + 1);
+    if (q == NULL)
+        return EXIT_NOCHECK;
+    l->owned = q;
+    l->owned[len] = null_sep ? '\0' : '\n';
+    for (size_t i = 0, start = 0; i <= len; i++) {
+        char c = l->owned[i];
+        if (c != (null_sep ? '\0' : '\n'))
+            continue;
+        l->owned[i] = '\0';
+        if (i > start && add_path(l, l->owned + start) != 0)
+            return EXIT_NOCHECK;
+        start = i + 1;
+    }
+    return 0;
+}
+
 /* Checks every file; returns the exit code. */
 static int run(const cli_config *cfg, st_ctx *ctx, char **files, int n)
 {
@@ -334,6 +400,12 @@ int main(int argc, char **argv)
         case 'q':
             cfg.quiet = 1;
             break;
+        case OPT_FILES_FROM:
+            cfg.files_from = optarg;
+            break;
+        case '0':
+            cfg.null_sep = 1;
+            break;
         case OPT_COLOR:
             if (strcmp(optarg, "always") == 0)
                 color = 1;
@@ -391,15 +463,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "stcheck: out of memory\n");
         return EXIT_NOCHECK;
     }
+    path_list paths = {NULL, 0, 0, NULL};
     int code = configure(&cfg, ctx);
+    for (int i = optind; code == 0 && i < argc; i++)
+        if (add_path(&paths, argv[i]) != 0)
+            code = EXIT_NOCHECK;
+    if (code == 0 && cfg.files_from != NULL)
+        code = read_listing(&paths, cfg.files_from, cfg.null_sep);
     if (code == 0 && cfg.print_policy)
         code = print_policy(ctx);
-    else if (code == 0 && optind >= argc) {
+    else if (code == 0 && paths.n == 0) {
         fprintf(stderr, "stcheck: no files given\n");
         usage(stderr);
         code = EXIT_USAGE;
     } else if (code == 0)
-        code = run(&cfg, ctx, argv + optind, argc - optind);
+        code = paths.n > INT32_MAX ? EXIT_USAGE : run(&cfg, ctx, paths.v, (int)paths.n);
+    free(paths.v);
+    free(paths.owned);
     st_ctx_free(ctx);
     return code;
 }

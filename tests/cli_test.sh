@@ -77,6 +77,19 @@ grep -q "$(printf '\033')\[31m" "$W/out" && ok || bad "--color always"
 grep -q "^stcheck: 1 file: 0 passed, 1 failed, 0 could not check" "$W/err" && ok || bad "summary line"
 expect_exit 3 "$ST" --color sometimes "$VALID"
 
+# --files-from: lines, standard input, NUL-separated; names with spaces and newlines.
+printf '%s\n%s\n' "$VALID" "$BAD" >"$W/list.txt"
+expect_exit 1 "$ST" --files-from "$W/list.txt"
+grep -q "valid-basic.safetensors: PASS" "$W/out" && ok || bad "--files-from lines"
+expect_exit 1 sh -c "\"$ST\" --files-from - <\"$W/list.txt\""
+cp "$VALID" "$W/odd
+name.safetensors"
+printf '%s\0' "$W/odd
+name.safetensors" >"$W/list0"
+expect_exit 0 "$ST" -0 --files-from "$W/list0"
+grep -q 'odd\\x0aname.safetensors: PASS' "$W/out" && ok || bad "-0 with a newline in a name"
+expect_exit 3 "$ST" --files-from "$W/no-such-list"
+
 # Policies: --policy, --fail-on, --check-policy (exit 3 naming the key), --print-policy.
 expect_exit 1 "$ST" --policy "$SRC/rules/strict.json" "$WARN"
 expect_exit 0 "$ST" --policy "$SRC/rules/permissive.json" "$BAD"
