@@ -25,7 +25,8 @@ enum {
     OPT_FAIL_ON,
     OPT_EXPLAIN,
     OPT_COLOR,
-    OPT_FILES_FROM
+    OPT_FILES_FROM,
+    OPT_JSON_OUTPUT
 };
 enum { MAX_JOBS = 256 };
 
@@ -41,6 +42,8 @@ static const cli_option options[] = {
     {"strict", no_argument, 's', NULL, "warnings fail a file too"},
     {"format", required_argument, 'f', "FMT",
      "output format: text (default), json (one document) or jsonl (one line per file)"},
+    {"json-output", required_argument, OPT_JSON_OUTPUT, "FILE",
+     "also write the JSON document to FILE (whatever --format says)"},
     {"jobs", required_argument, 'j', "N",
      "check N files at once (default: number of cores); output keeps input order"},
     {"files-from", required_argument, OPT_FILES_FROM, "FILE",
@@ -73,6 +76,7 @@ typedef struct {
     int color;
     int null_sep;
     const char *files_from;
+    const char *json_output;
     int print_policy;
     int jobs;
     const char *fail_on;
@@ -122,6 +126,7 @@ static int worse(int a, int b)
 typedef struct {
     const cli_config *cfg;
     st_json_out *jo;
+    st_json_out *jfile; /* --json-output */
     int code;
     size_t files, passed, failed, errors;
 } emitter;
@@ -141,6 +146,8 @@ static void emit(emitter *em, st_report *r, const char *path)
     em->failed += v == ST_VERDICT_FAIL;
     em->errors += v == ST_VERDICT_ERROR;
     int quiet = em->cfg->quiet && st_report_verdict(r) == ST_VERDICT_PASS;
+    if (em->jfile != NULL && st_json_out_add(em->jfile, r) != 0)
+        em->code = EXIT_NOCHECK;
     int wrc = em->cfg->json    ? st_json_out_add(em->jo, r)
               : em->cfg->jsonl ? st_write_jsonl(stdout, r)
               : quiet          ? 0
@@ -287,8 +294,15 @@ static int run(const cli_config *cfg, st_ctx *ctx, char **files, int n)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    emitter em = {cfg, cfg->json ? st_json_out_new() : NULL, EXIT_PASS, 0, 0, 0, 0};
-    if (cfg->json && em.jo == NULL) {
+    emitter em = {cfg,
+                  cfg->json ? st_json_out_new() : NULL,
+                  cfg->json_output ? st_json_out_new() : NULL,
+                  EXIT_PASS,
+                  0,
+                  0,
+                  0,
+                  0};
+    if ((cfg->json && em.jo == NULL) || (cfg->json_output && em.jfile == NULL)) {
         fprintf(stderr, "stcheck: out of memory\n");
         return EXIT_NOCHECK;
     }
@@ -299,6 +313,14 @@ static int run(const cli_config *cfg, st_ctx *ctx, char **files, int n)
         run_parallel(&em, ctx, files, n, cfg->jobs < n ? cfg->jobs : n);
     if (cfg->json && st_json_out_write(em.jo, stdout) != 0)
         em.code = EXIT_NOCHECK;
+    if (em.jfile != NULL) {
+        FILE *f = fopen(cfg->json_output, "w");
+        if (f == NULL || st_json_out_write(em.jfile, f) != 0 || fclose(f) != 0) {
+            fprintf(stderr, "stcheck: cannot write %s\n", cfg->json_output);
+            em.code = EXIT_NOCHECK;
+        }
+        st_json_out_free(em.jfile);
+    }
     if (fflush(stdout) != 0) {
         fprintf(stderr, "stcheck: cannot write output\n");
         em.code = EXIT_NOCHECK;
@@ -402,6 +424,9 @@ int main(int argc, char **argv)
             break;
         case OPT_FILES_FROM:
             cfg.files_from = optarg;
+            break;
+        case OPT_JSON_OUTPUT:
+            cfg.json_output = optarg;
             break;
         case '0':
             cfg.null_sep = 1;

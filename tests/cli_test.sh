@@ -90,6 +90,10 @@ expect_exit 0 "$ST" -0 --files-from "$W/list0"
 grep -q 'odd\\x0aname.safetensors: PASS' "$W/out" && ok || bad "-0 with a newline in a name"
 expect_exit 3 "$ST" --files-from "$W/no-such-list"
 
+# --json-output: text on stdout and the JSON document in a file, in one run.
+expect_exit 1 "$ST" --json-output "$W/side.json" "$VALID" "$BAD"
+grep -q "ST114-duplicate-tensor.safetensors: FAIL" "$W/out" && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['summary']['files']==2" "$W/side.json" && ok || bad "--json-output"
+
 # Policies: --policy, --fail-on, --check-policy (exit 3 naming the key), --print-policy.
 expect_exit 1 "$ST" --policy "$SRC/rules/strict.json" "$WARN"
 expect_exit 0 "$ST" --policy "$SRC/rules/permissive.json" "$BAD"
