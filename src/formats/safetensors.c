@@ -112,9 +112,10 @@ static int json_error(stf *s, st_json_err e)
     case ST_JSON_E_DUPKEY: {
         char name[NAME_SHOW + 8];
         size_t k = st_json_error_offset(s->j), len = raw_string_len(s, k);
-        st_report_add(s->r, ST_R_JSON_DUP_KEY, off, len,
-                      "duplicate key \"%s\": loaders disagree on which value wins",
-                      st_escape(s->hdr + k + 1, len - 2, name, sizeof(name), NAME_SHOW));
+        st_report_add(
+            s->r, ST_R_JSON_DUP_KEY, off, len,
+            "duplicate key \"%s\": loaders disagree on which value wins",
+            st_escape(s->hdr + k + 1, len >= 2 ? len - 2 : 0, name, sizeof(name), NAME_SHOW));
         break;
     }
     case ST_JSON_E_TRAILING:
