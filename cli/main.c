@@ -157,15 +157,19 @@ static void emit(emitter *em, st_report *r, const char *path)
     st_report_free(r);
 }
 
-/* A pool of workers that check files by index; the main thread emits reports strictly in
- * input order, so -jN output is identical to -j1. Workers stay within a window ahead of the
- * output, so memory does not grow with the number of files. */
+/* A pool of workers that check files in chunks of consecutive indexes; the main thread emits
+ * reports strictly in input order, so -jN output is identical to -j1. Files are handed out and
+ * signalled a chunk at a time (a small file takes microseconds: per-file hand-offs would cost
+ * more than the checks). Workers stay within a window of chunks ahead of the output, so memory
+ * does not grow with the number of files. */
+enum { CHUNK = 128 };
+
 typedef struct {
     st_ctx *ctx;
     char **files;
-    int n, next, emitted, window;
+    int n, nchunks, next, emitted, window;
     st_report **slots;
-    unsigned char *done;
+    unsigned char *done; /* per chunk */
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } pool;
@@ -175,16 +179,17 @@ static void *worker(void *arg)
     pool *p = arg;
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (p->next < p->n && p->next >= p->emitted + p->window)
+        while (p->next < p->nchunks && p->next >= p->emitted + p->window)
             pthread_cond_wait(&p->cv, &p->mu);
-        int i = p->next < p->n ? p->next++ : -1;
+        int c = p->next < p->nchunks ? p->next++ : -1;
         pthread_mutex_unlock(&p->mu);
-        if (i < 0)
+        if (c < 0)
             return NULL;
-        st_report *r = st_check_path(p->ctx, p->files[i]);
+        int end = (c + 1) * CHUNK < p->n ? (c + 1) * CHUNK : p->n;
+        for (int i = c * CHUNK; i < end; i++)
+            p->slots[i] = st_check_path(p->ctx, p->files[i]);
         pthread_mutex_lock(&p->mu);
-        p->slots[i] = r;
-        p->done[i] = 1;
+        p->done[c] = 1;
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
@@ -192,14 +197,16 @@ static void *worker(void *arg)
 
 static void run_parallel(emitter *em, st_ctx *ctx, char **files, int n, int jobs)
 {
+    int nchunks = (n + CHUNK - 1) / CHUNK;
     pool p = {ctx,
               files,
               n,
+              nchunks,
               0,
               0,
-              4 * jobs,
+              2 * jobs,
               calloc((size_t)n, sizeof(st_report *)),
-              calloc((size_t)n, 1),
+              calloc((size_t)nchunks, 1),
               PTHREAD_MUTEX_INITIALIZER,
               PTHREAD_COND_INITIALIZER};
     pthread_t tid[MAX_JOBS];
@@ -212,15 +219,18 @@ static void run_parallel(emitter *em, st_ctx *ctx, char **files, int n, int jobs
         for (int i = 0; i < n; i++)
             emit(em, st_check_path(ctx, files[i]), files[i]);
     } else {
-        for (int i = 0; i < n; i++) {
+        for (int c = 0; c < nchunks; c++) {
             pthread_mutex_lock(&p.mu);
-            while (!p.done[i])
+            while (!p.done[c])
                 pthread_cond_wait(&p.cv, &p.mu);
-            st_report *r = p.slots[i];
-            p.emitted = i + 1;
+            pthread_mutex_unlock(&p.mu);
+            int end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
+            for (int i = c * CHUNK; i < end; i++)
+                emit(em, p.slots[i], files[i]);
+            pthread_mutex_lock(&p.mu);
+            p.emitted = c + 1;
             pthread_cond_broadcast(&p.cv);
             pthread_mutex_unlock(&p.mu);
-            emit(em, r, files[i]);
         }
         for (int t = 0; t < started; t++)
             pthread_join(tid[t], NULL);
