@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../core/checked.h"
+#include "../core/escape.h"
 #include "pickle.h"
 
 #define NPY_MAGIC "\x93NUMPY"
@@ -253,7 +254,9 @@ static int read_header(st_input *in, const st_src *src, const char *member, npy_
                        uint64_t *data_off)
 {
     unsigned char pre[12];
-    const char *where = member ? member : "file";
+    char where[160]; /* member names are hostile: escaped before any message holds them */
+    st_escape(member ? member : "file", strlen(member ? member : "file"), where, sizeof(where),
+              120);
     if (src->size < 10 || st_src_read(src, 0, pre, 10) != ST_OK || memcmp(pre, NPY_MAGIC, 6) != 0)
         return st_report_add(in->report, ST_R_NPY_HEADER, 0, 0, "%s: not an .npy header", where),
                -1;
@@ -297,7 +300,9 @@ st_error st_npy_check_src(st_input *in, const st_src *src, const char *member)
 {
     npy_header h;
     uint64_t off, need;
-    const char *where = member ? member : "file";
+    char where[160];
+    st_escape(member ? member : "file", strlen(member ? member : "file"), where, sizeof(where),
+              120);
     memset(&h, 0, sizeof(h));
     if (read_header(in, src, member, &h, &off) != 0)
         return h.nested ? ST_E_UNSUPPORTED : ST_OK;
