@@ -59,6 +59,8 @@ st_error st_safetensors_check(st_input *in);
 int st_rawpickle_sniff(const st_input *in);
 st_error st_rawpickle_check(st_input *in);
 int st_numpy_sniff(const st_input *in);
+/* Nonzero when the bytes start with the .npy magic (a file, or an .npz member). */
+int st_npy_sniff_bytes(const unsigned char *p, size_t n);
 st_error st_numpy_check(st_input *in);
 /* Checks the .npy held in src (a file, or a member of an .npz named member). */
 st_error st_npy_check_src(st_input *in, const st_src *src, const char *member);

@@ -32,9 +32,14 @@ typedef struct {
     int overflow;
 } npy_header;
 
+int st_npy_sniff_bytes(const unsigned char *p, size_t n)
+{
+    return n >= 6 && memcmp(p, NPY_MAGIC, 6) == 0;
+}
+
 int st_numpy_sniff(const st_input *in)
 {
-    return in->head_len >= 6 && memcmp(in->head, NPY_MAGIC, 6) == 0 ? 95 : 0;
+    return st_npy_sniff_bytes(in->head, in->head_len) ? 95 : 0;
 }
 
 static void ws(lex *l)

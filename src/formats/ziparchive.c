@@ -112,7 +112,7 @@ static void scan_member(zjob *j, const st_zip_entry *e, const char *name, int is
         keep_error(j, err);
         return;
     }
-    if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) {
+    if (st_npy_sniff_bytes(buf, len)) {
         st_src src = {-1, buf, len};
         keep_error(j, st_npy_check_src(j->in, &src, name));
     } else if (is_pkl_name || st_pk_looks_like_pickle(buf, len < 4096 ? len : 4096))
@@ -133,30 +133,20 @@ static void sniff_member(zjob *j, const st_zip_entry *e, const char *name)
         return;
     }
     int interesting = st_pk_looks_like_pickle(buf, len) || st_zip_sniff_bytes(buf, len) ||
-                      (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0);
+                      st_npy_sniff_bytes(buf, len);
     free(buf);
     if (interesting)
         scan_member(j, e, name, 0);
 }
 
+/* A member that is itself a zip: noted, then checked as an input of its own (depth-limited). */
 static st_error check_nested(zjob *j, const unsigned char *buf, size_t len, const char *name)
 {
     char shown[160];
-    st_input *in = j->in;
-    st_escape(name, strlen(name), shown, sizeof(shown), 120);
-    if (in->depth + 1 > in->ctx->limits[ST_LIMIT_NESTING]) {
-        st_report_add(in->report, ST_R_LIMIT, 0, 0, "archive \"%s\" nested deeper than %llu", shown,
-                      (unsigned long long)in->ctx->limits[ST_LIMIT_NESTING]);
-        return ST_E_LIMIT;
-    }
-    st_report_add(in->report, ST_R_ZIP_NESTED, 0, len, "member \"%s\" is a zip archive", shown);
-    st_src src = {-1, buf, len};
-    size_t h = len < ST_HEAD_BYTES ? len : ST_HEAD_BYTES;
-    st_input sub = {in->ctx, in->report, &src, buf, h, buf + len - h, h, name, in->depth + 1};
-    const char *fmt = in->report->format;
-    st_error err = st_ziparchive_check(&sub);
-    in->report->format = fmt;
-    return err;
+    if (j->in->depth + 1 <= j->in->ctx->limits[ST_LIMIT_NESTING])
+        st_report_add(j->in->report, ST_R_ZIP_NESTED, 0, len, "member \"%s\" is a zip archive",
+                      st_escape(name, strlen(name), shown, sizeof(shown), 120));
+    return st_check_nested(j->in, buf, len, name);
 }
 
 /* ---- PyTorch checks -------------------------------------------------------------------- */
