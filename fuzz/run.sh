@@ -23,8 +23,10 @@ pipeline) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corp
 *) SEEDS="corpus/$T" ;;
 esac
 OPTS=""
+# FUZZ_SEED fixes libFuzzer's random seed (ci/fuzz-smoke.sh uses it to make CI replayable).
+[ -n "${FUZZ_SEED:-}" ] && OPTS="-seed=$FUZZ_SEED"
 max_len=$(sed -n 's/^max_len *= *//p' "fuzz/fuzz_$T.options" 2>/dev/null || true)
-[ -n "$max_len" ] && OPTS="-max_len=$max_len"
+[ -n "$max_len" ] && OPTS="$OPTS -max_len=$max_len"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
     "$B/fuzz/fuzz_$T" "$W/corpus" $SEEDS -dict="fuzz/fuzz_$T.dict" $OPTS \
     -max_total_time="$S" -rss_limit_mb=2560 -timeout=25 -print_final_stats=1 \

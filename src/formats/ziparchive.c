@@ -194,8 +194,10 @@ static void check_storages(zjob *j)
 /* Entries outside the checkpoint's single top folder. */
 static void check_top_folder(zjob *j)
 {
-    char name[NAME_MAX_LEN], shown[160];
+    char name[NAME_MAX_LEN], shown[160], top[160];
     size_t tl = strlen(j->top);
+    /* The top folder comes from an entry name too: hostile bytes, shown escaped. */
+    st_escape(j->top, tl, top, sizeof(top), 120);
     for (size_t i = 0; i < j->z.n; i++) {
         const st_zip_entry *e = &j->z.e[i];
         if (e->name_len >= tl && memcmp(j->z.cd + e->name_off, j->top, tl) == 0)
@@ -203,7 +205,7 @@ static void check_top_folder(zjob *j)
         st_zip_name(&j->z, e, name, sizeof(name));
         st_report_add(j->in->report, ST_R_ZIP_UNSAFE_NAME, e->local_off, 0,
                       "entry \"%s\" lies outside the checkpoint's top folder \"%s\"",
-                      st_escape(name, strlen(name), shown, sizeof(shown), 120), j->top);
+                      st_escape(name, strlen(name), shown, sizeof(shown), 120), top);
     }
 }
 
