@@ -26,7 +26,9 @@ enum {
     OPT_EXPLAIN,
     OPT_COLOR,
     OPT_FILES_FROM,
-    OPT_JSON_OUTPUT
+    OPT_JSON_OUTPUT,
+    OPT_SARIF_OUTPUT,
+    OPT_JUNIT_OUTPUT
 };
 enum { MAX_JOBS = 256 };
 
@@ -41,9 +43,13 @@ typedef struct {
 static const cli_option options[] = {
     {"strict", no_argument, 's', NULL, "warnings fail a file too"},
     {"format", required_argument, 'f', "FMT",
-     "output format: text (default), json (one document) or jsonl (one line per file)"},
+     "standard output: text (default), json, jsonl (a line per file), sarif or junit"},
     {"json-output", required_argument, OPT_JSON_OUTPUT, "FILE",
      "also write the JSON document to FILE (whatever --format says)"},
+    {"sarif-output", required_argument, OPT_SARIF_OUTPUT, "FILE",
+     "also write SARIF 2.1.0 (code scanning) to FILE"},
+    {"junit-output", required_argument, OPT_JUNIT_OUTPUT, "FILE",
+     "also write JUnit XML (CI test report) to FILE"},
     {"jobs", required_argument, 'j', "N",
      "check N files at once (default: number of cores); output keeps input order"},
     {"files-from", required_argument, OPT_FILES_FROM, "FILE",
@@ -68,20 +74,44 @@ static const cli_option options[] = {
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
+/* Documents: the one on standard output (--format json|sarif|junit) and the --*-output files. */
+enum { SINK_STDOUT, SINK_JSON, SINK_SARIF, SINK_JUNIT, N_SINKS };
+
 typedef struct {
     int strict;
-    int json;
+    int text;
     int jsonl;
+    int doc_format; /* st_doc_format on standard output, when !text && !jsonl */
     int quiet;
     int color;
     int null_sep;
     const char *files_from;
-    const char *json_output;
+    const char *sink_path[N_SINKS]; /* NULL: not asked for; [SINK_STDOUT] is unused */
     int print_policy;
     int jobs;
     const char *fail_on;
     const char *policy;
 } cli_config;
+
+static int set_format(cli_config *cfg, const char *name)
+{
+    static const struct {
+        const char *name;
+        int text, jsonl, doc;
+    } formats[] = {{"text", 1, 0, 0},
+                   {"jsonl", 0, 1, 0},
+                   {"json", 0, 0, ST_DOC_JSON},
+                   {"sarif", 0, 0, ST_DOC_SARIF},
+                   {"junit", 0, 0, ST_DOC_JUNIT}};
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+        if (strcmp(name, formats[i].name) == 0) {
+            cfg->text = formats[i].text;
+            cfg->jsonl = formats[i].jsonl;
+            cfg->doc_format = formats[i].doc;
+            return 0;
+        }
+    return -1;
+}
 
 static void usage(FILE *out)
 {
@@ -125,8 +155,7 @@ static int worse(int a, int b)
 
 typedef struct {
     const cli_config *cfg;
-    st_json_out *jo;
-    st_json_out *jfile; /* --json-output */
+    st_doc *docs[N_SINKS];
     int code;
     size_t files, passed, failed, errors;
 } emitter;
@@ -146,12 +175,12 @@ static void emit(emitter *em, st_report *r, const char *path)
     em->failed += v == ST_VERDICT_FAIL;
     em->errors += v == ST_VERDICT_ERROR;
     int quiet = em->cfg->quiet && st_report_verdict(r) == ST_VERDICT_PASS;
-    if (em->jfile != NULL && st_json_out_add(em->jfile, r) != 0)
-        em->code = EXIT_NOCHECK;
-    int wrc = em->cfg->json    ? st_json_out_add(em->jo, r)
-              : em->cfg->jsonl ? st_write_jsonl(stdout, r)
-              : quiet          ? 0
-                               : st_write_text_color(stdout, r, em->cfg->color);
+    for (int k = 0; k < N_SINKS; k++)
+        if (em->docs[k] != NULL && st_doc_add(em->docs[k], r) != 0)
+            em->code = EXIT_NOCHECK;
+    int wrc = em->cfg->jsonl            ? st_write_jsonl(stdout, r)
+              : !em->cfg->text || quiet ? 0
+                                        : st_write_text_color(stdout, r, em->cfg->color);
     if (wrc != 0)
         em->code = EXIT_NOCHECK;
     st_report_free(r);
@@ -299,44 +328,61 @@ static int read_listing(path_list *l, const char *from, int null_sep)
     return 0;
 }
 
+static void free_docs(emitter *em)
+{
+    for (int k = 0; k < N_SINKS; k++)
+        st_doc_free(em->docs[k]);
+}
+
+/* Writes each document: to standard output, or to its file (a failure is "could not check":
+ * a gate must not pass on a report nobody can read). */
+static void write_docs(emitter *em)
+{
+    for (int k = 0; k < N_SINKS; k++) {
+        if (em->docs[k] == NULL)
+            continue;
+        const char *path = em->cfg->sink_path[k];
+        FILE *f = k == SINK_STDOUT ? stdout : fopen(path, "w");
+        int bad = f == NULL || st_doc_write(em->docs[k], f) != 0;
+        if (f != NULL && f != stdout)
+            bad |= fclose(f) != 0;
+        if (bad) {
+            fprintf(stderr, "stcheck: cannot write %s\n", k == SINK_STDOUT ? "output" : path);
+            em->code = EXIT_NOCHECK;
+        }
+    }
+}
+
 /* Checks every file; returns the exit code. */
 static int run(const cli_config *cfg, st_ctx *ctx, char **files, int n)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    emitter em = {cfg,
-                  cfg->json ? st_json_out_new() : NULL,
-                  cfg->json_output ? st_json_out_new() : NULL,
-                  EXIT_PASS,
-                  0,
-                  0,
-                  0,
-                  0};
-    if ((cfg->json && em.jo == NULL) || (cfg->json_output && em.jfile == NULL)) {
-        fprintf(stderr, "stcheck: out of memory\n");
-        return EXIT_NOCHECK;
+    emitter em = {.cfg = cfg, .code = EXIT_PASS};
+    static const st_doc_format kinds[N_SINKS] = {0, ST_DOC_JSON, ST_DOC_SARIF, ST_DOC_JUNIT};
+    for (int k = 0; k < N_SINKS; k++) {
+        int wanted = k == SINK_STDOUT ? !cfg->text && !cfg->jsonl : cfg->sink_path[k] != NULL;
+        if (!wanted)
+            continue;
+        em.docs[k] = st_doc_new(k == SINK_STDOUT ? (st_doc_format)cfg->doc_format : kinds[k]);
+        if (em.docs[k] == NULL) {
+            fprintf(stderr, "stcheck: out of memory\n");
+            free_docs(&em);
+            return EXIT_NOCHECK;
+        }
     }
     if (cfg->jobs <= 1 || n <= 1)
         for (int i = 0; i < n; i++)
             emit(&em, st_check_path(ctx, files[i]), files[i]);
     else
         run_parallel(&em, ctx, files, n, cfg->jobs < n ? cfg->jobs : n);
-    if (cfg->json && st_json_out_write(em.jo, stdout) != 0)
-        em.code = EXIT_NOCHECK;
-    if (em.jfile != NULL) {
-        FILE *f = fopen(cfg->json_output, "w");
-        if (f == NULL || st_json_out_write(em.jfile, f) != 0 || fclose(f) != 0) {
-            fprintf(stderr, "stcheck: cannot write %s\n", cfg->json_output);
-            em.code = EXIT_NOCHECK;
-        }
-        st_json_out_free(em.jfile);
-    }
+    write_docs(&em);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "stcheck: cannot write output\n");
         em.code = EXIT_NOCHECK;
     }
-    st_json_out_free(em.jo);
-    if (!cfg->json && !cfg->jsonl) { /* on stderr: stdout stays identical whatever -j */
+    free_docs(&em);
+    if (cfg->text) { /* on stderr: stdout stays identical whatever -j */
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
         fprintf(stderr,
@@ -394,7 +440,8 @@ int main(int argc, char **argv)
     char shortopts[2 * N_OPTIONS + 2];
     size_t s = 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    cli_config cfg = {.jobs = cores > 0 ? (int)(cores < MAX_JOBS ? cores : MAX_JOBS) : 1};
+    cli_config cfg = {.jobs = cores > 0 ? (int)(cores < MAX_JOBS ? cores : MAX_JOBS) : 1,
+                      .text = 1};
     int color = -1; /* auto: only on a terminal, and not when NO_COLOR is set */
 
     shortopts[s++] = '+'; /* stop at the first file name; "--" ends options */
@@ -416,10 +463,9 @@ int main(int argc, char **argv)
             cfg.strict = 1;
             break;
         case 'f':
-            cfg.json = strcmp(optarg, "json") == 0;
-            cfg.jsonl = strcmp(optarg, "jsonl") == 0;
-            if (!cfg.json && !cfg.jsonl && strcmp(optarg, "text") != 0) {
-                fprintf(stderr, "stcheck: unknown format '%s' (text, json, jsonl)\n", optarg);
+            if (set_format(&cfg, optarg) != 0) {
+                fprintf(stderr, "stcheck: unknown format '%s' (text, json, jsonl, sarif, junit)\n",
+                        optarg);
                 return EXIT_USAGE;
             }
             break;
@@ -436,7 +482,13 @@ int main(int argc, char **argv)
             cfg.files_from = optarg;
             break;
         case OPT_JSON_OUTPUT:
-            cfg.json_output = optarg;
+            cfg.sink_path[SINK_JSON] = optarg;
+            break;
+        case OPT_SARIF_OUTPUT:
+            cfg.sink_path[SINK_SARIF] = optarg;
+            break;
+        case OPT_JUNIT_OUTPUT:
+            cfg.sink_path[SINK_JUNIT] = optarg;
             break;
         case '0':
             cfg.null_sep = 1;

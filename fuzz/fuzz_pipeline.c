@@ -16,26 +16,38 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-typedef int (*writer)(FILE *, const st_report *, st_json_out *);
+typedef int (*writer)(FILE *, const st_report *);
 
-static int w_text(FILE *f, const st_report *r, st_json_out *j)
+static int w_text(FILE *f, const st_report *r)
 {
-    (void)j;
     return st_write_text(f, r);
 }
-static int w_color(FILE *f, const st_report *r, st_json_out *j)
+static int w_color(FILE *f, const st_report *r)
 {
-    (void)j;
     return st_write_text_color(f, r, 1);
 }
-static int w_jsonl(FILE *f, const st_report *r, st_json_out *j)
+static int w_jsonl(FILE *f, const st_report *r)
 {
-    (void)j;
     return st_write_jsonl(f, r);
 }
-static int w_json(FILE *f, const st_report *r, st_json_out *j)
+static int w_doc(FILE *f, const st_report *r, st_doc_format fmt)
 {
-    return st_json_out_add(j, r) == 0 ? st_json_out_write(j, f) : -1;
+    st_doc *d = st_doc_new(fmt);
+    int rc = d != NULL && st_doc_add(d, r) == 0 ? st_doc_write(d, f) : -1;
+    st_doc_free(d);
+    return rc;
+}
+static int w_json(FILE *f, const st_report *r)
+{
+    return w_doc(f, r, ST_DOC_JSON);
+}
+static int w_sarif(FILE *f, const st_report *r)
+{
+    return w_doc(f, r, ST_DOC_SARIF);
+}
+static int w_junit(FILE *f, const st_report *r)
+{
+    return w_doc(f, r, ST_DOC_JUNIT);
 }
 
 /* Runs a writer into memory and returns its output (free it). */
@@ -43,11 +55,9 @@ static char *capture(writer w, const st_report *r, size_t *len)
 {
     char *buf = NULL;
     FILE *f = open_memstream(&buf, len);
-    st_json_out *j = st_json_out_new();
-    if (f == NULL || j == NULL || w(f, r, j) != 0)
+    if (f == NULL || w(f, r) != 0)
         abort();
     fclose(f);
-    st_json_out_free(j);
     return buf;
 }
 
@@ -89,6 +99,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(out);
     out = capture(w_jsonl, r, &len);
     check_json(out);
+    free(out);
+    out = capture(w_sarif, r, &len);
+    check_json(out);
+    free(out);
+    out = capture(w_junit, r, &len);
+    check_text(out, len, 0); /* XML: no control bytes; its escaping is tested in test_report */
     free(out);
     /* Fail closed: an error code always gives "could not check"; an error never passes. */
     st_verdict v = st_report_verdict(r);

@@ -186,12 +186,17 @@ ST_API int st_write_text_color(FILE *out, const st_report *r, int color);
  * plus schema_version), written and flushed as soon as the file is checked. */
 ST_API int st_write_jsonl(FILE *out, const st_report *r);
 
-/* JSON document over many reports: begin, add each report, end (writes the document). */
-typedef struct st_json_out st_json_out;
-ST_API st_json_out *st_json_out_new(void);
-ST_API int st_json_out_add(st_json_out *j, const st_report *r);
-ST_API int st_json_out_write(st_json_out *j, FILE *out); /* 0, or -1 on error */
-ST_API void st_json_out_free(st_json_out *j);
+/* Documents over many reports: create one, add each report, then write it once.
+ *   ST_DOC_JSON   the JSON document (docs/report-json.md)
+ *   ST_DOC_SARIF  SARIF 2.1.0 for code scanning (docs/report-sarif.md); artifact URIs are made
+ *                 relative to the working directory at st_doc_new
+ *   ST_DOC_JUNIT  JUnit XML for CI test reports (docs/report-junit.md) */
+typedef enum { ST_DOC_JSON = 0, ST_DOC_SARIF, ST_DOC_JUNIT } st_doc_format;
+typedef struct st_doc st_doc;
+ST_API st_doc *st_doc_new(st_doc_format format);      /* NULL when out of memory */
+ST_API int st_doc_add(st_doc *d, const st_report *r); /* 0, or -1 when out of memory */
+ST_API int st_doc_write(st_doc *d, FILE *out);        /* 0, or -1 on error; write once */
+ST_API void st_doc_free(st_doc *d);
 
 #ifdef __cplusplus
 }

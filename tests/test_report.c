@@ -1,6 +1,6 @@
 /*
- * test_report.c - escaping of hostile text, the text and JSON report formats, the rules table
- * and its documentation.
+ * test_report.c - escaping of hostile text, the text, JSON, SARIF and JUnit report formats, the
+ * rules table and its documentation.
  */
 #include "test_util.h"
 
@@ -50,6 +50,103 @@ static void test_text_format(void **state)
 }
 
 /* JSON: a valid document with every documented field. */
+/* A document of the given format over two reports, as text (free it). */
+static char *doc_text(st_doc_format fmt, const st_report *r1, const st_report *r2)
+{
+    st_doc *d = st_doc_new(fmt);
+    assert_non_null(d);
+    assert_int_equal(st_doc_add(d, r1), 0);
+    assert_int_equal(st_doc_add(d, r2), 0);
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *f = open_memstream(&text, &tlen);
+    assert_int_equal(st_doc_write(d, f), 0);
+    fclose(f);
+    st_doc_free(d);
+    return text;
+}
+
+/* SARIF: every rule in tool.driver, a result per finding with line 1 as its primary region and
+ * the byte range in a related location and properties; the unreadable file is a notification. */
+static void test_sarif_document(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    const char *hdr = "{\"a\":" T_U8_1 ",\"a\":" T_U8_1 "}";
+    unsigned char *b = tu_frame(hdr, strlen(hdr), 1, 1, &len);
+    st_report *r1 = st_check_buffer(ctx, b, len, "dir/x y.safetensors");
+    st_report *r2 = st_check_buffer(ctx, "junk", 4, "/nowhere/junk.bin");
+    char *text = doc_text(ST_DOC_SARIF, r1, r2);
+    cJSON *doc = cJSON_Parse(text);
+    assert_non_null(doc);
+    assert_string_equal(cJSON_GetObjectItem(doc, "version")->valuestring, "2.1.0");
+    cJSON *run = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "runs"), 0);
+    cJSON *driver = cJSON_GetObjectItem(cJSON_GetObjectItem(run, "tool"), "driver");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(driver, "rules")),
+                     (int)st_rule_count());
+    cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItem(run, "results"), 0);
+    assert_string_equal(cJSON_GetObjectItem(res, "ruleId")->valuestring, "ST114");
+    assert_string_equal(cJSON_GetObjectItem(res, "level")->valuestring, "error");
+    cJSON *rule = cJSON_GetArrayItem(cJSON_GetObjectItem(driver, "rules"),
+                                     cJSON_GetObjectItem(res, "ruleIndex")->valueint);
+    assert_string_equal(cJSON_GetObjectItem(rule, "id")->valuestring, "ST114");
+    cJSON *phys = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "locations"), 0),
+                                      "physicalLocation");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(phys, "artifactLocation"), "uri")->valuestring,
+        "dir/x%20y.safetensors");
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(phys, "region"), "startLine")->valueint, 1);
+    cJSON *rel = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "relatedLocations"), 0),
+                            "physicalLocation"),
+        "region");
+    const st_finding *f0 = st_report_finding(r1, 0);
+    assert_int_equal(cJSON_GetObjectItem(rel, "byteOffset")->valuedouble, (double)f0->offset);
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(res, "properties"), "byteLength")->valuedouble,
+        (double)f0->length);
+    assert_non_null(cJSON_GetObjectItem(res, "partialFingerprints"));
+    cJSON *inv = cJSON_GetArrayItem(cJSON_GetObjectItem(run, "invocations"), 0);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(inv, "executionSuccessful")));
+    cJSON *note = cJSON_GetArrayItem(cJSON_GetObjectItem(inv, "toolExecutionNotifications"), 0);
+    cJSON *nphys = cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(note, "locations"), 0), "physicalLocation");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(nphys, "artifactLocation"), "uri")->valuestring,
+        "file:///nowhere/junk.bin");
+    cJSON_Delete(doc);
+    free(text);
+    st_report_free(r1);
+    st_report_free(r2);
+    free(b);
+}
+
+/* JUnit: one test case per file and id (duplicates merged), failures and errors counted. */
+static void test_junit_document(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    const char *hdr = "{\"a\":" T_U8_1 ",\"a\":" T_U8_1 ",\"b\":" T_U8_1 ",\"b\":" T_U8_1 "}";
+    unsigned char *b = tu_frame(hdr, strlen(hdr), 1, 1, &len);
+    st_report *r1 = st_check_buffer(ctx, b, len, "a&b<c>.safetensors");
+    st_report *r2 = st_check_buffer(ctx, "junk", 4, "junk.bin");
+    char *text = doc_text(ST_DOC_JUNIT, r1, r2);
+    assert_non_null(strstr(text, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    assert_non_null(strstr(text, "classname=\"a&amp;b&lt;c&gt;.safetensors\" name=\"ST114 "));
+    /* two ST114 findings, one test case */
+    const char *first = strstr(text, "name=\"ST114 ");
+    assert_null(strstr(first + 1, "name=\"ST114 "));
+    assert_non_null(strstr(text, "classname=\"junk.bin\" name=\"ST903 "));
+    assert_non_null(strstr(text, "<error type="));
+    assert_non_null(strstr(text, "<testsuites name=\"stcheck\" tests=\""));
+    assert_non_null(strstr(text, "failures=\"1\" errors=\"1\""));
+    free(text);
+    st_report_free(r1);
+    st_report_free(r2);
+    free(b);
+}
+
 static void test_json_format(void **state)
 {
     st_ctx *ctx = *state;
@@ -58,14 +155,7 @@ static void test_json_format(void **state)
     unsigned char *b = tu_frame(hdr, strlen(hdr), 1, 1, &len);
     st_report *r1 = st_check_buffer(ctx, b, len, "x\xff.safetensors");
     st_report *r2 = st_check_buffer(ctx, "junk", 4, "junk.bin");
-    st_json_out *j = st_json_out_new();
-    assert_int_equal(st_json_out_add(j, r1), 0);
-    assert_int_equal(st_json_out_add(j, r2), 0);
-    char *text = NULL;
-    size_t tlen = 0;
-    FILE *f = open_memstream(&text, &tlen);
-    assert_int_equal(st_json_out_write(j, f), 0);
-    fclose(f);
+    char *text = doc_text(ST_DOC_JSON, r1, r2);
     cJSON *doc = cJSON_Parse(text);
     assert_non_null(doc);
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(doc, "schema_version")->valueint, 1);
@@ -91,7 +181,6 @@ static void test_json_format(void **state)
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(sum, "could_not_check")->valueint, 1);
     cJSON_Delete(doc);
     free(text);
-    st_json_out_free(j);
     st_report_free(r1);
     st_report_free(r2);
     free(b);
@@ -180,9 +269,10 @@ static void test_messages_printable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape),      cmocka_unit_test(test_text_format),
-        cmocka_unit_test(test_json_format), cmocka_unit_test(test_rules_documented),
-        cmocka_unit_test(test_limits_api),  cmocka_unit_test(test_messages_printable),
+        cmocka_unit_test(test_escape),         cmocka_unit_test(test_text_format),
+        cmocka_unit_test(test_json_format),    cmocka_unit_test(test_rules_documented),
+        cmocka_unit_test(test_limits_api),     cmocka_unit_test(test_messages_printable),
+        cmocka_unit_test(test_sarif_document), cmocka_unit_test(test_junit_document),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

@@ -10,20 +10,20 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 
-#include "../core/report.h"
+#include "doc.h"
 
 #define ST_JSON_SCHEMA_VERSION 1
 
-struct st_json_out {
+typedef struct {
     cJSON *root;
     cJSON *files;
     int strict;
-    size_t n, passed, failed, errors;
-};
+    st_doc_tally t;
+} json_doc;
 
-st_json_out *st_json_out_new(void)
+static void *json_create(void)
 {
-    st_json_out *j = calloc(1, sizeof(*j));
+    json_doc *j = calloc(1, sizeof(*j));
     if (j == NULL)
         return NULL;
     j->root = cJSON_CreateObject();
@@ -37,10 +37,9 @@ st_json_out *st_json_out_new(void)
     return j;
 }
 
-void st_json_out_free(st_json_out *j)
+static void json_destroy(void *state)
 {
-    if (j == NULL)
-        return;
+    json_doc *j = state;
     cJSON_Delete(j->root);
     cJSON_Delete(j->files);
     free(j);
@@ -178,27 +177,24 @@ int st_write_jsonl(FILE *out, const st_report *r)
     return rc;
 }
 
-int st_json_out_add(st_json_out *j, const st_report *r)
+static int json_add(void *state, const st_report *r)
 {
+    json_doc *j = state;
     cJSON *f = file_json(r);
     if (f == NULL || !cJSON_AddItemToArray(j->files, f)) {
         cJSON_Delete(f);
         return -1;
     }
-    st_verdict v = st_report_verdict(r);
-    j->n++;
-    j->passed += v == ST_VERDICT_PASS;
-    j->failed += v == ST_VERDICT_FAIL;
-    j->errors += v == ST_VERDICT_ERROR;
+    st_doc_count(&j->t, r);
     j->strict |= r->fail_on <= ST_SEV_WARNING;
     return 0;
 }
 
-static int build_root(st_json_out *j)
+static int build_root(json_doc *j)
 {
     cJSON *s = cJSON_CreateObject();
-    if (s == NULL || add_u64(s, "files", j->n) || add_u64(s, "passed", j->passed) ||
-        add_u64(s, "failed", j->failed) || add_u64(s, "could_not_check", j->errors)) {
+    if (s == NULL || add_u64(s, "files", j->t.files) || add_u64(s, "passed", j->t.passed) ||
+        add_u64(s, "failed", j->t.failed) || add_u64(s, "could_not_check", j->t.errors)) {
         cJSON_Delete(s);
         return -1;
     }
@@ -215,8 +211,9 @@ static int build_root(st_json_out *j)
     return 0;
 }
 
-int st_json_out_write(st_json_out *j, FILE *out)
+static int json_write(void *state, FILE *out)
 {
+    json_doc *j = state;
     if (j->files != NULL && build_root(j) != 0)
         return -1;
     char *text = cJSON_Print(j->root);
@@ -226,3 +223,5 @@ int st_json_out_write(st_json_out *j, FILE *out)
     cJSON_free(text);
     return rc;
 }
+
+const st_doc_ops st_doc_json_ops = {json_create, json_add, json_write, json_destroy};
