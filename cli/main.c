@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +51,8 @@ static const cli_option options[] = {
      "also write SARIF 2.1.0 (code scanning) to FILE"},
     {"junit-output", required_argument, OPT_JUNIT_OUTPUT, "FILE",
      "also write JUnit XML (CI test report) to FILE"},
+    {"recursive", no_argument, 'r', NULL,
+     "check folders: every file below them, links resolved but not followed"},
     {"jobs", required_argument, 'j', "N",
      "check N files at once (default: number of cores); output keeps input order"},
     {"files-from", required_argument, OPT_FILES_FROM, "FILE",
@@ -85,6 +88,7 @@ typedef struct {
     int quiet;
     int color;
     int null_sep;
+    int recursive;
     const char *files_from;
     const char *sink_path[N_SINKS]; /* NULL: not asked for; [SINK_STDOUT] is unused */
     int print_policy;
@@ -186,6 +190,18 @@ static void emit(emitter *em, st_report *r, const char *path)
     st_report_free(r);
 }
 
+/* One thing to check: a path as given, or an entry of a folder walk (-r). */
+typedef struct {
+    const char *path;
+    const st_tree *tree;
+    size_t index;
+} item;
+
+static st_report *check_item(st_ctx *ctx, const item *it)
+{
+    return it->tree ? st_tree_check(ctx, it->tree, it->index) : st_check_path(ctx, it->path);
+}
+
 /* A pool of workers that check files in chunks of consecutive indexes; the main thread emits
  * reports strictly in input order, so -jN output is identical to -j1. Files are handed out and
  * signalled a chunk at a time (a small file takes microseconds: per-file hand-offs would cost
@@ -195,7 +211,7 @@ enum { CHUNK = 128 };
 
 typedef struct {
     st_ctx *ctx;
-    char **files;
+    const item *files;
     int n, nchunks, next, emitted, window;
     st_report **slots;
     unsigned char *done; /* per chunk */
@@ -216,7 +232,7 @@ static void *worker(void *arg)
             return NULL;
         int end = (c + 1) * CHUNK < p->n ? (c + 1) * CHUNK : p->n;
         for (int i = c * CHUNK; i < end; i++)
-            p->slots[i] = st_check_path(p->ctx, p->files[i]);
+            p->slots[i] = check_item(p->ctx, &p->files[i]);
         pthread_mutex_lock(&p->mu);
         p->done[c] = 1;
         pthread_cond_broadcast(&p->cv);
@@ -224,7 +240,7 @@ static void *worker(void *arg)
     }
 }
 
-static void run_parallel(emitter *em, st_ctx *ctx, char **files, int n, int jobs)
+static void run_parallel(emitter *em, st_ctx *ctx, const item *files, int n, int jobs)
 {
     int nchunks = (n + CHUNK - 1) / CHUNK;
     pool p = {ctx,
@@ -246,7 +262,7 @@ static void run_parallel(emitter *em, st_ctx *ctx, char **files, int n, int jobs
                 break;
     if (started == 0) { /* no threads: check in this one */
         for (int i = 0; i < n; i++)
-            emit(em, st_check_path(ctx, files[i]), files[i]);
+            emit(em, check_item(ctx, &files[i]), files[i].path);
     } else {
         for (int c = 0; c < nchunks; c++) {
             pthread_mutex_lock(&p.mu);
@@ -255,7 +271,7 @@ static void run_parallel(emitter *em, st_ctx *ctx, char **files, int n, int jobs
             pthread_mutex_unlock(&p.mu);
             int end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
             for (int i = c * CHUNK; i < end; i++)
-                emit(em, p.slots[i], files[i]);
+                emit(em, p.slots[i], files[i].path);
             pthread_mutex_lock(&p.mu);
             p.emitted = c + 1;
             pthread_cond_broadcast(&p.cv);
@@ -354,7 +370,7 @@ static void write_docs(emitter *em)
 }
 
 /* Checks every file; returns the exit code. */
-static int run(const cli_config *cfg, st_ctx *ctx, char **files, int n)
+static int run(const cli_config *cfg, st_ctx *ctx, const item *files, int n)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -373,7 +389,7 @@ static int run(const cli_config *cfg, st_ctx *ctx, char **files, int n)
     }
     if (cfg->jobs <= 1 || n <= 1)
         for (int i = 0; i < n; i++)
-            emit(&em, st_check_path(ctx, files[i]), files[i]);
+            emit(&em, check_item(ctx, &files[i]), files[i].path);
     else
         run_parallel(&em, ctx, files, n, cfg->jobs < n ? cfg->jobs : n);
     write_docs(&em);
@@ -390,6 +406,66 @@ static int run(const cli_config *cfg, st_ctx *ctx, char **files, int n)
                 em.files, em.files == 1 ? "" : "s", em.passed, em.failed, em.errors, secs);
     }
     return em.code;
+}
+
+/* The items to check: each path, and with -r each folder's entries in walk order. */
+typedef struct {
+    item *v;
+    size_t n, cap;
+    st_tree **trees;
+    size_t n_trees;
+} item_list;
+
+static int add_item(item_list *l, item it)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        item *q = realloc(l->v, cap * sizeof(*q));
+        if (q == NULL)
+            return -1;
+        l->v = q;
+        l->cap = cap;
+    }
+    l->v[l->n++] = it;
+    return 0;
+}
+
+static int add_tree(item_list *l, st_ctx *ctx, const char *root)
+{
+    st_tree **q = realloc(l->trees, (l->n_trees + 1) * sizeof(*q));
+    if (q == NULL)
+        return -1;
+    l->trees = q;
+    st_tree *t = st_tree_open(ctx, root);
+    if (t == NULL)
+        return -1;
+    l->trees[l->n_trees++] = t;
+    for (size_t i = 0; i < st_tree_count(t); i++)
+        if (add_item(l, (item){root, t, i}) != 0)
+            return -1;
+    return 0;
+}
+
+static int check_all(const cli_config *cfg, st_ctx *ctx, const path_list *paths)
+{
+    item_list l = {NULL, 0, 0, NULL, 0};
+    int code = 0;
+    for (size_t i = 0; code == 0 && i < paths->n; i++) {
+        struct stat st;
+        int walk = cfg->recursive && stat(paths->v[i], &st) == 0 && S_ISDIR(st.st_mode);
+        if ((walk ? add_tree(&l, ctx, paths->v[i]) : add_item(&l, (item){paths->v[i], NULL, 0})) !=
+            0) {
+            fprintf(stderr, "stcheck: out of memory listing %s\n", paths->v[i]);
+            code = EXIT_NOCHECK;
+        }
+    }
+    if (code == 0)
+        code = l.n > INT32_MAX ? EXIT_USAGE : run(cfg, ctx, l.v, (int)l.n);
+    for (size_t i = 0; i < l.n_trees; i++)
+        st_tree_free(l.trees[i]);
+    free(l.trees);
+    free(l.v);
+    return code;
 }
 
 /* Applies --policy, --fail-on and --strict, in that order; 0 or a usage error. */
@@ -478,6 +554,9 @@ int main(int argc, char **argv)
         case 'q':
             cfg.quiet = 1;
             break;
+        case 'r':
+            cfg.recursive = 1;
+            break;
         case OPT_FILES_FROM:
             cfg.files_from = optarg;
             break;
@@ -564,7 +643,7 @@ int main(int argc, char **argv)
         usage(stderr);
         code = EXIT_USAGE;
     } else if (code == 0)
-        code = paths.n > INT32_MAX ? EXIT_USAGE : run(&cfg, ctx, paths.v, (int)paths.n);
+        code = check_all(&cfg, ctx, &paths);
     free(paths.v);
     free(paths.owned);
     st_ctx_free(ctx);

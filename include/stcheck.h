@@ -75,6 +75,8 @@ typedef enum {
     ST_LIMIT_MEMBER_BYTES,     /* bytes inflated from one member; default 1 GiB */
     ST_LIMIT_ZIP_RATIO,        /* uncompressed/compressed ratio of a member; default 200 */
     ST_LIMIT_NESTING,          /* archives inside archives; default 4 */
+    ST_LIMIT_TREE_ENTRIES,     /* entries listed in one folder walk (-r); default 1,000,000 */
+    ST_LIMIT_TREE_DEPTH,       /* folder depth of a walk; default 256 */
     ST_LIMIT_COUNT_
 } st_limit;
 
@@ -125,6 +127,21 @@ ST_API st_report *st_check_path(st_ctx *ctx, const char *path);
 ST_API st_report *st_check_fd(st_ctx *ctx, int fd, const char *display_name);
 ST_API st_report *st_check_buffer(st_ctx *ctx, const void *data, size_t size,
                                   const char *display_name);
+
+/* ---- folders (stcheck -r) ------------------------------------------------------------- */
+/* Walks a folder once, never following symbolic links: every entry (file, link, special file,
+ * or a walk problem such as an unreadable folder or a limit) becomes one item, in pre-order with
+ * names sorted bytewise. Links are resolved by hand below the root: dangling, looping and
+ * escaping links are findings; a link to a file inside the root is checked as that file only
+ * when the policy says "symlinks": "follow". NULL only when out of memory. */
+typedef struct st_tree st_tree;
+ST_API st_tree *st_tree_open(st_ctx *ctx, const char *root);
+ST_API size_t st_tree_count(const st_tree *t);
+/* Checks item i (thread-safe for distinct or equal i): the file is opened from the root one
+ * component at a time with O_NOFOLLOW, and that descriptor is what is checked. Content of no
+ * model format is skipped with an info finding (ST608). NULL only when out of memory. */
+ST_API st_report *st_tree_check(st_ctx *ctx, const st_tree *t, size_t i);
+ST_API void st_tree_free(st_tree *t);
 
 /* ---- reports -------------------------------------------------------------------------- */
 ST_API void st_report_free(st_report *r);

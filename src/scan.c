@@ -13,6 +13,7 @@
 
 #include "core/escape.h"
 #include "formats/format.h"
+#include "scan.h"
 
 static int read_ends(st_report *r, const st_src *src, unsigned char *head, size_t head_len,
                      unsigned char *tail, size_t tail_len)
@@ -25,7 +26,8 @@ static int read_ends(st_report *r, const st_src *src, unsigned char *head, size_
     return -1;
 }
 
-static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, const char *name)
+static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
+                        int walked)
 {
     unsigned char head[ST_HEAD_BYTES], tail[ST_HEAD_BYTES];
     size_t n = src->size < sizeof(head) ? (size_t)src->size : sizeof(head);
@@ -38,6 +40,11 @@ static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, cons
     if (fmt == NULL) {
         char what[256], shown[160];
         st_magic_describe(head, n, what, sizeof(what));
+        if (walked) { /* a folder's config.json, README, ...: named, not judged */
+            st_report_add(r, ST_R_NOT_MODEL, 0, n, "not a model file (libmagic: %s); skipped",
+                          st_escape(what, strlen(what), shown, sizeof(shown), 120));
+            return;
+        }
         st_report_add(r, ST_R_UNKNOWN_FORMAT, 0, n,
                       "content is not a format stcheck recognises (libmagic: %s)",
                       st_escape(what, strlen(what), shown, sizeof(shown), 120));
@@ -84,11 +91,11 @@ st_report *st_check_buffer(st_ctx *ctx, const void *data, size_t size, const cha
         return r;
     }
     st_src src = {-1, data, size};
-    run_formats(ctx, r, &src, display_name);
+    run_formats(ctx, r, &src, display_name, 0);
     return r;
 }
 
-static void check_open_fd(const st_ctx *ctx, st_report *r, int fd, const char *name)
+void st_scan_fd(const st_ctx *ctx, st_report *r, int fd, const char *name, int walked)
 {
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -108,7 +115,7 @@ static void check_open_fd(const st_ctx *ctx, st_report *r, int fd, const char *n
         return;
     }
     st_src src = {fd, NULL, (uint64_t)st.st_size};
-    run_formats(ctx, r, &src, name);
+    run_formats(ctx, r, &src, name, walked);
 }
 
 st_report *st_check_fd(st_ctx *ctx, int fd, const char *display_name)
@@ -116,7 +123,7 @@ st_report *st_check_fd(st_ctx *ctx, int fd, const char *display_name)
     st_report *r = new_report(ctx, display_name);
     if (r == NULL)
         return NULL;
-    check_open_fd(ctx, r, fd, display_name);
+    st_scan_fd(ctx, r, fd, display_name, 0);
     return r;
 }
 
@@ -131,7 +138,7 @@ st_report *st_check_path(st_ctx *ctx, const char *path)
         st_report_fail(r, ST_E_IO);
         return r;
     }
-    check_open_fd(ctx, r, fd, path);
+    st_scan_fd(ctx, r, fd, path, 0);
     close(fd);
     return r;
 }

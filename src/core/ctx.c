@@ -28,6 +28,8 @@ static const struct {
     [ST_LIMIT_MEMBER_BYTES] = {1u << 30, (uint64_t)1 << 40},
     [ST_LIMIT_ZIP_RATIO] = {200u, 1000000u},
     [ST_LIMIT_NESTING] = {4u, 16u},
+    [ST_LIMIT_TREE_ENTRIES] = {1000000u, 0xFFFFFFFFu},
+    [ST_LIMIT_TREE_DEPTH] = {256u, 4096u},
 };
 
 st_ctx *st_ctx_new(void)

@@ -14,7 +14,8 @@ struct st_ctx {
     uint64_t limits[ST_LIMIT_COUNT_];
     st_severity sev[ST_R_COUNT_]; /* effective severity of every rule (policy) */
     int fail_on;                  /* lowest severity that fails a file, or ST_FAIL_NONE */
-    size_t max_findings;          /* findings kept per report; the rest are counted only */
+    int follow_symlinks; /* folder walks: check a link to a file inside the root as that file */
+    size_t max_findings; /* findings kept per report; the rest are counted only */
     char *formats_allow[ST_MAX_FORMAT_LIST]; /* empty: every format */
     size_t n_allow;
     char *formats_deny[ST_MAX_FORMAT_LIST];

@@ -40,6 +40,8 @@ static const char *const limit_names[ST_LIMIT_COUNT_] = {
     [ST_LIMIT_MEMBER_BYTES] = "member_bytes",
     [ST_LIMIT_ZIP_RATIO] = "zip_ratio",
     [ST_LIMIT_NESTING] = "nesting",
+    [ST_LIMIT_TREE_ENTRIES] = "tree_entries",
+    [ST_LIMIT_TREE_DEPTH] = "tree_depth",
 };
 static const char *const sev_names[] = {"off", "info", "warning", "error", "none"};
 
@@ -202,6 +204,12 @@ static int apply_text(st_ctx *c, const char *json, const char *base_dir, int dep
                 rc = fail(e, "fail_on", "must be \"info\", \"warning\", \"error\" or \"none\"");
             else
                 c->fail_on = s;
+        } else if (strcmp(k, "symlinks") == 0) {
+            const char *v = cJSON_IsString(it) ? it->valuestring : "";
+            if (strcmp(v, "report") != 0 && strcmp(v, "follow") != 0)
+                rc = fail(e, "symlinks", "must be \"report\" or \"follow\"");
+            else
+                c->follow_symlinks = strcmp(v, "follow") == 0;
         } else if (strcmp(k, "description") == 0) {
             if (!cJSON_IsString(it))
                 rc = fail(e, "description", "must be a string");
@@ -210,7 +218,7 @@ static int apply_text(st_ctx *c, const char *json, const char *base_dir, int dep
             snprintf(path, sizeof(path), "%.40s", k);
             rc = fail(e, path,
                       "unknown key (extends, description, fail_on, severity, limits, "
-                      "formats)");
+                      "formats, symlinks)");
         }
     }
     cJSON_Delete(doc);
@@ -231,6 +239,7 @@ st_error st_ctx_load_policy_text(st_ctx *ctx, const char *json, const char *base
     memcpy(tmp->limits, ctx->limits, sizeof(ctx->limits));
     memcpy(tmp->sev, ctx->sev, sizeof(ctx->sev));
     tmp->fail_on = ctx->fail_on;
+    tmp->follow_symlinks = ctx->follow_symlinks;
     for (size_t i = 0; i < ctx->n_allow; i++)
         tmp->formats_allow[tmp->n_allow++] = strdup(ctx->formats_allow[i]);
     for (size_t i = 0; i < ctx->n_deny; i++)
@@ -269,6 +278,7 @@ char *st_ctx_policy_json(const st_ctx *ctx)
     char *out = NULL;
     if (doc && sev && lim && fmt && allow && deny) {
         cJSON_AddStringToObject(doc, "fail_on", sev_names[ctx->fail_on]);
+        cJSON_AddStringToObject(doc, "symlinks", ctx->follow_symlinks ? "follow" : "report");
         for (size_t i = 0; i < st_rule_count(); i++)
             cJSON_AddStringToObject(sev, st_rule_at(i)->id, sev_names[ctx->sev[i]]);
         for (int i = 0; i < ST_LIMIT_COUNT_; i++)
