@@ -127,18 +127,32 @@ st_report *st_check_fd(st_ctx *ctx, int fd, const char *display_name)
     return r;
 }
 
-st_report *st_check_path(st_ctx *ctx, const char *path)
+void st_ctx_release(st_ctx *ctx, const st_ctx *base, st_report *r)
 {
+    if (ctx == base)
+        return;
+    if (r != NULL)
+        r->sevmap = NULL; /* it pointed into ctx; the report is complete */
+    st_ctx_free(ctx);
+}
+
+st_report *st_check_path(st_ctx *base, const char *path)
+{
+    st_ctx *ctx = base && path ? st_ctx_for_path(base, path) : base; /* policy overrides */
     st_report *r = new_report(ctx, path);
-    if (r == NULL)
+    if (r == NULL) {
+        st_ctx_release(ctx, base, NULL);
         return NULL;
+    }
     int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         st_report_add(r, ST_R_IO, 0, 0, "cannot open: %s", strerror(errno));
         st_report_fail(r, ST_E_IO);
+        st_ctx_release(ctx, base, r);
         return r;
     }
     st_scan_fd(ctx, r, fd, path, 0);
     close(fd);
+    st_ctx_release(ctx, base, r);
     return r;
 }

@@ -488,17 +488,25 @@ static void check_link(const st_ctx *ctx, const st_tree *t, st_report *r, const 
     }
 }
 
-st_report *st_tree_check(st_ctx *ctx, const st_tree *t, size_t i)
+static void check_entry(const st_ctx *ctx, const st_tree *t, st_report *r, size_t i);
+
+st_report *st_tree_check(st_ctx *base, const st_tree *t, size_t i)
 {
-    if (ctx == NULL || t == NULL || i >= t->n)
+    if (base == NULL || t == NULL || i >= t->n)
         return NULL;
     char *name = display(t, i);
-    if (name == NULL)
-        return NULL;
-    st_report *r = st_report_new(ctx, name);
+    st_ctx *ctx = name ? st_ctx_for_path(base, name) : NULL; /* policy overrides */
+    st_report *r = ctx ? st_report_new(ctx, name) : NULL;
     free(name);
-    if (r == NULL)
-        return NULL;
+    if (r != NULL)
+        check_entry(ctx, t, r, i);
+    if (ctx != NULL)
+        st_ctx_release(ctx, base, r);
+    return r;
+}
+
+static void check_entry(const st_ctx *ctx, const st_tree *t, st_report *r, size_t i)
+{
     const entry *x = &t->e[i];
     switch (x->kind) {
     case E_FILE:
@@ -528,5 +536,4 @@ st_report *st_tree_check(st_ctx *ctx, const st_tree *t, size_t i)
         st_report_fail(r, x->err);
         break;
     }
-    return r;
 }

@@ -161,6 +161,11 @@ n_rules=$("$ST" --list-rules | grep -c '^ST[0-9][0-9][0-9] ')
 n_doc=$(grep -c '^## ST[0-9][0-9][0-9] ' "$SRC/docs/rules.md")
 [ "$n_rules" -gt 30 ] && [ "$n_rules" -eq "$n_doc" ] && ok || bad "list-rules $n_rules vs docs $n_doc"
 
+# Every top-level policy key (from the effective policy, plus extends and description) has its
+# entry in the man page's POLICY section.
+for key in extends description $("$ST" --print-policy | sed -n 's/^\t"\([a-z_]*\)":.*/\1/p'); do
+    if sed -n '/^\.SH POLICY/,/^\.SH EXIT/p' "$SRC/docs/stcheck.1" | grep -qx "\.B $key"; then ok; else bad "man page POLICY lacks key $key"; fi
+done
 # Every long option in --help is documented in the man page, and vice versa.
 "$ST" --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$W/help-opts"
 sed 's/\\//g' "$SRC/docs/stcheck.1" | grep -o -- '--[a-z][a-z-]*' | sort -u >"$W/man-opts"

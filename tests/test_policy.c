@@ -4,6 +4,8 @@
  */
 #include "test_util.h"
 
+#include <sys/stat.h>
+
 #define T_U8_1 "{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}"
 
 static st_ctx *with_policy(const char *json)
@@ -144,6 +146,142 @@ static void test_errors_name_the_key(void **state)
     expect_error("{\"extends\":\"no-such-file.json\"}", "extends");
     expect_error("{\"extends\":3}", "extends");
     expect_error("{\"severity\":{\"ST101\":\"off\"},\"limits\":{\"x\":1}}", "limits.x");
+    expect_error("{\"symlinks\":\"always\"}", "symlinks");
+    expect_error("{\"pickle\":{\"allow\":[\"os\"]}}", "pickle.allow");
+    expect_error("{\"pickle\":{\"allow\":[\"a.*.b\"]}}", "pickle.allow");
+    expect_error("{\"pickle\":{\"deny\":[\"x.y\", 3]}}", "pickle.deny");
+    expect_error("{\"pickle\":{\"replace_allowlist\":\"yes\"}}", "pickle.replace_allowlist");
+    expect_error("{\"pickle\":{\"maybe\":[]}}", "pickle.maybe");
+    expect_error("{\"safetensors\":{\"require_metadata\":{\"format\":1}}}",
+                 "safetensors.require_metadata.format");
+    expect_error("{\"safetensors\":{\"other\":{}}}", "safetensors.other");
+    expect_error("{\"overrides\":{}}", "overrides");
+    expect_error("{\"overrides\":[{\"paths\":[],\"policy\":{}}]}", "overrides[0]");
+    expect_error("{\"overrides\":[{\"paths\":[\"*.bin\"],\"policy\":{\"bogus\":1}}]}",
+                 "overrides[0].policy.bogus");
+    expect_error("{\"overrides\":[{\"paths\":[\"a\"],\"policy\":{}},"
+                 "{\"paths\":[\"b\"],\"policy\":{\"severity\":{\"ST1\":\"off\"}}}]}",
+                 "overrides[1].policy.severity.ST1");
+    expect_error("{\"overrides\":[{\"paths\":[\"a\"],\"policy\":{\"extends\":\"default\"}}]}",
+                 "overrides[0].policy.extends");
+}
+
+/* A pickle with one GLOBAL of module.name, then STOP (protocol 0 text). */
+static st_report *check_global(st_ctx *ctx, const char *module, const char *name)
+{
+    char buf[256];
+    int n = snprintf(buf, sizeof(buf), "c%s\n%s\n.", module, name);
+    return st_check_buffer(ctx, buf, (size_t)n, "g.pkl");
+}
+
+static void expect_global(st_ctx *ctx, const char *module, const char *name, const char *ids)
+{
+    st_report *r = check_global(ctx, module, name);
+    tu_assert_ids(r, ids);
+    st_report_free(r);
+}
+
+static void test_pickle_lists(void **state)
+{
+    (void)state;
+    st_ctx *base = st_ctx_new();
+    expect_global(base, "mylib.models", "Net", "ST202");
+    expect_global(base, "collections", "OrderedDict", "");
+    expect_global(base, "os", "system", "ST201");
+    expect_global(base, "numpy", "load", "ST201");
+    st_ctx_free(base);
+
+    /* allow: exact entries and module prefixes; a prefix does not reach a sibling module */
+    st_ctx *ctx = with_policy("{\"pickle\":{\"allow\":[\"mylib.models.Net\",\"other.*\"],"
+                              "\"deny\":[\"collections.OrderedDict\",\"evil.*\"]}}");
+    expect_global(ctx, "mylib.models", "Net", "");
+    expect_global(ctx, "mylib.models", "Net2", "ST202");
+    expect_global(ctx, "other", "Thing", "");
+    expect_global(ctx, "other.sub", "Thing", "");
+    expect_global(ctx, "otherwise", "Thing", "ST202");
+    /* deny: wins over the built-in allowlist, prefixes reach submodules */
+    expect_global(ctx, "collections", "OrderedDict", "ST201");
+    expect_global(ctx, "evil.deep", "x", "ST201");
+    /* the built-in denylist still wins over a policy allow */
+    st_ctx_free(ctx);
+    ctx = with_policy("{\"pickle\":{\"allow\":[\"os.*\"]}}");
+    expect_global(ctx, "os", "system", "ST201");
+    st_ctx_free(ctx);
+
+    /* replace_allowlist: only the policy's entries pass */
+    ctx = with_policy("{\"pickle\":{\"allow\":[\"mylib.models.Net\"],\"replace_allowlist\":true}}");
+    expect_global(ctx, "collections", "OrderedDict", "ST202");
+    expect_global(ctx, "mylib.models", "Net", "");
+    st_ctx_free(ctx);
+    /* replace_denylist: the built-in denylist no longer applies (suspicious, not malicious) */
+    ctx = with_policy("{\"pickle\":{\"replace_denylist\":true}}");
+    expect_global(ctx, "os", "system", "ST202");
+    st_ctx_free(ctx);
+}
+
+#define T_META(m) "{\"__metadata__\":" m ",\"a\":" T_U8_1 "}"
+
+static void test_required_metadata(void **state)
+{
+    (void)state;
+    st_ctx *ctx = with_policy(
+        "{\"safetensors\":{\"require_metadata\":{\"format\":\"pt\",\"license\":true}}}");
+    tu_expect(ctx, T_META("{\"format\":\"pt\",\"license\":\"mit\"}"), 1, "", ST_VERDICT_PASS);
+    tu_expect(ctx, T_META("{\"format\":\"tf\",\"license\":\"mit\"}"), 1, "ST140", ST_VERDICT_FAIL);
+    tu_expect(ctx, T_META("{\"format\":\"pt\"}"), 1, "ST140", ST_VERDICT_FAIL);
+    tu_expect(ctx, "{\"a\":" T_U8_1 "}", 1, "ST140", ST_VERDICT_FAIL);
+    tu_expect(ctx, T_META("{\"format\":\"pt\",\"license\":[]}"), 1, "ST131,ST140", ST_VERDICT_FAIL);
+    st_report *r = tu_check(ctx, "{\"a\":" T_U8_1 "}", 1);
+    assert_int_equal(st_report_count_severity(r, ST_SEV_ERROR), 2); /* both keys missing */
+    st_report_free(r);
+    st_ctx_free(ctx);
+    ctx = st_ctx_new(); /* no requirement: no finding */
+    tu_expect(ctx, "{\"a\":" T_U8_1 "}", 1, "", ST_VERDICT_PASS);
+    st_ctx_free(ctx);
+}
+
+/* Overrides apply by glob to the path as given, or below any '/' of it. */
+static void test_overrides(void **state)
+{
+    (void)state;
+    char err[256];
+    st_ctx *ctx = with_policy(
+        "{\"overrides\":[{\"paths\":[\"vendor/*\",\"*.pkl\"],"
+        "\"policy\":{\"fail_on\":\"none\"}},"
+        "{\"paths\":[\"legacy/*.pt\"],\"policy\":{\"severity\":{\"ST201\":\"warning\"}}}]}");
+    char dir[] = "/tmp/st-ov-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    const char *names[] = {"vendor/x.bin", "a/vendor/y.bin", "x.pkl", "legacy/z.pt", "plain.bin"};
+    const st_verdict want[] = {ST_VERDICT_PASS, ST_VERDICT_PASS, ST_VERDICT_PASS, ST_VERDICT_PASS,
+                               ST_VERDICT_FAIL};
+    const char *dirs[] = {"vendor", "a", "a/vendor", "legacy"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, dirs[i]);
+        assert_int_equal(mkdir(path, 0700), 0);
+    }
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fputs("cos\nsystem\n.", f);
+        fclose(f);
+        st_report *r = st_check_path(ctx, path);
+        if (st_report_verdict(r) != want[i])
+            fail_msg("%s: verdict %d, expected %d", names[i], st_report_verdict(r), want[i]);
+        if (i == 3)
+            assert_int_equal(st_report_finding(r, 0)->severity, ST_SEV_WARNING);
+        st_report_free(r);
+    }
+    /* the effective policy shows the overrides */
+    char *json = st_ctx_policy_json(ctx);
+    assert_non_null(strstr(json, "legacy/*.pt"));
+    free(json);
+    (void)err;
+    st_ctx_free(ctx);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 int main(void)
@@ -151,7 +289,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_matches_builtin), cmocka_unit_test(test_severity_and_fail_on),
         cmocka_unit_test(test_limits_and_formats),      cmocka_unit_test(test_shipped_policies),
-        cmocka_unit_test(test_errors_name_the_key),
+        cmocka_unit_test(test_errors_name_the_key),     cmocka_unit_test(test_pickle_lists),
+        cmocka_unit_test(test_required_metadata),       cmocka_unit_test(test_overrides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,32 +46,77 @@ st_ctx *st_ctx_new(void)
     return ctx;
 }
 
-void st_ctx_clear_formats(st_ctx *ctx)
+int st_strlist_add(st_strlist *l, const char *s)
 {
-    for (size_t i = 0; i < ctx->n_allow; i++)
-        free(ctx->formats_allow[i]);
-    for (size_t i = 0; i < ctx->n_deny; i++)
-        free(ctx->formats_deny[i]);
-    ctx->n_allow = ctx->n_deny = 0;
+    char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+    if (v == NULL)
+        return -1;
+    l->v = v;
+    if ((v[l->n] = strdup(s)) == NULL)
+        return -1;
+    l->n++;
+    return 0;
+}
+
+void st_strlist_clear(st_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int copy_list(st_strlist *dst, const st_strlist *src)
+{
+    dst->v = NULL;
+    dst->n = 0;
+    for (size_t i = 0; i < src->n; i++)
+        if (st_strlist_add(dst, src->v[i]) != 0)
+            return -1;
+    return 0;
+}
+
+#define CTX_LISTS(X)                                                                               \
+    X(formats_allow)                                                                               \
+    X(formats_deny) X(pk_allow) X(pk_deny) X(meta_keys) X(meta_values) X(ov_globs) X(ov_policies)
+
+st_ctx *st_ctx_clone(const st_ctx *ctx)
+{
+    st_ctx *c = malloc(sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    *c = *ctx;
+    int bad = 0;
+#define COPY(f) bad |= copy_list(&c->f, &ctx->f);
+    CTX_LISTS(COPY)
+#undef COPY
+    if (bad) {
+        st_ctx_free(c);
+        return NULL;
+    }
+    return c;
 }
 
 void st_ctx_free(st_ctx *ctx)
 {
     if (ctx == NULL)
         return;
-    st_ctx_clear_formats(ctx);
+#define CLEAR(f) st_strlist_clear(&ctx->f);
+    CTX_LISTS(CLEAR)
+#undef CLEAR
     free(ctx);
 }
 
 int st_ctx_format_allowed(const st_ctx *ctx, const char *format)
 {
-    for (size_t i = 0; i < ctx->n_deny; i++)
-        if (strcmp(ctx->formats_deny[i], format) == 0)
+    for (size_t i = 0; i < ctx->formats_deny.n; i++)
+        if (strcmp(ctx->formats_deny.v[i], format) == 0)
             return 0;
-    if (ctx->n_allow == 0)
+    if (ctx->formats_allow.n == 0)
         return 1;
-    for (size_t i = 0; i < ctx->n_allow; i++)
-        if (strcmp(ctx->formats_allow[i], format) == 0)
+    for (size_t i = 0; i < ctx->formats_allow.n; i++)
+        if (strcmp(ctx->formats_allow.v[i], format) == 0)
             return 1;
     return 0;
 }

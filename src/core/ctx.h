@@ -7,8 +7,17 @@
 #include "rules.h"
 #include "stcheck.h"
 
-#define ST_FAIL_NONE 4 /* fail_on "none": findings never fail a file (report only) */
-#define ST_MAX_FORMAT_LIST 32
+#define ST_FAIL_NONE 4          /* fail_on "none": findings never fail a file (report only) */
+#define ST_MAX_POLICY_LIST 4096 /* entries in one policy list */
+
+/* An owned list of strings (policy lists). */
+typedef struct {
+    char **v;
+    size_t n;
+} st_strlist;
+
+int st_strlist_add(st_strlist *l, const char *s); /* 0, or -1 when out of memory */
+void st_strlist_clear(st_strlist *l);
 
 struct st_ctx {
     uint64_t limits[ST_LIMIT_COUNT_];
@@ -16,14 +25,25 @@ struct st_ctx {
     int fail_on;                  /* lowest severity that fails a file, or ST_FAIL_NONE */
     int follow_symlinks; /* folder walks: check a link to a file inside the root as that file */
     size_t max_findings; /* findings kept per report; the rest are counted only */
-    char *formats_allow[ST_MAX_FORMAT_LIST]; /* empty: every format */
-    size_t n_allow;
-    char *formats_deny[ST_MAX_FORMAT_LIST];
-    size_t n_deny;
+    st_strlist formats_allow; /* empty: every format */
+    st_strlist formats_deny;
+    /* pickle verdicts (policy "pickle"): entries "module.name" or "module.*" */
+    st_strlist pk_allow, pk_deny;
+    int pk_replace_allow; /* the policy's allow list replaces the built-in one */
+    int pk_replace_deny;  /* the policy's deny list replaces the built-in one */
+    /* required safetensors __metadata__ (policy "safetensors.require_metadata"):
+     * keys, and the value each must have ("" in meta_any: any value) */
+    st_strlist meta_keys, meta_values;
+    /* path overrides (policy "overrides"): globs and the policy text each applies */
+    st_strlist ov_globs, ov_policies; /* ov_globs[i] holds globs separated by NUL-free '\n' */
 };
 
 /* Nonzero when the policy lets this format pass. */
 int st_ctx_format_allowed(const st_ctx *ctx, const char *format);
-void st_ctx_clear_formats(st_ctx *ctx);
+/* A deep copy (NULL when out of memory). */
+st_ctx *st_ctx_clone(const st_ctx *ctx);
+/* The context that applies to a path: ctx itself, or a clone with every matching override
+ * applied (free it with st_ctx_free when it differs from ctx). NULL when out of memory. */
+st_ctx *st_ctx_for_path(st_ctx *ctx, const char *path);
 
 #endif /* ST_CTX_H */

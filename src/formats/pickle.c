@@ -664,9 +664,9 @@ static st_pk_judgement judge_both(walker *w, const char *module, const char *nam
     *mn = name;
     if (w->proto < 3) /* pickle's fix_imports applies below protocol 3 only */
         st_pk_map_py2(mm, mn);
-    st_pk_judgement j = st_pk_judge(w->job->profile, *mm, *mn);
+    st_pk_judgement j = st_pk_judge(w->ctx, w->job->profile, *mm, *mn);
     /* The unmapped spelling is judged too: a loader without fix_imports imports it as is. */
-    st_pk_judgement raw = st_pk_judge(w->job->profile, module, name);
+    st_pk_judgement raw = st_pk_judge(w->ctx, w->job->profile, module, name);
     if (raw == ST_PK_MALICIOUS)
         j = ST_PK_MALICIOUS;
     return j;

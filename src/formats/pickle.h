@@ -61,7 +61,11 @@ int st_npy_typestr(const unsigned char *s, size_t len, uint64_t *size, int *obje
 
 /* pickle_globals.c */
 void st_pk_map_py2(const char **module, const char **name);
-st_pk_judgement st_pk_judge(st_pk_profile profile, const char *module, const char *name);
+/* Judges module.name under the profile's built-in lists and the policy's pickle lists in ctx
+ * (NULL: built-in only). Order: policy deny, built-in deny (unless replaced), built-in allow
+ * (unless replaced), policy allow; anything else is suspicious. */
+st_pk_judgement st_pk_judge(const st_ctx *ctx, st_pk_profile profile, const char *module,
+                            const char *name);
 int st_pk_is_container_type(const char *module, const char *name);
 unsigned st_pk_storage_elem_size(const char *module, const char *name);
 

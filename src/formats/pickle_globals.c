@@ -497,31 +497,60 @@ static int path_denied(const char *p, size_t len)
     return 0;
 }
 
-st_pk_judgement st_pk_judge(st_pk_profile profile, const char *module, const char *name)
+/* A policy entry matches "module.name" exactly, or ends in ".*" and matches its module and
+ * every submodule (module == prefix, or module begins with "prefix."). */
+static int policy_match(const st_strlist *l, const char *module, const char *full, size_t fl)
 {
-    char full[2 * ST_PK_TEXT_MAX + 2];
-    size_t ml = strlen(module), nl = strlen(name), fl = join_name(module, name, full, sizeof(full));
-    if (fl == 0)
-        return ST_PK_SUSPICIOUS;
+    for (size_t i = 0; i < l->n; i++) {
+        const char *e = l->v[i];
+        size_t el = strlen(e);
+        if (el >= 2 && e[el - 1] == '*') {
+            size_t pl = el - 2; /* without ".*" */
+            if (strncmp(module, e, pl) == 0 && (module[pl] == '\0' || module[pl] == '.'))
+                return 1;
+        } else if (el == fl && memcmp(e, full, fl) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
+static int builtin_denied(const char *module, const char *name, const char *full, size_t fl)
+{
+    size_t ml = strlen(module), nl = strlen(name);
     /* Denied: the module path, the full path, any attribute on the walk, and for dotted
      * qualnames (protocol >= 4) the qualname's own components, since getattr walks reach
      * re-exported modules (pathlib + "os.system" is os.system). */
     if (path_denied(full, fl) || path_denied(module, ml))
-        return ST_PK_MALICIOUS;
+        return 1;
     for (const char *c = name; *c;) {
         const char *dot = strchr(c, '.');
         size_t cl = dot ? (size_t)(dot - c) : strlen(c);
         if (IN(deny_attrs, c, cl))
-            return ST_PK_MALICIOUS;
+            return 1;
         c = dot ? dot + 1 : c + cl;
     }
-    if (strchr(name, '.') != NULL && path_denied(name, nl))
-        return ST_PK_MALICIOUS;
+    return strchr(name, '.') != NULL && path_denied(name, nl);
+}
 
-    if (IN(torch_allow, full, fl))
-        return ST_PK_ALLOWED;
-    if (profile == ST_PK_PROFILE_DATA && IN(data_allow, full, fl))
+st_pk_judgement st_pk_judge(const st_ctx *ctx, st_pk_profile profile, const char *module,
+                            const char *name)
+{
+    char full[2 * ST_PK_TEXT_MAX + 2];
+    size_t fl = join_name(module, name, full, sizeof(full));
+    if (fl == 0)
+        return ST_PK_SUSPICIOUS;
+    if (ctx != NULL && policy_match(&ctx->pk_deny, module, full, fl))
+        return ST_PK_MALICIOUS;
+    if ((ctx == NULL || !ctx->pk_replace_deny) && builtin_denied(module, name, full, fl))
+        return ST_PK_MALICIOUS;
+    if (ctx == NULL || !ctx->pk_replace_allow) {
+        if (IN(torch_allow, full, fl))
+            return ST_PK_ALLOWED;
+        if (profile == ST_PK_PROFILE_DATA && IN(data_allow, full, fl))
+            return ST_PK_ALLOWED;
+    }
+    if (ctx != NULL && policy_match(&ctx->pk_allow, module, full, fl))
         return ST_PK_ALLOWED;
     return ST_PK_SUSPICIOUS;
 }

@@ -54,6 +54,7 @@ typedef struct {
     tensor_rec *recs;
     size_t nrecs, caprecs;
     uint64_t tensors;
+    uint64_t meta_met; /* bit i: the policy's required metadata key i was seen as required */
 } stf;
 
 /* One tensor entry as parsed so far. */
@@ -514,6 +515,47 @@ static void check_metadata_value(stf *s, const st_json_tok *v)
         }
 }
 
+/* Index of a key among the policy's required metadata keys, or -1. */
+static int required_key(const stf *s, const char *key, size_t len)
+{
+    const st_strlist *k = &s->in->ctx->meta_keys;
+    for (size_t i = 0; i < k->n; i++)
+        if (strlen(k->v[i]) == len && memcmp(k->v[i], key, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* A required key's value: "" in the policy means any string value. */
+static void check_required(stf *s, int ki, const st_json_tok *v, const char *key)
+{
+    const char *want = s->in->ctx->meta_values.v[ki];
+    char shown[96], wanted[96];
+    if (v->type == ST_JT_STRING && (want[0] == '\0' || (strlen(want) == v->str_len &&
+                                                        memcmp(want, v->str, v->str_len) == 0))) {
+        s->meta_met |= (uint64_t)1 << ki;
+        return;
+    }
+    st_report_add(s->r, ST_R_METADATA_REQUIRED, foff(v->off), v->len,
+                  "__metadata__ \"%s\" is %s, the policy requires \"%s\"", key,
+                  v->type == ST_JT_STRING ? st_escape(v->str, v->str_len, shown, sizeof(shown), 60)
+                                          : tok_kind(v),
+                  want[0] ? st_escape(want, strlen(want), wanted, sizeof(wanted), 60)
+                          : "(any string)");
+    s->meta_met |= (uint64_t)1 << ki; /* reported here; not again as missing */
+}
+
+/* After the header: every required key not seen is missing. */
+static void check_required_missing(stf *s)
+{
+    const st_strlist *k = &s->in->ctx->meta_keys;
+    char shown[96];
+    for (size_t i = 0; i < k->n; i++)
+        if (!(s->meta_met & ((uint64_t)1 << i)))
+            st_report_add(s->r, ST_R_METADATA_REQUIRED, HDR_BASE, s->n,
+                          "__metadata__ lacks \"%s\", which the policy requires",
+                          st_escape(k->v[i], strlen(k->v[i]), shown, sizeof(shown), 60));
+}
+
 static int parse_metadata(stf *s)
 {
     st_json_tok t;
@@ -531,8 +573,11 @@ static int parse_metadata(stf *s)
             return 0;
         char key[64];
         st_escape(t.str, t.str_len, key, sizeof(key), 40);
+        int ki = required_key(s, t.str, t.str_len);
         if (next(s, &t) != 0)
             return -1;
+        if (ki >= 0)
+            check_required(s, ki, &t, key);
         if (t.type == ST_JT_STRING) {
             check_metadata_value(s, &t);
             continue;
@@ -735,6 +780,7 @@ st_error st_safetensors_check(st_input *in)
         goto out;
     if (s.tensors == 0)
         st_report_add(s.r, ST_R_NO_TENSORS, HDR_BASE, s.n, "the header describes no tensors");
+    check_required_missing(&s);
     check_coverage(&s, in->src->size - HDR_BASE - s.n);
 out:
     st_json_free(s.j);

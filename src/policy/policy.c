@@ -9,12 +9,18 @@
  *     "fail_on": "info" | "warning" | "error" | "none",
  *     "severity": { "ST136": "off" | "info" | "warning" | "error", ... },
  *     "limits": { "header_bytes": N, ... },
- *     "formats": { "allow": [ "safetensors", ... ], "deny": [ "pickle", ... ] } }
+ *     "formats": { "allow": [ "safetensors", ... ], "deny": [ "pickle", ... ] },
+ *     "symlinks": "report" | "follow",
+ *     "pickle": { "allow": [ "mod.name", "mod.*" ], "deny": [ ... ],
+ *                 "replace_allowlist": bool, "replace_denylist": bool },
+ *     "safetensors": { "require_metadata": { "format": "pt", "license": true } },
+ *     "overrides": [ { "paths": [ "glob", ... ], "policy": { ...these keys... } } ] }
  * A policy is applied on top of what it extends. "default" is rules/default.json, compiled in
  * (so the binary needs no rules/ folder); it states exactly the built-in severities and limits
  * a new context starts with (a test keeps the two identical).
  */
 #include <cjson/cJSON.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,21 +111,19 @@ static int apply_limits(st_ctx *c, const cJSON *obj, errbuf *e)
     return 0;
 }
 
-static int set_list(char **list, size_t *n, const cJSON *arr, const char *path, errbuf *e)
+/* Replaces a list with a JSON array of non-empty strings. */
+static int set_list(st_strlist *l, const cJSON *arr, const char *path, errbuf *e)
 {
     if (!cJSON_IsArray(arr))
-        return fail(e, path, "must be an array of format names");
-    for (size_t i = 0; i < *n; i++)
-        free(list[i]);
-    *n = 0;
+        return fail(e, path, "must be an array of strings");
+    st_strlist_clear(l);
     for (const cJSON *it = arr->child; it != NULL; it = it->next) {
         if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
             return fail(e, path, "must hold only non-empty strings");
-        if (*n >= ST_MAX_FORMAT_LIST)
+        if (l->n >= ST_MAX_POLICY_LIST)
             return fail(e, path, "too many entries");
-        if ((list[*n] = strdup(it->valuestring)) == NULL)
+        if (st_strlist_add(l, it->valuestring) != 0)
             return fail(e, path, "out of memory");
-        (*n)++;
     }
     return 0;
 }
@@ -131,17 +135,149 @@ static int apply_formats(st_ctx *c, const cJSON *obj, errbuf *e)
     for (const cJSON *it = obj->child; it != NULL; it = it->next) {
         char path[64];
         snprintf(path, sizeof(path), "formats.%.20s", it->string);
-        int rc =
-            strcmp(it->string, "allow") == 0  ? set_list(c->formats_allow, &c->n_allow, it, path, e)
-            : strcmp(it->string, "deny") == 0 ? set_list(c->formats_deny, &c->n_deny, it, path, e)
-                                              : fail(e, path, "unknown key (allow, deny)");
+        int rc = strcmp(it->string, "allow") == 0  ? set_list(&c->formats_allow, it, path, e)
+                 : strcmp(it->string, "deny") == 0 ? set_list(&c->formats_deny, it, path, e)
+                                                   : fail(e, path, "unknown key (allow, deny)");
         if (rc != 0)
             return -1;
     }
     return 0;
 }
 
+/* A pickle list entry: "module.name" (exact) or "module.*" (the module and its submodules). */
+static int valid_global(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 3 || s[0] == '.' || strchr(s, '.') == NULL || strstr(s, "..") != NULL)
+        return 0;
+    const char *star = strchr(s, '*');
+    return star == NULL || (star == s + n - 1 && s[n - 2] == '.');
+}
+
+static int apply_bool(int *out, const cJSON *v, const char *path, errbuf *e)
+{
+    if (!cJSON_IsBool(v))
+        return fail(e, path, "must be true or false");
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static int apply_pickle(st_ctx *c, const cJSON *obj, errbuf *e)
+{
+    if (!cJSON_IsObject(obj))
+        return fail(e, "pickle",
+                    "must be an object (allow, deny, replace_allowlist, "
+                    "replace_denylist)");
+    for (const cJSON *it = obj->child; it != NULL; it = it->next) {
+        char path[64];
+        snprintf(path, sizeof(path), "pickle.%.30s", it->string);
+        int rc;
+        if (strcmp(it->string, "allow") == 0 || strcmp(it->string, "deny") == 0) {
+            st_strlist *l = it->string[0] == 'a' ? &c->pk_allow : &c->pk_deny;
+            rc = set_list(l, it, path, e);
+            for (size_t i = 0; rc == 0 && i < l->n; i++)
+                if (!valid_global(l->v[i]))
+                    rc = fail(e, path, "entries are \"module.name\" or \"module.*\"");
+        } else if (strcmp(it->string, "replace_allowlist") == 0)
+            rc = apply_bool(&c->pk_replace_allow, it, path, e);
+        else if (strcmp(it->string, "replace_denylist") == 0)
+            rc = apply_bool(&c->pk_replace_deny, it, path, e);
+        else
+            rc = fail(e, path, "unknown key (allow, deny, replace_allowlist, replace_denylist)");
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int apply_require_metadata(st_ctx *c, const cJSON *obj, errbuf *e)
+{
+    const char *p = "safetensors.require_metadata";
+    if (!cJSON_IsObject(obj))
+        return fail(e, p, "must be an object of key -> required value (a string, or true)");
+    st_strlist_clear(&c->meta_keys);
+    st_strlist_clear(&c->meta_values);
+    for (const cJSON *it = obj->child; it != NULL; it = it->next) {
+        char path[96];
+        snprintf(path, sizeof(path), "%s.%.40s", p, it->string);
+        if (!cJSON_IsString(it) && !cJSON_IsTrue(it))
+            return fail(e, path, "must be a string (the exact value) or true (any value)");
+        if (c->meta_keys.n >= 64)
+            return fail(e, path, "more than 64 required keys");
+        if (st_strlist_add(&c->meta_keys, it->string) != 0 ||
+            st_strlist_add(&c->meta_values, cJSON_IsString(it) ? it->valuestring : "") != 0)
+            return fail(e, path, "out of memory");
+        /* "" stands for "any value": an exact empty value is written as true's opposite */
+        if (cJSON_IsString(it) && it->valuestring[0] == '\0')
+            return fail(e, path, "an empty required value: use true to require the key only");
+    }
+    return 0;
+}
+
+static int apply_safetensors(st_ctx *c, const cJSON *obj, errbuf *e)
+{
+    if (!cJSON_IsObject(obj))
+        return fail(e, "safetensors", "must be an object (require_metadata)");
+    for (const cJSON *it = obj->child; it != NULL; it = it->next) {
+        char path[64];
+        snprintf(path, sizeof(path), "safetensors.%.30s", it->string);
+        if (strcmp(it->string, "require_metadata") != 0)
+            return fail(e, path, "unknown key (require_metadata)");
+        if (apply_require_metadata(c, it, e) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int apply_text(st_ctx *c, const char *json, const char *base_dir, int depth, errbuf *e);
+static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int depth, errbuf *e,
+                     int in_override);
+
+/* "overrides": [ { "paths": [globs], "policy": {...} } ]: stored as text, validated now by
+ * applying each to a scratch copy, and applied per file by st_ctx_for_path. */
+static int apply_overrides(st_ctx *c, const cJSON *arr, const char *base_dir, int depth, errbuf *e)
+{
+    if (!cJSON_IsArray(arr))
+        return fail(e, "overrides", "must be an array of { \"paths\": [...], \"policy\": {...} }");
+    int i = 0;
+    for (const cJSON *it = arr->child; it != NULL; it = it->next, i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "overrides[%d]", i);
+        const cJSON *paths = cJSON_GetObjectItemCaseSensitive(it, "paths");
+        const cJSON *pol = cJSON_GetObjectItemCaseSensitive(it, "policy");
+        if (!cJSON_IsObject(it) || cJSON_GetArraySize(it) != 2 || !cJSON_IsArray(paths) ||
+            !cJSON_IsObject(pol) || cJSON_GetArraySize(paths) == 0)
+            return fail(e, path,
+                        "must be { \"paths\": [non-empty list of globs], \"policy\": {...} }");
+        char globs[4096];
+        size_t gl = 0;
+        for (const cJSON *g = paths->child; g != NULL; g = g->next) {
+            size_t n = cJSON_IsString(g) ? strlen(g->valuestring) : 0;
+            if (n == 0 || strchr(g->valuestring, '\n') != NULL || gl + n + 1 >= sizeof(globs))
+                return fail(e, path, "paths must be non-empty globs (4 KiB in all)");
+            memcpy(globs + gl, g->valuestring, n);
+            globs[gl + n] = '\n';
+            gl += n + 1;
+        }
+        globs[gl ? gl - 1 : 0] = '\0';
+        st_ctx *scratch = st_ctx_clone(c);
+        char inner[600];
+        errbuf e2 = {inner, sizeof(inner)};
+        int rc = scratch ? apply_doc(scratch, pol, base_dir, depth + 1, &e2, 1) : -1;
+        st_ctx_free(scratch);
+        if (rc != 0) {
+            snprintf(e->err, e->size, "%s.policy.%s", path, scratch ? inner : "out of memory");
+            return -1;
+        }
+        char *text = cJSON_PrintUnformatted(pol);
+        int bad = text == NULL || st_strlist_add(&c->ov_globs, globs) != 0 ||
+                  st_strlist_add(&c->ov_policies, text) != 0;
+        cJSON_free(text);
+        if (bad)
+            return fail(e, path, "out of memory");
+    }
+    return 0;
+}
 
 static int apply_extends(st_ctx *c, const cJSON *v, const char *base_dir, int depth, errbuf *e)
 {
@@ -177,15 +313,13 @@ static int apply_extends(st_ctx *c, const cJSON *v, const char *base_dir, int de
     return rc;
 }
 
-static int apply_text(st_ctx *c, const char *json, const char *base_dir, int depth, errbuf *e)
+static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int depth, errbuf *e,
+                     int in_override)
 {
-    cJSON *doc = cJSON_Parse(json);
     int rc = 0;
-    if (!cJSON_IsObject(doc)) {
-        cJSON_Delete(doc);
-        return fail(e, "(document)", "not a JSON object");
-    }
     const cJSON *ext = cJSON_GetObjectItemCaseSensitive(doc, "extends");
+    if (ext != NULL && in_override)
+        return fail(e, "extends", "not allowed in an override");
     if (ext != NULL)
         rc = apply_extends(c, ext, base_dir, depth, e);
     for (const cJSON *it = doc->child; rc == 0 && it != NULL; it = it->next) {
@@ -198,6 +332,12 @@ static int apply_text(st_ctx *c, const char *json, const char *base_dir, int dep
             rc = apply_limits(c, it, e);
         else if (strcmp(k, "formats") == 0)
             rc = apply_formats(c, it, e);
+        else if (strcmp(k, "pickle") == 0)
+            rc = apply_pickle(c, it, e);
+        else if (strcmp(k, "safetensors") == 0)
+            rc = apply_safetensors(c, it, e);
+        else if (strcmp(k, "overrides") == 0 && !in_override)
+            rc = apply_overrides(c, it, base_dir, depth, e);
         else if (strcmp(k, "fail_on") == 0) {
             int s = cJSON_IsString(it) ? severity_of(it->valuestring, 1) : -1;
             if (s < 1)
@@ -217,10 +357,23 @@ static int apply_text(st_ctx *c, const char *json, const char *base_dir, int dep
             char path[64];
             snprintf(path, sizeof(path), "%.40s", k);
             rc = fail(e, path,
-                      "unknown key (extends, description, fail_on, severity, limits, "
-                      "formats, symlinks)");
+                      in_override ? "unknown key in an override (description, fail_on, severity, "
+                                    "limits, formats, symlinks, pickle, safetensors)"
+                                  : "unknown key (extends, description, fail_on, severity, "
+                                    "limits, formats, symlinks, pickle, safetensors, overrides)");
         }
     }
+    return rc;
+}
+
+static int apply_text(st_ctx *c, const char *json, const char *base_dir, int depth, errbuf *e)
+{
+    cJSON *doc = cJSON_Parse(json);
+    if (!cJSON_IsObject(doc)) {
+        cJSON_Delete(doc);
+        return fail(e, "(document)", "not a JSON object");
+    }
+    int rc = apply_doc(c, doc, base_dir, depth, e, 0);
     cJSON_Delete(doc);
     return rc;
 }
@@ -231,26 +384,20 @@ st_error st_ctx_load_policy_text(st_ctx *ctx, const char *json, const char *base
 {
     char dummy[8];
     errbuf e = {err ? err : dummy, err ? err_size : sizeof(dummy)};
-    st_ctx *tmp = st_ctx_new();
-    if (ctx == NULL || json == NULL || tmp == NULL) {
-        st_ctx_free(tmp);
+    if (ctx == NULL || json == NULL)
         return ST_E_INVAL;
-    }
-    memcpy(tmp->limits, ctx->limits, sizeof(ctx->limits));
-    memcpy(tmp->sev, ctx->sev, sizeof(ctx->sev));
-    tmp->fail_on = ctx->fail_on;
-    tmp->follow_symlinks = ctx->follow_symlinks;
-    for (size_t i = 0; i < ctx->n_allow; i++)
-        tmp->formats_allow[tmp->n_allow++] = strdup(ctx->formats_allow[i]);
-    for (size_t i = 0; i < ctx->n_deny; i++)
-        tmp->formats_deny[tmp->n_deny++] = strdup(ctx->formats_deny[i]);
+    st_ctx *tmp = st_ctx_clone(ctx);
+    if (tmp == NULL)
+        return ST_E_NOMEM;
     if (apply_text(tmp, json, base_dir, 0, &e) != 0) {
         st_ctx_free(tmp);
         return ST_E_INVAL;
     }
-    st_ctx_clear_formats(ctx);
-    *ctx = *tmp; /* takes over tmp's format strings */
-    free(tmp);
+    /* swap: ctx takes tmp's contents, tmp (now holding the old lists) is freed */
+    st_ctx old = *ctx;
+    *ctx = *tmp;
+    *tmp = old;
+    st_ctx_free(tmp);
     return ST_OK;
 }
 
@@ -271,27 +418,100 @@ st_error st_ctx_load_policy(st_ctx *ctx, const char *path, char *err, size_t err
     return rc;
 }
 
+static cJSON *list_json(const st_strlist *l)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a != NULL && i < l->n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(l->v[i]));
+    return a;
+}
+
+/* Adds the parts of the effective policy beyond severities and limits. */
+static void add_more_json(cJSON *doc, const st_ctx *ctx)
+{
+    cJSON *fmt = cJSON_AddObjectToObject(doc, "formats");
+    cJSON_AddItemToObject(fmt, "allow", list_json(&ctx->formats_allow));
+    cJSON_AddItemToObject(fmt, "deny", list_json(&ctx->formats_deny));
+    cJSON_AddStringToObject(doc, "symlinks", ctx->follow_symlinks ? "follow" : "report");
+    cJSON *pk = cJSON_AddObjectToObject(doc, "pickle");
+    cJSON_AddItemToObject(pk, "allow", list_json(&ctx->pk_allow));
+    cJSON_AddItemToObject(pk, "deny", list_json(&ctx->pk_deny));
+    cJSON_AddBoolToObject(pk, "replace_allowlist", ctx->pk_replace_allow);
+    cJSON_AddBoolToObject(pk, "replace_denylist", ctx->pk_replace_deny);
+    cJSON *req =
+        cJSON_AddObjectToObject(cJSON_AddObjectToObject(doc, "safetensors"), "require_metadata");
+    for (size_t i = 0; req != NULL && i < ctx->meta_keys.n; i++) {
+        if (ctx->meta_values.v[i][0] == '\0')
+            cJSON_AddTrueToObject(req, ctx->meta_keys.v[i]);
+        else
+            cJSON_AddStringToObject(req, ctx->meta_keys.v[i], ctx->meta_values.v[i]);
+    }
+    cJSON *ov = cJSON_AddArrayToObject(doc, "overrides");
+    for (size_t i = 0; ov != NULL && i < ctx->ov_globs.n; i++) {
+        cJSON *o = cJSON_CreateObject(), *paths = cJSON_AddArrayToObject(o, "paths");
+        char globs[4096];
+        snprintf(globs, sizeof(globs), "%s", ctx->ov_globs.v[i]);
+        char *save = NULL;
+        for (char *g = strtok_r(globs, "\n", &save); g; g = strtok_r(NULL, "\n", &save))
+            cJSON_AddItemToArray(paths, cJSON_CreateString(g));
+        cJSON_AddItemToObject(o, "policy", cJSON_Parse(ctx->ov_policies.v[i]));
+        cJSON_AddItemToArray(ov, o);
+    }
+}
+
+/* Does the glob match the path, or the path below any '/' (patterns are not anchored, as in
+ * .gitignore)? '*' also matches '/', so "vendor/" followed by a star covers the whole folder. */
+static int glob_matches(const char *glob, const char *path)
+{
+    for (const char *p = path;;) {
+        if (fnmatch(glob, p, 0) == 0)
+            return 1;
+        const char *slash = strchr(p, '/');
+        if (slash == NULL)
+            return 0;
+        p = slash + 1;
+    }
+}
+
+static int any_glob(const char *globs, const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", globs);
+    char *save = NULL;
+    for (char *g = strtok_r(buf, "\n", &save); g; g = strtok_r(NULL, "\n", &save))
+        if (glob_matches(g, path))
+            return 1;
+    return 0;
+}
+
+st_ctx *st_ctx_for_path(st_ctx *ctx, const char *path)
+{
+    st_ctx *c = ctx;
+    for (size_t i = 0; i < ctx->ov_globs.n; i++) {
+        if (!any_glob(ctx->ov_globs.v[i], path))
+            continue;
+        if (c == ctx && (c = st_ctx_clone(ctx)) == NULL)
+            return NULL;
+        char err[8];
+        errbuf e = {err, sizeof(err)};
+        apply_text(c, ctx->ov_policies.v[i], NULL, 1, &e); /* validated when loaded */
+    }
+    return c;
+}
+
 char *st_ctx_policy_json(const st_ctx *ctx)
 {
     cJSON *doc = cJSON_CreateObject(), *sev = cJSON_CreateObject(), *lim = cJSON_CreateObject();
-    cJSON *fmt = cJSON_CreateObject(), *allow = cJSON_CreateArray(), *deny = cJSON_CreateArray();
     char *out = NULL;
-    if (doc && sev && lim && fmt && allow && deny) {
+    if (doc && sev && lim) {
         cJSON_AddStringToObject(doc, "fail_on", sev_names[ctx->fail_on]);
-        cJSON_AddStringToObject(doc, "symlinks", ctx->follow_symlinks ? "follow" : "report");
         for (size_t i = 0; i < st_rule_count(); i++)
             cJSON_AddStringToObject(sev, st_rule_at(i)->id, sev_names[ctx->sev[i]]);
         for (int i = 0; i < ST_LIMIT_COUNT_; i++)
             cJSON_AddNumberToObject(lim, limit_names[i], (double)ctx->limits[i]);
-        for (size_t i = 0; i < ctx->n_allow; i++)
-            cJSON_AddItemToArray(allow, cJSON_CreateString(ctx->formats_allow[i]));
-        for (size_t i = 0; i < ctx->n_deny; i++)
-            cJSON_AddItemToArray(deny, cJSON_CreateString(ctx->formats_deny[i]));
-        cJSON_AddItemToObject(fmt, "allow", allow);
-        cJSON_AddItemToObject(fmt, "deny", deny);
         cJSON_AddItemToObject(doc, "severity", sev);
         cJSON_AddItemToObject(doc, "limits", lim);
-        cJSON_AddItemToObject(doc, "formats", fmt);
+        add_more_json(doc, ctx);
         out = cJSON_Print(doc);
         cJSON_Delete(doc);
         return out;
@@ -299,8 +519,5 @@ char *st_ctx_policy_json(const st_ctx *ctx)
     cJSON_Delete(doc);
     cJSON_Delete(sev);
     cJSON_Delete(lim);
-    cJSON_Delete(fmt);
-    cJSON_Delete(allow);
-    cJSON_Delete(deny);
     return NULL;
 }
