@@ -165,29 +165,67 @@ typedef struct {
 } emitter;
 
 /* Writes one report (text now, or into the JSON document) and folds in its exit code. */
-static void emit(emitter *em, st_report *r, const char *path)
+/* A checked file, rendered: what goes to standard output (text or JSON Lines) is written to
+ * memory by whichever thread checked the file, so the thread that keeps input order only copies
+ * bytes. The report itself is kept only when a document (JSON, SARIF, JUnit) needs it. */
+typedef struct {
+    st_report *r; /* NULL once rendered, unless a document needs it */
+    char *out;
+    size_t len;
+    st_verdict v;
+    int failed; /* out of memory, or a rendering error */
+} result;
+
+static result render(const cli_config *cfg, int keep, st_report *r)
 {
-    if (r == NULL) {
+    result res = {NULL, NULL, 0, ST_VERDICT_ERROR, r == NULL};
+    if (r == NULL)
+        return res;
+    res.v = st_report_verdict(r);
+    int quiet = cfg->quiet && res.v == ST_VERDICT_PASS;
+    if (cfg->jsonl || (cfg->text && !quiet)) {
+        FILE *f = open_memstream(&res.out, &res.len);
+        res.failed = f == NULL || (cfg->jsonl ? st_write_jsonl(f, r)
+                                              : st_write_text_color(f, r, cfg->color)) != 0;
+        if (f != NULL && fclose(f) != 0)
+            res.failed = 1;
+    }
+    if (keep)
+        res.r = r;
+    else
+        st_report_free(r);
+    return res;
+}
+
+/* Writes one result (and adds its report to the documents) and folds in its exit code. */
+static void emit(emitter *em, result *res, const char *path)
+{
+    if (res->failed && res->r == NULL && res->out == NULL) {
         fprintf(stderr, "stcheck: out of memory checking %s\n", path);
         em->code = EXIT_NOCHECK;
         return;
     }
-    st_verdict v = st_report_verdict(r);
+    st_verdict v = res->v;
     em->code = worse(em->code, exit_for(v));
     em->files++;
     em->passed += v == ST_VERDICT_PASS;
     em->failed += v == ST_VERDICT_FAIL;
     em->errors += v == ST_VERDICT_ERROR;
-    int quiet = em->cfg->quiet && st_report_verdict(r) == ST_VERDICT_PASS;
-    for (int k = 0; k < N_SINKS; k++)
-        if (em->docs[k] != NULL && st_doc_add(em->docs[k], r) != 0)
+    for (int k = 0; res->r != NULL && k < N_SINKS; k++)
+        if (em->docs[k] != NULL && st_doc_add(em->docs[k], res->r) != 0)
             em->code = EXIT_NOCHECK;
-    int wrc = em->cfg->jsonl            ? st_write_jsonl(stdout, r)
-              : !em->cfg->text || quiet ? 0
-                                        : st_write_text_color(stdout, r, em->cfg->color);
-    if (wrc != 0)
+    if (res->failed || (res->len > 0 && fwrite(res->out, 1, res->len, stdout) != res->len))
         em->code = EXIT_NOCHECK;
-    st_report_free(r);
+    free(res->out);
+    st_report_free(res->r);
+}
+
+static int needs_reports(const emitter *em)
+{
+    for (int k = 0; k < N_SINKS; k++)
+        if (em->docs[k] != NULL)
+            return 1;
+    return 0;
 }
 
 /* One thing to check: a path as given, or an entry of a folder walk (-r). */
@@ -211,13 +249,27 @@ enum { CHUNK = 128 };
 
 typedef struct {
     st_ctx *ctx;
+    const cli_config *cfg;
+    int keep; /* documents need the reports */
     const item *files;
     int n, nchunks, next, emitted, window;
-    st_report **slots;
+    result *slots;
     unsigned char *done; /* per chunk */
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } pool;
+
+/* Checks and renders chunk c, then marks it done (called without the lock held). */
+static void run_chunk(pool *p, int c)
+{
+    int end = (c + 1) * CHUNK < p->n ? (c + 1) * CHUNK : p->n;
+    for (int i = c * CHUNK; i < end; i++)
+        p->slots[i] = render(p->cfg, p->keep, check_item(p->ctx, &p->files[i]));
+    pthread_mutex_lock(&p->mu);
+    p->done[c] = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
 
 static void *worker(void *arg)
 {
@@ -230,13 +282,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (c < 0)
             return NULL;
-        int end = (c + 1) * CHUNK < p->n ? (c + 1) * CHUNK : p->n;
-        for (int i = c * CHUNK; i < end; i++)
-            p->slots[i] = check_item(p->ctx, &p->files[i]);
-        pthread_mutex_lock(&p->mu);
-        p->done[c] = 1;
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
+        run_chunk(p, c);
     }
 }
 
@@ -244,13 +290,15 @@ static void run_parallel(emitter *em, st_ctx *ctx, const item *files, int n, int
 {
     int nchunks = (n + CHUNK - 1) / CHUNK;
     pool p = {ctx,
+              em->cfg,
+              needs_reports(em),
               files,
               n,
               nchunks,
               0,
               0,
               2 * jobs,
-              calloc((size_t)n, sizeof(st_report *)),
+              calloc((size_t)n, sizeof(result)),
               calloc((size_t)nchunks, 1),
               PTHREAD_MUTEX_INITIALIZER,
               PTHREAD_COND_INITIALIZER};
@@ -261,8 +309,10 @@ static void run_parallel(emitter *em, st_ctx *ctx, const item *files, int n, int
             if (pthread_create(&tid[started], NULL, worker, &p) != 0)
                 break;
     if (started == 0) { /* no threads: check in this one */
-        for (int i = 0; i < n; i++)
-            emit(em, check_item(ctx, &files[i]), files[i].path);
+        for (int i = 0; i < n; i++) {
+            result res = render(em->cfg, needs_reports(em), check_item(ctx, &files[i]));
+            emit(em, &res, files[i].path);
+        }
     } else {
         for (int c = 0; c < nchunks; c++) {
             pthread_mutex_lock(&p.mu);
@@ -271,7 +321,7 @@ static void run_parallel(emitter *em, st_ctx *ctx, const item *files, int n, int
             pthread_mutex_unlock(&p.mu);
             int end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
             for (int i = c * CHUNK; i < end; i++)
-                emit(em, p.slots[i], files[i].path);
+                emit(em, &p.slots[i], files[i].path);
             pthread_mutex_lock(&p.mu);
             p.emitted = c + 1;
             pthread_cond_broadcast(&p.cv);
@@ -388,8 +438,10 @@ static int run(const cli_config *cfg, st_ctx *ctx, const item *files, int n)
         }
     }
     if (cfg->jobs <= 1 || n <= 1)
-        for (int i = 0; i < n; i++)
-            emit(&em, check_item(ctx, &files[i]), files[i].path);
+        for (int i = 0; i < n; i++) {
+            result res = render(cfg, needs_reports(&em), check_item(ctx, &files[i]));
+            emit(&em, &res, files[i].path);
+        }
     else
         run_parallel(&em, ctx, files, n, cfg->jobs < n ? cfg->jobs : n);
     write_docs(&em);
