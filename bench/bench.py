@@ -159,8 +159,8 @@ def main():
     listing = os.path.join(work, "many.txt")
     with open(listing, "w") as f:
         f.write("\n".join(many) + "\n")
-    r1 = run([st, "-j1", "--files-from", listing], 5)
-    r2 = run([st, "-j2", "--files-from", listing], 5)
+    r1 = run([st, "-j1", "--files-from", listing], 15)
+    r2 = run([st, "-j2", "--files-from", listing], 15)
     report("jobs-10000 -j1", r1)
     report("jobs-10000 -j2", r2, "speed-up %.2fx" % (r1[0] / r2[0]))
 
