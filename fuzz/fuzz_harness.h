@@ -33,7 +33,14 @@ static inline void fuzz_input_init(fuzz_input *f, const uint8_t *data, size_t si
         abort();
     size_t h = size < ST_HEAD_BYTES ? size : ST_HEAD_BYTES;
     f->src = (st_src){-1, data, size};
-    f->in = (st_input){ctx, r, &f->src, data, h, data + size - h, h, name, 0};
+    f->in = (st_input){.ctx = ctx,
+                       .report = r,
+                       .src = &f->src,
+                       .head = data,
+                       .head_len = h,
+                       .tail = data + size - h,
+                       .tail_len = h,
+                       .name = name};
 }
 
 /* Fail-closed invariants every check must keep, then frees the report. */

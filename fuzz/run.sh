@@ -18,8 +18,8 @@ mkdir -p "$W/corpus"
 # Seed folders per target: the same lists as fuzz/CMakeLists.txt.
 case "$T" in
 zip) SEEDS="corpus/zip corpus/pytorch" ;;
-identify) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/json corpus/numpy" ;;
-pipeline) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/numpy" ;;
+identify) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/json corpus/numpy corpus/index" ;;
+pipeline) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/numpy corpus/index" ;;
 *) SEEDS="corpus/$T" ;;
 esac
 OPTS=""

@@ -27,11 +27,23 @@ static int read_ends(st_report *r, const st_src *src, unsigned char *head, size_
 }
 
 static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
-                        int walked)
+                        const st_dir *dir)
 {
     unsigned char head[ST_HEAD_BYTES], tail[ST_HEAD_BYTES];
     size_t n = src->size < sizeof(head) ? (size_t)src->size : sizeof(head);
-    st_input in = {ctx, r, src, head, n, tail, n, name, 0};
+    int walked = dir != NULL && dir->walked;
+    st_input in = {.ctx = ctx,
+                   .report = r,
+                   .src = src,
+                   .head = head,
+                   .head_len = n,
+                   .tail = tail,
+                   .tail_len = n,
+                   .name = name};
+    if (dir != NULL) {
+        in.open_dir = dir->open;
+        in.dir_arg = dir->arg;
+    }
 
     r->file_size = src->size;
     if (read_ends(r, src, head, n, tail, n) != 0)
@@ -91,11 +103,11 @@ st_report *st_check_buffer(st_ctx *ctx, const void *data, size_t size, const cha
         return r;
     }
     st_src src = {-1, data, size};
-    run_formats(ctx, r, &src, display_name, 0);
+    run_formats(ctx, r, &src, display_name, NULL);
     return r;
 }
 
-void st_scan_fd(const st_ctx *ctx, st_report *r, int fd, const char *name, int walked)
+void st_scan_fd(const st_ctx *ctx, st_report *r, int fd, const char *name, const st_dir *dir)
 {
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -115,7 +127,7 @@ void st_scan_fd(const st_ctx *ctx, st_report *r, int fd, const char *name, int w
         return;
     }
     st_src src = {fd, NULL, (uint64_t)st.st_size};
-    run_formats(ctx, r, &src, name, walked);
+    run_formats(ctx, r, &src, name, dir);
 }
 
 st_report *st_check_fd(st_ctx *ctx, int fd, const char *display_name)
@@ -123,8 +135,23 @@ st_report *st_check_fd(st_ctx *ctx, int fd, const char *display_name)
     st_report *r = new_report(ctx, display_name);
     if (r == NULL)
         return NULL;
-    st_scan_fd(ctx, r, fd, display_name, 0);
+    st_scan_fd(ctx, r, fd, display_name, NULL);
     return r;
+}
+
+/* The folder of a path as given (its dirname, or "." for a bare name). */
+static int open_parent(const void *arg)
+{
+    const char *path = arg, *slash = strrchr(path, '/');
+    char dir[4096];
+    if (slash == NULL)
+        return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= sizeof(dir))
+        return -1;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 void st_ctx_release(st_ctx *ctx, const st_ctx *base, st_report *r)
@@ -151,7 +178,8 @@ st_report *st_check_path(st_ctx *base, const char *path)
         st_ctx_release(ctx, base, r);
         return r;
     }
-    st_scan_fd(ctx, r, fd, path, 0);
+    st_dir dir = {open_parent, path, 0};
+    st_scan_fd(ctx, r, fd, path, &dir);
     close(fd);
     st_ctx_release(ctx, base, r);
     return r;

@@ -7,9 +7,18 @@
 
 #include "core/report.h"
 
-/* Checks the file open on fd (fstat'd here: only regular files are read) into r. In a folder
- * walk (walked != 0) content of no model format is an info finding, not "could not check". */
-void st_scan_fd(const st_ctx *ctx, st_report *r, int fd, const char *name, int walked);
+/* Where a checked file lies: how to open its folder (for shard indexes), and whether it was
+ * found by a folder walk, where content of no model format is an info finding (ST608) rather
+ * than "could not check". */
+typedef struct {
+    int (*open)(const void *arg);
+    const void *arg;
+    int walked;
+} st_dir;
+
+/* Checks the file open on fd (fstat'd here: only regular files are read) into r. dir may be
+ * NULL (folder unknown, not walked). */
+void st_scan_fd(const st_ctx *ctx, st_report *r, int fd, const char *name, const st_dir *dir);
 
 /* Frees a per-path context (st_ctx_for_path) once its report r (may be NULL) is complete. */
 void st_ctx_release(st_ctx *ctx, const st_ctx *base, st_report *r);

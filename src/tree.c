@@ -431,6 +431,25 @@ static char *display(const st_tree *t, size_t i)
 
 /* ---- checking one entry ------------------------------------------------------------------ */
 
+typedef struct {
+    const st_tree *t;
+    const char *rel;
+} parent_of;
+
+/* The folder of a walked file, opened from the root without following links. */
+static int open_parent(const void *arg)
+{
+    const parent_of *p = arg;
+    char dir[PATH_MAX];
+    const char *slash = strrchr(p->rel, '/');
+    size_t n = slash ? (size_t)(slash - p->rel) : 0;
+    if (n >= sizeof(dir))
+        return -1;
+    memcpy(dir, p->rel, n);
+    dir[n] = '\0';
+    return open_beneath(p->t->rootfd, dir, O_RDONLY | O_DIRECTORY);
+}
+
 static void check_file(const st_ctx *ctx, const st_tree *t, st_report *r, const char *rel)
 {
     int fd = open_beneath(t->rootfd, rel, O_RDONLY | O_NONBLOCK);
@@ -441,7 +460,9 @@ static void check_file(const st_ctx *ctx, const st_tree *t, st_report *r, const 
         st_report_fail(r, ST_E_IO);
         return;
     }
-    st_scan_fd(ctx, r, fd, r->path, 1);
+    parent_of par = {t, rel};
+    st_dir dir = {open_parent, &par, 1};
+    st_scan_fd(ctx, r, fd, r->path, &dir);
     close(fd);
 }
 

@@ -24,6 +24,15 @@ typedef struct {
     size_t tail_len;
     const char *name; /* path as given (for extension hints only; never trusted) */
     unsigned depth;   /* archives this input is nested in */
+    /* Opens the folder holding the file (a descriptor the caller closes, or -1), when the
+     * scanner knows it: a shard index names sibling files, and only index.c opens plain names
+     * beneath it. NULL: unknown (a buffer, a member of an archive). */
+    int (*open_dir)(const void *arg);
+    const void *dir_arg;
+    /* When set, called for each tensor entry of a safetensors header: its name (unescaped) and
+     * data size (UINT64_MAX when its offsets are unusable). index.c lists shards with it. */
+    void (*on_tensor)(void *arg, const char *name, size_t len, uint64_t nbytes);
+    void *tensor_arg;
 } st_input;
 
 typedef struct {
@@ -71,6 +80,8 @@ st_error st_compressed_check(st_input *in);
 st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, const char *what);
 int st_opaque_sniff(const st_input *in);
 st_error st_opaque_check(st_input *in);
+int st_index_sniff(const st_input *in);
+st_error st_index_check(st_input *in);
 int st_ziparchive_sniff(const st_input *in);
 st_error st_ziparchive_check(st_input *in);
 

@@ -12,6 +12,7 @@
 
 static const st_format format_table[] = {
     {"safetensors", st_safetensors_sniff, st_safetensors_check, 0},
+    {"shard-index", st_index_sniff, st_index_check, 0},
     {"pickle", st_rawpickle_sniff, st_rawpickle_check, 0},
     /* zip readers find the archive from its end, whatever precedes it: a second view */
     {"zip", st_ziparchive_sniff, st_ziparchive_check, 1},
@@ -64,8 +65,15 @@ st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, 
     }
     size_t h = len < ST_HEAD_BYTES ? len : ST_HEAD_BYTES;
     st_src src = {-1, buf, len};
-    st_input sub = {outer->ctx, outer->report,   &src, buf, h, buf + len - h, h,
-                    what,       outer->depth + 1};
+    st_input sub = {.ctx = outer->ctx,
+                    .report = outer->report,
+                    .src = &src,
+                    .head = buf,
+                    .head_len = h,
+                    .tail = buf + len - h,
+                    .tail_len = h,
+                    .name = what,
+                    .depth = outer->depth + 1}; /* no folder: its siblings are not files */
     const st_format *fmt = st_format_identify(&sub);
     if (fmt == NULL) {
         st_report_add(outer->report, ST_R_UNKNOWN_FORMAT, 0, 0,

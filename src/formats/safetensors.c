@@ -432,7 +432,7 @@ static int tensor_field(stf *s, tensor_entry *te, const st_json_tok *k)
     return skip_value(s, &v);
 }
 
-static int parse_tensor(stf *s, const st_json_tok *key)
+static int parse_tensor_entry(stf *s, const st_json_tok *key)
 {
     st_json_tok t;
     tensor_entry te;
@@ -465,6 +465,27 @@ static int parse_tensor(stf *s, const st_json_tok *key)
             return -1;
     }
     return finish_tensor(s, &te);
+}
+
+/* A tensor entry, reported to the input's on_tensor hook when there is one (shard listing). */
+static int parse_tensor(stf *s, const st_json_tok *key)
+{
+    if (s->in->on_tensor == NULL)
+        return parse_tensor_entry(s, key);
+    char *name = malloc(key->str_len + 1);
+    size_t len = key->str_len, before = s->nrecs;
+    if (name == NULL) {
+        st_report_fail(s->r, ST_E_NOMEM);
+        return -1;
+    }
+    memcpy(name, key->str, len); /* the scanner may reuse its key storage */
+    name[len] = '\0';
+    int rc = parse_tensor_entry(s, key);
+    uint64_t nbytes =
+        s->nrecs > before ? s->recs[s->nrecs - 1].end - s->recs[s->nrecs - 1].begin : UINT64_MAX;
+    s->in->on_tensor(s->in->tensor_arg, name, len, nbytes);
+    free(name);
+    return rc;
 }
 
 /* ---- __metadata__ ---------------------------------------------------------------------- */

@@ -243,6 +243,7 @@ static void check_storage_pickles(zjob *j)
         if (scratch != NULL) {
             st_src src = {-1, buf, len};
             st_input in = *j->in;
+            in.open_dir = NULL; /* a member's siblings are members, not files */
             in.report = scratch;
             st_pk_job job = {
                 .in = &in, .src = &src, .end = len, .profile = ST_PK_PROFILE_DATA, .single = 1};
