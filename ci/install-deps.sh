@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
     build-essential cmake pkg-config
     clang libclang-rt-14-dev afl++
-    libcjson-dev libzip-dev libmagic-dev libcmocka-dev python3-jsonschema zlib1g-dev libbz2-dev liblzma-dev zip unzip
+    libcjson-dev libzip-dev libmagic-dev libcmocka-dev python3-jsonschema libssl-dev zlib1g-dev libbz2-dev liblzma-dev zip unzip
     python3 time
 )
 

@@ -29,7 +29,10 @@ enum {
     OPT_FILES_FROM,
     OPT_JSON_OUTPUT,
     OPT_SARIF_OUTPUT,
-    OPT_JUNIT_OUTPUT
+    OPT_JUNIT_OUTPUT,
+    OPT_DIGEST,
+    OPT_DEEP,
+    OPT_EXPECT
 };
 enum { MAX_JOBS = 256 };
 
@@ -53,6 +56,12 @@ static const cli_option options[] = {
      "also write JUnit XML (CI test report) to FILE"},
     {"recursive", no_argument, 'r', NULL,
      "check folders: every file below them, links resolved but not followed"},
+    {"digest", no_argument, OPT_DIGEST, NULL,
+     "print each file's SHA-256 (of the very bytes checked)"},
+    {"expect", required_argument, OPT_EXPECT, "FILE",
+     "fail files whose SHA-256 differs from, or is missing in, a sha256sum manifest"},
+    {"deep", no_argument, OPT_DEEP, NULL,
+     "read every safetensors tensor: report NaN and Inf values"},
     {"jobs", required_argument, 'j', "N",
      "check N files at once (default: number of cores); output keeps input order"},
     {"files-from", required_argument, OPT_FILES_FROM, "FILE",
@@ -89,6 +98,9 @@ typedef struct {
     int color;
     int null_sep;
     int recursive;
+    int digest;
+    int deep;
+    const char *expect;
     const char *files_from;
     const char *sink_path[N_SINKS]; /* NULL: not asked for; [SINK_STDOUT] is unused */
     int print_policy;
@@ -533,6 +545,12 @@ static int configure(const cli_config *cfg, st_ctx *ctx)
         return EXIT_USAGE;
     }
     st_ctx_set_strict(ctx, cfg->strict);
+    st_ctx_set_digest(ctx, cfg->digest);
+    st_ctx_set_deep(ctx, cfg->deep);
+    if (cfg->expect != NULL && st_ctx_load_manifest(ctx, cfg->expect, err, sizeof(err)) != ST_OK) {
+        fprintf(stderr, "stcheck: manifest %s: %s\n", cfg->expect, err);
+        return EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -608,6 +626,15 @@ int main(int argc, char **argv)
             break;
         case 'r':
             cfg.recursive = 1;
+            break;
+        case OPT_DIGEST:
+            cfg.digest = 1;
+            break;
+        case OPT_DEEP:
+            cfg.deep = 1;
+            break;
+        case OPT_EXPECT:
+            cfg.expect = optarg;
             break;
         case OPT_FILES_FROM:
             cfg.files_from = optarg;

@@ -111,6 +111,16 @@ ST_API void st_ctx_set_strict(st_ctx *ctx, int strict);
 /* The lowest severity that fails a file: "info", "warning", "error" (default) or "none". */
 ST_API st_error st_ctx_set_fail_on(st_ctx *ctx, const char *severity);
 
+/* --digest: compute each file's SHA-256 over the very descriptor that is checked. */
+ST_API void st_ctx_set_digest(st_ctx *ctx, int on);
+/* --deep: read every safetensors tensor once, streamed, and count NaN/Inf per float tensor
+ * (ST141); shares the one read with the digest. */
+ST_API void st_ctx_set_deep(st_ctx *ctx, int on);
+/* --expect: a manifest in sha256sum format ("HEX  PATH" per line; "HEX *PATH" too). Turns the
+ * digest on; a file whose digest differs (ST620) or that the manifest lacks (ST621) fails. On
+ * error, err names the line; the context is unchanged. */
+ST_API st_error st_ctx_load_manifest(st_ctx *ctx, const char *path, char *err, size_t err_size);
+
 /* Policies (JSON files such as those in rules/; docs/policy.md). Loading layers the file over the
  * current policy (after its own "extends"). On error, err receives a message naming the key path,
  * and the context is left unchanged. */
@@ -152,6 +162,7 @@ ST_API const char *st_report_format(const st_report *r); /* "safetensors", "unkn
 ST_API uint64_t st_report_file_size(const st_report *r);
 ST_API uint64_t st_report_header_length(const st_report *r); /* safetensors N, else 0 */
 ST_API uint64_t st_report_tensor_count(const st_report *r);
+ST_API const char *st_report_sha256(const st_report *r); /* hex, or "" when not computed */
 ST_API size_t st_report_finding_count(const st_report *r);
 ST_API const st_finding *st_report_finding(const st_report *r, size_t i);
 /* Pickle evidence: every distinct import and every call site (bounded lists). */

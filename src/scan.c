@@ -7,11 +7,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/digest.h"
 #include "core/escape.h"
+#include "core/manifest.h"
 #include "formats/format.h"
 #include "scan.h"
 
@@ -26,29 +29,45 @@ static int read_ends(st_report *r, const st_src *src, unsigned char *head, size_
     return -1;
 }
 
-static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
-                        const st_dir *dir)
-{
-    unsigned char head[ST_HEAD_BYTES], tail[ST_HEAD_BYTES];
-    size_t n = src->size < sizeof(head) ? (size_t)src->size : sizeof(head);
-    int walked = dir != NULL && dir->walked;
-    st_input in = {.ctx = ctx,
-                   .report = r,
-                   .src = src,
-                   .head = head,
-                   .head_len = n,
-                   .tail = tail,
-                   .tail_len = n,
-                   .name = name};
-    if (dir != NULL) {
-        in.open_dir = dir->open;
-        in.dir_arg = dir->arg;
-    }
+static void identify_and_check(st_input *in, const st_dir *dir);
 
-    r->file_size = src->size;
-    if (read_ends(r, src, head, n, tail, n) != 0)
+/* The file's SHA-256, unless a module already fed it every byte; then the --expect pin. */
+static void finish_digest(const st_ctx *ctx, st_report *r, const st_src *src, st_input *in)
+{
+    enum { CHUNK = 1 << 20 };
+    unsigned char *buf = in->digest_done ? NULL : malloc(CHUNK);
+    int ok = in->digest_done || buf != NULL;
+    for (uint64_t off = 0; ok && !in->digest_done && off < src->size; off += CHUNK) {
+        size_t n = src->size - off < CHUNK ? (size_t)(src->size - off) : CHUNK;
+        ok = st_src_read(src, off, buf, n) == ST_OK && st_sha256_update(in->digest, buf, n) == 0;
+    }
+    free(buf);
+    if (!ok || st_sha256_final(in->digest, r->sha256) != 0) {
+        r->sha256[0] = '\0';
+        st_report_add(r, ST_R_IO, 0, 0, "could not read the whole file for its SHA-256");
+        st_report_fail(r, ST_E_IO);
         return;
-    const st_format *fmt = st_format_identify(&in);
+    }
+    if (!ctx->expect)
+        return;
+    const char *want = st_manifest_find(ctx, r->path);
+    if (want == NULL)
+        st_report_add(r, ST_R_DIGEST_UNPINNED, 0, 0,
+                      "the manifest has no SHA-256 for this path (sha256 %s)", r->sha256);
+    else if (strcmp(want, r->sha256) != 0)
+        st_report_add(r, ST_R_DIGEST_MISMATCH, 0, src->size, "sha256 %s, the manifest pins %s",
+                      r->sha256, want);
+}
+
+static void identify_and_check(st_input *inp, const st_dir *dir)
+{
+    const st_ctx *ctx = inp->ctx;
+    st_report *r = inp->report;
+    const unsigned char *head = inp->head;
+    size_t n = inp->head_len;
+    const char *name = inp->name;
+    int walked = dir != NULL && dir->walked;
+    const st_format *fmt = st_format_identify(inp);
     if (fmt == NULL) {
         char what[256], shown[160];
         st_magic_describe(head, n, what, sizeof(what));
@@ -68,15 +87,15 @@ static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, cons
     if (st_name_has_suffix(name, ".safetensors") && strcmp(fmt->name, "safetensors") != 0)
         st_report_add(r, ST_R_NAME_MISMATCH, 0, n, "named .safetensors, but the content is %s",
                       fmt->name);
-    st_error err = fmt->check(&in);
+    st_error err = fmt->check(inp);
     if (err != ST_OK)
         st_report_fail(r, err);
     /* Polyglots: every other view a reader could take of these bytes is checked too. */
     const st_format *views[4];
-    size_t nv = st_format_other_views(&in, fmt, views, 4);
+    size_t nv = st_format_other_views(inp, fmt, views, 4);
     const char *primary = r->format;
     for (size_t i = 0; i < nv; i++) {
-        err = views[i]->check(&in);
+        err = views[i]->check(inp);
         if (err != ST_OK)
             st_report_fail(r, err);
     }
@@ -84,6 +103,36 @@ static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, cons
     if (!st_ctx_format_allowed(ctx, r->format))
         st_report_add(r, ST_R_FORMAT_NOT_ALLOWED, 0, 0, "the policy does not allow %s files",
                       r->format);
+}
+
+static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
+                        const st_dir *dir)
+{
+    unsigned char head[ST_HEAD_BYTES], tail[ST_HEAD_BYTES];
+    size_t n = src->size < sizeof(head) ? (size_t)src->size : sizeof(head);
+    st_input in = {.ctx = ctx,
+                   .report = r,
+                   .src = src,
+                   .head = head,
+                   .head_len = n,
+                   .tail = tail,
+                   .tail_len = n,
+                   .name = name};
+    if (dir != NULL) {
+        in.open_dir = dir->open;
+        in.dir_arg = dir->arg;
+    }
+    r->file_size = src->size;
+    if (ctx->digest && (in.digest = st_sha256_new()) == NULL) {
+        st_report_add(r, ST_R_NOMEM, 0, 0, "SHA-256 is not available from libcrypto");
+        st_report_fail(r, ST_E_NOMEM);
+        return;
+    }
+    if (read_ends(r, src, head, n, tail, n) == 0)
+        identify_and_check(&in, dir);
+    if (in.digest != NULL)
+        finish_digest(ctx, r, src, &in);
+    st_sha256_free(in.digest);
 }
 
 static st_report *new_report(st_ctx *ctx, const char *name)

@@ -79,7 +79,9 @@ static int copy_list(st_strlist *dst, const st_strlist *src)
 
 #define CTX_LISTS(X)                                                                               \
     X(formats_allow)                                                                               \
-    X(formats_deny) X(pk_allow) X(pk_deny) X(meta_keys) X(meta_values) X(ov_globs) X(ov_policies)
+    X(formats_deny)                                                                                \
+    X(pk_allow)                                                                                    \
+    X(pk_deny) X(meta_keys) X(meta_values) X(ov_globs) X(ov_policies) X(man_paths) X(man_digests)
 
 st_ctx *st_ctx_clone(const st_ctx *ctx)
 {

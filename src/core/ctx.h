@@ -24,8 +24,12 @@ struct st_ctx {
     st_severity sev[ST_R_COUNT_]; /* effective severity of every rule (policy) */
     int fail_on;                  /* lowest severity that fails a file, or ST_FAIL_NONE */
     int follow_symlinks; /* folder walks: check a link to a file inside the root as that file */
-    size_t max_findings; /* findings kept per report; the rest are counted only */
-    st_strlist formats_allow; /* empty: every format */
+    int digest;          /* compute each file's SHA-256 */
+    int deep;            /* read every tensor: NaN/Inf counts (safetensors) */
+    int expect;          /* a manifest was loaded: files must match it */
+    st_strlist man_paths, man_digests; /* the manifest, sorted by path */
+    size_t max_findings;               /* findings kept per report; the rest are counted only */
+    st_strlist formats_allow;          /* empty: every format */
     st_strlist formats_deny;
     /* pickle verdicts (policy "pickle"): entries "module.name" or "module.*" */
     st_strlist pk_allow, pk_deny;

@@ -237,6 +237,11 @@ uint64_t st_report_header_length(const st_report *r)
 {
     return r->header_len;
 }
+const char *st_report_sha256(const st_report *r)
+{
+    return r->sha256;
+}
+
 uint64_t st_report_tensor_count(const st_report *r)
 {
     return r->tensor_count;

@@ -30,6 +30,7 @@ struct st_report {
     st_call *calls; /* the first ST_MAX_CALLS call sites */
     size_t n_calls, cap_calls;
     uint64_t calls_total;
+    char sha256[65]; /* "" when not computed */
 };
 
 #define ST_MAX_CALLS 10000

@@ -33,6 +33,11 @@ typedef struct {
      * data size (UINT64_MAX when its offsets are unusable). index.c lists shards with it. */
     void (*on_tensor)(void *arg, const char *name, size_t len, uint64_t nbytes);
     void *tensor_arg;
+    /* --digest: the file's SHA-256 under way. A module that reads the whole file anyway (the
+     * --deep tensor pass) feeds it every byte in order and sets digest_done; otherwise the
+     * scanner reads the file for it after the checks. */
+    struct st_sha256 *digest;
+    int digest_done;
 } st_input;
 
 typedef struct {

@@ -17,7 +17,9 @@
 
 #include "../core/checked.h"
 #include "../core/escape.h"
+#include "../core/digest.h"
 #include "../json/json.h"
+#include "deep.h"
 #include "format.h"
 
 #define ST_MAX_HEADER 100000000u /* the reference crate's MAX_HEADER_SIZE */
@@ -41,8 +43,9 @@ static const dtype_info dtypes[] = {
 
 typedef struct {
     uint64_t begin, end;
-    uint32_t key_off; /* opening quote of the tensor's name, header-relative */
-    uint32_t key_len; /* raw length including quotes */
+    uint32_t key_off;      /* opening quote of the tensor's name, header-relative */
+    uint32_t key_len : 27; /* raw length including quotes (a header is < 2^27 bytes) */
+    uint32_t dtype : 5;    /* index into dtypes (--deep) */
 } tensor_rec;
 
 typedef struct {
@@ -332,7 +335,8 @@ static int add_record(stf *s, const tensor_entry *te)
     rec->begin = te->begin;
     rec->end = te->end;
     rec->key_off = te->key_off;
-    rec->key_len = te->key_len;
+    rec->key_len = te->key_len & 0x7ffffffu;
+    rec->dtype = (unsigned)te->dtype & 31u; /* offsets_ok records have a known dtype */
     return 0;
 }
 
@@ -770,6 +774,115 @@ static st_error read_header(stf *s, unsigned char **buf)
     return ST_OK;
 }
 
+/* ---- --deep: one streamed read of the file ------------------------------------------------ */
+
+#define DEEP_CHUNK (1u << 20)
+
+typedef struct {
+    st_float_kind kind;
+    unsigned esz;
+    unsigned char carry[8]; /* an element split across two chunks */
+    unsigned nc;
+    uint64_t nan, inf;
+} deep_state;
+
+static void deep_start(deep_state *d, const tensor_rec *t)
+{
+    memset(d, 0, sizeof(*d));
+    d->kind = st_float_kind_of(dtypes[t->dtype].name);
+    d->esz = st_float_size(d->kind);
+}
+
+static void deep_bytes(deep_state *d, const unsigned char *p, size_t n)
+{
+    if (d->esz == 0)
+        return;
+    if (d->nc > 0) {
+        size_t take = d->esz - d->nc < n ? d->esz - d->nc : n;
+        memcpy(d->carry + d->nc, p, take);
+        d->nc += (unsigned)take;
+        p += take;
+        n -= take;
+        if (d->nc < d->esz)
+            return;
+        st_count_nan_inf(d->kind, d->carry, 1, &d->nan, &d->inf);
+        d->nc = 0;
+    }
+    size_t whole = n / d->esz, rest = n % d->esz;
+    st_count_nan_inf(d->kind, p, whole, &d->nan, &d->inf);
+    memcpy(d->carry, p + whole * d->esz, rest);
+    d->nc = (unsigned)rest;
+}
+
+static void deep_finish(stf *s, const tensor_rec *t, const deep_state *d)
+{
+    char name[NAME_SHOW + 8];
+    if (d->nan == 0 && d->inf == 0)
+        return;
+    st_report_add(s->r, ST_R_TENSOR_NAN_INF, HDR_BASE + s->n + t->begin, t->end - t->begin,
+                  "tensor \"%s\" (%s) holds %llu NaN and %llu Inf values",
+                  show_name(s, t->key_off, t->key_len, name, sizeof(name)), dtypes[t->dtype].name,
+                  (unsigned long long)d->nan, (unsigned long long)d->inf);
+}
+
+/* Reads the file once, front to back: every byte feeds the digest (when one is under way) and
+ * every tensor's bytes are classified. Needs the sorted, non-overlapping layout that
+ * check_coverage established; otherwise tensors are not scanned (the layout is an error
+ * already) and the scanner computes the digest itself. */
+static void deep_pass(stf *s)
+{
+    uint64_t size = s->in->src->size, base = HDR_BASE + s->n;
+    for (size_t i = 1; i < s->nrecs; i++)
+        if (s->recs[i].begin < s->recs[i - 1].end)
+            return;
+    if (s->nrecs > 0 && base + s->recs[s->nrecs - 1].end > size)
+        return;
+    unsigned char *buf = malloc(DEEP_CHUNK);
+    if (buf == NULL) {
+        st_report_fail(s->r, ST_E_NOMEM);
+        return;
+    }
+    st_sha256 *dg = s->in->digest_done ? NULL : s->in->digest;
+    size_t ri = 0;
+    deep_state d;
+    if (s->nrecs > 0)
+        deep_start(&d, &s->recs[0]);
+    uint64_t off = 0;
+    for (; off < size; off += DEEP_CHUNK) {
+        size_t len = size - off < DEEP_CHUNK ? (size_t)(size - off) : DEEP_CHUNK;
+        if (st_src_read(s->in->src, off, buf, len) != ST_OK ||
+            (dg != NULL && st_sha256_update(dg, buf, len) != 0)) {
+            st_report_add(s->r, ST_R_IO, off, len, "could not read the tensor data");
+            st_report_fail(s->r, ST_E_IO);
+            break;
+        }
+        uint64_t lo = off, hi = off + len;
+        while (ri < s->nrecs && lo < hi) {
+            const tensor_rec *t = &s->recs[ri];
+            uint64_t rb = base + t->begin, re = base + t->end;
+            if (re <= lo) { /* done (or empty) */
+                deep_finish(s, t, &d);
+                if (++ri < s->nrecs)
+                    deep_start(&d, &s->recs[ri]);
+                continue;
+            }
+            if (rb >= hi)
+                break;
+            uint64_t a = rb > lo ? rb : lo, b = re < hi ? re : hi;
+            deep_bytes(&d, buf + (a - off), (size_t)(b - a));
+            lo = b;
+        }
+    }
+    for (; off >= size && ri < s->nrecs; ri++) { /* tensors ending at the end of the file */
+        deep_finish(s, &s->recs[ri], &d);
+        if (ri + 1 < s->nrecs)
+            deep_start(&d, &s->recs[ri + 1]);
+    }
+    if (off >= size && dg != NULL)
+        s->in->digest_done = 1;
+    free(buf);
+}
+
 st_error st_safetensors_check(st_input *in)
 {
     stf s;
@@ -803,6 +916,8 @@ st_error st_safetensors_check(st_input *in)
         st_report_add(s.r, ST_R_NO_TENSORS, HDR_BASE, s.n, "the header describes no tensors");
     check_required_missing(&s);
     check_coverage(&s, in->src->size - HDR_BASE - s.n);
+    if (in->ctx->deep)
+        deep_pass(&s);
 out:
     st_json_free(s.j);
     free(s.recs);

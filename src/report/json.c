@@ -146,6 +146,8 @@ static cJSON *file_json(const st_report *r)
                            : !cJSON_AddStringToObject(o, "error", st_error_name(r->err))) ||
           add_u64(o, "header_length", r->header_len) ||
           add_u64(o, "tensor_count", r->tensor_count) ||
+          (r->sha256[0] ? !cJSON_AddStringToObject(o, "sha256", r->sha256)
+                        : !cJSON_AddNullToObject(o, "sha256")) ||
           !cJSON_AddBoolToObject(o, "findings_truncated", r->truncated);
     if (bad) {
         cJSON_Delete(o);

@@ -38,6 +38,8 @@ int st_write_text_color(FILE *out, const st_report *r, int color)
     for (size_t i = 0; i < r->n_findings; i++)
         if (write_finding(out, r, &r->findings[i], color) < 0)
             return -1;
+    if (r->sha256[0] != '\0' && fprintf(out, "%s: sha256 %s\n", r->path, r->sha256) < 0)
+        return -1;
     st_verdict v = st_report_verdict(r);
     const char *on = paint(color, v == ST_VERDICT_PASS ? "\033[32m" : "\033[31;1m");
     const char *off = paint(color, "\033[0m");
