@@ -11,11 +11,15 @@ Cases (goals in brackets):
   torch-500mb  a ~500 MB zip checkpoint (stored members)             [< 16 MB RSS]
   torch-200    200 small zip checkpoints in one run                  [< 16 MB RSS]
   jobs-10000   10,000 small files, -j1 vs -j2                         [-j2 >= 1.7x faster]
+  shards-200   -r over 200 safetensors shards + index, structure only [< 0.1 s]
+  digest-1gib  --digest on a 1 GiB file vs sha256sum (page cache)    [>= 0.9x sha256sum]
+  deep-1gib    --deep alone, and --deep --digest in one pass         [>= 2 GB/s per core]
 CPU time (user + sys) is printed beside wall time: on a shared 2-core machine wall time also
 measures the neighbours.
 
 Standard library only. Timings are for people, never asserted by tests.
 """
+import json
 import os
 import pickle
 import shutil
@@ -126,6 +130,38 @@ def torch_checkpoints(work, corpus):
     return big, smalls
 
 
+def shards(work, n=200):
+    """A folder of n small safetensors shards and their index."""
+    d = os.path.join(work, "shards")
+    os.makedirs(d, exist_ok=True)
+    wm, total = {}, 0
+    for i in range(n):
+        name = "model-%05d-of-%05d.safetensors" % (i + 1, n)
+        hdr = {"layer%d.w" % i: gen.t("F32", [16, 16], 0, 1024),
+               "layer%d.b" % i: gen.t("F32", [16], 1024, 1088)}
+        p = os.path.join(d, name)
+        if not os.path.exists(p):
+            gen.write(p, gen.frame(hdr, 1088))
+        wm.update({k: name for k in hdr})
+        total += 1088
+    with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": total}, "weight_map": wm}, f)
+    return d
+
+
+def big_f32(work):
+    """A 1 GiB safetensors file of one F32 tensor (real bytes, so the page cache holds it)."""
+    p = os.path.join(work, "f32-1gib.safetensors")
+    n = (1 << 30) // 4
+    if not os.path.exists(p):
+        with open(p, "wb") as f:
+            f.write(gen.frame({"w": gen.t("F32", [n], 0, 4 * n)}, 0))
+            block = os.urandom(1 << 20)
+            for _ in range(1024):
+                f.write(block)
+    return p
+
+
 def main():
     st = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build", "stcheck")
     work = sys.argv[2] if len(sys.argv) > 2 else "/tmp/stcheck-bench"
@@ -163,6 +199,20 @@ def main():
     r2 = run([st, "-j2", "--files-from", listing], 15)
     report("jobs-10000 -j1", r1)
     report("jobs-10000 -j2", r2, "speed-up %.2fx" % (r1[0] / r2[0]))
+
+    report("shards-200", run([st, "-r", shards(work)], 10))
+
+    p = big_f32(work)
+    size = os.path.getsize(p)
+    subprocess.run(["cat", p], stdout=subprocess.DEVNULL)  # into the page cache
+    ref = run(["sha256sum", p], 3)
+    report("sha256sum-1gib", ref, "%.0f MB/s" % (size / 1e6 / ref[0]))
+    r = run([st, "--digest", p], 3)
+    report("digest-1gib", r, "%.0f MB/s, %.2fx sha256sum" % (size / 1e6 / r[0], ref[0] / r[0]))
+    r = run([st, "--deep", p], 3)
+    report("deep-1gib", r, "%.0f MB/s" % (size / 1e6 / r[0]))
+    r = run([st, "--deep", "--digest", p], 3)
+    report("deep+digest-1gib", r, "%.0f MB/s (one read)" % (size / 1e6 / r[0]))
 
 
 if __name__ == "__main__":
