@@ -18,6 +18,7 @@ mkdir -p "$W/corpus"
 # Seed folders per target: the same lists as fuzz/CMakeLists.txt.
 case "$T" in
 zip) SEEDS="corpus/zip corpus/pytorch" ;;
+tar) SEEDS="corpus/pytorch" ;;
 identify) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/json corpus/numpy corpus/index" ;;
 pipeline) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/numpy corpus/index" ;;
 *) SEEDS="corpus/$T" ;;

@@ -51,6 +51,43 @@ def patch(blob, old, new, count=1):
     return blob.replace(old, new, count)
 
 
+def tar_of(entries, pax=None):
+    """A ustar archive of (name, bytes) members, as Python's tarfile writes them."""
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            if pax and name in pax:
+                info.pax_headers = pax[name]
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def p2(body):
+    """A protocol 2 pickle from hand-assembled opcodes."""
+    return b"\x80\x02" + body + b"."
+
+
+def bu(s):
+    """BINUNICODE of s."""
+    return b"X" + struct.pack("<I", len(s)) + s.encode()
+
+
+def legacy_tar(main=None, numel=4, data_len=16, ndim=1, extra=(), storage_type=b"FloatStorage"):
+    """A pre-2018 torch checkpoint (legacy tar format) holding one F32 tensor of 4 elements."""
+    sys_info = pickle.dumps({"protocol_version": 1001, "little_endian": True,
+                             "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2)
+    main = main or p2(b"ccollections\nOrderedDict\n)R" + bu("weight") + bu("1") + b"Qs")
+    storages = (p2(b"K\x01") + p2(bu("0") + bu("cpu") + b"ctorch\n" + storage_type + b"\n\x87")
+                + struct.pack("<Q", numel) + bytes(data_len) + p2(b"]"))
+    tensors = (p2(b"K\x01") + p2(bu("1") + bu("0") + b"ctorch\nFloatTensor\n\x87")
+               + struct.pack("<ii", ndim, 0) + struct.pack("<qqq", 4, 1, 0))
+    return [("sys_info", sys_info), ("pickle", main), ("storages", storages),
+            ("tensors", tensors)] + list(extra)
+
+
 def cases(corpus):
     base = members(os.path.join(corpus, "pytorch", "valid-state-dict.pt"))
     top = base[0][0].split("/")[0] + "/"
@@ -120,6 +157,28 @@ def cases(corpus):
     add("pickle-named-safetensors", pickle.dumps([1, 2], protocol=2), ["ST501"])
     add("npz-like-benign", build([("a.npy", npy_u8(8))]))
     add("npz-truncated-member", build([("a.npy", npy_u8(8)[:-2])]), ["ST402"])
+    # pre-2018 torch checkpoints: tar files, every member framed as torch reads it
+    add("tar-torch-benign", tar_of(legacy_tar()))
+    add("tar-torch-malicious-pickle", tar_of(legacy_tar(main=EVIL)), ["ST201"])
+    add("tar-torch-storage-short", tar_of(legacy_tar(data_len=8)), ["ST312"])
+    add("tar-torch-storage-numel-huge", tar_of(legacy_tar(numel=1 << 62)), ["ST312"])
+    add("tar-torch-tensor-ndim", tar_of(legacy_tar(ndim=100000)), ["ST312"])
+    add("tar-torch-unknown-storage", tar_of(legacy_tar(storage_type=b"EvilStorage")),
+        ["ST202", "ST208"], 0)  # no element size: the rest of the member cannot be framed
+    add("tar-torch-extra-member", tar_of(legacy_tar(extra=[("notes", EVIL)])), ["ST201", "ST323"])
+    add("tar-torch-duplicate", tar_of(legacy_tar() + [("pickle", EVIL)]), ["ST201", "ST321"])
+    add("tar-unsafe-name", tar_of([("../evil.pkl", EVIL)]), ["ST201", "ST322"])
+    add("tar-members-by-content", tar_of([("a/model.bin", EVIL), ("b.txt", b"hello")]),
+        ["ST201", "ST903"], 2)
+    good = tar_of(legacy_tar())
+    bad_sum = bytearray(good)
+    bad_sum[148:156] = b"0000000\x00"
+    add("tar-bad-checksum", bytes(bad_sum), ["ST320"])
+    add("tar-truncated", good[:1200], ["ST320"])
+    # pax size wins in tarfile (5000 bytes: the pickle and what follows); ustar-only readers
+    # see 602 bytes: the disagreement is ST320
+    add("tar-pax-size", tar_of([("x.pkl", EVIL + b"\x00" * 600)], pax={"x.pkl": {"size": "5000"}}),
+        ["ST201", "ST208", "ST320"])
     return c
 
 

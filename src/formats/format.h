@@ -83,6 +83,8 @@ st_error st_compressed_check(st_input *in);
 /* Checks bytes found inside another input (decompressed, or an archive member) as an input of
  * their own, identified by content, within the nesting limit. */
 st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, const char *what);
+int st_tar_sniff(const st_input *in);
+st_error st_tar_check(st_input *in);
 int st_opaque_sniff(const st_input *in);
 st_error st_opaque_check(st_input *in);
 int st_index_sniff(const st_input *in);

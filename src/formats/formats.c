@@ -18,6 +18,7 @@ static const st_format format_table[] = {
     {"zip", st_ziparchive_sniff, st_ziparchive_check, 1},
     {"numpy", st_numpy_sniff, st_numpy_check, 0},
     {"compressed", st_compressed_sniff, st_compressed_check, 0},
+    {"tar", st_tar_sniff, st_tar_check, 0},
     {"opaque", st_opaque_sniff, st_opaque_check, 0},
 };
 

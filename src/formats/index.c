@@ -329,8 +329,10 @@ static const tname *find_held(const idx *x, const tname *want)
 static void compare(idx *x)
 {
     char a[128], b[128], c[128];
-    qsort(x->held.v, x->held.n, sizeof(tname), by_name);
-    qsort(x->listed.v, x->listed.n, sizeof(tname), by_name);
+    if (x->held.n > 1) /* qsort(NULL, 0, ...) is undefined */
+        qsort(x->held.v, x->held.n, sizeof(tname), by_name);
+    if (x->listed.n > 1)
+        qsort(x->listed.v, x->listed.n, sizeof(tname), by_name);
     uint64_t sum = 0;
     int sum_ok = 1;
     for (size_t i = 0; i < x->held.n; i++) {

@@ -1,6 +1,5 @@
 /*
- * opaque.c - containers stcheck recognises but cannot open yet: zstd, lz4, 7z and POSIX tar
- * (ustar magic at offset 257; pre-2018 torch checkpoints are tar files). Their content is
+ * opaque.c - containers stcheck recognises but cannot open yet: zstd, lz4 and 7z. Their content is
  * unknown, so the verdict is "could not check" with a finding naming the container: never
  * "unknown format", never clean.
  */
@@ -17,7 +16,6 @@ static const struct {
     {"zstd", 0, "\x28\xb5\x2f\xfd", 4},
     {"lz4", 0, "\x04\x22\x4d\x18", 4},
     {"7z", 0, "7z\xbc\xaf\x27\x1c", 6},
-    {"tar", 257, "ustar", 5},
 };
 
 static int which(const st_input *in)

@@ -680,6 +680,9 @@ static uint32_t import_global(walker *w, const char *module, const char *name, i
     const char *mm, *mn;
     char text[sizeof(w->imps[0].text)];
     st_pk_judgement j = judge_both(w, module, name, &mm, &mn);
+    unsigned elem = st_pk_storage_elem_size(mm, mn); /* legacy tar records name their type */
+    if (elem != 0)
+        w->res->storage_type_elem = elem;
     if (truncated && j == ST_PK_ALLOWED)
         j = ST_PK_SUSPICIOUS;
     snprintf(text, sizeof(text), "%s.%s%s", mm, mn, truncated ? "..." : "");
@@ -1058,6 +1061,8 @@ static int op_binpersid(walker *w)
         w->res->storages[pid.aux - 1].offset = w->op_off;
         return push(w, V_PID, 0, pid.aux, w->op_off);
     }
+    if (w->job->keyed_persid) /* legacy tar: persistent ids are keys of loaded objects */
+        return push(w, V_PID, 0, 0, w->op_off);
     if (w->job->torch_rules)
         FINDING(w, ST_R_PK_PERSID,
                 "BINPERSID at offset %llu: persistent id is not a "
@@ -1316,8 +1321,9 @@ static int step_op(walker *w, unsigned char op)
         uint64_t o, l;
         if (line(w, &o, &l) != 0)
             return -1;
-        FINDING(w, ST_R_PK_PERSID, "PERSID at offset %llu: a text persistent id",
-                (unsigned long long)w->op_off);
+        if (!w->job->keyed_persid)
+            FINDING(w, ST_R_PK_PERSID, "PERSID at offset %llu: a text persistent id",
+                    (unsigned long long)w->op_off);
         return push(w, V_PID, 0, 0, w->op_off);
     }
     case 'R':

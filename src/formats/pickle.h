@@ -34,9 +34,10 @@ typedef struct {
     uint64_t end;       /* where it must end */
     const char *member; /* container member name, NULL for the file itself */
     st_pk_profile profile;
-    int single;      /* walk one pickle only (legacy torch walks its records one by one) */
-    int torch_rules; /* apply torch's opcode rules (BUILD, SETITEM, persistent ids) */
-    unsigned depth;  /* pickles nested in pickles (joblib object arrays) */
+    int single;       /* walk one pickle only (legacy torch walks its records one by one) */
+    int torch_rules;  /* apply torch's opcode rules (BUILD, SETITEM, persistent ids) */
+    int keyed_persid; /* persistent ids are keys the loader resolves (legacy tar checkpoints) */
+    unsigned depth;   /* pickles nested in pickles (joblib object arrays) */
 } st_pk_job;
 
 typedef struct {
@@ -45,6 +46,7 @@ typedef struct {
     int malformed;     /* the stream was malformed (a finding was recorded) */
     size_t n_storages;
     st_pk_storage_ref *storages; /* persistent ids naming storages (caller frees) */
+    unsigned storage_type_elem;  /* element size of the last storage type imported, or 0 */
 } st_pk_result;
 
 /* Walks pickles from job->start. Returns ST_OK when the walk finished (findings recorded),
