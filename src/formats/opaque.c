@@ -1,5 +1,6 @@
 /*
- * opaque.c - containers stcheck recognises but cannot open yet: zstd, lz4 and 7z. Their content is
+ * opaque.c - formats stcheck recognises but cannot check yet: zstd, lz4 and 7z containers, and
+ * GGUF (llama.cpp) model files, whose header and tensor table are not validated. Their content is
  * unknown, so the verdict is "could not check" with a finding naming the container: never
  * "unknown format", never clean.
  */
@@ -16,6 +17,7 @@ static const struct {
     {"zstd", 0, "\x28\xb5\x2f\xfd", 4},
     {"lz4", 0, "\x04\x22\x4d\x18", 4},
     {"7z", 0, "7z\xbc\xaf\x27\x1c", 6},
+    {"gguf", 0, "GGUF", 4},
 };
 
 static int which(const st_input *in)
