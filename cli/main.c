@@ -174,6 +174,7 @@ typedef struct {
     st_doc *docs[N_SINKS];
     int code;
     size_t files, passed, failed, errors;
+    size_t repo[3]; /* the current -r walk: passed, failed, could not check */
 } emitter;
 
 /* Writes one report (text now, or into the JSON document) and folds in its exit code. */
@@ -209,12 +210,43 @@ static result render(const cli_config *cfg, int keep, st_report *r)
     return res;
 }
 
+/* One thing to check: a path as given, or an entry of a folder walk (-r). */
+typedef struct {
+    const char *path;
+    const st_tree *tree;
+    size_t index;
+    int last_of_tree; /* the walk's last entry: its repository verdict follows */
+} item;
+
+/* Text output: after a walk's last file, the repository's verdict (the worst of its files). */
+static void emit_repo(emitter *em, const item *it, st_verdict v)
+{
+    if (it->tree == NULL)
+        return;
+    em->repo[v]++;
+    if (!it->last_of_tree)
+        return;
+    size_t n = em->repo[0] + em->repo[1] + em->repo[2];
+    st_verdict rv = em->repo[2]   ? ST_VERDICT_ERROR
+                    : em->repo[1] ? ST_VERDICT_FAIL
+                                  : ST_VERDICT_PASS;
+    if (em->cfg->text && !(em->cfg->quiet && rv == ST_VERDICT_PASS))
+        printf("%s: REPOSITORY %s (%zu file%s: %zu passed, %zu failed, %zu could not check)\n",
+               it->path,
+               rv == ST_VERDICT_PASS   ? "PASS"
+               : rv == ST_VERDICT_FAIL ? "FAIL"
+                                       : "COULD NOT CHECK",
+               n, n == 1 ? "" : "s", em->repo[0], em->repo[1], em->repo[2]);
+    memset(em->repo, 0, sizeof(em->repo));
+}
+
 /* Writes one result (and adds its report to the documents) and folds in its exit code. */
-static void emit(emitter *em, result *res, const char *path)
+static void emit(emitter *em, result *res, const item *it)
 {
     if (res->failed && res->r == NULL && res->out == NULL) {
-        fprintf(stderr, "stcheck: out of memory checking %s\n", path);
+        fprintf(stderr, "stcheck: out of memory checking %s\n", it->path);
         em->code = EXIT_NOCHECK;
+        emit_repo(em, it, ST_VERDICT_ERROR);
         return;
     }
     st_verdict v = res->v;
@@ -230,6 +262,7 @@ static void emit(emitter *em, result *res, const char *path)
         em->code = EXIT_NOCHECK;
     free(res->out);
     st_report_free(res->r);
+    emit_repo(em, it, v);
 }
 
 static int needs_reports(const emitter *em)
@@ -239,13 +272,6 @@ static int needs_reports(const emitter *em)
             return 1;
     return 0;
 }
-
-/* One thing to check: a path as given, or an entry of a folder walk (-r). */
-typedef struct {
-    const char *path;
-    const st_tree *tree;
-    size_t index;
-} item;
 
 static st_report *check_item(st_ctx *ctx, const item *it)
 {
@@ -323,7 +349,7 @@ static void run_parallel(emitter *em, st_ctx *ctx, const item *files, int n, int
     if (started == 0) { /* no threads: check in this one */
         for (int i = 0; i < n; i++) {
             result res = render(em->cfg, needs_reports(em), check_item(ctx, &files[i]));
-            emit(em, &res, files[i].path);
+            emit(em, &res, &files[i]);
         }
     } else {
         for (int c = 0; c < nchunks; c++) {
@@ -333,7 +359,7 @@ static void run_parallel(emitter *em, st_ctx *ctx, const item *files, int n, int
             pthread_mutex_unlock(&p.mu);
             int end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
             for (int i = c * CHUNK; i < end; i++)
-                emit(em, &p.slots[i], files[i].path);
+                emit(em, &p.slots[i], &files[i]);
             pthread_mutex_lock(&p.mu);
             p.emitted = c + 1;
             pthread_cond_broadcast(&p.cv);
@@ -452,7 +478,7 @@ static int run(const cli_config *cfg, st_ctx *ctx, const item *files, int n)
     if (cfg->jobs <= 1 || n <= 1)
         for (int i = 0; i < n; i++) {
             result res = render(cfg, needs_reports(&em), check_item(ctx, &files[i]));
-            emit(&em, &res, files[i].path);
+            emit(&em, &res, &files[i]);
         }
     else
         run_parallel(&em, ctx, files, n, cfg->jobs < n ? cfg->jobs : n);
@@ -505,7 +531,7 @@ static int add_tree(item_list *l, st_ctx *ctx, const char *root)
         return -1;
     l->trees[l->n_trees++] = t;
     for (size_t i = 0; i < st_tree_count(t); i++)
-        if (add_item(l, (item){root, t, i}) != 0)
+        if (add_item(l, (item){root, t, i, i + 1 == st_tree_count(t)}) != 0)
             return -1;
     return 0;
 }
@@ -517,8 +543,8 @@ static int check_all(const cli_config *cfg, st_ctx *ctx, const path_list *paths)
     for (size_t i = 0; code == 0 && i < paths->n; i++) {
         struct stat st;
         int walk = cfg->recursive && stat(paths->v[i], &st) == 0 && S_ISDIR(st.st_mode);
-        if ((walk ? add_tree(&l, ctx, paths->v[i]) : add_item(&l, (item){paths->v[i], NULL, 0})) !=
-            0) {
+        if ((walk ? add_tree(&l, ctx, paths->v[i])
+                  : add_item(&l, (item){paths->v[i], NULL, 0, 0})) != 0) {
             fprintf(stderr, "stcheck: out of memory listing %s\n", paths->v[i]);
             code = EXIT_NOCHECK;
         }

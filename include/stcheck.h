@@ -158,6 +158,9 @@ ST_API void st_report_free(st_report *r);
 ST_API st_verdict st_report_verdict(const st_report *r);
 ST_API st_error st_report_error(const st_report *r);
 ST_API const char *st_report_path(const st_report *r);
+/* The folder a -r walk found the file in (its root as given), or NULL for a file given as
+ * such. Documents group files by it, with a verdict per repository. */
+ST_API const char *st_report_repository(const st_report *r);
 ST_API const char *st_report_format(const st_report *r); /* "safetensors", "unknown", ... */
 ST_API uint64_t st_report_file_size(const st_report *r);
 ST_API uint64_t st_report_header_length(const st_report *r); /* safetensors N, else 0 */

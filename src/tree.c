@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/escape.h"
+#include "formats/format.h"
 #include "scan.h"
 
 #define MAX_LINK_HOPS 40 /* Linux's MAXSYMLINKS */
@@ -314,6 +315,18 @@ static void add_entry(st_tree *t, pending *p)
     }
 }
 
+/* Policy "walk_extensions": regular files with none of the suffixes are left out of the walk
+ * unread (links are still resolved and reported: where they lead matters whatever the name). */
+static int wanted(const st_ctx *ctx, const pending *p)
+{
+    if (p->type != T_REG || ctx->walk_ext.n == 0)
+        return 1;
+    for (size_t i = 0; i < ctx->walk_ext.n; i++)
+        if (st_name_has_suffix(p->rel, ctx->walk_ext.v[i]))
+            return 1;
+    return 0;
+}
+
 static int walk(st_tree *t, const st_ctx *ctx)
 {
     stack s = {NULL, 0, 0};
@@ -325,7 +338,10 @@ static int walk(st_tree *t, const st_ctx *ctx)
     while (rc >= 0 && s.n > 0) {
         pending p = s.v[--s.n];
         if (p.type != T_DIR) {
-            add_entry(t, &p); /* takes p.rel */
+            if (wanted(ctx, &p))
+                add_entry(t, &p); /* takes p.rel */
+            else
+                free(p.rel);
             continue;
         }
         if (p.depth > ctx->limits[ST_LIMIT_TREE_DEPTH])
@@ -519,6 +535,12 @@ st_report *st_tree_check(st_ctx *base, const st_tree *t, size_t i)
     st_ctx *ctx = name ? st_ctx_for_path(base, name) : NULL; /* policy overrides */
     st_report *r = ctx ? st_report_new(ctx, name) : NULL;
     free(name);
+    if (r != NULL) {
+        char shown[4096];
+        st_escape(t->root, strlen(t->root), shown, sizeof(shown), sizeof(shown));
+        if ((r->repository = strdup(shown)) == NULL)
+            st_report_fail(r, ST_E_NOMEM);
+    }
     if (r != NULL)
         check_entry(ctx, t, r, i);
     if (ctx != NULL)

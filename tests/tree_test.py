@@ -58,6 +58,13 @@ def check(name, spec, expect, code, extra=()):
         problems.append(f"exit {p.returncode}, expected {code}")
     if got != expect:
         problems.append(f"got {got}, expected {expect}")
+    repos = doc.get("repositories", [])
+    want_v = {0: "pass", 1: "fail", 2: "could not check"}[code]
+    if expect and (len(repos) != 1 or repos[0]["verdict"] != want_v or
+                   repos[0]["files"] != len(expect) or repos[0]["root"] != root):
+        problems.append(f"repositories {repos}, expected one {want_v} of {len(expect)} files")
+    if any(f.get("repository") != root for f in doc["files"]):
+        problems.append("a file does not name its repository")
     order = [f["path"] for f in doc["files"]]
     if order != sorted(order):
         problems.append("entries are not in sorted walk order")
@@ -147,6 +154,25 @@ with open(policy, "w") as f:
     json.dump({"extends": "default", "limits": {"tree_depth": 2}}, f)
 check("depth-limit", [("a/b/c/d/model.safetensors", ("copy", SAFE))],
       {"a/b/c": ["ST901"]}, 2, ["--policy", policy])
+
+# walk_extensions: regular files without a listed suffix are left out unread; links still count
+policy = os.path.join(WORK, "ext.json")
+with open(policy, "w") as f:
+    json.dump({"extends": "default", "walk_extensions": [".safetensors"]}, f)
+check("walk-extensions", [
+    ("a.safetensors", ("copy", SAFE)),
+    ("evil.pkl", ("copy", EVIL)),
+    ("README.md", ("text", "# x\n")),
+    ("out", ("link", "/etc/passwd")),
+], {"a.safetensors": [], "out": ["ST604"]}, 1, ["--policy", policy])
+
+# text output: each walk ends with its repository's verdict line
+root = os.path.join(WORK, "links")
+p = subprocess.run([STCHECK, "-r", root], capture_output=True, text=True)
+last = p.stdout.strip().splitlines()[-1]
+if not last.startswith(root + ": REPOSITORY COULD NOT CHECK (13 files:"):
+    failures += 1
+    print(f"FAIL text repository line: {last!r}")
 
 print(f"tree: {failures} failures")
 sys.exit(1 if failures else 0)

@@ -81,7 +81,8 @@ static int copy_list(st_strlist *dst, const st_strlist *src)
     X(formats_allow)                                                                               \
     X(formats_deny)                                                                                \
     X(pk_allow)                                                                                    \
-    X(pk_deny) X(meta_keys) X(meta_values) X(ov_globs) X(ov_policies) X(man_paths) X(man_digests)
+    X(pk_deny)                                                                                     \
+    X(meta_keys) X(meta_values) X(ov_globs) X(ov_policies) X(man_paths) X(man_digests) X(walk_ext)
 
 st_ctx *st_ctx_clone(const st_ctx *ctx)
 {

@@ -28,6 +28,7 @@ struct st_ctx {
     int deep;            /* read every tensor: NaN/Inf counts (safetensors) */
     int expect;          /* a manifest was loaded: files must match it */
     st_strlist man_paths, man_digests; /* the manifest, sorted by path */
+    st_strlist walk_ext;               /* -r: regular files checked only with these suffixes */
     size_t max_findings;               /* findings kept per report; the rest are counted only */
     st_strlist formats_allow;          /* empty: every format */
     st_strlist formats_deny;

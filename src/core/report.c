@@ -138,7 +138,13 @@ void st_report_free(st_report *r)
         free((char *)r->findings[i].message);
     free(r->findings);
     free(r->path);
+    free(r->repository);
     free(r);
+}
+
+const char *st_report_repository(const st_report *r)
+{
+    return r->repository;
 }
 
 void st_report_fail(st_report *r, st_error err)

@@ -12,7 +12,8 @@
 #include "rules.h"
 
 struct st_report {
-    char *path; /* escaped display name */
+    char *path;       /* escaped display name */
+    char *repository; /* escaped folder root of a -r walk, or NULL */
     const char *format;
     uint64_t file_size;
     uint64_t header_len;

@@ -334,6 +334,8 @@ static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int dept
             rc = apply_formats(c, it, e);
         else if (strcmp(k, "pickle") == 0)
             rc = apply_pickle(c, it, e);
+        else if (strcmp(k, "walk_extensions") == 0)
+            rc = set_list(&c->walk_ext, it, "walk_extensions", e);
         else if (strcmp(k, "safetensors") == 0)
             rc = apply_safetensors(c, it, e);
         else if (strcmp(k, "overrides") == 0 && !in_override)
@@ -358,9 +360,11 @@ static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int dept
             snprintf(path, sizeof(path), "%.40s", k);
             rc = fail(e, path,
                       in_override ? "unknown key in an override (description, fail_on, severity, "
-                                    "limits, formats, symlinks, pickle, safetensors)"
+                                    "limits, formats, symlinks, pickle, safetensors, "
+                                    "walk_extensions)"
                                   : "unknown key (extends, description, fail_on, severity, "
-                                    "limits, formats, symlinks, pickle, safetensors, overrides)");
+                                    "limits, formats, symlinks, pickle, safetensors, "
+                                    "walk_extensions, overrides)");
         }
     }
     return rc;
@@ -433,6 +437,7 @@ static void add_more_json(cJSON *doc, const st_ctx *ctx)
     cJSON_AddItemToObject(fmt, "allow", list_json(&ctx->formats_allow));
     cJSON_AddItemToObject(fmt, "deny", list_json(&ctx->formats_deny));
     cJSON_AddStringToObject(doc, "symlinks", ctx->follow_symlinks ? "follow" : "report");
+    cJSON_AddItemToObject(doc, "walk_extensions", list_json(&ctx->walk_ext));
     cJSON *pk = cJSON_AddObjectToObject(doc, "pickle");
     cJSON_AddItemToObject(pk, "allow", list_json(&ctx->pk_allow));
     cJSON_AddItemToObject(pk, "deny", list_json(&ctx->pk_deny));

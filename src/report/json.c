@@ -9,17 +9,75 @@
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "doc.h"
 
 #define ST_JSON_SCHEMA_VERSION 1
+
+/* Offsets are u64; a double represents them exactly up to 2^53, beyond which no real file
+ * reaches (the value is still written, rounded). */
+static int add_u64(cJSON *o, const char *k, uint64_t v)
+{
+    return cJSON_AddNumberToObject(o, k, (double)v) ? 0 : -1;
+}
+
+typedef struct {
+    char *root;
+    st_doc_tally t;
+} repo_tally;
 
 typedef struct {
     cJSON *root;
     cJSON *files;
     int strict;
     st_doc_tally t;
+    repo_tally *repos; /* -r roots in order of first file */
+    size_t n_repos;
 } json_doc;
+
+/* Counts a report under its repository (a walk's root); 0, or -1 when out of memory. */
+static int tally_repo(json_doc *j, const st_report *r)
+{
+    if (r->repository == NULL)
+        return 0;
+    size_t i = 0;
+    while (i < j->n_repos && strcmp(j->repos[i].root, r->repository) != 0)
+        i++;
+    if (i == j->n_repos) {
+        repo_tally *p = realloc(j->repos, (j->n_repos + 1) * sizeof(*p));
+        if (p == NULL)
+            return -1;
+        j->repos = p;
+        memset(&p[i], 0, sizeof(p[i]));
+        if ((p[i].root = strdup(r->repository)) == NULL)
+            return -1;
+        j->n_repos++;
+    }
+    st_doc_count(&j->repos[i].t, r);
+    return 0;
+}
+
+/* "repositories": each root with its files' counts and a verdict: the worst of its files. */
+static cJSON *repos_json(const json_doc *j)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a != NULL && i < j->n_repos; i++) {
+        const st_doc_tally *t = &j->repos[i].t;
+        st_verdict v = t->errors ? ST_VERDICT_ERROR : t->failed ? ST_VERDICT_FAIL : ST_VERDICT_PASS;
+        cJSON *o = cJSON_CreateObject();
+        if (o == NULL || !cJSON_AddStringToObject(o, "root", j->repos[i].root) ||
+            !cJSON_AddStringToObject(o, "verdict", st_verdict_name(v)) ||
+            add_u64(o, "files", t->files) || add_u64(o, "passed", t->passed) ||
+            add_u64(o, "failed", t->failed) || add_u64(o, "could_not_check", t->errors) ||
+            !cJSON_AddItemToArray(a, o)) {
+            cJSON_Delete(o);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
 
 static void *json_create(void)
 {
@@ -42,14 +100,10 @@ static void json_destroy(void *state)
     json_doc *j = state;
     cJSON_Delete(j->root);
     cJSON_Delete(j->files);
+    for (size_t i = 0; i < j->n_repos; i++)
+        free(j->repos[i].root);
+    free(j->repos);
     free(j);
-}
-
-/* Offsets are u64; a double represents them exactly up to 2^53, beyond which no real file
- * reaches (the value is still written, rounded). */
-static int add_u64(cJSON *o, const char *k, uint64_t v)
-{
-    return cJSON_AddNumberToObject(o, k, (double)v) ? 0 : -1;
 }
 
 static cJSON *finding_json(const st_finding *f)
@@ -148,7 +202,9 @@ static cJSON *file_json(const st_report *r)
           add_u64(o, "tensor_count", r->tensor_count) ||
           (r->sha256[0] ? !cJSON_AddStringToObject(o, "sha256", r->sha256)
                         : !cJSON_AddNullToObject(o, "sha256")) ||
-          !cJSON_AddBoolToObject(o, "findings_truncated", r->truncated);
+          !cJSON_AddBoolToObject(o, "findings_truncated", r->truncated) ||
+          (r->repository ? !cJSON_AddStringToObject(o, "repository", r->repository)
+                         : !cJSON_AddNullToObject(o, "repository"));
     if (bad) {
         cJSON_Delete(o);
         cJSON_Delete(fs);
@@ -188,6 +244,8 @@ static int json_add(void *state, const st_report *r)
         return -1;
     }
     st_doc_count(&j->t, r);
+    if (tally_repo(j, r) != 0)
+        return -1;
     j->strict |= r->fail_on <= ST_SEV_WARNING;
     return 0;
 }
@@ -209,6 +267,12 @@ static int build_root(json_doc *j)
     }
     cJSON_AddItemToObject(j->root, "files", j->files);
     j->files = NULL;
+    cJSON *repos = repos_json(j);
+    if (repos == NULL || !cJSON_AddItemToObject(j->root, "repositories", repos)) {
+        cJSON_Delete(repos);
+        cJSON_Delete(s);
+        return -1;
+    }
     cJSON_AddItemToObject(j->root, "summary", s);
     return 0;
 }
