@@ -61,6 +61,27 @@ static char *capture(writer w, const st_report *r, size_t *len)
     return buf;
 }
 
+/* JUnit XML: every '&' starts one of XML's five entities, and test cases open and close in
+ * pairs (attribute and text escaping keep hostile names from breaking the markup). */
+static void check_xml(const char *text)
+{
+    static const char *const ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"};
+    size_t open = 0, close = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == '&') {
+            int ok = 0;
+            for (size_t i = 0; i < 5; i++)
+                ok |= strncmp(p, ents[i], strlen(ents[i])) == 0;
+            if (!ok)
+                abort();
+        }
+        open += strncmp(p, "<testcase ", 10) == 0;
+        close += strncmp(p, "</testcase>", 11) == 0;
+    }
+    if (open != close || open == 0)
+        abort();
+}
+
 static void check_json(const char *text)
 {
     cJSON *doc = cJSON_Parse(text);
@@ -108,7 +129,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(out);
     }
     out = capture(w_junit, r, &len);
-    check_text(out, len, 0); /* XML: no control bytes; its escaping is tested in test_report */
+    check_text(out, len, 0); /* XML: no control bytes */
+    check_xml(out);
     free(out);
     /* Fail closed: an error code always gives "could not check"; an error never passes. */
     st_verdict v = st_report_verdict(r);

@@ -294,6 +294,66 @@ static void test_identification(void **state)
     st_report_free(r);
 }
 
+/* Each container anomaly and each container kind, on the committed samples (corpus/): the
+ * exact set of finding ids and the verdict. */
+static const struct {
+    const char *file;
+    const char *ids;
+    st_verdict verdict;
+} container_cases[] = {
+    {"zip/torch-deflated-benign.zip", "", ST_VERDICT_PASS},
+    {"zip/torch-rebuilt-benign.zip", "", ST_VERDICT_PASS},
+    {"zip/torch-extra-pkl.zip", "ST201", ST_VERDICT_FAIL},
+    {"zip/torch-malicious-data-pkl.zip", "ST201", ST_VERDICT_FAIL},
+    {"zip/torch-pickle-not-named-pkl.zip", "ST201", ST_VERDICT_FAIL},
+    {"zip/torch-missing-storage.zip", "ST312", ST_VERDICT_FAIL},
+    {"zip/torch-storage-too-small.zip", "ST312", ST_VERDICT_FAIL},
+    {"zip/torch-numpy-refused.zip", "ST202", ST_VERDICT_PASS},
+    {"zip/torch-unknown-global.zip", "ST202", ST_VERDICT_PASS},
+    {"zip/zip-appended.zip", "ST308", ST_VERDICT_PASS},
+    {"zip/zip-prepended.zip", "ST308", ST_VERDICT_PASS},
+    {"zip/zip-bomb.zip", "ST311", ST_VERDICT_ERROR},
+    {"zip/zip-bzip2.zip", "ST305", ST_VERDICT_ERROR},
+    {"zip/zip-encrypted.zip", "ST304", ST_VERDICT_ERROR},
+    {"zip/zip-crc-mismatch.zip", "ST303", ST_VERDICT_PASS},
+    {"zip/zip-dotdot-name.zip", "ST309", ST_VERDICT_FAIL},
+    {"zip/zip-outside-top.zip", "ST309", ST_VERDICT_FAIL},
+    {"zip/zip-duplicate-name.zip", "ST201,ST301", ST_VERDICT_FAIL},
+    {"zip/zip-hidden-local.zip", "ST307", ST_VERDICT_FAIL},
+    {"zip/zip-local-name-mismatch.zip", "ST302", ST_VERDICT_FAIL},
+    {"zip/zip-nested-malicious.zip", "ST201,ST313", ST_VERDICT_FAIL},
+    {"zip/zip-no-data-pkl.zip", "ST314", ST_VERDICT_FAIL},
+    {"pytorch/valid-tar-checkpoint.tar", "", ST_VERDICT_PASS},
+    {"pytorch/ST201-tar-malicious-pickle.tar", "ST201", ST_VERDICT_FAIL},
+    {"pytorch/ST312-tar-storage-short.tar", "ST312", ST_VERDICT_FAIL},
+    {"pytorch/valid-legacy-state-dict.pt", "", ST_VERDICT_PASS},
+    {"pytorch/ST201-legacy-malicious-object.pt", "ST201,ST208", ST_VERDICT_FAIL},
+    {"pytorch/ST208-legacy-trailing.pt", "ST208", ST_VERDICT_PASS},
+    {"pytorch/ST312-legacy-truncated-storage.pt", "ST312", ST_VERDICT_FAIL},
+    {"pickle/ST502-7z-archive.7z", "ST502", ST_VERDICT_ERROR},
+    {"pickle/ST502-gguf-model.gguf", "ST502", ST_VERDICT_ERROR},
+    {"pickle/ST503-gzip-truncated.pkl.gz", "ST503", ST_VERDICT_FAIL},
+    {"pickle/ST504-gzip-trailing.pkl.gz", "ST504", ST_VERDICT_PASS},
+};
+
+static void test_containers(void **state)
+{
+    st_ctx *ctx = *state;
+    for (size_t i = 0; i < sizeof(container_cases) / sizeof(container_cases[0]); i++) {
+        char path[512], got[512];
+        snprintf(path, sizeof(path), "%s/%s", ST_CORPUS_DIR, container_cases[i].file);
+        st_report *r = st_check_path(ctx, path);
+        assert_non_null(r);
+        tu_ids(r, got, sizeof(got));
+        if (strcmp(got, container_cases[i].ids) != 0 ||
+            st_report_verdict(r) != container_cases[i].verdict)
+            fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d",
+                     container_cases[i].file, got, st_report_verdict(r), container_cases[i].ids,
+                     container_cases[i].verdict);
+        st_report_free(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_allowlist),       cmocka_unit_test(test_opcode_view),
         cmocka_unit_test(test_malformed),       cmocka_unit_test(test_limits),
         cmocka_unit_test(test_evidence),        cmocka_unit_test(test_identification),
+        cmocka_unit_test(test_containers),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
