@@ -115,16 +115,24 @@ st_error st_ctx_load_manifest(st_ctx *ctx, const char *path, char *err, size_t e
     char dummy[8];
     if (err == NULL)
         err = dummy, err_size = sizeof(dummy);
-    size_t len = 0, n = 0, cap = 0, lineno = 0;
+    size_t len = 0;
     char *text = ctx && path ? read_all(path, &len) : NULL;
-    pin *v = NULL;
     if (text == NULL) {
         snprintf(err, err_size, "cannot read the manifest (missing, or over 64 MiB)");
         return ST_E_IO;
     }
+    st_error rc = st_manifest_parse(ctx, text, len, err, err_size);
+    free(text);
+    return rc;
+}
+
+/* text: len bytes plus a NUL at text[len]; parsed in place. */
+st_error st_manifest_parse(st_ctx *ctx, char *text, size_t len, char *err, size_t err_size)
+{
+    size_t n = 0, cap = 0, lineno = 0;
+    pin *v = NULL;
     if (memchr(text, '\0', len) != NULL) {
         snprintf(err, err_size, "the manifest holds a NUL byte");
-        free(text);
         return ST_E_INVAL;
     }
     st_error rc = ST_OK;
@@ -151,7 +159,6 @@ st_error st_ctx_load_manifest(st_ctx *ctx, const char *path, char *err, size_t e
         } else
             n++;
     }
-    free(text);
     if (rc == ST_OK && n > 1) {
         qsort(v, n, sizeof(*v), by_path);
         for (size_t i = 1; i < n && rc == ST_OK; i++)
