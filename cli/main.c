@@ -379,16 +379,24 @@ typedef struct {
     char *owned; /* the listing's bytes, which the read paths point into */
 } path_list;
 
+/* Room for one more element in a growable array (doubling); 0, or -1 when out of memory. */
+static int grow(void *v, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap ? 2 * *cap : 64;
+    void *q = ncap > SIZE_MAX / 2 / elem ? NULL : realloc(*(void **)v, ncap * elem);
+    if (q == NULL)
+        return -1;
+    *(void **)v = q;
+    *cap = ncap;
+    return 0;
+}
+
 static int add_path(path_list *l, char *p)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        char **q = realloc(l->v, cap * sizeof(*q));
-        if (q == NULL)
-            return -1;
-        l->v = q;
-        l->cap = cap;
-    }
+    if (grow(&l->v, &l->cap, l->n, sizeof(*l->v)) != 0)
+        return -1;
     l->v[l->n++] = p;
     return 0;
 }
@@ -508,14 +516,8 @@ typedef struct {
 
 static int add_item(item_list *l, item it)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        item *q = realloc(l->v, cap * sizeof(*q));
-        if (q == NULL)
-            return -1;
-        l->v = q;
-        l->cap = cap;
-    }
+    if (grow(&l->v, &l->cap, l->n, sizeof(*l->v)) != 0)
+        return -1;
     l->v[l->n++] = it;
     return 0;
 }

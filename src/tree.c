@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/checked.h"
 #include "core/escape.h"
 #include "formats/format.h"
 #include "scan.h"
@@ -93,15 +94,9 @@ static entry *add(st_tree *t, char *rel, entry_kind kind)
 {
     if (rel == NULL)
         return NULL;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 64;
-        entry *p = realloc(t->e, cap * sizeof(*p));
-        if (p == NULL) {
-            free(rel);
-            return NULL;
-        }
-        t->e = p;
-        t->cap = cap;
+    if (st_grow(&t->e, &t->cap, t->n, sizeof(*t->e), 64) != 0) {
+        free(rel);
+        return NULL;
     }
     entry *x = &t->e[t->n++];
     memset(x, 0, sizeof(*x));
@@ -246,15 +241,9 @@ static int push(stack *s, char *rel, const struct stat *st, size_t depth)
 {
     if (rel == NULL)
         return -1;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        pending *p = realloc(s->v, cap * sizeof(*p));
-        if (p == NULL) {
-            free(rel);
-            return -1;
-        }
-        s->v = p;
-        s->cap = cap;
+    if (st_grow(&s->v, &s->cap, s->n, sizeof(*s->v), 64) != 0) {
+        free(rel);
+        return -1;
     }
     entry_type type = S_ISDIR(st->st_mode)   ? T_DIR
                       : S_ISREG(st->st_mode) ? T_REG

@@ -56,14 +56,8 @@ typedef struct {
 
 static int tl_add(idx *x, tlist *l, const char *name, size_t len, uint32_t shard, uint64_t nb)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        tname *p = realloc(l->v, cap * sizeof(*p));
-        if (p == NULL)
-            return x->nomem = 1, -1;
-        l->v = p;
-        l->cap = cap;
-    }
+    if (st_grow(&l->v, &l->cap, l->n, sizeof(*l->v), 64) != 0)
+        return x->nomem = 1, -1;
     char *c = malloc(len + 1);
     if (c == NULL)
         return x->nomem = 1, -1;

@@ -139,14 +139,8 @@ static int add_member(tar_walk *t, const tar_member *m)
                       (unsigned long long)t->in->ctx->limits[ST_LIMIT_ZIP_ENTRIES]);
         return -1;
     }
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 16;
-        tar_member *p = realloc(t->m, cap * sizeof(*p));
-        if (p == NULL)
-            return -1;
-        t->m = p;
-        t->cap = cap;
-    }
+    if (st_grow(&t->m, &t->cap, t->n, sizeof(*t->m), 16) != 0)
+        return -1;
     t->m[t->n++] = *m;
     return 0;
 }
