@@ -14,6 +14,8 @@ Cases (goals in brackets):
   shards-200   -r over 200 safetensors shards + index, structure only [< 0.1 s]
   digest-1gib  --digest on a 1 GiB file vs sha256sum (page cache)    [>= 0.9x sha256sum]
   deep-1gib    --deep alone, and --deep --digest in one pass         [>= 2 GB/s per core]
+  hostile-*    an index naming 200,000 distinct shards; a tar of 60,000 members (both were
+               quadratic once: minutes; must stay linear-log)
 CPU time (user + sys) is printed beside wall time: on a shared 2-core machine wall time also
 measures the neighbours.
 
@@ -213,6 +215,19 @@ def main():
     report("deep-1gib", r, "%.0f MB/s" % (size / 1e6 / r[0]))
     r = run([st, "--deep", "--digest", p], 3)
     report("deep+digest-1gib", r, "%.0f MB/s (one read)" % (size / 1e6 / r[0]))
+
+    p = os.path.join(work, "hostile.safetensors.index.json")
+    with open(p, "w") as f:
+        json.dump({"weight_map": {"t%d" % i: "s%d.safetensors" % i for i in range(200000)}}, f)
+    report("hostile-index", run([st, "-q", p], 3), "200,000 distinct shards")
+    p = os.path.join(work, "hostile.tar")
+    if not os.path.exists(p):
+        import tarfile
+        with tarfile.open(p, "w") as t:
+            for i in range(60000):
+                info = tarfile.TarInfo("m%d" % i)
+                t.addfile(info)
+    report("hostile-tar", run([st, "-q", p], 3), "60,000 members")
 
 
 if __name__ == "__main__":

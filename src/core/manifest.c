@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "ctx.h"
 #include "manifest.h"
 
@@ -144,14 +145,10 @@ st_error st_manifest_parse(st_ctx *ctx, char *text, size_t len, char *err, size_
         if (line[0] == '\0')
             continue;
         const char *why = NULL;
-        if (n == cap) {
-            pin *q = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*q));
-            if (q == NULL) {
-                rc = ST_E_NOMEM;
-                snprintf(err, err_size, "out of memory");
-                break;
-            }
-            v = q;
+        if (st_grow(&v, &cap, n, sizeof(*v), 64) != 0) {
+            rc = ST_E_NOMEM;
+            snprintf(err, err_size, "out of memory");
+            break;
         }
         if (parse_line(line, &v[n], &why) != 0) {
             snprintf(err, err_size, "line %zu: %s", lineno, why);

@@ -44,10 +44,11 @@ typedef struct {
 typedef struct {
     st_input *in;
     st_report *r;
-    char **shards;         /* distinct shard names, in order of first mention */
+    char **shards;         /* distinct shard names, sorted */
     unsigned char *opened; /* per shard: read and listed (safetensors) */
     size_t n_shards;
     tlist listed; /* weight_map entries */
+    tlist refs;   /* while parsing: each entry's shard name, .shard = the entry's index */
     tlist held;   /* tensors found in safetensors shards */
     uint32_t cur; /* shard being listed */
     int has_total, nomem;
@@ -93,25 +94,24 @@ static const char *shown(const char *s, size_t len, char *buf, size_t size)
 
 /* ---- the index document ------------------------------------------------------------------ */
 
-static uint32_t shard_id(idx *x, const char *name, size_t len)
+/* Gives every weight_map entry its shard id: the shard names, sorted, deduplicated. Sorting
+ * (not a search per entry) keeps an index naming a million distinct shards linear-log. */
+static int assign_shards(idx *x)
 {
-    for (size_t i = 0; i < x->n_shards; i++)
-        if (strlen(x->shards[i]) == len && memcmp(x->shards[i], name, len) == 0)
-            return (uint32_t)i;
-    char **p = realloc(x->shards, (x->n_shards + 1) * sizeof(*p));
-    char *c = malloc(len + 1);
-    if (p == NULL || c == NULL) {
-        free(c);
-        if (p != NULL)
-            x->shards = p;
-        x->nomem = 1;
-        return UINT32_MAX;
+    if (x->refs.n > 1)
+        qsort(x->refs.v, x->refs.n, sizeof(tname), by_name);
+    if ((x->shards = malloc((x->refs.n ? x->refs.n : 1) * sizeof(*x->shards))) == NULL)
+        return x->nomem = 1, -1;
+    for (size_t i = 0; i < x->refs.n; i++) {
+        tname *r = &x->refs.v[i];
+        const char *last = x->n_shards ? x->shards[x->n_shards - 1] : NULL;
+        if (last == NULL || strlen(last) != r->len || memcmp(last, r->name, r->len) != 0) {
+            x->shards[x->n_shards++] = r->name; /* taken over from refs */
+            r->name = NULL;
+        }
+        x->listed.v[r->shard].shard = (uint32_t)(x->n_shards - 1);
     }
-    memcpy(c, name, len);
-    c[len] = '\0';
-    x->shards = p;
-    x->shards[x->n_shards] = c;
-    return (uint32_t)x->n_shards++;
+    return 0;
 }
 
 /* A shard name is a plain file name: no folder part, no "." or "..", no NUL, not empty. */
@@ -157,10 +157,9 @@ static int parse_weight_map(idx *x, st_json *j)
             st_report_add(x->r, ST_R_INDEX_SHARD_NAME, v.off, v.len,
                           "tensor \"%s\" names shard \"%s\", not a plain file name in this folder",
                           shown(name, len, a, sizeof(a)), shown(v.str, v.str_len, b, sizeof(b)));
-        else {
-            uint32_t s = shard_id(x, v.str, v.str_len);
-            rc = s == UINT32_MAX ? -1 : tl_add(x, &x->listed, name, len, s, 0);
-        }
+        else
+            rc = tl_add(x, &x->listed, name, len, 0, 0) ||
+                 tl_add(x, &x->refs, v.str, v.str_len, (uint32_t)(x->listed.n - 1), 0);
         free(name);
         if (rc != 0)
             return -1;
@@ -400,7 +399,7 @@ st_error st_index_check(st_input *in)
     if (st_src_read(in->src, 0, buf, (size_t)size) != ST_OK) {
         st_report_add(x.r, ST_R_IO, 0, 0, "could not read the index");
         err = ST_E_IO;
-    } else if (parse_index(&x, buf, (size_t)size) == 0 && !x.nomem) {
+    } else if (parse_index(&x, buf, (size_t)size) == 0 && !x.nomem && assign_shards(&x) == 0) {
         int dirfd = in->open_dir ? in->open_dir(in->dir_arg) : -1;
         if (dirfd < 0)
             st_report_add(x.r, ST_R_INDEX_UNCHECKED, 0, 0,
@@ -418,6 +417,7 @@ st_error st_index_check(st_input *in)
         err = ST_E_NOMEM;
     free(buf);
     tl_free(&x.listed);
+    tl_free(&x.refs);
     tl_free(&x.held);
     for (size_t i = 0; i < x.n_shards; i++)
         free(x.shards[i]);

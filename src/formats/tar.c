@@ -238,9 +238,47 @@ static st_error walk(tar_walk *t)
 
 /* ---- names ---------------------------------------------------------------------------------- */
 
+typedef struct {
+    const char *name;
+    size_t i;
+} name_pos;
+
+static int by_name_then_pos(const void *a, const void *b)
+{
+    const name_pos *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* dup[i] = 1 when an earlier member has member i's name: sorted (no global state: walks run in
+ * parallel), so hostile archives with tens of thousands of members stay linear-log. */
+static unsigned char *duplicates(const tar_walk *t)
+{
+    name_pos *ix = malloc((t->n ? t->n : 1) * sizeof(*ix));
+    unsigned char *dup = calloc(t->n ? t->n : 1, 1);
+    if (ix == NULL || dup == NULL) {
+        free(ix);
+        free(dup);
+        return NULL;
+    }
+    for (size_t i = 0; i < t->n; i++)
+        ix[i] = (name_pos){t->m[i].name, i};
+    if (t->n > 1)
+        qsort(ix, t->n, sizeof(*ix), by_name_then_pos);
+    for (size_t k = 1; k < t->n; k++)
+        dup[ix[k].i] = strcmp(ix[k - 1].name, ix[k].name) == 0;
+    free(ix);
+    return dup;
+}
+
 static void check_names(tar_walk *t)
 {
     char a[160];
+    unsigned char *dup = duplicates(t);
+    if (dup == NULL) {
+        st_report_fail(t->r, ST_E_NOMEM);
+        return;
+    }
     for (size_t i = 0; i < t->n; i++) {
         const char *nm = t->m[i].name;
         const char *why = nm[0] == '/' ? "an absolute path"
@@ -253,14 +291,12 @@ static void check_names(tar_walk *t)
             st_report_add(t->r, ST_R_TAR_UNSAFE_NAME, t->m[i].hdr_off, 0,
                           "member name \"%s\" is %s", st_escape(nm, strlen(nm), a, sizeof(a), 120),
                           why);
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(t->m[k].name, nm) == 0) {
-                st_report_add(t->r, ST_R_TAR_DUP_NAME, t->m[i].hdr_off, 0,
-                              "member \"%s\" appears more than once; tarfile reads the last copy",
-                              st_escape(nm, strlen(nm), a, sizeof(a), 120));
-                break;
-            }
+        if (dup[i])
+            st_report_add(t->r, ST_R_TAR_DUP_NAME, t->m[i].hdr_off, 0,
+                          "member \"%s\" appears more than once; tarfile reads the last copy",
+                          st_escape(nm, strlen(nm), a, sizeof(a), 120));
     }
+    free(dup);
 }
 
 /* The member tarfile returns for a name: the last one. */
@@ -416,19 +452,26 @@ static st_error check_one(tar_walk *t, const tar_member *m)
     return err;
 }
 
+/* Part k of a torch tar checkpoint, framed as torch reads it. */
+static st_error walk_part(tar_walk *t, const tar_member *m, int k)
+{
+    return k < 2 ? walk_whole(t, m) : k == 2 ? walk_storages(t, m) : walk_tensors(t, m);
+}
+
 static st_error check_torch(tar_walk *t)
 {
     static const char *const parts[] = {"sys_info", "pickle", "storages", "tensors"};
+    const tar_member *chosen[4]; /* what tarfile returns for each part: the last copy */
     st_error err = ST_OK;
     t->r->format = "pytorch-tar";
-    for (size_t i = 0; i < 4 && err == ST_OK; i++) {
-        const tar_member *m = find(t, parts[i]);
-        if (m == NULL) {
+    for (int i = 0; i < 4; i++)
+        chosen[i] = find(t, parts[i]);
+    for (int i = 0; i < 4 && err == ST_OK; i++) {
+        if (chosen[i] == NULL)
             st_report_add(t->r, ST_R_TORCH_NO_PICKLE, 0, 0,
                           "the tar checkpoint lacks its \"%s\" member", parts[i]);
-            continue;
-        }
-        err = i < 2 ? walk_whole(t, m) : i == 2 ? walk_storages(t, m) : walk_tensors(t, m);
+        else
+            err = walk_part(t, chosen[i], i);
     }
     /* Earlier copies of a duplicated part (another reader may take the first) are framed the
      * same way; members torch never reads are reported and checked by content. */
@@ -438,12 +481,10 @@ static st_error check_torch(tar_walk *t)
         for (int k = 0; k < 4; k++)
             if (strcmp(m->name, parts[k]) == 0)
                 part = k;
-        if ((m->type != '0' && m->type != '\0') || (part >= 0 && find(t, parts[part]) == m))
+        if ((m->type != '0' && m->type != '\0') || (part >= 0 && chosen[part] == m))
             continue;
         if (part >= 0)
-            err = part < 2    ? walk_whole(t, m)
-                  : part == 2 ? walk_storages(t, m)
-                              : walk_tensors(t, m);
+            err = walk_part(t, m, part);
         else if (m->size > 0) {
             st_report_add(t->r, ST_R_TAR_EXTRA_MEMBER, m->hdr_off, 0,
                           "member \"%s\" is not part of a torch checkpoint", nm(m).s);
