@@ -9,6 +9,10 @@ PKGS=(
     libcjson-dev libzip-dev libmagic-dev libcmocka-dev python3-jsonschema libssl-dev zlib1g-dev libbz2-dev liblzma-dev zip unzip
     python3 time
 )
+# Test-only packages (oracles, checkers): ci/test-deps.txt, one per line.
+while read -r p; do
+    case "$p" in ''|'#'*) ;; *) PKGS+=("$p") ;; esac
+done <"$(dirname "$0")/test-deps.txt"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
