@@ -451,6 +451,7 @@ static int push_mark(walker *w)
 /* Pops back to the last MARK; *base is where its items begin (they stay readable). */
 static int pop_mark(walker *w, size_t *base)
 {
+    *base = 0; /* defined on failure too: gcc -O2/-Os cannot see callers return first */
     if (w->nmarks == 0)
         return malformed(w, "MARK expected but not found");
     *base = w->marks[--w->nmarks];
@@ -602,6 +603,7 @@ static int decimal_line(walker *w, uint64_t *v)
 {
     uint64_t off, len;
     unsigned char d[24];
+    *v = 0; /* defined on failure too: gcc -Os cannot see callers return first */
     if (line(w, &off, &len) != 0)
         return -1;
     if (len == 0 || len > 20 || st_src_read(w->job->src, off, d, len) != ST_OK)
@@ -823,7 +825,7 @@ static int op_newobj(walker *w, const char *opname, int arg_pops)
 static int op_obj(walker *w, int inst)
 {
     size_t base;
-    pv callable, res;
+    pv callable = {0}, res; /* set on both paths below; gcc -O2 cannot see it */
     if (inst) {
         uint32_t idx = line_global(w, "INST");
         if (w->fault)
