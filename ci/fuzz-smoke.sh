@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${FUZZ_SECONDS:-30}
 B=build-fuzz
-cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DSTCHECK_FUZZ=ON -DSTCHECK_BUILD_TESTS=OFF \
-    >"$B.configure.log" 2>&1 || { cat "$B.configure.log"; exit 1; }
+mkdir -p out/ci
+cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DSTCHECK_FUZZ=ON -DSTCHECK_BUILD_TESTS=OFF -DSTCHECK_WERROR=ON \
+    >"out/ci/$B.configure.log" 2>&1 || { cat "out/ci/$B.configure.log"; exit 1; }
 cmake --build "$B" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 targets=$(sed -n 's/^set(STCHECK_FUZZ_TARGETS \(.*\))$/\1/p' fuzz/CMakeLists.txt)
 pass=0

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency of stcheck from Debian packages.
-# Idempotent: packages already present are skipped by apt. Runs as root (or via sudo).
+# Installs stcheck's dependencies from Debian packages (Debian 12). Runs as root (or via sudo);
+# packages already present are skipped.
+#   bash ci/install-deps.sh          what building the library and the CLI needs
+#   bash ci/install-deps.sh --test   that, plus what the test suite needs (ci/test-deps.txt:
+#                                    clang and its sanitizer/fuzzer runtime, cmocka, oracles...)
 set -euo pipefail
 
 PKGS=(
     build-essential cmake pkg-config
-    clang libclang-rt-14-dev afl++
-    libcjson-dev libzip-dev libmagic-dev libcmocka-dev python3-jsonschema libssl-dev zlib1g-dev libbz2-dev liblzma-dev zip unzip
-    python3 time
+    libcjson-dev libmagic-dev libssl-dev zlib1g-dev libbz2-dev liblzma-dev
 )
-# Test-only packages (oracles, checkers): ci/test-deps.txt, one per line.
-while read -r p; do
-    case "$p" in ''|'#'*) ;; *) PKGS+=("$p") ;; esac
-done <"$(dirname "$0")/test-deps.txt"
+case "${1:-}" in
+--test)
+    # Test-only packages, one per line (other helpers append theirs).
+    while read -r p; do
+        case "$p" in '' | '#'*) ;; *) PKGS+=("$p") ;; esac
+    done <"$(dirname "$0")/test-deps.txt"
+    ;;
+'') ;;
+*)
+    echo "usage: $0 [--test]" >&2
+    exit 3
+    ;;
+esac
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
