@@ -17,6 +17,11 @@
 
 #include "stcheck.h"
 
+/* Paths, folder names and loader messages come from strangers: shown escaped (never a raw
+ * control byte, so no forged line or terminal escape). A buffer per use, so one printf can
+ * show two. */
+#define SHOWN(s) st_escape_display((s), (char[4096]){0}, 4096)
+
 enum { EXIT_PASS = 0, EXIT_FINDINGS = 1, EXIT_NOCHECK = 2, EXIT_USAGE = 3 };
 enum {
     OPT_LIST_RULES = 256,
@@ -232,7 +237,7 @@ static void emit_repo(emitter *em, const item *it, st_verdict v)
                                   : ST_VERDICT_PASS;
     if (em->cfg->text && !(em->cfg->quiet && rv == ST_VERDICT_PASS))
         printf("%s: REPOSITORY %s (%zu file%s: %zu passed, %zu failed, %zu could not check)\n",
-               it->path,
+               SHOWN(it->path),
                rv == ST_VERDICT_PASS   ? "PASS"
                : rv == ST_VERDICT_FAIL ? "FAIL"
                                        : "COULD NOT CHECK",
@@ -244,7 +249,7 @@ static void emit_repo(emitter *em, const item *it, st_verdict v)
 static void emit(emitter *em, result *res, const item *it)
 {
     if (res->failed && res->r == NULL && res->out == NULL) {
-        fprintf(stderr, "stcheck: out of memory checking %s\n", it->path);
+        fprintf(stderr, "stcheck: out of memory checking %s\n", SHOWN(it->path));
         em->code = EXIT_NOCHECK;
         emit_repo(em, it, ST_VERDICT_ERROR);
         return;
@@ -406,7 +411,7 @@ static int read_listing(path_list *l, const char *from, int null_sep)
     FILE *f = strcmp(from, "-") == 0 ? stdin : fopen(from, "rb");
     size_t len = 0, cap = 0;
     if (f == NULL) {
-        fprintf(stderr, "stcheck: cannot open %s\n", from);
+        fprintf(stderr, "stcheck: cannot open %s\n", SHOWN(from));
         return EXIT_USAGE;
     }
     for (;;) { /* read it all: a listing is small next to the files it names */
@@ -459,7 +464,8 @@ static void write_docs(emitter *em)
         if (f != NULL && f != stdout)
             bad |= fclose(f) != 0;
         if (bad) {
-            fprintf(stderr, "stcheck: cannot write %s\n", k == SINK_STDOUT ? "output" : path);
+            fprintf(stderr, "stcheck: cannot write %s\n",
+                    k == SINK_STDOUT ? "output" : SHOWN(path));
             em->code = EXIT_NOCHECK;
         }
     }
@@ -547,7 +553,7 @@ static int check_all(const cli_config *cfg, st_ctx *ctx, const path_list *paths)
         int walk = cfg->recursive && stat(paths->v[i], &st) == 0 && S_ISDIR(st.st_mode);
         if ((walk ? add_tree(&l, ctx, paths->v[i])
                   : add_item(&l, (item){paths->v[i], NULL, 0, 0})) != 0) {
-            fprintf(stderr, "stcheck: out of memory listing %s\n", paths->v[i]);
+            fprintf(stderr, "stcheck: out of memory listing %s\n", SHOWN(paths->v[i]));
             code = EXIT_NOCHECK;
         }
     }
@@ -565,7 +571,7 @@ static int configure(const cli_config *cfg, st_ctx *ctx)
 {
     char err[512];
     if (cfg->policy != NULL && st_ctx_load_policy(ctx, cfg->policy, err, sizeof(err)) != ST_OK) {
-        fprintf(stderr, "stcheck: policy %s: %s\n", cfg->policy, err);
+        fprintf(stderr, "stcheck: policy %s: %s\n", SHOWN(cfg->policy), SHOWN(err));
         return EXIT_USAGE;
     }
     if (cfg->fail_on != NULL && st_ctx_set_fail_on(ctx, cfg->fail_on) != ST_OK) {
@@ -576,7 +582,7 @@ static int configure(const cli_config *cfg, st_ctx *ctx)
     st_ctx_set_digest(ctx, cfg->digest);
     st_ctx_set_deep(ctx, cfg->deep);
     if (cfg->expect != NULL && st_ctx_load_manifest(ctx, cfg->expect, err, sizeof(err)) != ST_OK) {
-        fprintf(stderr, "stcheck: manifest %s: %s\n", cfg->expect, err);
+        fprintf(stderr, "stcheck: manifest %s: %s\n", SHOWN(cfg->expect), SHOWN(err));
         return EXIT_USAGE;
     }
     return 0;
@@ -591,10 +597,10 @@ static int check_policy(const char *path)
     int ok = st_ctx_load_policy(ctx, path, err, sizeof(err)) == ST_OK;
     st_ctx_free(ctx);
     if (!ok) {
-        fprintf(stderr, "stcheck: policy %s: %s\n", path, err);
+        fprintf(stderr, "stcheck: policy %s: %s\n", SHOWN(path), SHOWN(err));
         return EXIT_USAGE;
     }
-    printf("%s: valid policy\n", path);
+    printf("%s: valid policy\n", SHOWN(path));
     return EXIT_PASS;
 }
 
@@ -639,7 +645,7 @@ int main(int argc, char **argv)
         case 'f':
             if (set_format(&cfg, optarg) != 0) {
                 fprintf(stderr, "stcheck: unknown format '%s' (text, json, jsonl, sarif, junit)\n",
-                        optarg);
+                        SHOWN(optarg));
                 return EXIT_USAGE;
             }
             break;
@@ -694,7 +700,8 @@ int main(int argc, char **argv)
         case OPT_EXPLAIN: {
             char *doc = st_rule_explain(optarg);
             if (doc == NULL) {
-                fprintf(stderr, "stcheck: unknown finding id '%s' (see --list-rules)\n", optarg);
+                fprintf(stderr, "stcheck: unknown finding id '%s' (see --list-rules)\n",
+                        SHOWN(optarg));
                 return EXIT_USAGE;
             }
             fputs(doc, stdout);

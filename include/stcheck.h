@@ -212,6 +212,10 @@ ST_API const char *st_error_name(st_error e);         /* "ok", "i/o error", ... 
 ST_API int st_write_text(FILE *out, const st_report *r);
 /* The same, with ANSI colours when color is nonzero. */
 ST_API int st_write_text_color(FILE *out, const st_report *r, int color);
+/* Untrusted text (a path, a folder, a name) as stcheck shows it: valid UTF-8 without control,
+ * invisible or non-XML characters, every other byte as "\xNN", cut with "..." to fit size.
+ * Returns buf. */
+ST_API const char *st_escape_display(const char *s, char *buf, size_t size);
 
 /* JSON Lines: one object per file (the same fields as a "files" entry of the JSON document,
  * plus schema_version), written and flushed as soon as the file is checked. */

@@ -3,6 +3,8 @@
  */
 #include "escape.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t st_utf8_seq_len(const unsigned char *p, size_t avail)
@@ -90,6 +92,13 @@ int st_is_invisible_cp(unsigned long cp)
            (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF;
 }
 
+int st_is_unsafe_cp(unsigned long cp)
+{
+    return st_is_invisible_cp(cp) || cp == 0x061C || cp == 0x180E || cp == 0x2028 || cp == 0x2029 ||
+           (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE007F) ||
+           (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
+}
+
 char *st_escape(const void *in, size_t in_len, char *out, size_t out_size, size_t max_chars)
 {
     static const char hex[] = "0123456789abcdef";
@@ -102,11 +111,13 @@ char *st_escape(const void *in, size_t in_len, char *out, size_t out_size, size_
         max_chars = out_size > 4 ? out_size - 4 : 0;
     while (i < in_len) {
         size_t n = st_utf8_seq_len(p + i, in_len - i);
-        int keep = n > 0 && !st_is_invisible_cp(st_utf8_decode(p + i, n));
+        int keep = n > 0 && !st_is_unsafe_cp(st_utf8_decode(p + i, n));
         size_t need = keep ? n : 4;
         if (o + need > max_chars) {
-            memcpy(out + o, "...", 3);
-            o += 3;
+            if (o + 4 <= out_size) { /* room for "..." and the NUL (not in a tiny buffer) */
+                memcpy(out + o, "...", 3);
+                o += 3;
+            }
             break;
         }
         if (keep) {
@@ -123,4 +134,83 @@ char *st_escape(const void *in, size_t in_len, char *out, size_t out_size, size_
     }
     out[o] = '\0';
     return out;
+}
+
+char *st_escape_dup(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > (SIZE_MAX - 8) / 4)
+        return NULL;
+    /* each byte yields at most 4; st_escape keeps 4 bytes of room for its "..." */
+    size_t size = 4 * n + 8;
+    char *out = malloc(size);
+    return out ? st_escape(s, n, out, size, size) : NULL;
+}
+
+/* The escaped form of s, with its line feeds kept when lines is set. */
+static char *escape_lines(const char *s, int lines)
+{
+    if (!lines)
+        return st_escape_dup(s);
+    size_t n = strlen(s);
+    char *out = n <= (SIZE_MAX - 8) / 4 ? malloc(4 * n + 8) : NULL, *o = out;
+    for (const char *p = s; out != NULL;) {
+        size_t len = strcspn(p, "\n");
+        st_escape(p, len, o, 4 * len + 8, 4 * len + 4); /* fits: never cut */
+        o += strlen(o);
+        if (p[len] == '\0')
+            break;
+        *o++ = '\n';
+        p += len + 1;
+    }
+    return out;
+}
+
+char *st_escape_sarif(const char *s, int flags)
+{
+    char *e = escape_lines(s, flags & ST_SARIF_LINES);
+    if (e == NULL)
+        return NULL;
+    size_t n = strlen(e);
+    char *out = n <= (SIZE_MAX - 1) / 2 ? malloc(2 * n + 1) : NULL; /* each byte at most 2 */
+    size_t o = 0;
+    for (size_t i = 0; out != NULL && i < n; i++) {
+        char c = e[i];
+        if (c == '{' || c == '}')
+            out[o++] = c; /* "{{" and "}}" are literal braces, not placeholders */
+        else if (!(flags & ST_SARIF_MARKDOWN) && (c == '\\' || c == '[' || c == ']'))
+            out[o++] = '\\'; /* embedded-link syntax: escaped link characters */
+        out[o++] = c;
+    }
+    if (out != NULL)
+        out[o] = '\0';
+    free(e);
+    return out;
+}
+
+int st_put_text(FILE *out, const char *s)
+{
+    char *e = st_escape_dup(s);
+    int rc = e != NULL && fputs(e, out) >= 0 ? 0 : -1;
+    free(e);
+    return rc;
+}
+
+int st_put_xml(FILE *out, const char *s)
+{
+    char *e = st_escape_dup(s);
+    if (e == NULL)
+        return -1;
+    int rc = 0;
+    for (const char *p = e; rc == 0 && *p; p++) {
+        const char *ent = *p == '&'    ? "&amp;"
+                          : *p == '<'  ? "&lt;"
+                          : *p == '>'  ? "&gt;"
+                          : *p == '"'  ? "&quot;"
+                          : *p == '\'' ? "&apos;"
+                                       : NULL;
+        rc = (ent ? fputs(ent, out) < 0 : fputc(*p, out) == EOF) ? -1 : 0;
+    }
+    free(e);
+    return rc;
 }

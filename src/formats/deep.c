@@ -18,6 +18,8 @@ st_float_kind st_float_kind_of(const char *d)
              {"F16", ST_FK_F16},        {"BF16", ST_FK_BF16},        {"F8_E5M2", ST_FK_E5M2},
              {"F8_E4M3", ST_FK_E4M3FN}, {"F8_E4M3FNUZ", ST_FK_FNUZ}, {"F8_E5M2FNUZ", ST_FK_FNUZ},
              {"F8_E8M0", ST_FK_E8M0}};
+    if (d == NULL) /* a tensor without a known dtype */
+        return ST_FK_NONE;
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         if (strcmp(d, t[i].name) == 0)
             return t[i].k;

@@ -20,7 +20,7 @@ typedef enum {
     ST_FK_E8M0,   /* exponent only: NaN is 0xFF */
 } st_float_kind;
 
-/* The kind of a safetensors dtype name, ST_FK_NONE for the rest. */
+/* The kind of a safetensors dtype name, ST_FK_NONE for the rest and for NULL (no dtype). */
 st_float_kind st_float_kind_of(const char *dtype);
 /* Element size in bytes of a kind (0 for ST_FK_NONE). */
 unsigned st_float_size(st_float_kind k);

@@ -45,8 +45,10 @@ typedef struct {
     uint64_t begin, end;
     uint32_t key_off;      /* opening quote of the tensor's name, header-relative */
     uint32_t key_len : 27; /* raw length including quotes (a header is < 2^27 bytes) */
-    uint32_t dtype : 5;    /* index into dtypes (--deep) */
+    uint32_t dtype : 5;    /* index into dtypes (--deep), or DTYPE_NONE */
 } tensor_rec;
+#define DTYPE_NONE 31u /* above every index into dtypes */
+_Static_assert(N_DTYPES < DTYPE_NONE, "DTYPE_NONE must not name a dtype");
 
 typedef struct {
     st_input *in;
@@ -336,7 +338,9 @@ static int add_record(stf *s, const tensor_entry *te)
     rec->end = te->end;
     rec->key_off = te->key_off;
     rec->key_len = te->key_len & 0x7ffffffu;
-    rec->dtype = (unsigned)te->dtype & 31u; /* offsets_ok records have a known dtype */
+    /* a tensor with a missing or unknown dtype still has its byte range recorded (coverage);
+     * DTYPE_NONE marks it for --deep, which then skips it */
+    rec->dtype = te->dtype >= 0 && (size_t)te->dtype < N_DTYPES ? (unsigned)te->dtype : DTYPE_NONE;
     return 0;
 }
 
@@ -789,7 +793,7 @@ typedef struct {
 static void deep_start(deep_state *d, const tensor_rec *t)
 {
     memset(d, 0, sizeof(*d));
-    d->kind = st_float_kind_of(dtypes[t->dtype].name);
+    d->kind = st_float_kind_of(t->dtype < N_DTYPES ? dtypes[t->dtype].name : NULL);
     d->esz = st_float_size(d->kind);
 }
 
@@ -821,8 +825,9 @@ static void deep_finish(stf *s, const tensor_rec *t, const deep_state *d)
         return;
     st_report_add(s->r, ST_R_TENSOR_NAN_INF, HDR_BASE + s->n + t->begin, t->end - t->begin,
                   "tensor \"%s\" (%s) holds %llu NaN and %llu Inf values",
-                  show_name(s, t->key_off, t->key_len, name, sizeof(name)), dtypes[t->dtype].name,
-                  (unsigned long long)d->nan, (unsigned long long)d->inf);
+                  show_name(s, t->key_off, t->key_len, name, sizeof(name)),
+                  t->dtype < N_DTYPES ? dtypes[t->dtype].name : "?", (unsigned long long)d->nan,
+                  (unsigned long long)d->inf);
 }
 
 /* Reads the file once, front to back: every byte feeds the digest (when one is under way) and

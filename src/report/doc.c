@@ -1,8 +1,10 @@
 /*
  * doc.c - st_doc: one handle for every document format, dispatching to its writer.
  */
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 
+#include "../core/escape.h"
 #include "doc.h"
 
 struct st_doc {
@@ -51,4 +53,12 @@ void st_doc_free(st_doc *d)
         return;
     d->ops->destroy(d->state);
     free(d);
+}
+
+cJSON *st_json_text(cJSON *o, const char *key, const char *s)
+{
+    char *e = st_escape_dup(s ? s : "");
+    cJSON *item = e ? cJSON_AddStringToObject(o, key, e) : NULL;
+    free(e);
+    return item;
 }

@@ -1,6 +1,7 @@
 /*
- * json.c - the JSON report, written with cJSON (output only: our own data, already escaped to
- * valid UTF-8 by the report, so cJSON's lax parsing never meets hostile bytes here).
+ * json.c - the JSON report, written with cJSON (output only: cJSON's lax parsing never meets
+ * hostile bytes here). Every string goes through st_json_text, so the document is valid UTF-8
+ * JSON without control characters whatever a report holds.
  *
  * Schema (docs/report-json.md): { schema_version, tool, version, strict, files: [ { path,
  * size, format, verdict, error, header_length, tensor_count, counts, findings: [ { id,
@@ -66,11 +67,10 @@ static cJSON *repos_json(const json_doc *j)
         const st_doc_tally *t = &j->repos[i].t;
         st_verdict v = t->errors ? ST_VERDICT_ERROR : t->failed ? ST_VERDICT_FAIL : ST_VERDICT_PASS;
         cJSON *o = cJSON_CreateObject();
-        if (o == NULL || !cJSON_AddStringToObject(o, "root", j->repos[i].root) ||
-            !cJSON_AddStringToObject(o, "verdict", st_verdict_name(v)) ||
-            add_u64(o, "files", t->files) || add_u64(o, "passed", t->passed) ||
-            add_u64(o, "failed", t->failed) || add_u64(o, "could_not_check", t->errors) ||
-            !cJSON_AddItemToArray(a, o)) {
+        if (o == NULL || !st_json_text(o, "root", j->repos[i].root) ||
+            !st_json_text(o, "verdict", st_verdict_name(v)) || add_u64(o, "files", t->files) ||
+            add_u64(o, "passed", t->passed) || add_u64(o, "failed", t->failed) ||
+            add_u64(o, "could_not_check", t->errors) || !cJSON_AddItemToArray(a, o)) {
             cJSON_Delete(o);
             cJSON_Delete(a);
             return NULL;
@@ -111,9 +111,9 @@ static cJSON *finding_json(const st_finding *f)
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
         return NULL;
-    if (!cJSON_AddStringToObject(o, "id", f->id) ||
-        !cJSON_AddStringToObject(o, "severity", st_severity_name(f->severity)) ||
-        !cJSON_AddStringToObject(o, "message", f->message) || add_u64(o, "offset", f->offset) ||
+    if (!st_json_text(o, "id", f->id) ||
+        !st_json_text(o, "severity", st_severity_name(f->severity)) ||
+        !st_json_text(o, "message", f->message) || add_u64(o, "offset", f->offset) ||
         add_u64(o, "length", f->length)) {
         cJSON_Delete(o);
         return NULL;
@@ -138,10 +138,8 @@ static cJSON *counts_json(const st_report *r)
 static cJSON *import_json(const st_import *im)
 {
     cJSON *o = cJSON_CreateObject();
-    if (o == NULL || !cJSON_AddStringToObject(o, "module", im->module) ||
-        !cJSON_AddStringToObject(o, "name", im->name) ||
-        !cJSON_AddStringToObject(o, "member", im->member) ||
-        !cJSON_AddStringToObject(o, "judgement", im->judgement) ||
+    if (o == NULL || !st_json_text(o, "module", im->module) || !st_json_text(o, "name", im->name) ||
+        !st_json_text(o, "member", im->member) || !st_json_text(o, "judgement", im->judgement) ||
         add_u64(o, "offset", im->offset) || add_u64(o, "count", im->count)) {
         cJSON_Delete(o);
         return NULL;
@@ -152,9 +150,9 @@ static cJSON *import_json(const st_import *im)
 static cJSON *call_json(const st_call *c)
 {
     cJSON *o = cJSON_CreateObject();
-    if (o == NULL || !cJSON_AddStringToObject(o, "callable", c->callable) ||
-        !cJSON_AddStringToObject(o, "opcode", c->opcode) ||
-        !cJSON_AddStringToObject(o, "member", c->member) || add_u64(o, "offset", c->offset)) {
+    if (o == NULL || !st_json_text(o, "callable", c->callable) ||
+        !st_json_text(o, "opcode", c->opcode) || !st_json_text(o, "member", c->member) ||
+        add_u64(o, "offset", c->offset)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -193,17 +191,17 @@ static cJSON *file_json(const st_report *r)
         cJSON *f = finding_json(&r->findings[i]);
         bad = f == NULL || !cJSON_AddItemToArray(fs, f);
     }
-    bad = bad || !cJSON_AddStringToObject(o, "path", r->path) || add_u64(o, "size", r->file_size) ||
-          !cJSON_AddStringToObject(o, "format", r->format) ||
-          !cJSON_AddStringToObject(o, "verdict", st_verdict_name(st_report_verdict(r))) ||
+    bad = bad || !st_json_text(o, "path", r->path) || add_u64(o, "size", r->file_size) ||
+          !st_json_text(o, "format", r->format) ||
+          !st_json_text(o, "verdict", st_verdict_name(st_report_verdict(r))) ||
           (r->err == ST_OK ? !cJSON_AddNullToObject(o, "error")
-                           : !cJSON_AddStringToObject(o, "error", st_error_name(r->err))) ||
+                           : !st_json_text(o, "error", st_error_name(r->err))) ||
           add_u64(o, "header_length", r->header_len) ||
           add_u64(o, "tensor_count", r->tensor_count) ||
-          (r->sha256[0] ? !cJSON_AddStringToObject(o, "sha256", r->sha256)
+          (r->sha256[0] ? !st_json_text(o, "sha256", r->sha256)
                         : !cJSON_AddNullToObject(o, "sha256")) ||
           !cJSON_AddBoolToObject(o, "findings_truncated", r->truncated) ||
-          (r->repository ? !cJSON_AddStringToObject(o, "repository", r->repository)
+          (r->repository ? !st_json_text(o, "repository", r->repository)
                          : !cJSON_AddNullToObject(o, "repository"));
     if (bad) {
         cJSON_Delete(o);
@@ -259,8 +257,8 @@ static int build_root(json_doc *j)
         return -1;
     }
     if (!cJSON_AddNumberToObject(j->root, "schema_version", ST_JSON_SCHEMA_VERSION) ||
-        !cJSON_AddStringToObject(j->root, "tool", "stcheck") ||
-        !cJSON_AddStringToObject(j->root, "version", ST_VERSION_STRING) ||
+        !st_json_text(j->root, "tool", "stcheck") ||
+        !st_json_text(j->root, "version", ST_VERSION_STRING) ||
         !cJSON_AddBoolToObject(j->root, "strict", j->strict)) {
         cJSON_Delete(s);
         return -1;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/escape.h"
 #include "doc.h"
 
 typedef struct {
@@ -17,6 +18,7 @@ typedef struct {
     size_t len;
     FILE *cases;
     size_t tests, failures, errors;
+    int failed; /* an escape ran out of memory */
 } junit_doc;
 
 static void *junit_create(void)
@@ -38,52 +40,36 @@ static void junit_destroy(void *state)
     free(j);
 }
 
-/* Attribute and text escaping. Report text is printable ASCII already (the report escapes
- * input), so only XML's own metacharacters need replacing. */
-static void xml_text(FILE *out, const char *s)
+/* Attribute values and text: st_put_xml (escaped form, XML metacharacters as entities), for
+ * every string, ours included, so none can leave its attribute or element. */
+static void xml_text(junit_doc *j, const char *s)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        case '\'':
-            fputs("&apos;", out);
-            break;
-        default:
-            fputc(*s, out);
-        }
-    }
+    if (st_put_xml(j->cases, s) != 0)
+        j->failed = 1;
 }
 
 static void open_case(junit_doc *j, const st_report *r, const char *name)
 {
     fputs("    <testcase classname=\"", j->cases);
-    xml_text(j->cases, r->path);
+    xml_text(j, r->path);
     fputs("\" name=\"", j->cases);
-    xml_text(j->cases, name);
+    xml_text(j, name);
     fputs("\">\n", j->cases);
     j->tests++;
 }
 
 /* The messages of every finding with this id, one per line, with their byte ranges. */
-static void messages(FILE *out, const st_report *r, const char *id)
+static void messages(junit_doc *j, const st_report *r, const char *id)
 {
+    FILE *out = j->cases;
     for (size_t i = 0; i < r->n_findings; i++) {
         const st_finding *f = &r->findings[i];
         if (strcmp(f->id, id) != 0)
             continue;
-        fprintf(out, "%s %s: ", st_severity_name(f->severity), f->id);
-        xml_text(out, f->message);
+        fprintf(out, "%s ", st_severity_name(f->severity));
+        xml_text(j, f->id);
+        fputs(": ", out);
+        xml_text(j, f->message);
         fprintf(out, " [at offset %llu, length %llu]\n", (unsigned long long)f->offset,
                 (unsigned long long)f->length);
     }
@@ -119,15 +105,15 @@ static int finding_case(junit_doc *j, const st_report *r, const st_finding *f)
     const char *tag = is_error ? "error" : "failure";
     if (is_error || (int)w >= r->fail_on) {
         fprintf(j->cases, "      <%s type=\"%s\" message=\"", tag, st_severity_name(w));
-        xml_text(j->cases, f->message);
+        xml_text(j, f->message);
         fputs("\">", j->cases);
-        messages(j->cases, r, f->id);
+        messages(j, r, f->id);
         fprintf(j->cases, "</%s>\n", tag);
         j->errors += is_error;
         j->failures += !is_error;
     } else {
         fputs("      <system-out>", j->cases);
-        messages(j->cases, r, f->id);
+        messages(j, r, f->id);
         fputs("</system-out>\n", j->cases);
     }
     fputs("    </testcase>\n", j->cases);
@@ -143,14 +129,17 @@ static int junit_add(void *state, const st_report *r)
             err_shown |= finding_case(j, r, &r->findings[i]);
     if (st_report_verdict(r) == ST_VERDICT_ERROR && !err_shown) {
         open_case(j, r, "could not check");
-        fprintf(j->cases, "      <error type=\"%s\" message=\"%s\"/>\n    </testcase>\n",
-                st_error_name(r->err), st_error_name(r->err));
+        fputs("      <error type=\"", j->cases);
+        xml_text(j, st_error_name(r->err));
+        fputs("\" message=\"", j->cases);
+        xml_text(j, st_error_name(r->err));
+        fputs("\"/>\n    </testcase>\n", j->cases);
         j->errors++;
     } else if (r->n_findings == 0) {
         open_case(j, r, "no findings");
         fputs("    </testcase>\n", j->cases);
     }
-    return ferror(j->cases) ? -1 : 0;
+    return ferror(j->cases) || j->failed ? -1 : 0;
 }
 
 static int junit_write(void *state, FILE *out)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/escape.h"
 #include "doc.h"
 
 #define ST_INFO_URI "https://github.com/stcheck/stcheck"
@@ -28,10 +29,22 @@ static const char *level(st_severity s)
     return s == ST_SEV_ERROR ? "error" : s == ST_SEV_WARNING ? "warning" : "note";
 }
 
+/* A message string under key: st_escape_sarif's form (no input text reads as a placeholder or
+ * an embedded link; valid UTF-8 without controls). flags: 0 for anything holding input text;
+ * ST_SARIF_LINES and ST_SARIF_MARKDOWN only for our own rule documentation. */
+static cJSON *add_message(cJSON *o, const char *key, const char *s, int flags)
+{
+    char *e = st_escape_sarif(s, flags);
+    cJSON *item = e ? cJSON_AddStringToObject(o, key, e) : NULL;
+    free(e);
+    return item;
+}
+
+/* A message object ({"text": ...}). */
 static cJSON *text_object(const char *text)
 {
     cJSON *o = cJSON_CreateObject();
-    if (o != NULL && cJSON_AddStringToObject(o, "text", text) == NULL) {
+    if (o != NULL && add_message(o, "text", text, 0) == NULL) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -59,16 +72,15 @@ static cJSON *rule_json(const st_rule *ru)
              ru->title);
     for (a = strchr(anchor, '#'); *a; a++)
         *a = (char)(*a >= 'A' && *a <= 'Z' ? *a - 'A' + 'a' : *a);
-    int bad = o == NULL || conf == NULL || help == NULL ||
-              !cJSON_AddStringToObject(o, "id", ru->id) ||
-              !cJSON_AddStringToObject(o, "name", ru->title) ||
-              put(o, "shortDescription", text_object(ru->title)) ||
-              put(o, "fullDescription", text_object(ru->summary)) ||
-              !cJSON_AddStringToObject(help, "text", doc ? doc : ru->summary) ||
-              !cJSON_AddStringToObject(help, "markdown", doc ? doc : ru->summary) ||
-              !cJSON_AddStringToObject(o, "helpUri", anchor) ||
-              !cJSON_AddStringToObject(conf, "level", level(ru->severity)) ||
-              !cJSON_AddBoolToObject(conf, "enabled", ru->severity != ST_SEV_OFF);
+    int bad =
+        o == NULL || conf == NULL || help == NULL || !st_json_text(o, "id", ru->id) ||
+        !st_json_text(o, "name", ru->title) || put(o, "shortDescription", text_object(ru->title)) ||
+        put(o, "fullDescription", text_object(ru->summary)) ||
+        !add_message(help, "text", doc ? doc : ru->summary, ST_SARIF_LINES) ||
+        !add_message(help, "markdown", doc ? doc : ru->summary,
+                     ST_SARIF_LINES | ST_SARIF_MARKDOWN) ||
+        !st_json_text(o, "helpUri", anchor) || !st_json_text(conf, "level", level(ru->severity)) ||
+        !cJSON_AddBoolToObject(conf, "enabled", ru->severity != ST_SEV_OFF);
     free(doc);
     if (!bad) {
         bad = put(o, "help", help) | put(o, "defaultConfiguration", conf); /* both consumed */
@@ -86,10 +98,10 @@ static cJSON *rule_json(const st_rule *ru)
 static cJSON *driver_json(void)
 {
     cJSON *d = cJSON_CreateObject(), *rules = cJSON_CreateArray();
-    int bad = d == NULL || rules == NULL || !cJSON_AddStringToObject(d, "name", "stcheck") ||
-              !cJSON_AddStringToObject(d, "version", ST_VERSION_STRING) ||
-              !cJSON_AddStringToObject(d, "semanticVersion", ST_VERSION_STRING) ||
-              !cJSON_AddStringToObject(d, "informationUri", ST_INFO_URI);
+    int bad = d == NULL || rules == NULL || !st_json_text(d, "name", "stcheck") ||
+              !st_json_text(d, "version", ST_VERSION_STRING) ||
+              !st_json_text(d, "semanticVersion", ST_VERSION_STRING) ||
+              !st_json_text(d, "informationUri", ST_INFO_URI);
     for (size_t i = 0; !bad && i < st_rule_count(); i++) {
         cJSON *ru = rule_json(st_rule_at(i));
         bad = ru == NULL || !cJSON_AddItemToArray(rules, ru);
@@ -116,8 +128,8 @@ static void *sarif_create(void)
     s->notes = cJSON_CreateArray();
     int bad = s->root == NULL || runs == NULL || run == NULL || tool == NULL ||
               s->results == NULL || s->notes == NULL ||
-              !cJSON_AddStringToObject(s->root, "$schema", ST_SARIF_SCHEMA) ||
-              !cJSON_AddStringToObject(s->root, "version", "2.1.0");
+              !st_json_text(s->root, "$schema", ST_SARIF_SCHEMA) ||
+              !st_json_text(s->root, "version", "2.1.0");
     if (!bad) {
         bad = put(tool, "driver", driver_json()) | put(run, "tool", tool);
         tool = NULL;
@@ -195,8 +207,8 @@ static cJSON *location_json(const char *uri, const st_finding *f, int primary)
 {
     cJSON *loc = cJSON_CreateObject(), *phys = cJSON_CreateObject();
     cJSON *art = cJSON_CreateObject(), *reg = cJSON_CreateObject();
-    int bad = loc == NULL || phys == NULL || art == NULL || reg == NULL ||
-              !cJSON_AddStringToObject(art, "uri", uri);
+    int bad =
+        loc == NULL || phys == NULL || art == NULL || reg == NULL || !st_json_text(art, "uri", uri);
     if (!bad && primary)
         bad = !cJSON_AddNumberToObject(reg, "startLine", 1);
     else if (!bad)
@@ -260,17 +272,16 @@ static cJSON *result_json(const char *uri, const st_finding *f)
     char fp[17];
     fingerprint(f->id, uri, f->message, fp);
     cJSON *o = cJSON_CreateObject(), *fps = cJSON_CreateObject(), *props = cJSON_CreateObject();
-    int bad = o == NULL || fps == NULL || props == NULL ||
-              !cJSON_AddStringToObject(o, "ruleId", f->id) ||
+    int bad = o == NULL || fps == NULL || props == NULL || !st_json_text(o, "ruleId", f->id) ||
               !cJSON_AddNumberToObject(o, "ruleIndex", (double)rule_index(f->id)) ||
-              !cJSON_AddStringToObject(o, "level", level(f->severity)) ||
+              !st_json_text(o, "level", level(f->severity)) ||
               put(o, "message", text_object(f->message)) ||
               put(o, "locations", one_item_array(location_json(uri, f, 1))) ||
               put(o, "relatedLocations", one_item_array(location_json(uri, f, 0))) ||
-              !cJSON_AddStringToObject(fps, "stcheckFinding/v1", fp) ||
+              !st_json_text(fps, "stcheckFinding/v1", fp) ||
               !cJSON_AddNumberToObject(props, "byteOffset", (double)f->offset) ||
               !cJSON_AddNumberToObject(props, "byteLength", (double)f->length) ||
-              !cJSON_AddStringToObject(props, "severity", st_severity_name(f->severity));
+              !st_json_text(props, "severity", st_severity_name(f->severity));
     if (!bad) {
         bad = put(o, "partialFingerprints", fps) | put(o, "properties", props);
         fps = props = NULL;
@@ -288,13 +299,23 @@ static cJSON *result_json(const char *uri, const st_finding *f)
  * code scanning then shows that the run was incomplete. */
 static int add_note(sarif_doc *s, const st_report *r, const char *uri)
 {
-    char text[512];
-    snprintf(text, sizeof(text), "could not check %s: %s", r->path, st_error_name(r->err));
+    /* the whole path: a fixed buffer would cut it inside a UTF-8 sequence */
+    static const char lead[] = "could not check ";
+    const char *why = st_error_name(r->err);
+    size_t pl = strlen(r->path), wl = strlen(why);
+    char *text = malloc(sizeof(lead) + pl + 2 + wl);
+    if (text == NULL)
+        return -1;
+    memcpy(text, lead, sizeof(lead) - 1);
+    memcpy(text + sizeof(lead) - 1, r->path, pl);
+    memcpy(text + sizeof(lead) - 1 + pl, ": ", 2);
+    memcpy(text + sizeof(lead) + 1 + pl, why, wl + 1);
     cJSON *n = cJSON_CreateObject(), *loc = cJSON_CreateObject(), *phys = cJSON_CreateObject();
     cJSON *art = cJSON_CreateObject();
     int bad = n == NULL || loc == NULL || phys == NULL || art == NULL ||
-              !cJSON_AddStringToObject(n, "level", "error") ||
-              put(n, "message", text_object(text)) || !cJSON_AddStringToObject(art, "uri", uri);
+              !st_json_text(n, "level", "error") || put(n, "message", text_object(text)) ||
+              !st_json_text(art, "uri", uri);
+    free(text);
     if (!bad) {
         bad = put(phys, "artifactLocation", art) | put(loc, "physicalLocation", phys) |
               put(n, "locations", one_item_array(loc));

@@ -4,10 +4,14 @@
  *   PATH: SEVERITY ID: message [at offset O, length L]
  *   PATH: FAIL (safetensors: 2 errors, 1 warning, 0 info)
  *
- * Paths and messages are already escaped to printable text by the report.
+ * Paths and messages are escaped to printable text by the report; every string is escaped
+ * again here with st_put_text (a no-op on escaped text), so no string in a report, however it
+ * was made, can start a line of its own or carry a terminal escape sequence.
  */
 #include <inttypes.h>
+#include <string.h>
 
+#include "../core/escape.h"
 #include "../core/report.h"
 
 /* ANSI colours, used only when asked (the CLI asks on a terminal, or with --color=always). */
@@ -21,11 +25,27 @@ static const char *sev_color(st_severity s)
     return s == ST_SEV_ERROR ? "\033[31m" : s == ST_SEV_WARNING ? "\033[33m" : "\033[36m";
 }
 
+/* "PATH: " at the start of every line. */
+static int put_path(FILE *out, const st_report *r)
+{
+    return st_put_text(out, r->path) != 0 || fputs(": ", out) < 0 ? -1 : 0;
+}
+
 static int write_finding(FILE *out, const st_report *r, const st_finding *f, int color)
 {
-    return fprintf(out, "%s: %s%s%s %s: %s [at offset %" PRIu64 ", length %" PRIu64 "]\n", r->path,
-                   paint(color, sev_color(f->severity)), st_severity_name(f->severity),
-                   paint(color, "\033[0m"), f->id, f->message, f->offset, f->length);
+    if (put_path(out, r) != 0 ||
+        fprintf(out, "%s%s%s ", paint(color, sev_color(f->severity)), st_severity_name(f->severity),
+                paint(color, "\033[0m")) < 0 ||
+        st_put_text(out, f->id) != 0 || fputs(": ", out) < 0 || st_put_text(out, f->message) != 0)
+        return -1;
+    return fprintf(out, " [at offset %" PRIu64 ", length %" PRIu64 "]\n", f->offset, f->length);
+}
+
+const char *st_escape_display(const char *s, char *buf, size_t size)
+{
+    if (s == NULL)
+        s = "";
+    return buf == NULL || size == 0 ? "" : st_escape(s, strlen(s), buf, size, size);
 }
 
 int st_write_text(FILE *out, const st_report *r)
@@ -38,20 +58,26 @@ int st_write_text_color(FILE *out, const st_report *r, int color)
     for (size_t i = 0; i < r->n_findings; i++)
         if (write_finding(out, r, &r->findings[i], color) < 0)
             return -1;
-    if (r->sha256[0] != '\0' && fprintf(out, "%s: sha256 %s\n", r->path, r->sha256) < 0)
+    if (r->sha256[0] != '\0' &&
+        (put_path(out, r) != 0 || fprintf(out, "sha256 %s\n", r->sha256) < 0))
         return -1;
     st_verdict v = st_report_verdict(r);
     const char *on = paint(color, v == ST_VERDICT_PASS ? "\033[32m" : "\033[31;1m");
     const char *off = paint(color, "\033[0m");
     int rc;
+    if (put_path(out, r) != 0 ||
+        fprintf(out, "%s%s%s (", on,
+                v == ST_VERDICT_ERROR  ? "COULD NOT CHECK"
+                : v == ST_VERDICT_PASS ? "PASS"
+                                       : "FAIL",
+                off) < 0 ||
+        st_put_text(out, r->format) != 0)
+        return -1;
     if (v == ST_VERDICT_ERROR)
-        rc = fprintf(out, "%s: %sCOULD NOT CHECK%s (%s: %s)\n", r->path, on, off, r->format,
-                     st_error_name(r->err));
+        rc = fprintf(out, ": %s)\n", st_error_name(r->err));
     else
-        rc =
-            fprintf(out, "%s: %s%s%s (%s: %zu error%s, %zu warning%s, %zu info)\n", r->path, on,
-                    v == ST_VERDICT_PASS ? "PASS" : "FAIL", off, r->format, r->counts[ST_SEV_ERROR],
-                    r->counts[ST_SEV_ERROR] == 1 ? "" : "s", r->counts[ST_SEV_WARNING],
-                    r->counts[ST_SEV_WARNING] == 1 ? "" : "s", r->counts[ST_SEV_INFO]);
+        rc = fprintf(out, ": %zu error%s, %zu warning%s, %zu info)\n", r->counts[ST_SEV_ERROR],
+                     r->counts[ST_SEV_ERROR] == 1 ? "" : "s", r->counts[ST_SEV_WARNING],
+                     r->counts[ST_SEV_WARNING] == 1 ? "" : "s", r->counts[ST_SEV_INFO]);
     return rc < 0 ? -1 : 0;
 }
