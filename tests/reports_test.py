@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Every report format against golden files, SARIF against the official 2.1.0 schema.
 
-    reports_test.py STCHECK SOURCE_DIR [--update]
+    reports_test.py STCHECK SOURCE_DIR SARIF_SCHEMA [--update]
 
 Runs stcheck from SOURCE_DIR over a fixed mixed set of files (pass, fail, could not check) in
 every --format, and once more with --json-output/--sarif-output/--junit-output so one run feeds
 every document; each output must equal tests/golden/<format>. Then:
-- SARIF validates against tests/sarif/sarif-schema-2.1.0.json (Draft 7, with format checks)
-  and meets what GitHub code scanning needs (rules, line-1 regions, byte ranges, relative URIs);
+- SARIF validates against the SARIF 2.1.0 schema (Draft 7, with format checks), installed from
+  npm at test time by tests/sarif/fetch_schema.py (the CTest fixture sarif_schema), and meets what GitHub code scanning needs (rules, line-1 regions, byte ranges, relative URIs);
 - JUnit parses as XML and its counters match its test cases;
 - -j4 output is byte-identical to -j1 in every format.
 --update rewrites the golden files (review the diff before committing).
@@ -75,8 +75,8 @@ def golden(src, fmt, got, update):
         fail(f"--format {fmt} differs from tests/golden/{fmt} (run with --update, review diff)")
 
 
-def check_sarif(src, text):
-    with open(os.path.join(src, "tests", "sarif", "sarif-schema-2.1.0.json")) as f:
+def check_sarif(schema_path, text):
+    with open(schema_path) as f:
         schema = json.load(f)
     doc = json.loads(text)
     validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
@@ -137,7 +137,8 @@ def check_junit(text):
 
 def main():
     stcheck, src = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    update = "--update" in sys.argv[3:]
+    schema = os.path.abspath(sys.argv[3])
+    update = "--update" in sys.argv[4:]
     outs = {}
     for fmt in FORMATS:
         outs[fmt] = run(stcheck, src, ["-j1", "-f", fmt])
@@ -154,7 +155,7 @@ def main():
             with open(path, "rb") as f:
                 if f.read() != outs[k]:
                     fail(f"--{k}-output differs from --format {k}")
-    check_sarif(src, outs["sarif"])
+    check_sarif(schema, outs["sarif"])
     check_junit(outs["junit"])
     for line in outs["jsonl"].splitlines():
         json.loads(line)
