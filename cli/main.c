@@ -6,11 +6,14 @@
  * over 1), 3 usage error.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,7 +76,8 @@ static const cli_option options[] = {
      "also check the paths listed in FILE, one per line (- for standard input)"},
     {"null", no_argument, '0', NULL, "with --files-from: paths are separated by NUL bytes"},
     {"policy", required_argument, OPT_POLICY, "FILE",
-     "apply a policy (JSON; see rules/) over the built-in one"},
+     "apply a policy over the built-in one: a JSON file, or a shipped policy by name (strict, "
+     "registry, permissive)"},
     {"fail-on", required_argument, OPT_FAIL_ON, "SEV",
      "lowest severity that fails a file: info, warning, error, none"},
     {"check-policy", required_argument, OPT_CHECK_POLICY, "FILE",
@@ -156,12 +160,122 @@ static void usage(FILE *out)
                  "  3  usage error\n");
 }
 
-static void list_rules(void)
+static int by_id(const void *a, const void *b)
 {
-    for (size_t i = 0; i < st_rule_count(); i++) {
+    return strcmp((*(const st_rule *const *)a)->id, (*(const st_rule *const *)b)->id);
+}
+
+/* In id order (rules.def groups ids by theme, and a later id may sit beside an older one). */
+static int list_rules(void)
+{
+    size_t n = st_rule_count();
+    const st_rule **v = malloc((n ? n : 1) * sizeof(*v));
+    if (v == NULL)
+        return EXIT_NOCHECK;
+    for (size_t i = 0; i < n; i++)
+        v[i] = st_rule_at(i);
+    qsort(v, n, sizeof(*v), by_id);
+    for (size_t i = 0; i < n; i++)
+        printf("%s  %-7s  %-28s %s\n", v[i]->id, st_severity_name(v[i]->severity), v[i]->title,
+               v[i]->summary);
+    free(v);
+    return EXIT_PASS;
+}
+
+/* Optimal string alignment distance, case-insensitive, for "did you mean" (short strings). */
+static size_t distance(const char *a, const char *b)
+{
+    enum { MAXLEN = 48 };
+    size_t la = strlen(a), lb = strlen(b), d[MAXLEN + 1][MAXLEN + 1];
+    if (la > MAXLEN || lb > MAXLEN)
+        return SIZE_MAX;
+    for (size_t i = 0; i <= la; i++)
+        for (size_t j = 0; j <= lb; j++) {
+            if (i == 0 || j == 0) {
+                d[i][j] = i + j;
+                continue;
+            }
+            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            size_t best = d[i - 1][j - 1] + cost;
+            best = d[i - 1][j] + 1 < best ? d[i - 1][j] + 1 : best;
+            best = d[i][j - 1] + 1 < best ? d[i][j - 1] + 1 : best;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+/* Close enough to be a typo: at most a third of the word, and at least 1 edit allowed. */
+static int near(size_t dist, const char *word)
+{
+    size_t len = strlen(word);
+    return dist <= (len >= 6 ? len / 3 : 1);
+}
+
+/* --explain takes an id in any case (st101) or a rule name as --list-rules shows it. */
+static int explain(const char *arg)
+{
+    const st_rule *hit = NULL, *close = NULL;
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; hit == NULL && i < st_rule_count(); i++) {
         const st_rule *r = st_rule_at(i);
-        printf("%s  %-7s  %-28s %s\n", r->id, st_severity_name(r->severity), r->title, r->summary);
+        if (strcasecmp(r->id, arg) == 0 || strcasecmp(r->title, arg) == 0)
+            hit = r;
+        size_t dt = distance(arg, r->title);
+        if (dt < best)
+            best = dt, close = r;
     }
+    char *doc = st_rule_explain(hit ? hit->id : arg);
+    if (doc == NULL) {
+        fprintf(stderr, "stcheck: --explain: no finding id or rule name '%s'", SHOWN(arg));
+        if (close != NULL && near(best, close->title))
+            fprintf(stderr, "; did you mean %s (%s)?", close->id, close->title);
+        fprintf(stderr, " (stcheck --list-rules lists them)\n");
+        return EXIT_USAGE;
+    }
+    fputs(doc, stdout);
+    free(doc);
+    return EXIT_PASS;
+}
+
+/* One line for a mistyped option: the closest option, or that an abbreviation is ambiguous
+ * (getopt_long's own messages name argv[0]'s full path, and the whole help followed). */
+static int bad_option(const char *arg, int optopt_c)
+{
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+        fprintf(stderr, "stcheck: unknown option '-%c' (stcheck --help lists the options)\n",
+                optopt_c > 32 && optopt_c < 127 ? optopt_c : '?');
+        return EXIT_USAGE;
+    }
+    char name[64];
+    snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+    size_t len = strlen(name), best = SIZE_MAX, prefixed = 0;
+    const cli_option *close = NULL;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (strcmp(options[i].name, name) == 0) {
+            fprintf(stderr, "stcheck: option '--%s' takes no argument\n", options[i].name);
+            return EXIT_USAGE;
+        }
+        prefixed += strncmp(options[i].name, name, len) == 0;
+        size_t dt = distance(name, options[i].name);
+        if (dt < best)
+            best = dt, close = &options[i];
+    }
+    if (prefixed > 1) {
+        fprintf(stderr, "stcheck: option '--%s' is ambiguous; it could be", SHOWN(name));
+        for (size_t i = 0; i < N_OPTIONS; i++)
+            if (strncmp(options[i].name, name, len) == 0)
+                fprintf(stderr, " --%s", options[i].name);
+        fprintf(stderr, "\n");
+    } else if (close != NULL && near(best, close->name))
+        fprintf(stderr, "stcheck: unknown option '--%s'; did you mean '--%s'?\n", SHOWN(name),
+                close->name);
+    else
+        fprintf(stderr, "stcheck: unknown option '--%s' (stcheck --help lists the options)\n",
+                SHOWN(name));
+    return EXIT_USAGE;
 }
 
 static int exit_for(st_verdict v)
@@ -471,11 +585,10 @@ static void write_docs(emitter *em)
     }
 }
 
-/* Checks every file; returns the exit code. */
-static int run(const cli_config *cfg, st_ctx *ctx, const item *files, int n)
+/* Checks every file; returns the exit code. t0: when listing began (-r walks are timed too). */
+static int run(const cli_config *cfg, st_ctx *ctx, const item *files, int n, struct timespec t0)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct timespec t1;
     emitter em = {.cfg = cfg, .code = EXIT_PASS};
     static const st_doc_format kinds[N_SINKS] = {0, ST_DOC_JSON, ST_DOC_SARIF, ST_DOC_JUNIT};
     for (int k = 0; k < N_SINKS; k++) {
@@ -548,9 +661,15 @@ static int check_all(const cli_config *cfg, st_ctx *ctx, const path_list *paths)
 {
     item_list l = {NULL, 0, 0, NULL, 0};
     int code = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* the walk (link resolution) is part of the run */
     for (size_t i = 0; code == 0 && i < paths->n; i++) {
         struct stat st;
-        int walk = cfg->recursive && stat(paths->v[i], &st) == 0 && S_ISDIR(st.st_mode);
+        int dir = stat(paths->v[i], &st) == 0 && S_ISDIR(st.st_mode);
+        int walk = cfg->recursive && dir;
+        if (dir && !walk) /* checked as given (could not check), with what was meant */
+            fprintf(stderr, "stcheck: %s is a folder: use -r to check the files in it\n",
+                    SHOWN(paths->v[i]));
         if ((walk ? add_tree(&l, ctx, paths->v[i])
                   : add_item(&l, (item){paths->v[i], NULL, 0, 0})) != 0) {
             fprintf(stderr, "stcheck: out of memory listing %s\n", SHOWN(paths->v[i]));
@@ -558,7 +677,7 @@ static int check_all(const cli_config *cfg, st_ctx *ctx, const path_list *paths)
         }
     }
     if (code == 0)
-        code = l.n > INT32_MAX ? EXIT_USAGE : run(cfg, ctx, l.v, (int)l.n);
+        code = l.n > INT32_MAX ? EXIT_USAGE : run(cfg, ctx, l.v, (int)l.n, t0);
     for (size_t i = 0; i < l.n_trees; i++)
         st_tree_free(l.trees[i]);
     free(l.trees);
@@ -566,12 +685,83 @@ static int check_all(const cli_config *cfg, st_ctx *ctx, const path_list *paths)
     return code;
 }
 
+/* The folder holding this executable, or "" (Linux /proc; elsewhere names need a path). */
+static void exe_dir(char *out, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", out, size - 1);
+    out[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(out, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    else
+        out[0] = '\0';
+}
+
+/* Where shipped policies are looked up by name, in order: the share folder of the prefix this
+ * binary runs from (a relocated install), the prefix it was built for, and rules/ beside the
+ * build folder (an uninstalled build inside the source tree, as the README builds it). */
+static size_t policy_dirs(char dirs[3][4096])
+{
+    char exe[4096];
+    exe_dir(exe, sizeof(exe));
+    size_t n = 0;
+    if (exe[0] != '\0')
+        snprintf(dirs[n++], 4096, "%s/../share/stcheck/rules", exe);
+    snprintf(dirs[n++], 4096, "%s", ST_POLICY_DIR);
+    if (exe[0] != '\0')
+        snprintf(dirs[n++], 4096, "%s/../rules", exe);
+    return n;
+}
+
+/* A --policy argument: a file as given, or else a shipped policy's name ("strict" finds
+ * strict.json). Returns the path to load: arg, or the policy found by name (in buf, of
+ * PATH_MAX bytes at least). */
+static const char *resolve_policy(const char *arg, char *buf)
+{
+    if (strchr(arg, '/') != NULL || strcmp(arg, "default") == 0 || access(arg, F_OK) == 0)
+        return arg;
+    char dirs[3][4096], cand[8192];
+    size_t n = policy_dirs(dirs);
+    size_t al = strlen(arg);
+    int has_ext = al > 5 && strcmp(arg + al - 5, ".json") == 0;
+    for (size_t i = 0; i < n; i++) {
+        int len = snprintf(cand, sizeof(cand), "%s/%s%s", dirs[i], arg, has_ext ? "" : ".json");
+        if (len > 0 && (size_t)len < sizeof(cand) && access(cand, R_OK) == 0 &&
+            realpath(cand, buf) != NULL)
+            return buf;
+    }
+    return arg;
+}
+
+/* The load failed and arg was no path: say where the shipped policies are. */
+static void policy_hint(const char *arg)
+{
+    if (strchr(arg, '/') != NULL || access(arg, F_OK) == 0)
+        return;
+    char dirs[3][4096], real[PATH_MAX];
+    size_t n = policy_dirs(dirs), shown = 0;
+    fprintf(stderr, "stcheck: policies are looked up by name in");
+    for (size_t i = 0; i < n; i++) /* the folders that exist, or where an install puts them */
+        if (realpath(dirs[i], real) != NULL)
+            fprintf(stderr, "%s %s", shown++ ? "," : "", SHOWN(real));
+    if (shown == 0)
+        fprintf(stderr, " %s", SHOWN(ST_POLICY_DIR));
+    fprintf(stderr, " (shipped: strict, registry, permissive)\n");
+}
+
 /* Applies --policy, --fail-on and --strict, in that order; 0 or a usage error. */
 static int configure(const cli_config *cfg, st_ctx *ctx)
 {
-    char err[512];
-    if (cfg->policy != NULL && st_ctx_load_policy(ctx, cfg->policy, err, sizeof(err)) != ST_OK) {
-        fprintf(stderr, "stcheck: policy %s: %s\n", SHOWN(cfg->policy), SHOWN(err));
+    char err[512], found[PATH_MAX];
+    const char *policy = cfg->policy ? resolve_policy(cfg->policy, found) : NULL;
+    if (policy != NULL && st_ctx_load_policy(ctx, policy, err, sizeof(err)) != ST_OK) {
+        if (policy != cfg->policy) /* found by name: name the file that failed */
+            fprintf(stderr, "stcheck: policy %s (%s): %s\n", SHOWN(cfg->policy), SHOWN(policy),
+                    SHOWN(err));
+        else {
+            fprintf(stderr, "stcheck: policy %s: %s\n", SHOWN(cfg->policy), SHOWN(err));
+            policy_hint(cfg->policy);
+        }
         return EXIT_USAGE;
     }
     if (cfg->fail_on != NULL && st_ctx_set_fail_on(ctx, cfg->fail_on) != ST_OK) {
@@ -588,9 +778,10 @@ static int configure(const cli_config *cfg, st_ctx *ctx)
     return 0;
 }
 
-static int check_policy(const char *path)
+static int check_policy(const char *arg)
 {
-    char err[512];
+    char err[512], found[PATH_MAX];
+    const char *path = resolve_policy(arg, found);
     st_ctx *ctx = st_ctx_new();
     if (ctx == NULL)
         return EXIT_NOCHECK;
@@ -617,7 +808,7 @@ static int print_policy(st_ctx *ctx)
 int main(int argc, char **argv)
 {
     struct option longopts[N_OPTIONS + 1];
-    char shortopts[2 * N_OPTIONS + 2];
+    char shortopts[2 * N_OPTIONS + 3];
     size_t s = 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cli_config cfg = {.jobs = cores > 0 ? (int)(cores < MAX_JOBS ? cores : MAX_JOBS) : 1,
@@ -625,6 +816,7 @@ int main(int argc, char **argv)
     int color = -1; /* auto: only on a terminal, and not when NO_COLOR is set */
 
     shortopts[s++] = '+'; /* stop at the first file name; "--" ends options */
+    shortopts[s++] = ':'; /* report a missing argument as ':' (own messages, opterr = 0) */
     for (size_t i = 0; i < N_OPTIONS; i++) {
         longopts[i] = (struct option){options[i].name, options[i].has_arg, NULL, options[i].val};
         if (options[i].val < 256) {
@@ -637,6 +829,7 @@ int main(int argc, char **argv)
     memset(&longopts[N_OPTIONS], 0, sizeof(longopts[0]));
 
     int c;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         switch (c) {
         case 's':
@@ -650,8 +843,7 @@ int main(int argc, char **argv)
             }
             break;
         case OPT_LIST_RULES:
-            list_rules();
-            return EXIT_PASS;
+            return list_rules();
         case OPT_POLICY:
             cfg.policy = optarg;
             break;
@@ -697,17 +889,8 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case OPT_EXPLAIN: {
-            char *doc = st_rule_explain(optarg);
-            if (doc == NULL) {
-                fprintf(stderr, "stcheck: unknown finding id '%s' (see --list-rules)\n",
-                        SHOWN(optarg));
-                return EXIT_USAGE;
-            }
-            fputs(doc, stdout);
-            free(doc);
-            return EXIT_PASS;
-        }
+        case OPT_EXPLAIN:
+            return explain(optarg);
         case 'j': {
             char *end;
             long v = strtol(optarg, &end, 10);
@@ -732,9 +915,11 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return EXIT_PASS;
-        default:
-            usage(stderr);
+        case ':':
+            fprintf(stderr, "stcheck: option '%s' needs an argument\n", SHOWN(argv[optind - 1]));
             return EXIT_USAGE;
+        default:
+            return bad_option(argv[optind - 1], optopt);
         }
     }
     cfg.color = color >= 0 ? color : isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;

@@ -212,6 +212,24 @@ void st_ctx_release(st_ctx *ctx, const st_ctx *base, st_report *r)
     st_ctx_free(ctx);
 }
 
+/* A path given to check that cannot be opened. A symbolic link to nothing is said to be one,
+ * with where it points: "No such file or directory" about a name that is listed is a riddle. */
+static void open_failed(st_report *r, const char *path, int err)
+{
+    char target[4096], shown[400];
+    ssize_t n = err == ENOENT || err == ELOOP ? readlink(path, target, sizeof(target)) : -1;
+    if (n >= 0) {
+        st_escape(target, (size_t)n, shown, sizeof(shown), 300);
+        st_report_add(r, ST_R_IO, 0, 0,
+                      err == ENOENT ? "dangling symbolic link: it points to \"%s\", which does "
+                                      "not exist"
+                                    : "symbolic link loop: it points to \"%s\"",
+                      shown);
+    } else
+        st_report_add(r, ST_R_IO, 0, 0, "cannot open: %s", strerror(err));
+    st_report_fail(r, ST_E_IO);
+}
+
 st_report *st_check_path(st_ctx *base, const char *path)
 {
     st_ctx *ctx = base && path ? st_ctx_for_path(base, path) : base; /* policy overrides */
@@ -222,8 +240,7 @@ st_report *st_check_path(st_ctx *base, const char *path)
     }
     int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        st_report_add(r, ST_R_IO, 0, 0, "cannot open: %s", strerror(errno));
-        st_report_fail(r, ST_E_IO);
+        open_failed(r, path, errno);
         st_ctx_release(ctx, base, r);
         return r;
     }

@@ -155,6 +155,61 @@ assert [o["verdict"] for o in objs] == ["pass", "fail", "could not check"]
 assert all(o["schema_version"] == 1 for o in objs)
 PY
 
+# Messages a new user meets (issue 11), each on standard error or in the finding, exactly.
+# A policy file that does not exist is blamed by its own name (not as an "extends").
+expect_exit 3 "$ST" --policy "$W/nope.json" "$VALID"
+grep -qx "stcheck: policy $W/nope.json: cannot open: No such file or directory" "$W/err" &&
+    ! grep -q extends "$W/err" && ok || bad "--policy nope.json: $(cat "$W/err")"
+printf '{"extends": "missing.json"}\n' >"$W/p-ext.json"
+expect_exit 3 "$ST" --policy "$W/p-ext.json" "$VALID"
+grep -q "policy $W/p-ext.json: extends: cannot open \"$W/missing.json\": No such file" "$W/err" &&
+    ok || bad "extends names its file: $(cat "$W/err")"
+# Shipped policies by name: found in the source tree's rules/ beside an uninstalled build.
+(cd "$W" && "$ST" --check-policy strict) >"$W/out" 2>"$W/err" &&
+    grep -qx "$(cd "$SRC/rules" && pwd -P)/strict.json: valid policy" "$W/out" && ok ||
+    bad "--check-policy strict: $(cat "$W/out" "$W/err")"
+(cd "$W" && "$ST" --policy strict "$WARN") >"$W/out" 2>"$W/err"
+[ $? -eq 1 ] && ok || bad "--policy strict did not fail a warning"
+(cd "$W" && "$ST" --policy registry.json --print-policy) >"$W/out" 2>"$W/err" && ok ||
+    bad "--policy registry.json by name: $(cat "$W/err")"
+(cd "$W" && "$ST" --policy stric "$VALID") >"$W/out" 2>"$W/err"
+[ $? -eq 3 ] && grep -q "^stcheck: policies are looked up by name in .*/rules" "$W/err" && ok ||
+    bad "--policy stric: where policies are: $(cat "$W/err")"
+# A dangling symbolic link says so, and where it points.
+ln -s "$W/gone.safetensors" "$W/dangling.safetensors"
+expect_exit 2 "$ST" "$W/dangling.safetensors"
+grep -q "ST902: dangling symbolic link: it points to \"$W/gone.safetensors\", which does not exist" \
+    "$W/out" && ok || bad "dangling link: $(cat "$W/out")"
+# I/O errors have no byte range ([at offset 0, length 0] meant nothing).
+grep "ST902" "$W/out" | grep -q "at offset" && bad "I/O error with a byte range" || ok
+# A folder without -r: the hint to use -r.
+expect_exit 2 "$ST" "$W/c"
+grep -qx "stcheck: $W/c is a folder: use -r to check the files in it" "$W/err" && ok ||
+    bad "folder without -r: $(cat "$W/err")"
+# A mistyped option: one line, the closest option, no path of argv[0], no help.
+expect_exit 3 "$ST" --polcy strict "$VALID"
+[ "$(cat "$W/err")" = "stcheck: unknown option '--polcy'; did you mean '--policy'?" ] && ok ||
+    bad "mistyped option: $(cat "$W/err")"
+expect_exit 3 "$ST" --j 2 "$VALID"
+[ "$(wc -l <"$W/err")" -eq 1 ] && grep -q "'--j' is ambiguous; it could be .*--jobs" "$W/err" &&
+    ok || bad "ambiguous option: $(cat "$W/err")"
+expect_exit 3 "$ST" --strict=yes "$VALID"
+grep -qx "stcheck: option '--strict' takes no argument" "$W/err" && ok || bad "--strict=yes"
+expect_exit 3 "$ST" --policy
+grep -qx "stcheck: option '--policy' needs an argument" "$W/err" && ok || bad "missing argument"
+expect_exit 3 "$ST" -Z "$VALID"
+grep -qx "stcheck: unknown option '-Z' (stcheck --help lists the options)" "$W/err" && ok ||
+    bad "unknown short option: $(cat "$W/err")"
+# --explain: ids in any case, and the rule names --list-rules shows; a near miss is suggested.
+"$ST" --explain st114 | grep -q "^## ST114 duplicate-key" && ok || bad "--explain st114"
+"$ST" --explain duplicate-key | grep -q "^## ST114 duplicate-key" && ok || bad "--explain by name"
+expect_exit 3 "$ST" --explain duplicat-key
+grep -q "did you mean ST114 (duplicate-key)?" "$W/err" && ok || bad "--explain near miss"
+# --list-rules: in id order; summaries current (tar files are read: ST502 does not name tar).
+"$ST" --list-rules | cut -d' ' -f1 >"$W/ids"
+sort -c "$W/ids" 2>/dev/null && ok || bad "--list-rules not in id order"
+"$ST" --list-rules | grep '^ST502 ' | grep -q tar && bad "ST502 summary says tar is unsupported" || ok
+
 # --help documents the exit codes; --list-rules lists every rule once.
 "$ST" --help | grep -q "2  at least one file could not be checked" && ok || bad "help exit codes"
 n_rules=$("$ST" --list-rules | grep -c '^ST[0-9][0-9][0-9] ')

@@ -20,6 +20,7 @@
  * a new context starts with (a test keeps the two identical).
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,8 +294,10 @@ static int apply_extends(st_ctx *c, const cJSON *v, const char *base_dir, int de
     else
         snprintf(path, sizeof(path), "%s/%s", base_dir, v->valuestring);
     FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return fail(e, "extends", "cannot open the policy it names");
+    if (f == NULL) {
+        snprintf(e->err, e->size, "extends: cannot open \"%s\": %s", path, strerror(errno));
+        return -1;
+    }
     char *text = malloc(MAX_POLICY_BYTES + 1);
     size_t n = text ? fread(text, 1, MAX_POLICY_BYTES + 1, f) : 0;
     fclose(f);
@@ -407,6 +410,17 @@ st_error st_ctx_load_policy_text(st_ctx *ctx, const char *json, const char *base
 
 st_error st_ctx_load_policy(st_ctx *ctx, const char *path, char *err, size_t err_size)
 {
+    if (ctx == NULL || path == NULL)
+        return ST_E_INVAL;
+    /* The file the caller named is blamed itself, not as the "extends" it is loaded through. */
+    FILE *f = strcmp(path, "default") == 0 ? NULL : fopen(path, "rb");
+    if (f == NULL && strcmp(path, "default") != 0) {
+        if (err != NULL && err_size > 0)
+            snprintf(err, err_size, "cannot open: %s", strerror(errno));
+        return ST_E_IO;
+    }
+    if (f != NULL)
+        fclose(f);
     /* A file is loaded as the policy {"extends": path}: one code path for files and layers. */
     cJSON *doc = cJSON_CreateObject();
     if (doc == NULL || cJSON_AddStringToObject(doc, "extends", path) == NULL) {

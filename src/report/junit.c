@@ -70,8 +70,11 @@ static void messages(junit_doc *j, const st_report *r, const char *id)
         xml_text(j, f->id);
         fputs(": ", out);
         xml_text(j, f->message);
-        fprintf(out, " [at offset %llu, length %llu]\n", (unsigned long long)f->offset,
-                (unsigned long long)f->length);
+        if (f->offset == 0 && f->length == 0) /* about the file, not a byte range */
+            fputs("\n", out);
+        else
+            fprintf(out, " [at offset %llu, length %llu]\n", (unsigned long long)f->offset,
+                    (unsigned long long)f->length);
     }
 }
 

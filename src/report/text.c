@@ -1,7 +1,7 @@
 /*
  * text.c - the plain-text report: one line per finding, then a verdict line.
  *
- *   PATH: SEVERITY ID: message [at offset O, length L]
+ *   PATH: SEVERITY ID: message [at offset O, length L]   (no range when O and L are both 0)
  *   PATH: FAIL (safetensors: 2 errors, 1 warning, 0 info)
  *
  * Paths and messages are escaped to printable text by the report; every string is escaped
@@ -38,6 +38,8 @@ static int write_finding(FILE *out, const st_report *r, const st_finding *f, int
                 paint(color, "\033[0m")) < 0 ||
         st_put_text(out, f->id) != 0 || fputs(": ", out) < 0 || st_put_text(out, f->message) != 0)
         return -1;
+    if (f->offset == 0 && f->length == 0) /* about the file, not a byte range: cannot open... */
+        return fputs("\n", out) < 0 ? -1 : 0;
     return fprintf(out, " [at offset %" PRIu64 ", length %" PRIu64 "]\n", f->offset, f->length);
 }
 
