@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Writes corpus/oracle/: minimal files for each differential the oracle found (see
+/work/brief/oracle-findings.md and fuzz/README.md). Each resolves a payload global
+oracle_payload.<what> in a real loader; stcheck must list it or fail the file.
+
+  /usr/bin/python3 tests/oracle/make_regressions.py ROOT
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import mutators as M  # noqa: E402
+
+
+def tar_checkpoint(root, pickle_member, typeflag=b"0", first=b""):
+    out = [first]
+    for name, data in M.tar_members(os.path.join(root, "corpus/pytorch/valid-tar-checkpoint.tar")):
+        if name == "pickle":
+            out.append(M.tar_member(name, pickle_member, typeflag=typeflag))
+        else:
+            out.append(M.tar_member(name, data))
+    return b"".join(out) + b"\x00" * 1024
+
+
+def build(root):
+    files = {}
+    # tarfile treats typeflag '7' (CONTTYPE) and every unknown typeflag as a regular file
+    # (Lib/tarfile.py TarInfo._proc_builtin, TarFile.extractfile); torch reads 'pickle' from it.
+    files["tar-typeflag-contiguous.tar"] = tar_checkpoint(
+        root, M.payload("tar_typeflag_contiguous", 2), typeflag=b"7")
+    files["tar-typeflag-unknown.tar"] = tar_checkpoint(
+        root, M.payload("tar_typeflag_unknown", 2), typeflag=b"V")
+    # torch.load tries tar before the legacy magic (torch/serialization.py _legacy_load): a
+    # tar whose first member's name is a complete, empty legacy stream.
+    legacy = (b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little") + b"." +
+              b"\x80\x02M\xe9\x03." + b"}." + b"}." + b"].")
+    files["tar-legacy-polyglot.tar"] = tar_checkpoint(
+        root, M.payload("tar_legacy_polyglot", 2), first=M.tar_member(legacy, b""))
+    # A zip checkpoint holding constants.pkl: torch.load dispatches to torch.jit.load
+    # (torch/serialization.py load, _is_torchscript_zip), which runs TorchScript.
+    mem = [M.Member(n, d) for n, d in M.zip_members(
+        os.path.join(root, "corpus/pytorch/valid-state-dict.pt"))]
+    top = mem[0].name.split("/")[0]
+    mem.append(M.Member(top + "/constants.pkl", b"\x80\x02).", method=0))
+    files["torchscript-constants-pkl.pt"] = M.write_zip(mem)
+    return files
+
+
+def main():
+    root = sys.argv[1]
+    out = os.path.join(root, "corpus", "oracle")
+    os.makedirs(out, exist_ok=True)
+    for name, data in build(root).items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+        print(os.path.join("corpus/oracle", name))
+
+
+if __name__ == "__main__":
+    main()
