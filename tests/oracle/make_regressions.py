@@ -44,6 +44,15 @@ def build(root):
     top = mem[0].name.split("/")[0]
     mem.append(M.Member(top + "/constants.pkl", b"\x80\x02).", method=0))
     files["torchscript-constants-pkl.pt"] = M.write_zip(mem)
+    # joblib reads the bytes after a NumpyArrayWrapper's BUILD as array data
+    # (joblib/numpy_pickle.py NumpyArrayWrapper.read_array); pickle.load, numpy.load and
+    # torch.load (legacy path) read the same bytes as opcodes.
+    import numpy as np
+    ops = b"coracle_payload\njoblib_array_bytes_as_opcodes\n)R."
+    n = (len(ops) + 7) // 8
+    files["joblib-array-bytes-as-opcodes.joblib"] = (
+        M._wrapper_pickle(None, np.dtype("<i8"), (n,), "C", None, False, 4) +
+        ops.ljust(n * 8, b"N") + b".")
     return files
 
 

@@ -366,7 +366,7 @@ def mut_joblib(rng, root, tag):
     dtype = rng.choice([np.dtype("<f4"), np.dtype("O"), np.dtype([("a", "O")]),
                         np.dtype([("a", "<f4"), ("b", "O")]), np.dtype("<i8"),
                         np.dtype([("a", "<i4")]), np.dtype("V8"), np.dtype(">f8")])
-    shape = rng.choice([(), (1,), (2,), (0,), (2, 2)])
+    shape = rng.choice([(), (1,), (2,), (0,), (2, 2), (8,), (64,)])
     order = rng.choice(["C", "C", "F"])
     align = rng.choice([None, 16, 8, 0, 255])
     proto = rng.choice([2, 3, 4, 5])
@@ -381,7 +381,14 @@ def mut_joblib(rng, root, tag):
         if align is not None:
             data += bytes([rng.choice([0, 1, 8, align & 0xFF])])
             data += b"\xff" * (data[0])
-        data += pl[:n].ljust(n, b"\x00") if rng.random() < 0.5 else b"\x00" * n
+        r = rng.random()
+        if r < 0.4:  # the array bytes are opcodes for any other reader
+            ops = pl[2:-1] if rng.random() < 0.7 else pl[:-1]
+            data += ops[:n].ljust(n, b"N") if n >= len(ops) else ops
+        elif r < 0.7:
+            data += pl[:n].ljust(n, b"\x00")
+        else:
+            data += b"\x00" * n
     rest = rng.choice([b".", b"0" + pl[2:] if len(pl) > 2 else b".", pl, b"." + pl])
     blob = pre + data + rest
     comp = rng.choice(["raw", "raw", "zlib", "gzip", "bz2", "xz", "lzma"])
