@@ -221,6 +221,17 @@ n_doc=$(grep -c '^## ST[0-9][0-9][0-9] ' "$SRC/docs/rules.md")
 for key in extends description $("$ST" --print-policy | sed -n 's/^\t"\([a-z_]*\)":.*/\1/p'); do
     if sed -n '/^\.SH POLICY/,/^\.SH EXIT/p' "$SRC/docs/stcheck.1" | grep -qx "\.B $key"; then ok; else bad "man page POLICY lacks key $key"; fi
 done
+# The man page's EXAMPLES are the README's Use commands, line for line; its DESCRIPTION names
+# every kind of file stcheck reads.
+sed -n '/^## Use/,/^```$/p' "$SRC/README.md" | grep '^stcheck ' >"$W/readme-use"
+sed -n '/^\.SH EXAMPLES/,/^\.fi/p' "$SRC/docs/stcheck.1" | grep '^stcheck ' | sed 's/\\//g' >"$W/man-ex"
+[ -s "$W/readme-use" ] && cmp -s "$W/readme-use" "$W/man-ex" && ok ||
+    bad "man EXAMPLES differ from README Use: $(diff "$W/readme-use" "$W/man-ex" | tr '\n' ' ')"
+sed -n '/^\.SH DESCRIPTION/,/^\.SH OPTIONS/p' "$SRC/docs/stcheck.1" >"$W/man-desc"
+for kind in safetensors pickles "PyTorch checkpoints" "legacy checkpoints" "tar checkpoints" \
+    NumPy npz joblib "zip and tar" index.json folders zstd GGUF; do
+    grep -q "$kind" "$W/man-desc" && ok || bad "man DESCRIPTION does not name $kind"
+done
 # Every long option in --help is documented in the man page, and vice versa.
 "$ST" --help | grep -o -- '--[a-z][a-z-]*' | sort -u >"$W/help-opts"
 sed 's/\\//g' "$SRC/docs/stcheck.1" | grep -o -- '--[a-z][a-z-]*' | sort -u >"$W/man-opts"
