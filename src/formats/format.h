@@ -84,6 +84,7 @@ st_error st_compressed_check(st_input *in);
  * their own, identified by content, within the nesting limit. */
 st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, const char *what);
 int st_tar_sniff(const st_input *in);
+int st_tar_header_valid(const unsigned char *h, size_t n);
 st_error st_tar_check(st_input *in);
 int st_opaque_sniff(const st_input *in);
 st_error st_opaque_check(st_input *in);

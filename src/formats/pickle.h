@@ -15,6 +15,7 @@
 typedef enum {
     ST_PK_PROFILE_TORCH, /* PyTorch checkpoints: weights_only's allowlist */
     ST_PK_PROFILE_DATA,  /* raw pickles, joblib, numpy object arrays: torch + numpy + joblib */
+    ST_PK_PROFILE_TORCHSCRIPT,
 } st_pk_profile;
 
 typedef enum { ST_PK_ALLOWED, ST_PK_SUSPICIOUS, ST_PK_MALICIOUS } st_pk_judgement;

@@ -506,6 +506,25 @@ static int in_list(const char *const *list, size_t n, const char *s, size_t len)
     return 0;
 }
 #define IN(list, s, len) in_list(list, sizeof(list) / sizeof(list[0]), s, len)
+/* H3: the globals torch.jit.load's unpickler (torch/csrc/jit/serialization/unpickler.cpp
+ * Unpickler::readGlobal) resolves itself; any other name is looked up as a class compiled from
+ * the archive's code/ folder (judged as not allowed: the archive itself is ST318). */
+static const char *const torchscript_allow[] = {
+    "__main__.TensorID",
+    "__main__.IntList",
+    "torch.jit._pickle.build_tensor_from_id",
+    "torch.jit._pickle.restore_type_tag",
+    "torch.jit._pickle.build_intlist",
+    "torch.jit._pickle.build_tensorlist",
+    "torch.jit._pickle.build_doublelist",
+    "torch.jit._pickle.build_boollist",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_qtensor",
+    "torch._utils._rebuild_sparse_tensor",
+    "builtins.complex",
+    "collections.OrderedDict",
+    "torch.device",
+};
 
 /* Is the dotted path p (len bytes) denied: every prefix at a '.' boundary and the whole. */
 static int path_denied(const char *p, size_t len)
@@ -564,6 +583,9 @@ st_pk_judgement st_pk_judge(const st_ctx *ctx, st_pk_profile profile, const char
         return ST_PK_SUSPICIOUS;
     if (ctx != NULL && policy_match(&ctx->pk_deny, module, full, fl))
         return ST_PK_MALICIOUS;
+    if (profile == ST_PK_PROFILE_TORCHSCRIPT && (ctx == NULL || !ctx->pk_replace_allow) &&
+        IN(torchscript_allow, full, fl))
+        return ST_PK_ALLOWED;
     if ((ctx == NULL || !ctx->pk_replace_deny) && builtin_denied(module, name, full, fl))
         return ST_PK_MALICIOUS;
     if (ctx == NULL || !ctx->pk_replace_allow) {

@@ -64,12 +64,14 @@ typedef struct {
     int found;
 } end_info;
 
-/* Finds the end record scanning back over the maximal comment; prefers one whose comment
- * reaches the end of the file exactly. */
+/* Finds the end record as Python's zipfile does (Lib/zipfile.py _EndRecData): the last 22
+ * bytes when they are an end record with an empty comment; otherwise the last signature in the
+ * final 64 KiB + 22 bytes, which needs 22 bytes after it (its comment length is not checked:
+ * a shorter comment is accepted). */
 static st_error find_eocd(st_input *in, end_info *ei, unsigned char rec[EOCD_LEN])
 {
     uint64_t size = in->src->size;
-    size_t tail = size < EOCD_LEN + 65535u ? (size_t)size : EOCD_LEN + 65535u;
+    size_t tail = size < EOCD_LEN + 65536u ? (size_t)size : EOCD_LEN + 65536u;
     unsigned char *t = malloc(tail ? tail : 1);
     if (t == NULL)
         return ST_E_NOMEM;
@@ -78,19 +80,15 @@ static st_error find_eocd(st_input *in, end_info *ei, unsigned char rec[EOCD_LEN
         return io_error(in, size - tail);
     }
     long best = -1;
-    for (size_t i = tail >= EOCD_LEN ? tail - EOCD_LEN + 1 : 0; i-- > 0;) {
-        if (t[i] != 'P' || t[i + 1] != 'K' || t[i + 2] != 5 || t[i + 3] != 6)
-            continue;
-        size_t after = tail - i - EOCD_LEN, clen = le16(t + i + 20);
-        if (clen > after)
-            continue;
-        if (best < 0)
-            best = (long)i;
-        if (clen == after) {
-            best = (long)i;
-            break;
+    if (tail >= EOCD_LEN && le32(t + tail - EOCD_LEN) == 0x06054b50u && t[tail - 2] == 0 &&
+        t[tail - 1] == 0)
+        best = (long)(tail - EOCD_LEN);
+    for (size_t i = tail >= 4 ? tail - 4 + 1 : 0; best < 0 && i-- > 0;)
+        if (t[i] == 'P' && t[i + 1] == 'K' && t[i + 2] == 5 && t[i + 3] == 6) {
+            if (tail - i >= EOCD_LEN)
+                best = (long)i;
+            break; /* rfind: the last signature, or no archive */
         }
-    }
     if (best >= 0) {
         memcpy(rec, t + best, EOCD_LEN);
         ei->eocd_off = size - tail + (uint64_t)best;
@@ -599,4 +597,267 @@ st_error st_zip_read(st_input *in, const st_zip *z, const st_zip_entry *e, uint6
     *out = buf;
     *len = got;
     return ST_OK;
+}
+
+/* ---- torch's reader: miniz 2.1.0 under PyTorchStreamReader ------------------------------ */
+/*
+ * torch.load reads a file whose first 4 bytes are a local header (serialization.py
+ * _is_zipfile) with caffe2/serialize/inline_container.cc PyTorchStreamReader, which calls
+ * miniz's mz_zip_reader_init (third_party/miniz-2.1.0/miniz.c). miniz reads differently from
+ * Python's zipfile:
+ *   - end record (mz_zip_reader_locate_header_sig): the last signature, scanning back from
+ *     the end in 4 KiB chunks, with at least 22 bytes after it; the comment length is ignored;
+ *   - ZIP64: the locator right before the end record gives the ZIP64 end record's absolute
+ *     offset (zipfile assumes it sits right before the locator);
+ *   - the central directory is read at the offset the record gives, absolute: no adjustment
+ *     for prepended bytes (zipfile places it right before the end record and shifts every
+ *     local header offset by the difference), as many entries as the record counts;
+ *   - names are looked up by a binary search over a heap sort of the lower-cased names.
+ */
+
+/* mz_zip_reader_locate_header_sig for the end record. */
+static st_error miniz_find_eocd(st_input *in, uint64_t *at, int *found)
+{
+    unsigned char buf[4096];
+    uint64_t size = in->src->size, cur = size > sizeof(buf) ? size - sizeof(buf) : 0;
+    *found = 0;
+    if (size < EOCD_LEN)
+        return ST_OK;
+    for (;;) {
+        size_t n = size - cur < sizeof(buf) ? (size_t)(size - cur) : sizeof(buf);
+        if (st_src_read(in->src, cur, buf, n) != ST_OK)
+            return io_error(in, cur);
+        for (size_t i = n >= 4 ? n - 4 + 1 : 0; i-- > 0;)
+            if (le32(buf + i) == 0x06054b50u && size - (cur + i) >= EOCD_LEN) {
+                *at = cur + i;
+                *found = 1;
+                return ST_OK;
+            }
+        if (cur == 0 || size - cur >= 0xFFFFu + EOCD_LEN)
+            return ST_OK;
+        cur = cur > sizeof(buf) - 3 ? cur - (sizeof(buf) - 3) : 0;
+    }
+}
+
+typedef struct {
+    uint64_t eocd, total, cd_off, cd_size;
+} miniz_end;
+
+/* mz_zip_reader_read_central_dir up to reading the directory: 1 when miniz accepts it. */
+static int miniz_ends(st_input *in, uint64_t eocd, miniz_end *me)
+{
+    unsigned char rec[EOCD_LEN], loc[LOC64_LEN], e64[EOCD64_LEN];
+    uint64_t size = in->src->size;
+    int zip64 = 0;
+    if (st_src_read(in->src, eocd, rec, EOCD_LEN) != ST_OK)
+        return 0;
+    if (eocd >= LOC64_LEN + EOCD64_LEN &&
+        st_src_read(in->src, eocd - LOC64_LEN, loc, LOC64_LEN) == ST_OK &&
+        le32(loc) == 0x07064b50u) {
+        uint64_t off = st_le64(loc + 8);
+        if (off > size - EOCD64_LEN)
+            return 0;
+        zip64 = st_src_read(in->src, off, e64, EOCD64_LEN) == ST_OK && le32(e64) == 0x06064b50u;
+    }
+    uint64_t total = le16(rec + 10), this_disk_entries = le16(rec + 8);
+    uint64_t disk = le16(rec + 4), cd_disk = le16(rec + 6);
+    me->cd_size = le32(rec + 12);
+    me->cd_off = le32(rec + 16);
+    if (zip64) {
+        if (st_le64(e64 + 4) < EOCD64_LEN - 12 || le32(loc + 16) != 1 ||
+            st_le64(e64 + 32) > U32MAX || st_le64(e64 + 24) > U32MAX || st_le64(e64 + 40) > U32MAX)
+            return 0;
+        total = st_le64(e64 + 32);
+        this_disk_entries = st_le64(e64 + 24);
+        me->cd_size = st_le64(e64 + 40);
+        disk = le32(e64 + 16);
+        cd_disk = le32(e64 + 20);
+        me->cd_off = st_le64(e64 + 48);
+    }
+    uint64_t end;
+    if (total != this_disk_entries || ((disk | cd_disk) != 0 && (disk != 1 || cd_disk != 1)) ||
+        me->cd_size < total * CEN_LEN || st_add_u64(me->cd_off, me->cd_size, &end) || end > size)
+        return 0;
+    me->eocd = eocd;
+    me->total = total;
+    return 1;
+}
+
+/* The per-entry checks of mz_zip_reader_read_central_dir, then the entry as torch reads it:
+ * sizes and offset from the directory (ZIP64 extra applied), data after the local header's
+ * own name and extra lengths. 0 when miniz rejects the archive. */
+static int miniz_entry(st_input *in, st_zip *z, uint64_t pos, uint64_t left, uint64_t *used)
+{
+    const unsigned char *h = z->cd + pos;
+    if (left < CEN_LEN || le32(h) != 0x02014b50u)
+        return 0;
+    size_t nl = le16(h + 28), xl = le16(h + 30), cl = le16(h + 32);
+    uint64_t csize = le32(h + 20), usize = le32(h + 24), loff = le32(h + 42), end;
+    if (csize != U32MAX && usize != U32MAX &&
+        ((le16(h + 10) == 0 && usize != csize) || (usize && !csize)))
+        return 0;
+    if (le16(h + 34) == 0xFFFF || (le16(h + 34) != 0 && le16(h + 34) != 1))
+        return 0;
+    if (csize != U32MAX && loff + LOC_LEN + csize > in->src->size)
+        return 0;
+    if ((le16(h + 8) & 0x2000) || CEN_LEN + (uint64_t)nl + xl + cl > left)
+        return 0;
+    st_zip_entry *e = &z->e[z->n++];
+    memset(e, 0, sizeof(*e));
+    e->flags = (uint16_t)le16(h + 8);
+    e->method = (uint16_t)le16(h + 10);
+    e->crc = le32(h + 16);
+    e->csize = csize;
+    e->usize = usize;
+    e->local_off = loff;
+    e->name_off = (uint32_t)(pos + CEN_LEN);
+    e->name_len = (uint32_t)nl;
+    if ((csize == U32MAX || usize == U32MAX || loff == U32MAX) &&
+        apply_zip64(h + CEN_LEN + nl, xl, &e->usize, &e->csize, &e->local_off) != 0)
+        return 0;
+    unsigned char lh[LOC_LEN];
+    if (!st_add_u64(e->local_off, LOC_LEN, &end) && end <= in->src->size &&
+        st_src_read(in->src, e->local_off, lh, LOC_LEN) == ST_OK && le32(lh) == 0x04034b50u) {
+        e->data_off = e->local_off + LOC_LEN + le16(lh + 26) + le16(lh + 28);
+        e->readable = !st_add_u64(e->data_off, e->csize, &end) && end <= in->src->size;
+    }
+    *used = CEN_LEN + (uint64_t)nl + xl + cl;
+    return 1;
+}
+
+st_error st_zip_walk_miniz(st_input *in, st_zip *z, int *ok)
+{
+    uint64_t eocd;
+    int found;
+    miniz_end me;
+    memset(z, 0, sizeof(*z));
+    *ok = 0;
+    st_error err = miniz_find_eocd(in, &eocd, &found);
+    if (err != ST_OK || !found || !miniz_ends(in, eocd, &me))
+        return err;
+    if (me.total > in->ctx->limits[ST_LIMIT_ZIP_ENTRIES]) {
+        st_report_add(in->report, ST_R_LIMIT, me.eocd, 0, "%llu zip entries (limit %llu)",
+                      (unsigned long long)me.total,
+                      (unsigned long long)in->ctx->limits[ST_LIMIT_ZIP_ENTRIES]);
+        return ST_E_LIMIT;
+    }
+    z->cd_start = me.cd_off;
+    z->cd_size = me.cd_size;
+    z->cd = malloc(me.cd_size ? (size_t)me.cd_size : 1); /* within the file: checked */
+    z->e = calloc(me.total ? (size_t)me.total : 1, sizeof(*z->e));
+    if (z->cd == NULL || z->e == NULL)
+        return ST_E_NOMEM;
+    if (st_src_read(in->src, z->cd_start, z->cd, (size_t)z->cd_size) != ST_OK)
+        return io_error(in, z->cd_start);
+    uint64_t pos = 0, used;
+    for (uint64_t i = 0; i < me.total; i++) {
+        if (!miniz_entry(in, z, pos, z->cd_size - pos, &used)) {
+            st_zip_free(z);
+            return ST_OK; /* miniz refuses the archive: torch loads nothing from it */
+        }
+        pos += used;
+    }
+    *ok = 1;
+    return ST_OK;
+}
+
+/* MZ_TOLOWER: ASCII only. */
+static unsigned char mz_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* mz_zip_reader_filename_less */
+static int mz_less(const st_zip *z, uint32_t a, uint32_t b)
+{
+    const unsigned char *l = z->cd + z->e[a].name_off, *r = z->cd + z->e[b].name_off;
+    uint32_t ll = z->e[a].name_len, rl = z->e[b].name_len, n = ll < rl ? ll : rl, i = 0;
+    unsigned char x = 0, y = 0;
+    for (; i < n; i++)
+        if ((x = mz_lower(l[i])) != (y = mz_lower(r[i])))
+            break;
+    return i == n ? ll < rl : x < y;
+}
+
+static void mz_sift(const st_zip *z, uint32_t *ix, uint64_t root, uint64_t end)
+{
+    for (;;) {
+        uint64_t child = (root << 1) + 1;
+        if (child >= end)
+            break;
+        child += (child + 1 < end) && mz_less(z, ix[child], ix[child + 1]);
+        if (!mz_less(z, ix[root], ix[child]))
+            break;
+        uint32_t t = ix[root];
+        ix[root] = ix[child];
+        ix[child] = t;
+        root = child;
+    }
+}
+
+uint32_t *st_zip_miniz_sorted(const st_zip *z)
+{
+    uint32_t *ix = malloc((z->n ? z->n : 1) * sizeof(*ix));
+    if (ix == NULL)
+        return NULL;
+    for (size_t i = 0; i < z->n; i++)
+        ix[i] = (uint32_t)i;
+    if (z->n <= 1)
+        return ix;
+    /* mz_zip_reader_sort_central_dir_offsets_by_filename: the same heap sort, so that equal
+     * (case-insensitively) names end up in the same order and the search picks the same one */
+    for (uint64_t start = (z->n - 2) >> 1;; start--) {
+        mz_sift(z, ix, start, z->n);
+        if (start == 0)
+            break;
+    }
+    for (uint64_t end = z->n - 1; end > 0; end--) {
+        uint32_t t = ix[end];
+        ix[end] = ix[0];
+        ix[0] = t;
+        mz_sift(z, ix, 0, end);
+    }
+    return ix;
+}
+
+/* mz_zip_locate_file_binary_search with mz_zip_filename_compare; name is a C string (torch
+ * passes std::string::c_str(): it ends at the first NUL). */
+long st_zip_miniz_locate(const st_zip *z, const uint32_t *sorted, const char *name)
+{
+    size_t rl = strlen(name);
+    int64_t l = 0, h = (int64_t)z->n - 1;
+    while (l <= h) {
+        int64_t m = l + ((h - l) >> 1);
+        const st_zip_entry *e = &z->e[sorted[m]];
+        const unsigned char *p = z->cd + e->name_off;
+        size_t n = e->name_len < rl ? e->name_len : rl, i = 0;
+        unsigned char x = 0, y = 0;
+        for (; i < n; i++)
+            if ((x = mz_lower(p[i])) != (y = mz_lower((unsigned char)name[i])))
+                break;
+        long comp = i == n ? (long)e->name_len - (long)rl : (long)x - (long)y;
+        if (comp == 0)
+            return (long)sorted[m];
+        if (comp < 0)
+            l = m + 1;
+        else
+            h = m - 1;
+    }
+    return -1;
+}
+
+/* Nonzero when the two readings list the same entries at the same bytes. */
+int st_zip_same_view(const st_zip *a, const st_zip *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const st_zip_entry *x = &a->e[i], *y = &b->e[i];
+        if (x->local_off != y->local_off || x->csize != y->csize || x->usize != y->usize ||
+            x->method != y->method || x->name_len != y->name_len ||
+            memcmp(a->cd + x->name_off, b->cd + y->name_off, x->name_len) != 0 ||
+            (x->readable && y->readable && x->data_off != y->data_off))
+            return 0;
+    }
+    return 1;
 }

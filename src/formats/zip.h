@@ -41,4 +41,15 @@ void st_zip_name(const st_zip *z, const st_zip_entry *e, char *out, size_t size)
 st_error st_zip_read(st_input *in, const st_zip *z, const st_zip_entry *e, uint64_t max,
                      unsigned char **out, size_t *len);
 
+/* torch's reader (miniz 2.1.0 under PyTorchStreamReader): the archive as miniz finds it
+ * (end record, ZIP64 locator offset, central directory at its recorded absolute offset, entries
+ * by count). *ok = 0 when miniz would refuse it. Findings only for limits. */
+st_error st_zip_walk_miniz(st_input *in, st_zip *z, int *ok);
+/* miniz's heap-sorted index of entries (case-insensitive names), for st_zip_miniz_locate. */
+uint32_t *st_zip_miniz_sorted(const st_zip *z);
+/* The entry miniz's binary search returns for a name (a C string), or -1. */
+long st_zip_miniz_locate(const st_zip *z, const uint32_t *sorted, const char *name);
+/* Nonzero when two readings list the same entries (names, offsets, sizes) in the same order. */
+int st_zip_same_view(const st_zip *a, const st_zip *b);
+
 #endif /* ST_ZIP_H */

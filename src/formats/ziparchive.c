@@ -1,12 +1,22 @@
 /*
- * ziparchive.c - zip files: PyTorch checkpoints (torch.save since 1.6), .npz and any other zip.
+ * ziparchive.c - zip files: PyTorch checkpoints (torch.save since 1.6), TorchScript archives
+ * (torch.jit.save), .npz and any other zip.
  *
  * Every member is judged by content, not only the checkpoint's data.pkl: each copy of a name,
- * each member whose name ends in .pkl or whose first bytes are a pickle is walked; nested
- * archives are checked within the nesting limit. In a PyTorch checkpoint the pickles are judged
- * by the torch profile and opcode rules, every persistent id must name an existing
+ * each member whose name ends in .pkl (any case) or whose first bytes are a pickle is walked;
+ * nested archives are checked within the nesting limit. In a PyTorch checkpoint the pickles are
+ * judged by the torch profile and opcode rules, every persistent id must name an existing
  * <top>/data/<key> record at least numel x element-size bytes long, and storage records
  * referenced that way are raw tensor data: they are sized from the directory, never read.
+ *
+ * Two readers, two views (docs/formats/zip.md): Python's zipfile (numpy.load) is the view
+ * zip.c walks; torch.load reads a file starting with a local header through miniz, which can
+ * find another central directory. When the two differ (ST316) both are checked. In torch's
+ * view records are found as PyTorchStreamReader finds them: the folder is the first entry's
+ * name up to its first '/', and names are matched by miniz's case-insensitive binary search
+ * (ST317 when that is not the exact last copy zipfile would return). A TorchScript archive
+ * (a <folder>/constants.pkl record, serialization.py _is_torchscript_zip) runs code when
+ * loaded: ST318, its pickles judged by the TorchScript profile.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +32,11 @@ typedef struct {
     st_input *in;
     st_zip z;
     int torch;
+    int torch_reads;           /* torch.load reads this view (miniz name lookups) */
+    int torchscript;           /* a TorchScript archive */
+    uint32_t *sorted;          /* miniz's sorted index, when torch reads this view */
+    long data_pkl;             /* the entry torch unpickles as data.pkl, or -1 */
+    long constants_pkl;        /* the entry torch.jit.load unpickles as constants.pkl, or -1 */
     char top[NAME_MAX_LEN];    /* "archive/" of archive/data.pkl */
     unsigned char *referenced; /* per entry: a storage record named by a persistent id */
     st_pk_storage_ref *refs;
@@ -69,6 +84,124 @@ static void find_torch_layout(zjob *j)
     }
 }
 
+/* PyTorchStreamReader::init: the folder is the first entry's name up to its first '/' (none:
+ * torch refuses the archive). getRecord(name) locates "<folder>/<name>" with miniz, as a C
+ * string: a NUL inside the folder name ends every key there. */
+static void torch_key(const zjob *j, const char *rec, char *out, size_t size)
+{
+    size_t tl = strlen(j->top);
+    if (memchr(j->z.cd + j->z.e[0].name_off, 0, tl) != NULL)
+        rec = ""; /* the folder held a NUL: the key is what precedes it */
+    snprintf(out, size, "%s%s", j->top, rec);
+}
+
+/* The entry zipfile returns for a name (getinfo: NUL ends names, the last copy wins), or -1. */
+static long python_entry(const zjob *j, const char *want)
+{
+    size_t wl = strlen(want);
+    for (size_t i = j->z.n; i-- > 0;) {
+        const st_zip_entry *e = &j->z.e[i];
+        const unsigned char *p = j->z.cd + e->name_off;
+        const unsigned char *nul = memchr(p, 0, e->name_len);
+        size_t len = nul ? (size_t)(nul - p) : e->name_len;
+        if (len == wl && memcmp(p, want, wl) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+/* The entry torch reads for record rec; ST317 when zipfile would return another one. */
+static long torch_record(zjob *j, const char *rec)
+{
+    char key[NAME_MAX_LEN + 64], shown[160], shown_t[160];
+    torch_key(j, rec, key, sizeof(key));
+    long t = st_zip_miniz_locate(&j->z, j->sorted, key);
+    long p = python_entry(j, key);
+    size_t kl = strlen(key);
+    /* Exact copies of one name are ST301's; here the name itself is matched differently (case,
+     * a NUL that zipfile cuts at). */
+    int differs =
+        t >= 0 ? j->z.e[t].name_len != kl || memcmp(j->z.cd + j->z.e[t].name_off, key, kl) != 0
+               : p >= 0;
+    if (differs) {
+        char tn[NAME_MAX_LEN];
+        if (t >= 0)
+            st_zip_name(&j->z, &j->z.e[t], tn, sizeof(tn));
+        st_report_add(j->in->report, ST_R_ZIP_LOOKUP_DIFFERS, t >= 0 ? j->z.e[t].local_off : 0, 0,
+                      "record \"%s\": torch's reader returns entry %ld%s%s%s, Python's zipfile "
+                      "entry %ld; both are checked",
+                      st_escape(key, strlen(key), shown, sizeof(shown), 120), t,
+                      t >= 0 ? " (\"" : "",
+                      t >= 0 ? st_escape(tn, strlen(tn), shown_t, sizeof(shown_t), 120) : "",
+                      t >= 0 ? "\")" : "", p);
+    }
+    return t;
+}
+
+/* A zip torch reads with PyTorchStreamReader: folder, data.pkl, TorchScript. */
+static void torch_reader_layout(zjob *j)
+{
+    const st_zip_entry *e0 = &j->z.e[0];
+    const unsigned char *n0 = j->z.cd + e0->name_off;
+    const unsigned char *slash = memchr(n0, '/', e0->name_len);
+    if (slash == NULL || (size_t)(slash - n0) + 1 >= sizeof(j->top))
+        return; /* "file in archive is not in a subdirectory": torch loads nothing */
+    size_t tl = (size_t)(slash - n0) + 1;
+    memcpy(j->top, n0, tl);
+    j->top[tl] = '\0';
+    const char *nul = memchr(j->top, 0, tl);
+    if (nul != NULL)
+        tl = (size_t)(nul - j->top);
+    j->sorted = st_zip_miniz_sorted(&j->z);
+    if (j->sorted == NULL) {
+        keep_error(j, ST_E_NOMEM);
+        return;
+    }
+    j->data_pkl = torch_record(j, "data.pkl");
+    /* getAllRecords: names after the folder (C strings); _is_torchscript_zip looks for
+     * constants.pkl among them */
+    char name[NAME_MAX_LEN];
+    for (size_t i = 0; i < j->z.n && !j->torchscript; i++) {
+        st_zip_name(&j->z, &j->z.e[i], name, sizeof(name));
+        j->torchscript = strncmp(name, j->top, tl) == 0 && strcmp(name + tl, "constants.pkl") == 0;
+    }
+    if (j->torchscript)
+        j->constants_pkl = torch_record(j, "constants.pkl");
+    /* without data.pkl torch loads nothing: the archive is checked as any zip (ST314) */
+    j->torch = j->data_pkl >= 0 || j->torchscript;
+    if (!j->torch) {
+        free(j->sorted);
+        j->sorted = NULL;
+    }
+}
+
+/* torch.load hands a TorchScript archive to torch.jit.load, which compiles and runs its code. */
+static void report_torchscript(zjob *j)
+{
+    char name[NAME_MAX_LEN], list[400], one[120];
+    size_t tl = strlen(j->top), used = 0, n = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < j->z.n; i++) {
+        st_zip_name(&j->z, &j->z.e[i], name, sizeof(name));
+        if (strncmp(name, j->top, tl) != 0 || strncmp(name + tl, "code/", 5) != 0 ||
+            ends_with(name, "/") || ends_with(name, ".debug_pkl"))
+            continue;
+        n++;
+        st_escape(name + tl, strlen(name + tl), one, sizeof(one), 80);
+        if (used + strlen(one) + 3 < sizeof(list) - 8) {
+            used +=
+                (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", one);
+        } else if (used + 5 < sizeof(list)) {
+            used += (size_t)snprintf(list + used, sizeof(list) - used, ", ...");
+            break;
+        }
+    }
+    st_report_add(j->in->report, ST_R_TORCHSCRIPT, 0, 0,
+                  "TorchScript archive: torch.load passes it to torch.jit.load, which runs its "
+                  "code (%zu code file%s: %s)",
+                  n, n == 1 ? "" : "s", n ? list : "none listed");
+}
+
 static void add_refs(zjob *j, const st_pk_result *res)
 {
     if (res->n_storages == 0)
@@ -94,7 +227,9 @@ static void walk_member(zjob *j, const unsigned char *buf, size_t len, const cha
                      .start = 0,
                      .end = len,
                      .member = name,
-                     .profile = j->torch ? ST_PK_PROFILE_TORCH : ST_PK_PROFILE_DATA,
+                     .profile = j->torchscript ? ST_PK_PROFILE_TORCHSCRIPT
+                                : j->torch     ? ST_PK_PROFILE_TORCH
+                                               : ST_PK_PROFILE_DATA,
                      .torch_rules = j->torch};
     st_pk_result res;
     keep_error(j, st_pickle_walk(&job, &res));
@@ -155,6 +290,8 @@ static st_error check_nested(zjob *j, const unsigned char *buf, size_t len, cons
  * duplicates are reported separately), or -1. */
 static long find_entry(const zjob *j, const char *want)
 {
+    if (j->sorted != NULL) /* torch's reader: miniz's lookup */
+        return st_zip_miniz_locate(&j->z, j->sorted, want);
     size_t wl = strlen(want);
     for (size_t i = j->z.n; i-- > 0;) {
         const st_zip_entry *e = &j->z.e[i];
@@ -173,8 +310,12 @@ static void check_storages(zjob *j)
     for (size_t i = 0; i < j->n_refs; i++) {
         const st_pk_storage_ref *s = &j->refs[i];
         snprintf(name, sizeof(name), "%sdata/%s", j->top, s->key);
-        st_escape(name, strlen(name), shown, sizeof(shown), 120);
         long k = find_entry(j, name);
+        if (k < 0 && j->torchscript) { /* constants.pkl's tensors live in constants/ */
+            snprintf(name, sizeof(name), "%sconstants/%s", j->top, s->key);
+            k = find_entry(j, name);
+        }
+        st_escape(name, strlen(name), shown, sizeof(shown), 120);
         if (k < 0) {
             st_report_add(j->in->report, ST_R_TORCH_STORAGE, s->offset, 0,
                           "persistent id names storage \"%s\", which the archive lacks", shown);
@@ -272,7 +413,9 @@ static void scan_members(zjob *j, int pkl_pass)
     for (size_t i = 0; i < j->z.n && j->err == ST_OK; i++) {
         const st_zip_entry *e = &j->z.e[i];
         st_zip_name(&j->z, e, name, sizeof(name));
-        int pkl = ends_with(name, ".pkl");
+        /* any case: torch's lookups ignore it; and the records torch unpickles, by index */
+        int pkl = st_name_has_suffix(name, ".pkl") || (long)i == j->data_pkl ||
+                  (long)i == j->constants_pkl;
         if (pkl_pass && pkl)
             scan_member(j, e, name, 1);
         else if (!pkl_pass && !pkl && !j->referenced[i] && !ends_with(name, "/"))
@@ -280,26 +423,34 @@ static void scan_members(zjob *j, int pkl_pass)
     }
 }
 
-st_error st_ziparchive_check(st_input *in)
+/* Checks one reading of the archive: z is taken over (freed here). */
+static st_error check_view(st_input *in, st_zip *z, int torch_reads)
 {
     zjob j;
     memset(&j, 0, sizeof(j));
     j.in = in;
-    in->report->format = "zip";
-    j.err = st_zip_walk(in, &j.z);
-    if (j.err == ST_OK && j.z.n > 0) {
+    j.z = *z;
+    j.data_pkl = j.constants_pkl = -1;
+    if (j.z.n > 0) {
         j.referenced = calloc(j.z.n, 1);
         if (j.referenced == NULL)
             j.err = ST_E_NOMEM;
     }
     if (j.err == ST_OK && j.z.n > 0) {
-        find_torch_layout(&j);
-        if (j.torch) {
+        if (torch_reads)
+            torch_reader_layout(&j);
+        else
+            find_torch_layout(&j);
+        if (j.torchscript) {
+            in->report->format = "torchscript";
+            report_torchscript(&j);
+        } else if (j.torch) {
             in->report->format = "pytorch";
-            check_top_folder(&j);
-        } else {
-            check_missing_data_pkl(&j);
         }
+        if (j.torch)
+            check_top_folder(&j);
+        else
+            check_missing_data_pkl(&j);
         scan_members(&j, 1); /* pickles first: they say which members are storages */
         if (j.torch && j.err == ST_OK) {
             check_storages(&j);
@@ -311,6 +462,51 @@ st_error st_ziparchive_check(st_input *in)
         st_report_add(in->report, ST_R_NOMEM, 0, 0, "out of memory checking a zip archive");
     free(j.referenced);
     free(j.refs);
+    free(j.sorted);
     st_zip_free(&j.z);
+    memset(z, 0, sizeof(*z));
     return j.err;
+}
+
+/* torch.load uses its zip reader only when the first 4 bytes are a local header
+ * (serialization.py _is_zipfile); otherwise it reads the bytes at offset 0 as a tar or as legacy
+ * pickles, while zipfile (numpy.load) still finds the archive from its end. */
+static void report_prefix_view(st_input *in)
+{
+    const char *what = st_tar_header_valid(in->head, in->head_len)       ? "a tar archive"
+                       : st_pk_looks_like_pickle(in->head, in->head_len) ? "legacy pickles"
+                                                                         : NULL;
+    if (what != NULL)
+        st_report_add(in->report, ST_R_LOADER_POLYGLOT, 0, 0,
+                      "torch.load reads this file from offset 0 as %s, Python's zipfile as the "
+                      "zip archive at its end; both are checked",
+                      what);
+}
+
+st_error st_ziparchive_check(st_input *in)
+{
+    st_zip py, mz;
+    int mz_ok = 0;
+    in->report->format = "zip";
+    int torch_zip = st_zip_sniff_bytes(in->head, in->head_len) && in->head[2] == 3;
+    st_error err = st_zip_walk(in, &py), err2 = ST_OK;
+    if (err == ST_OK && torch_zip)
+        err = st_zip_walk_miniz(in, &mz, &mz_ok);
+    int same = mz_ok && st_zip_same_view(&py, &mz);
+    if (mz_ok && !same)
+        st_report_add(in->report, ST_R_ZIP_VIEWS_DIFFER, mz.cd_start, mz.cd_size,
+                      "torch's zip reader (miniz) finds %zu entries in the central directory at "
+                      "offset %llu, Python's zipfile %zu at offset %llu; both views are checked",
+                      mz.n, (unsigned long long)mz.cd_start, py.n, (unsigned long long)py.cd_start);
+    if (err == ST_OK && !torch_zip && py.n > 0)
+        report_prefix_view(in);
+    if (err == ST_OK)
+        err = check_view(in, &py, torch_zip && same);
+    else
+        st_zip_free(&py);
+    if (mz_ok && !same)
+        err2 = check_view(in, &mz, 1);
+    else if (mz_ok)
+        st_zip_free(&mz);
+    return err != ST_OK ? err : err2;
 }
