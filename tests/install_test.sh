@@ -17,6 +17,14 @@ for f in bin/stcheck include/stcheck.h share/man/man1/stcheck.1 share/stcheck/ru
     [ -e "$P/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 "$P/bin/stcheck" --check-policy "$P/share/stcheck/rules/registry.json" >/dev/null
+# Called by name from PATH, as the README's Use does, it finds the installed policies by name
+# (here, with no rules/ folder anywhere near: the prefix it runs from).
+mkdir -p "$W/elsewhere"
+RP=$(cd "$P" && pwd -P)
+out=$(cd "$W/elsewhere" && PATH="$P/bin:$PATH" stcheck --check-policy strict) ||
+    { echo "FAIL: installed stcheck --check-policy strict"; exit 1; }
+[ "$out" = "$RP/share/stcheck/rules/strict.json: valid policy" ] ||
+    { echo "FAIL: --check-policy strict found '$out'"; exit 1; }
 
 cat >"$W/consumer/main.c" <<'C'
 #include <stdio.h>
