@@ -88,6 +88,149 @@ def legacy_tar(main=None, numel=4, data_len=16, ndim=1, extra=(), storage_type=b
             ("tensors", tensors)] + list(extra)
 
 
+# ---- loader differentials (issue #9): each builds bytes two readers see differently -----------
+
+def tar_member(name, data, typeflag=b"0", linkname=""):
+    """One member with an arbitrary typeflag, as tarfile writes its header (ustar)."""
+    import tarfile
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.type = typeflag
+    info.linkname = linkname
+    hdr = info.tobuf(tarfile.USTAR_FORMAT)
+    # tobuf writes size 0 for non-file types: put the real size back, re-checksum
+    hdr = bytearray(hdr)
+    hdr[124:136] = b"%011o\0" % len(data)
+    hdr[148:156] = b" " * 8
+    hdr[148:156] = b"%06o\0 " % sum(hdr)
+    pad = b"\0" * (-len(data) % 512)
+    return bytes(hdr) + data + pad
+
+
+def tar_raw(members):
+    return b"".join(members) + b"\0" * 1024
+
+
+def legacy_tar_members(main=None):
+    return [tar_member(n, d) for n, d in legacy_tar(main)]
+
+
+def zip64_split_view(base, top):
+    """A torch zip whose ZIP64 locator names a second ZIP64 end record hidden in a stored member:
+    miniz (torch) follows the locator's offset to a central directory listing a malicious
+    data.pkl; zipfile reads the ZIP64 record right before the locator (the benign archive)."""
+    def local(name, data):
+        return (struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 0, 0, 0, zlib.crc32(data),
+                            len(data), len(data), len(name), 0) + name + data)
+
+    def central(name, data, off):
+        return (struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, 0, 0, 0,
+                            zlib.crc32(data), len(data), len(data), len(name), 0, 0, 0, 0, 0,
+                            off) + name)
+
+    def z64(count, size, off):
+        return struct.pack("<IQHHIIQQQQ", 0x06064b50, 44, 45, 45, 0, 0, count, count, size, off)
+
+    hidden_len = 4096
+    first = build(base + [(top + "pad.bin", b"\xff" * hidden_len)])
+    start = first.find(b"\xff" * hidden_len)  # absolute offset of the stored member's data
+    recs = [((top + "version").encode(), b"3\n"), ((top + "data.pkl").encode(), EVIL)]
+    blob, cds = b"\xff" * 16, b""
+    for name, data in recs:
+        cds += central(name, data, start + len(blob))
+        blob += local(name, data)
+    cd_at = start + len(blob)
+    blob += cds
+    z64_at = start + len(blob)
+    blob += z64(len(recs), len(cds), cd_at)
+    blob += b"\xff" * (hidden_len - len(blob))
+    whole = build(base + [(top + "pad.bin", blob)])
+    assert whole.find(blob) == start
+    count, size, off = struct.unpack("<HII", whole[-12:-2])
+    eocd = whole[-22:]
+    tail = z64(count, size, off) + struct.pack("<IIQI", 0x07064b50, 0, z64_at, 1)
+    return whole[:-22] + tail + eocd
+
+
+def torchscript_sample(path):
+    """A TorchScript archive written by Debian's torch (torch.jit.save of a tiny module)."""
+    import torch
+
+    class Tiny(torch.nn.Module):
+        def forward(self, x):
+            return x + 1
+
+    torch.jit.save(torch.jit.script(Tiny()), path)
+
+
+def differential_cases(corpus):
+    """(name, bytes, ids, exit code) of every loader differential; also written to the corpus."""
+    c = []
+
+    def add(name, data, ids=(), code=None):
+        c.append((name, data, sorted(ids), code if code is not None else (1 if ids else 0)))
+
+    # tar: tarfile reads unknown and contiguous typeflags as files (Lib/tarfile.py extractfile)
+    parts = legacy_tar()
+    for flag, tag in ((b"V", "unknown"), (b"7", "contiguous")):
+        add("ST324-tar-typeflag-%s" % tag, tar_raw(
+            [tar_member(n, EVIL if n == "pickle" else d, flag if n == "pickle" else b"0")
+             for n, d in parts]), ["ST201", "ST324"])
+    # a hard link named "pickle": extractfile follows it to the earlier member it names
+    add("ST324-tar-hardlink-pickle", tar_raw(
+        [tar_member("notes", EVIL)] + [tar_member(n, d) for n, d in parts if n != "pickle"] +
+        [tar_member("pickle", b"", b"1", "notes")]), ["ST201", "ST323", "ST324"])
+    # a symbolic link "storages": tar.extract recreates it and torch opens what it names
+    add("ST324-tar-symlink-storages", tar_raw(
+        [tar_member(n, d) for n, d in parts if n != "storages"] +
+        [tar_member("storages", b"", b"2", "/etc/hostname")]), ["ST324"])
+    # a directory member with a size: tarfile skips no data for it, so the "data" is the next
+    # header - a second "pickle" that tarfile returns (the last copy)
+    hidden = tar_member("pickle", EVIL)
+    add("ST321-tar-directory-hides-member", tar_raw(
+        legacy_tar_members() + [tar_member("dir", hidden, b"5")]),
+        ["ST201", "ST321"])
+    # torch tries tarfile before the legacy format: a tar whose first header is also a pickle
+    add("ST319-tar-header-is-pickle", tar_raw(
+        [tar_member(EVIL.decode("latin-1"), b"")] + legacy_tar_members()),
+        ["ST201", "ST208", "ST319"])
+    # legacy magic number in other integer encodings: compared by value (_legacy_load)
+    leg = open(os.path.join(corpus, "pytorch", "valid-legacy-state-dict.pt"), "rb").read()
+    std = pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2)
+    assert leg.startswith(std)
+    rest = leg[len(std):]
+    for tag, magic in (("int-p0", b"I119547037146038801333356\n."),
+                       ("long-p0", b"L119547037146038801333356L\n."),
+                       ("hex-int", b"I0x1950_a86a_20f9_469c_fc6c\n."),
+                       ("long4", b"\x80\x02\x8b\x0b\x00\x00\x00" +
+                        (0x1950a86a20f9469cfc6c).to_bytes(11, "little") + b".")):
+        add("ST325-legacy-magic-%s" % tag, magic + rest, ["ST325"], 0)
+    evil_obj = (std + pickle.dumps(1001, protocol=2) + pickle.dumps({}, protocol=2) + EVIL +
+                pickle.dumps([], protocol=2))
+    add("ST325-legacy-magic-p0-malicious", b"I119547037146038801333356\n." + evil_obj[len(std):],
+        ["ST201", "ST325"])
+    # zip: torch's miniz follows the ZIP64 locator's offset, zipfile the record before it
+    base = members(os.path.join(corpus, "pytorch", "valid-state-dict.pt"))
+    top = base[0][0].split("/")[0] + "/"
+    add("ST316-zip64-locator-split-view", zip64_split_view(base, top), ["ST201", "ST316"])
+    # torch finds data.pkl by a case-insensitive search; zipfile has no such entry. The payload
+    # hides behind 5000 bytes of a harmless string, past any 4 KiB sniffing window
+    slow_evil = b"S'" + b"A" * 5000 + b"'\n0" + EVIL
+    add("ST317-zip-data-pkl-case", build(
+        [(n.replace("data.pkl", "DATA.PKL"), slow_evil if n.endswith("data.pkl") else d)
+         for n, d in base]), ["ST201", "ST317"])
+    # torch.load reads offset 0 (a benign pickle), zipfile the zip at the end (malicious)
+    add("ST319-pickle-then-zip", pickle.dumps([1], protocol=2) +
+        build(replace(base, "data.pkl", EVIL)), ["ST201", "ST208", "ST308", "ST319"])
+    # TorchScript: torch.load hands it to torch.jit.load, which runs its code
+    ts = os.path.join(corpus, "pytorch", "ST318-torchscript-module.pt")
+    if os.path.exists(ts):
+        tsm = members(ts)
+        add("ST318-torchscript-malicious-constants",
+            build(replace(tsm, "constants.pkl", EVIL)), ["ST201", "ST202", "ST318"])
+    return c
+
+
 def cases(corpus):
     base = members(os.path.join(corpus, "pytorch", "valid-state-dict.pt"))
     top = base[0][0].split("/")[0] + "/"
@@ -182,9 +325,24 @@ def cases(corpus):
     return c
 
 
+def write_corpus(corpus):
+    """Writes the differential samples into CORPUS/pytorch (ST-prefixed: corpus_test checks the
+    id); the TorchScript sample is made once with Debian's torch."""
+    ts = os.path.join(corpus, "pytorch", "ST318-torchscript-module.pt")
+    if not os.path.exists(ts):
+        torchscript_sample(ts)
+    for name, data, _, _ in differential_cases(corpus):
+        suffix = ".tar" if "-tar-" in name else ".pt"
+        with open(os.path.join(corpus, "pytorch", name + suffix), "wb") as f:
+            f.write(data)
+    return 0
+
+
 def main(argv):
+    if len(argv) == 3 and argv[1] == "write":
+        return write_corpus(argv[2])
     if len(argv) == 5 and argv[1] == "e2e":
-        cs = cases(argv[3])
+        cs = cases(argv[3]) + differential_cases(argv[3])
         named = [(n, d, i, k) for n, d, i, k in cs]
         checked, failures = 0, 0
         for name, data, ids, code in named:

@@ -413,6 +413,54 @@ def compress(kind, blob):
     return blob
 
 
+def _body(obj):
+    """pickle.dumps(obj, 2) without PROTO and STOP, memo indices as written (below 1000)."""
+    return pickle.dumps(obj, 2)[2:-1]
+
+
+def mut_joblib_late_dtype(rng, root, tag):
+    """The wrapper's dtype is a memoised void dtype whose object field arrives by a BUILD on
+    it before, or only after, the wrapper's own BUILD (numpy's dtype.__setstate__ gives a
+    dtype('V8') its fields; joblib reads the array when the wrapper's BUILD runs)."""
+    target = rng.choice([np.dtype([("a", "O")]), np.dtype([("a", "<f4"), ("b", "O")]),
+                         np.dtype([("a", "<i8")]), np.dtype("O")])
+    _, args, state = target.__reduce__()
+    first = rng.choice([np.dtype("V%d" % target.itemsize), np.dtype("<f8"), np.dtype("O"),
+                        target])
+    _, fargs, fstate = first.__reduce__()
+    n = rng.choice([0, 1, 2, 3, 8])
+    shape = (n,)
+    mem = b"q\x1f"  # BINPUT 31 (above the indices the spliced bodies use)
+    get = b"h\x1f"
+    out = b"\x80\x02cnumpy\ndtype\n" + _body(fargs) + b"R" + mem
+    if fstate is not None:
+        out += _body(fstate) + b"b"
+    out += b"0"  # POP: the dtype stays in the memo only
+    wrapper_state = {"subclass": np.ndarray, "shape": shape, "order": "C",
+                     "allow_mmap": rng.random() < 0.5}
+    align = rng.choice([None, 16])
+    if align:
+        wrapper_state["numpy_array_alignment_bytes"] = align
+    build_dtype = get + _body(state) + b"b0"
+    when = rng.choice(["before", "after", "never"])
+    out += b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81" + _body(wrapper_state)[:-1]
+    # the dict ends with SETITEMS ('u') after MARK: add the dtype as one more SETITEM
+    out += b"u" + b"X\x05\x00\x00\x00dtype" + get + b"s"
+    if when == "before":
+        out += build_dtype
+    out += b"b"
+    pl = payload(tag, rng=rng)
+    size = n * target.itemsize
+    if align and rng.random() < 0.7:
+        out += b"\x00"
+    region = rng.choice([pl, pl[:size].ljust(size, b"N"), pl + b"N" * max(0, size - len(pl))])
+    out += region
+    if when == "after":
+        out += build_dtype
+    out += rng.choice([b".", b"0.", pl[2:]])
+    return "joblib", compress(rng.choice(["raw", "raw", "zlib", "gzip"]), out), {}
+
+
 def mut_joblib_old(rng, root, tag):
     """joblib < 0.10: NDArrayWrapper naming a sibling .npy, ZF-compressed pickles."""
     pl = payload(tag, rng=rng)
@@ -472,6 +520,7 @@ MUTATORS = [
     ("legacy", mut_legacy, 2),
     ("joblib", mut_joblib, 3),
     ("joblib-old", mut_joblib_old, 2),
+    ("joblib-dtype", mut_joblib_late_dtype, 3),
     ("bytes", None, 3),
 ]
 
