@@ -272,7 +272,7 @@ def load_expected():
 # ---------------------------------------------------------------------------------------------
 # Self-test: the oracle must catch known-bad cases, and the stubs must stay inert
 
-def selftest(workdir):
+def selftest(workdir, root=None):
     os.makedirs(workdir, exist_ok=True)
     flag = os.path.join(workdir, "selftest-ran")
     if os.path.exists(flag):
@@ -311,6 +311,21 @@ def selftest(workdir):
             errors.append("%s: dotted STACK_GLOBAL not recorded" % mode)
     if os.path.exists(flag):
         errors.append("the os.system stub ran the command")
+    # The trusted reconstructors are real: valid files load completely, as they would.
+    if root is not None:
+        # (file, loader, resolves globals)
+        valid = [("corpus/pytorch/valid-state-dict.pt", "torch", True),
+                 ("corpus/pytorch/valid-legacy-state-dict.pt", "torch", True),
+                 ("corpus/pickle/valid-joblib-arrays.joblib", "joblib", True),
+                 ("corpus/pickle/valid-joblib-object-array.joblib", "joblib", True),
+                 ("corpus/pickle/valid-numpy-proto2.pkl", "pickle", True),
+                 ("corpus/numpy/valid-structured.npy", "numpy", False),
+                 ("corpus/numpy/valid-arrays.npz", "numpy", False)]
+        vl = run_loads([(os.path.join(root, p), m) for p, m, _ in valid])
+        for p, m, g in valid:
+            r = vl[(os.path.join(root, p), m)]
+            if r["outcome"] != "ok" or bool(r["globals"]) != g:
+                errors.append("%s did not load with %s: %s" % (p, m, r))
     # The comparison: a report that omits the import must be caught, one that lists it (under
     # its Python-2 name) or fails the file must not.
     per = {m: loads[(paths["py2"], m)] for m in MODES}
@@ -352,7 +367,7 @@ def cmd_check(args):
 
 
 def cmd_selftest(args):
-    errors = selftest(args.workdir)
+    errors = selftest(args.workdir, os.path.abspath(args.root))
     for e in errors:
         print("SELFTEST FAIL: " + e)
     print("selftest: %s" % ("FAIL" if errors else "ok"))
@@ -363,7 +378,7 @@ def cmd_ci(args):
     import mutators
     start = time.monotonic()
     root = os.path.abspath(args.root)
-    errors = selftest(os.path.join(args.workdir, "selftest"))
+    errors = selftest(os.path.join(args.workdir, "selftest"), root)
     for e in errors:
         print("SELFTEST FAIL: " + e)
     files = corpus_files(root)
@@ -457,6 +472,7 @@ def main():
     s = sub.add_parser("selftest")
     s.add_argument("stcheck")
     s.add_argument("workdir")
+    s.add_argument("--root", default=os.path.dirname(os.path.dirname(HERE)))
     ci = sub.add_parser("ci")
     ci.add_argument("stcheck")
     ci.add_argument("root")
