@@ -428,7 +428,8 @@ def cmd_campaign(args):
     os.makedirs(finddir, exist_ok=True)
     rng = random.Random(args.seed)
     end = time.monotonic() + args.seconds
-    stats = {"seed": args.seed, "files": 0, "loads": 0, "findings": 0, "rounds": 0}
+    stats = {"seed": args.seed, "stcheck": args.stcheck, "files": 0, "loads": 0, "findings": 0,
+             "rounds": 0, "signatures": {}}
     t0 = resource.getrusage(resource.RUSAGE_SELF)
     c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     log = open(os.path.join(args.out, "campaign.log"), "a")
@@ -442,14 +443,23 @@ def cmd_campaign(args):
         stats["files"] += len(mut)
         stats["loads"] += len(mut) * len(MODES)
         for p, (e, per, miss) in res.items():
-            if miss:
-                stats["findings"] += 1
-                dest = os.path.join(finddir, "r%d-%s" % (stats["rounds"], os.path.basename(p)))
-                shutil.copy(p, dest)
-                for sib in mutators.siblings(p):
-                    shutil.copy(sib, os.path.join(finddir, os.path.basename(sib)))
-                log.write(describe(dest, e, miss) + "\n")
-                log.flush()
+            if not miss:
+                continue
+            stats["findings"] += 1
+            # one signature per mutator, verdict and set of unlisted globals: keep 3 files each
+            sig = "%s %s %s" % (os.path.basename(p).split("-", 1)[1].rsplit(".", 1)[0],
+                                (e or {}).get("format"),
+                                " ".join(sorted({"%s.%s" % (m, n) for _, m, n in miss})))
+            seen = stats["signatures"].setdefault(sig, 0)
+            stats["signatures"][sig] = seen + 1
+            if seen >= 3:
+                continue
+            dest = os.path.join(finddir, "r%d-%s" % (stats["rounds"], os.path.basename(p)))
+            shutil.copy(p, dest)
+            for sib in mutators.siblings(p):
+                shutil.copy(sib, os.path.join(finddir, os.path.basename(sib)))
+            log.write(describe(dest, e, miss) + "\n")
+            log.flush()
         t1 = resource.getrusage(resource.RUSAGE_SELF)
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         stats["cpu_seconds"] = round(sum(getattr(b, f) - getattr(a, f)
