@@ -698,18 +698,19 @@ static void exe_dir(char *out, size_t size)
 }
 
 /* Where shipped policies are looked up by name, in order: the share folder of the prefix this
- * binary runs from (a relocated install), the prefix it was built for, and rules/ beside the
- * build folder (an uninstalled build inside the source tree, as the README builds it). */
+ * binary runs from (an install, relocated or not), rules/ beside the build folder (a build of
+ * the source tree that is not installed, as the README builds it: its own policies, not those of
+ * an older install), and the prefix it was built for. */
 static size_t policy_dirs(char dirs[3][4096])
 {
     char exe[4096];
     exe_dir(exe, sizeof(exe));
     size_t n = 0;
-    if (exe[0] != '\0')
+    if (exe[0] != '\0') {
         snprintf(dirs[n++], 4096, "%s/../share/stcheck/rules", exe);
-    snprintf(dirs[n++], 4096, "%s", ST_POLICY_DIR);
-    if (exe[0] != '\0')
         snprintf(dirs[n++], 4096, "%s/../rules", exe);
+    }
+    snprintf(dirs[n++], 4096, "%s", ST_POLICY_DIR);
     return n;
 }
 
