@@ -27,7 +27,7 @@ def need_jsonschema():
     except ImportError:
         if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
             os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-        sys.exit("reports_test: python3-jsonschema is required (ci/install-deps.sh installs it)")
+        sys.exit("reports_test: python3-jsonschema is required (ci/install-deps.sh --test installs it)")
 
 
 need_jsonschema()
