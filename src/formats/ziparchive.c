@@ -306,7 +306,7 @@ static long find_entry(const zjob *j, const char *want)
 static void check_storages(zjob *j)
 {
     /* Room for top + "data/" + key whole: a cut name could match a different entry. */
-    char name[sizeof(j->top) + sizeof("data/") + sizeof(j->refs[0].key)], shown[160];
+    char name[sizeof(j->top) + sizeof("constants/") + sizeof(j->refs[0].key)], shown[160];
     for (size_t i = 0; i < j->n_refs; i++) {
         const st_pk_storage_ref *s = &j->refs[i];
         snprintf(name, sizeof(name), "%sdata/%s", j->top, s->key);
