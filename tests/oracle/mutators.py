@@ -179,7 +179,10 @@ def mut_torch_zip(rng, root, tag):
 # ---------------------------------------------------------------------------------------------
 # npy / npz
 
-def npy_bytes(rng, tag, descr=None):
+def npy_bytes(rng, tag, descr=None, valid=None):
+    """An .npy file whose data is a payload pickle; valid: a header numpy accepts."""
+    if valid is None:
+        valid = rng.random() < 0.5
     if descr is None:
         descr = rng.choice(["|O", "O", "<f4", "|V8", "O8", "|O8", "<f8",
                             [("a", "O")], [("a", "<f4"), ("b", "O")], [("a", "<i8")],
@@ -187,18 +190,19 @@ def npy_bytes(rng, tag, descr=None):
                             [("a", "O", (2,))], [("a", [("b", "O")])]])
     shape = rng.choice([(), (1,), (2,), (0,), (1, 1), (3,)])
     header = {"descr": descr, "fortran_order": rng.random() < 0.2, "shape": shape}
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 and not valid:
         header["extra"] = 1
     text = repr(header)
-    version = rng.choice([(1, 0), (1, 0), (2, 0), (3, 0), (0, 0), (1, 1)])
+    version = rng.choice([(1, 0), (2, 0), (3, 0)] if valid else
+                         [(1, 0), (1, 0), (2, 0), (3, 0), (0, 0), (1, 1)])
     lenfmt = "<H" if version[0] == 1 else "<I"
     pre = 10 if version[0] == 1 else 12
     pad = (-(pre + len(text) + 1)) % 64
     text = text + " " * pad + "\n"
-    hlen = len(text) + rng.choice([0, 0, 0, -1, 1, -64, 64])
+    hlen = len(text) + (0 if valid else rng.choice([0, 0, 0, -1, 1, -64, 64]))
     head = b"\x93NUMPY" + bytes(version) + struct.pack(lenfmt, max(hlen, 0)) + \
         text.encode("latin1")
-    if rng.random() < 0.5:
+    if valid or rng.random() < 0.5:
         body = payload(tag, rng=rng)
     else:
         body = rng.randbytes(rng.randrange(0, 32)) + payload(tag, rng=rng)
@@ -464,14 +468,16 @@ def mut_joblib_late_dtype(rng, root, tag):
 def mut_joblib_old(rng, root, tag):
     """joblib < 0.10: NDArrayWrapper naming a sibling .npy, ZF-compressed pickles."""
     pl = payload(tag, rng=rng)
-    sib_name = rng.choice(["SELF_01.npy", "./SELF_01.npy", "SELF_01", "../SELF_01.npy",
-                           "/nonexistent/SELF_01.npy", "sub/SELF_01.npy"])
+    base = "sib%08x" % rng.getrandbits(32)
+    sib_name = rng.choice(["%s_01.npy", "./%s_01.npy", "%s_01", "../%s_01.npy",
+                           "/nonexistent/%s_01.npy", "sub/%s_01.npy", "%s_01.npy\x00x"]) % base
     state = {"filename": sib_name, "subclass": np.ndarray, "allow_mmap": rng.random() < 0.5}
     kind = rng.choice(["nd", "nd", "znd", "zf"])
     if kind == "zf":
         inner = pl
         z = zlib.compress(inner)
-        blob = b"ZF0x" + ("%x" % len(inner)).encode().ljust(16, b" ")[:14] + z
+        # joblib/numpy_pickle_compat.py write_zfile: "ZF" + hex length padded to 19 + zlib
+        blob = b"ZF" + ("0x%x" % len(inner)).encode().ljust(19) + z
         return "pkl", blob, {}
     cls = b"cjoblib.numpy_pickle_compat\n" + (b"NDArrayWrapper" if kind == "nd" else
                                               b"ZNDArrayWrapper") + b"\n"
@@ -480,9 +486,10 @@ def mut_joblib_old(rng, root, tag):
                  "init_args": (np.ndarray, (0,), b"b")}
     body = pickle.dumps(state, 2)[2:-1]
     blob = b"\x80\x02" + cls + b")\x81" + body + b"b."
-    sib = npy_bytes(rng, tag, descr=rng.choice(["|O", "<f4", [("a", "O")]]))
+    sib = npy_bytes(rng, tag, descr=rng.choice(["|O", "|O", "<f4", [("a", "O")]]),
+                    valid=rng.random() < 0.8)
     if kind == "znd":
-        sib = b"ZF0x" + ("%x" % len(sib)).encode().ljust(14, b" ") + zlib.compress(sib)
+        sib = b"ZF" + ("0x%x" % len(sib)).encode().ljust(19) + zlib.compress(sib)
     return "pkl", blob, {sib_name: sib}
 
 
@@ -525,8 +532,12 @@ MUTATORS = [
 ]
 
 
+_SIBLINGS = {}
+
+
 def siblings(path):
-    return sorted(glob.glob(glob.escape(path) + "_*"))
+    """The sibling files generate() wrote for a mutated file (old joblib's .npy files)."""
+    return _SIBLINGS.get(path, [])
 
 
 def generate(root, outdir, rng, count):
@@ -546,15 +557,15 @@ def generate(root, outdir, rng, count):
         path = os.path.join(outdir, "m%05d-%s.%s" % (i, name, ext))
         with open(path, "wb") as f:
             f.write(data)
-        stem = os.path.basename(path)
+        _SIBLINGS[path] = []
         for sname, sdata in sibs.items():
-            sname = sname.replace("SELF", stem)
             # joblib opens os.path.join(dirname(file), filename): keep siblings inside outdir
-            spath = os.path.normpath(os.path.join(outdir, sname))
+            spath = os.path.normpath(os.path.join(outdir, sname.split("\x00")[0]))
             if not spath.startswith(os.path.join(outdir, "")):
                 continue
             os.makedirs(os.path.dirname(spath), exist_ok=True)
             with open(spath, "wb") as f:
                 f.write(sdata)
+            _SIBLINGS[path].append(spath)
         paths.append(path)
     return paths
