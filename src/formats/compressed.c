@@ -4,8 +4,9 @@
  * inside is identified by content in turn.
  *
  * Decompression streams through bounded buffers (zlib, libbz2, liblzma from Debian): the
- * output may not exceed the member-size limit nor the ratio limit times the input, so a bomb is
- * a finding (ST311) and "could not check", never an exhausted machine. The decompressed bytes
+ * output may not exceed the absolute member-size limit (1 GiB by default) nor, beyond 256 MiB,
+ * the ratio limit times the input (so highly compressible arrays of real size pass), so a bomb
+ * is a finding (ST311) and "could not check", never an exhausted machine. The decompressed bytes
  * are then checked as a nested input, within the nesting limit.
  */
 #include <bzlib.h>
@@ -52,11 +53,20 @@ int st_compressed_sniff(const st_input *in)
 typedef struct {
     unsigned char *p;
     size_t len, cap, max;
+    uint64_t ratio_cap; /* input size x the ratio limit: applies beyond RATIO_FLOOR only */
     int over;
 } outbuf;
 
+/* Output up to this size is never a bomb, whatever the ratio: an all-zero array of 256 MiB
+ * compresses 1000:1 and is real data. Beyond it the ratio limit applies too. */
+#define RATIO_FLOOR ((size_t)256 << 20)
+
 static unsigned char *out_room(outbuf *o, size_t *room)
 {
+    if (o->len > RATIO_FLOOR && o->len > o->ratio_cap) {
+        o->over = 1;
+        return NULL;
+    }
     if (o->len == o->cap) {
         if (o->cap >= o->max) {
             o->over = 1;
@@ -215,11 +225,14 @@ st_error st_compressed_check(st_input *in)
     if (k == C_NONE)
         return ST_E_UNSUPPORTED;
     in->report->format = names[k];
-    uint64_t max = in->ctx->limits[ST_LIMIT_MEMBER_BYTES], ratio_cap, consumed = 0;
-    if (!st_mul_u64(in->src->size, in->ctx->limits[ST_LIMIT_ZIP_RATIO], &ratio_cap) &&
-        ratio_cap + (1u << 20) < max)
-        max = ratio_cap + (1u << 20);
-    outbuf o = {NULL, 0, 0, (size_t)max, 0};
+    /* The absolute member-size limit bounds the output; the ratio only beyond RATIO_FLOOR:
+     * joblib.dump(compress=3) of an all-zero array compresses about 1000:1. */
+    uint64_t max = in->ctx->limits[ST_LIMIT_MEMBER_BYTES], consumed = 0, ratio_cap;
+    if (max > SIZE_MAX)
+        max = SIZE_MAX;
+    if (st_mul_u64(in->src->size, in->ctx->limits[ST_LIMIT_ZIP_RATIO], &ratio_cap))
+        ratio_cap = UINT64_MAX;
+    outbuf o = {NULL, 0, 0, (size_t)max, ratio_cap, 0};
     inbuf *ib = malloc(sizeof(*ib));
     int io_err = 0, rc = -1;
     if (ib != NULL) {
@@ -250,7 +263,8 @@ st_error st_compressed_check(st_input *in)
             st_report_add(in->report, ST_R_COMPRESSED_TRAILING, consumed, in->src->size - consumed,
                           "%llu bytes follow the %s stream",
                           (unsigned long long)(in->src->size - consumed), names[k]);
-        err = st_check_nested(in, o.p, o.len, names[k]);
+        /* joblib.load reads old-joblib sibling files from the compressed file's folder */
+        err = st_check_nested_in_folder(in, o.p, o.len, names[k]);
     }
     free(o.p);
     return err;

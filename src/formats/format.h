@@ -83,6 +83,13 @@ st_error st_compressed_check(st_input *in);
 /* Checks bytes found inside another input (decompressed, or an archive member) as an input of
  * their own, identified by content, within the nesting limit. */
 st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, const char *what);
+/* The same for a stream decompressed from the input itself: its siblings are the input's
+ * (joblib.load reads old-joblib sibling files from the compressed file's folder). */
+st_error st_check_nested_in_folder(st_input *outer, const unsigned char *buf, size_t len,
+                                   const char *what);
+/* joblib.c: old joblib "ZF" compressed pickles (numpy_pickle_compat.py read_zfile). */
+int st_zfile_sniff(const st_input *in);
+st_error st_zfile_check(st_input *in);
 int st_tar_sniff(const st_input *in);
 int st_tar_header_valid(const unsigned char *h, size_t n);
 st_error st_tar_check(st_input *in);

@@ -18,6 +18,7 @@ static const st_format format_table[] = {
     {"zip", st_ziparchive_sniff, st_ziparchive_check, 1},
     {"numpy", st_numpy_sniff, st_numpy_check, 0},
     {"compressed", st_compressed_sniff, st_compressed_check, 0},
+    {"joblib-zfile", st_zfile_sniff, st_zfile_check, 0},
     {"tar", st_tar_sniff, st_tar_check, 0},
     {"opaque", st_opaque_sniff, st_opaque_check, 0},
 };
@@ -55,7 +56,8 @@ int st_name_has_suffix(const char *name, const char *suffix)
     return n >= s && strcasecmp(name + n - s, suffix) == 0;
 }
 
-st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, const char *what)
+static st_error nested(st_input *outer, const unsigned char *buf, size_t len, const char *what,
+                       int folder)
 {
     char shown[160];
     st_escape(what, strlen(what), shown, sizeof(shown), 120);
@@ -75,6 +77,10 @@ st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, 
                     .tail_len = h,
                     .name = what,
                     .depth = outer->depth + 1}; /* no folder: its siblings are not files */
+    if (folder) {
+        sub.open_dir = outer->open_dir;
+        sub.dir_arg = outer->dir_arg;
+    }
     const st_format *fmt = st_format_identify(&sub);
     if (fmt == NULL) {
         st_report_add(outer->report, ST_R_UNKNOWN_FORMAT, 0, 0,
@@ -85,4 +91,15 @@ st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, 
     st_error err = fmt->check(&sub);
     outer->report->format = format;
     return err;
+}
+
+st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, const char *what)
+{
+    return nested(outer, buf, len, what, 0);
+}
+
+st_error st_check_nested_in_folder(st_input *outer, const unsigned char *buf, size_t len,
+                                   const char *what)
+{
+    return nested(outer, buf, len, what, 1);
 }

@@ -320,7 +320,8 @@ st_error st_npy_check_src(st_input *in, const st_src *src, const char *member)
                          .start = off,
                          .end = src->size,
                          .member = member,
-                         .profile = ST_PK_PROFILE_DATA};
+                         .profile = ST_PK_PROFILE_DATA,
+                         .plain = 1}; /* format.read_array: pickle.load(fp) */
         st_error err = st_pickle_walk(&job, &res);
         st_pk_result_free(&res);
         return err;

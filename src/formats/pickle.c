@@ -23,25 +23,24 @@
 
 #include "../core/checked.h"
 #include "../core/escape.h"
+#include "pickle_values.h"
 
 #define WIN 65536u
 #define NO_IDX UINT32_MAX
 
-/* Summaries carried in abstract values, so that joblib's raw array bytes can be skipped exactly
- * as joblib's unpickler does (joblib/numpy_pickle.py NumpyArrayWrapper.read):
- *   V_TUPLE.off: TUP_INTS | product of its exact integers, or TUP_DTYPE | itemsize [| OBJ] when
- *     it looks like numpy.dtype's arguments ('f4', False, True);
- *   V_CALL.off of numpy.dtype(...): the TUP_DTYPE summary of its arguments;
- *   V_DICT.off: D_SHAPE/D_DTYPE/D_ALIGN/D_OBJECT flags, product (44 bits), itemsize (16 bits)
- *     captured from the keys "shape", "dtype", "numpy_array_alignment_bytes". */
-#define TUP_INTS ((uint64_t)1 << 63)
-#define TUP_DTYPE ((uint64_t)1 << 62)
-#define TUP_OBJ ((uint64_t)1 << 61)
+/* What joblib's and numpy's readers decide from (dtypes, array wrappers, their state dicts,
+ * the tuples that build them) lives in records (pickle_values.c) that V_TUPLE, V_DICT and
+ * V_CALL values refer to, so BUILD and SETITEM(S) update them through every reference:
+ *   off = OFF_REC | record id, or (V_TUPLE only) OFF_SHAPE | product of its exact integers -
+ *   a tuple of ints is immutable, so its product is exact for good (OFF_OVF: it overflowed
+ *   44 bits; OFF_FULL: not the empty tuple). */
 #define LOW(n) (((uint64_t)1 << (n)) - 1)
-#define D_SHAPE ((uint64_t)1 << 63)
-#define D_DTYPE ((uint64_t)1 << 62)
-#define D_ALIGN ((uint64_t)1 << 61)
-#define D_OBJECT ((uint64_t)1 << 60)
+#define OFF_REC ((uint64_t)1 << 63)
+#define OFF_SHAPE ((uint64_t)1 << 62)
+#define OFF_OVF ((uint64_t)1 << 61)
+#define OFF_FULL ((uint64_t)1 << 60)
+#define REC_MAX ((uint64_t)1 << 21) /* records per walk; ids must fit 26 bits (see pack) */
+#define REC_ID(v) ((v)->off & OFF_REC ? (uint32_t)((v)->off & LOW(32)) : 0)
 
 enum {
     V_NONE,
@@ -106,12 +105,19 @@ typedef struct {
     uint32_t *sorted;
     st_pk_result *res;
     size_t cap_storages;
+    st_pkvals *vals; /* records of dtypes, array wrappers and their states (see OFF_REC) */
     /* state */
     uint64_t op_off; /* offset of the opcode being executed */
     int stop;        /* a STOP was executed */
     int fault;       /* walk cannot continue */
     st_error err;
 } walker;
+
+/* joblib and numpy values (defined with op_tuple) */
+static pv tuple_value(walker *w, const pv *e, size_t n);
+static st_pkl to_pkl(walker *w, const pv *v, char *text);
+static void share_dict(walker *w, pv *t);
+static void track_call(walker *w, const pv *callable, char how, const pv *args, pv *res);
 
 /* ---- findings -------------------------------------------------------------------------- */
 
@@ -482,19 +488,20 @@ static uint64_t pack(const pv *v)
     case V_INT:
         payload = (v->aux == 1 && v->off < ((uint64_t)1 << 57)) ? (v->off << 1) | 1 : 0;
         break;
-    case V_TUPLE: /* a storage index, or a summary (see TUP_INTS) */
+    case V_TUPLE: /* a storage index, or its shape product or record (see OFF_REC) */
         if (v->aux != 0)
             payload = (uint64_t)v->aux << 1 | 1;
-        else if (v->off & TUP_INTS)
-            payload = 2 | (v->off & LOW(44)) << 4;
-        else if (v->off & TUP_DTYPE)
-            payload = 4 | ((v->off & TUP_OBJ) ? 8 : 0) | (v->off & LOW(16)) << 4;
+        else if (v->off & OFF_SHAPE)
+            payload = 2 | (v->off & OFF_OVF ? 8 : 0) | (v->off & OFF_FULL ? 16 : 0) |
+                      (v->off & LOW(44)) << 5;
+        else if (v->off & OFF_REC)
+            payload = 4 | (uint64_t)REC_ID(v) << 5;
         break;
-    case V_CALL: /* the import, and numpy.dtype's summary */
-        payload = v->aux;
-        if (v->off & TUP_DTYPE)
-            payload |= (uint64_t)1 << 32 | ((v->off & TUP_OBJ) ? (uint64_t)1 << 33 : 0) |
-                       (v->off & LOW(16)) << 34;
+    case V_CALL: /* the import, and the record of what the call made */
+        payload = v->aux | (uint64_t)REC_ID(v) << 32;
+        break;
+    case V_DICT:
+        payload = REC_ID(v);
         break;
     default:
         payload = v->aux;
@@ -522,19 +529,33 @@ static pv unpack(uint64_t x)
         if (payload & 1)
             v.aux = (uint32_t)(payload >> 1);
         else if (payload & 2)
-            v.off = TUP_INTS | (payload >> 4 & LOW(44));
+            v.off = OFF_SHAPE | (payload & 8 ? OFF_OVF : 0) | (payload & 16 ? OFF_FULL : 0) |
+                    (payload >> 5 & LOW(44));
         else if (payload & 4)
-            v.off = TUP_DTYPE | ((payload & 8) ? TUP_OBJ : 0) | (payload >> 4 & LOW(16));
+            v.off = OFF_REC | (payload >> 5 & LOW(32));
         break;
     case V_CALL:
         v.aux = (uint32_t)(payload & LOW(32));
-        if (payload >> 32 & 1)
-            v.off = TUP_DTYPE | ((payload >> 33 & 1) ? TUP_OBJ : 0) | (payload >> 34 & LOW(16));
+        if (payload >> 32)
+            v.off = OFF_REC | (payload >> 32);
+        break;
+    case V_DICT:
+        if (payload)
+            v.off = OFF_REC | payload;
         break;
     default:
         v.aux = (uint32_t)payload;
     }
     return v;
+}
+
+/* A dict copied (memo, DUP) gets its record first, so that every copy updates the same one. */
+static void share_dict(walker *w, pv *t)
+{
+    if (t->kind == V_DICT && !(t->off & OFF_REC)) {
+        uint32_t id = st_pkvals_dict(w->vals);
+        t->off = id ? OFF_REC | id : 0;
+    }
 }
 
 static uint64_t *memo_slot(walker *w, uint64_t idx, int create)
@@ -572,6 +593,7 @@ static int memo_put(walker *w, uint64_t idx)
     uint64_t *slot = memo_slot(w, idx, 1);
     if (slot == NULL)
         return nomem(w);
+    share_dict(w, t);
     if (*slot == 0)
         w->memo_count++;
     *slot = pack(t);
@@ -800,11 +822,9 @@ static int op_reduce(walker *w, const char *opname, int pops)
     pv *fn = top(w);
     if (fn == NULL)
         return -1;
-    int dtype = fn->kind == V_GLOBAL && fn->aux != NO_IDX &&
-                strcmp(w->imps[fn->aux].text, "numpy.dtype") == 0;
+    pv callable = *fn;
     call(w, fn, opname, &res);
-    if (dtype && args.kind == V_TUPLE && (args.off & TUP_DTYPE))
-        res.off = args.off;
+    track_call(w, &callable, 'R', &args, &res);
     *fn = res;
     return 0;
 }
@@ -818,6 +838,7 @@ static int op_newobj(walker *w, const char *opname, int arg_pops)
     if (pop(w, &cls) != 0)
         return -1;
     call(w, &cls, opname, &res);
+    track_call(w, &cls, 'N', &tmp, &res); /* the args tuple was popped last */
     return push_v(w, &res);
 }
 
@@ -839,8 +860,11 @@ static int op_obj(walker *w, int inst)
             return malformed(w, "OBJ without a class");
         callable = w->stack[base];
     }
+    size_t first = inst ? base : base + 1;
+    pv args = tuple_value(w, w->stack + first, w->sp - first);
     w->sp = base;
     call(w, &callable, inst ? "INST" : "OBJ", &res);
+    track_call(w, &callable, 'R', &args, &res);
     return push_v(w, &res);
 }
 
@@ -867,22 +891,28 @@ static int check_target(walker *w, const char *opname, uint8_t want)
     return 0;
 }
 
-/* Records the keys of a joblib array wrapper's state as they are set (see TUP_INTS). Only
- * string keys of the two lengths concerned are read. */
+/* SETITEM(S) on a dict: keys that joblib's wrappers read are recorded in the dict's record
+ * (made on first need); a key that may be any string (not a literal) taints it. */
 static void capture_state(walker *w, pv *dict, const pv *items, size_t n)
 {
-    char t[ST_PK_TEXT_MAX + 1];
+    char key[ST_PK_TEXT_MAX + 1], text[ST_PK_TEXT_MAX + 1];
     for (size_t i = 0; i + 1 < n; i += 2) {
-        const pv *k = &items[i], *v = &items[i + 1];
-        if (k->kind != V_STR || (k->aux != 5 && k->aux != 27) || value_text(w, k, t) != 0)
-            continue;
-        if (strcmp(t, "shape") == 0 && v->kind == V_TUPLE && (v->off & TUP_INTS))
-            dict->off = (dict->off & ~LOW(44)) | D_SHAPE | (v->off & LOW(44));
-        else if (strcmp(t, "dtype") == 0 && v->kind == V_CALL && (v->off & TUP_DTYPE))
-            dict->off = (dict->off & ~(LOW(16) << 44)) | D_DTYPE | (v->off & LOW(16)) << 44 |
-                        ((v->off & TUP_OBJ) ? D_OBJECT : 0);
-        else if (strcmp(t, "numpy_array_alignment_bytes") == 0)
-            dict->off |= D_ALIGN;
+        const pv *k = &items[i];
+        const char *kt = NULL;
+        if (k->kind == V_STR) {
+            if (k->aux > ST_PK_TEXT_MAX)
+                continue; /* longer than any attribute name */
+            if (value_text(w, k, key) == 0) {
+                if (!st_pkvals_key_matters(key))
+                    continue;
+                kt = key;
+            }
+        } else if (k->kind != V_CALL && k->kind != V_OBJ && k->kind != V_PID) {
+            continue; /* not a str: never an attribute name */
+        }
+        share_dict(w, dict);
+        st_pkl v = to_pkl(w, &items[i + 1], text);
+        st_pkvals_setitem(w->vals, REC_ID(dict), kt, &v, text);
     }
 }
 
@@ -909,44 +939,72 @@ static int op_mutate(walker *w, const char *opname, uint8_t want, int pops, int 
     return check_target(w, opname, want);
 }
 
-/* After BUILD on joblib's NumpyArrayWrapper: the array bytes follow outside any frame - a
- * padding-length byte and padding when the state names an alignment, then shape x itemsize
- * bytes - or, for object arrays, a whole nested pickle. */
-static int joblib_array(walker *w, const pv *state)
+/* A nested pickle where joblib reads one with pickle.load (object arrays). */
+static int nested_pickle(walker *w)
 {
-    uint64_t bytes;
-    if (state->kind != V_DICT || !(state->off & D_SHAPE) || !(state->off & D_DTYPE))
-        return malformed(w, "joblib array wrapper without a readable shape and dtype");
+    if (w->job->depth + 1 > w->ctx->limits[ST_LIMIT_NESTING])
+        return limit(w, "nesting of pickles", w->ctx->limits[ST_LIMIT_NESTING]);
+    st_pk_job sub = *w->job;
+    st_pk_result r2;
+    sub.start = w->pos;
+    sub.single = 1;
+    sub.plain = 1; /* read_array: pickle.load(unpickler.file_handle) */
+    sub.depth++;
+    st_error e = st_pickle_walk(&sub, &r2);
+    st_pk_result_free(&r2);
+    if (e != ST_OK || r2.malformed || r2.pickles != 1) {
+        w->err = e;
+        w->res->malformed = 1;
+        w->fault = 1;
+        return -1;
+    }
+    w->pos = r2.stop_end;
+    return 0;
+}
+
+/* After BUILD on a joblib array wrapper, NumpyUnpickler.load_build replaces it by the array its
+ * read() returns: raw bytes after the wrapper (a padding-length byte and padding first when
+ * numpy_array_alignment_bytes is not None), a nested pickle for object dtypes, or a sibling
+ * file (old joblib). See pickle_values.c for how each is decided. */
+static int joblib_array(walker *w, uint32_t wrapper)
+{
+    st_jl_read rd;
+    st_pkvals_joblib_read(w->vals, wrapper, &rd);
+    switch (rd.how) {
+    case ST_JL_FAILS:
+        return malformed(w, rd.why);
+    case ST_JL_UNKNOWN:
+        FINDING(w, ST_R_JL_UNRESOLVED,
+                "joblib array wrapper BUILT at offset %llu: stcheck cannot tell which bytes "
+                "joblib reads next, because %s",
+                (unsigned long long)w->op_off, rd.why);
+        w->fault = 1;
+        return -1;
+    case ST_JL_SIBLING:
+    case ST_JL_ZFILE:
+        w->err = st_joblib_sibling(w->job->in, rd.name, rd.name_len, rd.how == ST_JL_ZFILE,
+                                   w->op_off, w->job->depth);
+        w->fault = w->err != ST_OK;
+        return w->fault ? -1 : 0;
+    default:
+        break;
+    }
     if (w->in_frame && w->pos != w->frame_end)
         return malformed(w, "joblib array data inside a frame");
     w->in_frame = 0;
-    if (state->off & D_OBJECT) {
-        if (w->job->depth + 1 > w->ctx->limits[ST_LIMIT_NESTING])
-            return limit(w, "nesting of pickles", w->ctx->limits[ST_LIMIT_NESTING]);
-        st_pk_job sub = *w->job;
-        st_pk_result r2;
-        sub.start = w->pos;
-        sub.single = 1;
-        sub.depth++;
-        st_error e = st_pickle_walk(&sub, &r2);
-        st_pk_result_free(&r2);
-        if (e != ST_OK || r2.malformed || r2.pickles != 1) {
-            w->err = e;
-            w->res->malformed = 1;
-            w->fault = 1;
-            return -1;
-        }
-        w->pos = r2.stop_end;
-        return 0;
-    }
-    if (state->off & D_ALIGN) {
+    if (rd.how == ST_JL_PICKLE)
+        return nested_pickle(w);
+    if (rd.raw_objects)
+        FINDING(w, ST_R_JL_RAW_OBJECTS,
+                "joblib array wrapper BUILT at offset %llu has an object dtype whose state "
+                "clears its object flag: the loader makes object references of %llu file bytes",
+                (unsigned long long)w->op_off, (unsigned long long)rd.nbytes);
+    if (rd.pad_byte) {
         const unsigned char *p = take(w, 1);
         if (p == NULL || skip(w, *p) != 0)
             return -1;
     }
-    if (st_mul_u64(state->off & LOW(44), (state->off >> 44) & LOW(16), &bytes))
-        return malformed(w, "joblib array size overflows");
-    return skip(w, bytes);
+    return skip(w, rd.nbytes);
 }
 
 static int op_build(walker *w)
@@ -961,9 +1019,18 @@ static int op_build(walker *w)
     st_report_add_call(w->r,
                        t->kind == V_CALL && t->aux != NO_IDX ? w->imps[t->aux].text : "<value>",
                        "BUILD", member_of(w), w->op_off);
-    if (t->kind == V_CALL && t->aux != NO_IDX && w->job->profile == ST_PK_PROFILE_DATA &&
-        strcmp(w->imps[t->aux].text, "joblib.numpy_pickle.NumpyArrayWrapper") == 0)
-        return joblib_array(w, &state);
+    if (t->kind == V_CALL && (t->off & OFF_REC)) {
+        char text[ST_PK_TEXT_MAX + 1];
+        st_pkl st = to_pkl(w, &state, text);
+        uint32_t id = REC_ID(t);
+        int cls = st_pkvals_build(w->vals, id, &st);
+        int nd = cls == ST_PKC_ND_WRAPPER || cls == ST_PKC_ZND_WRAPPER;
+        if (cls != ST_PKC_NONE && w->job->profile == ST_PK_PROFILE_DATA &&
+            (w->job->plain == 0 || (w->job->plain == 2 && nd))) {
+            t->off = 0; /* the array that replaces the wrapper on the stack */
+            return joblib_array(w, id);
+        }
+    }
     /* BUILD on a call result of an unlisted global is already reported with the import. */
     if (t->kind != V_CALL)
         FINDING(w, ST_R_PK_BUILD,
@@ -1016,23 +1083,139 @@ static uint32_t storage_tuple(walker *w, size_t base)
     return (uint32_t)++res->n_storages;
 }
 
-static uint64_t tuple_summary(walker *w, const pv *e, size_t n)
+/* ---- values joblib and numpy read (records in pickle_values.c) ---------------------------- */
+
+/* Which wrapper or dtype class an import is (joblib/numpy_pickle.py re-exports the old ones). */
+static int class_of(const walker *w, uint32_t idx)
 {
-    uint64_t prod = 1;
+    static const struct {
+        const char *text;
+        int cls;
+    } classes[] = {
+        {"numpy.dtype", ST_PKC_DTYPE},
+        {"joblib.numpy_pickle.NumpyArrayWrapper", ST_PKC_NUMPY_WRAPPER},
+        {"joblib.numpy_pickle.NDArrayWrapper", ST_PKC_ND_WRAPPER},
+        {"joblib.numpy_pickle_compat.NDArrayWrapper", ST_PKC_ND_WRAPPER},
+        {"joblib.numpy_pickle.ZNDArrayWrapper", ST_PKC_ZND_WRAPPER},
+        {"joblib.numpy_pickle_compat.ZNDArrayWrapper", ST_PKC_ZND_WRAPPER},
+    };
+    if (idx == NO_IDX)
+        return ST_PKC_NONE;
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+        if (strcmp(w->imps[idx].text, classes[i].text) == 0)
+            return classes[i].cls;
+    return ST_PKC_NONE;
+}
+
+/* Callables that make an instance of the class given as their first argument, without running
+ * its __init__ (copyreg.py: protocols 0-1 reduce through _reconstructor). */
+static int makes_instance(const walker *w, uint32_t idx)
+{
+    if (idx == NO_IDX)
+        return 0;
+    const char *t = w->imps[idx].text;
+    return strcmp(t, "copyreg._reconstructor") == 0 || strcmp(t, "copyreg.__newobj__") == 0 ||
+           strcmp(t, "copyreg.__newobj_ex__") == 0;
+}
+
+/* The value as the records see it; a resolved string's text goes to text (ST_PK_TEXT_MAX+1). */
+static st_pkl to_pkl(walker *w, const pv *v, char *text)
+{
+    st_pkl p = {ST_PKL_UNKNOWN, 0, 0, 2, 0, 0};
+    switch (v->kind) {
+    case V_NONE:
+        return (st_pkl){ST_PKL_NONE, 0, 0, 0, 0, 0};
+    case V_BOOL:
+        return (st_pkl){ST_PKL_BOOL, 0, 0, (uint8_t)(v->aux != 0), 0, v->aux != 0};
+    case V_INT:
+        if (v->aux == 1)
+            return (st_pkl){ST_PKL_INT, 0, 0, (uint8_t)(v->off != 0), 0, v->off};
+        p.kind = ST_PKL_NUMBER;
+        return p;
+    case V_FLOAT:
+        p.kind = ST_PKL_NUMBER;
+        return p;
+    case V_STR:
+        if (v->aux <= ST_PK_TEXT_MAX && value_text(w, v, text) == 0)
+            return (st_pkl){ST_PKL_STR, 0, 0, (uint8_t)(text[0] != 0), 0, strlen(text)};
+        return (st_pkl){ST_PKL_TEXT, 0, 0, (uint8_t)(v->aux != 0), 0, v->aux};
+    case V_BYTES:
+        return (st_pkl){ST_PKL_TEXT, 0, 0, (uint8_t)(v->aux != 0), 0, v->aux};
+    case V_GLOBAL:
+        return (st_pkl){ST_PKL_GLOBAL, (uint8_t)class_of(w, v->aux), 0, 1, 0, v->aux};
+    case V_TUPLE:
+        if (v->aux == 0 && (v->off & OFF_SHAPE)) {
+            st_pkl shape = {ST_PKL_SHAPE, 0, 0, 0, 0, v->off & LOW(44)};
+            shape.overflow = (v->off & OFF_OVF) != 0;
+            shape.truthy = (v->off & OFF_FULL) != 0;
+            return shape;
+        }
+        /* fall through */
+    case V_DICT:
+    case V_CALL:
+        if (v->off & OFF_REC)
+            return (st_pkl){ST_PKL_REC, 0, 0, 2, REC_ID(v), 0};
+        if (v->kind == V_CALL)
+            return p;
+        /* fall through */
+    case V_LIST:
+    case V_SET:
+    case V_FROZENSET:
+        p.kind = ST_PKL_CONTAINER;
+        return p;
+    default:
+        return p;
+    }
+}
+
+/* The value of a new tuple of items e[0..n): an int tuple's product, or a record. */
+static pv tuple_value(walker *w, const pv *e, size_t n)
+{
+    st_pkl items[9];
+    char text[9][ST_PK_TEXT_MAX + 1];
+    const char *texts[9];
+    pv v = {V_TUPLE, 0, 0, 0};
     size_t i = 0;
-    for (; i < n; i++)
+    uint64_t prod = 1;
+    for (; i < n; i++) /* the common case first: no text is read */
         if (e[i].kind != V_INT || e[i].aux != 1 || st_mul_u64(prod, e[i].off, &prod) ||
             prod > LOW(44))
             break;
-    if (i == n)
-        return TUP_INTS | prod;
-    char t[ST_PK_TEXT_MAX + 1];
-    uint64_t size;
-    int object = 0;
-    if (n == 3 && e[0].kind == V_STR && e[0].aux <= 8 && value_text(w, &e[0], t) == 0 &&
-        st_npy_typestr((const unsigned char *)t, strlen(t), &size, &object) == 0 && size <= LOW(16))
-        return TUP_DTYPE | size | (object ? TUP_OBJ : 0);
-    return 0;
+    if (i == n) {
+        v.off = OFF_SHAPE | (n ? OFF_FULL : 0) | prod;
+        return v;
+    }
+    if (n > 9)
+        return v;
+    for (i = 0; i < n; i++) {
+        items[i] = to_pkl(w, &e[i], text[i]);
+        texts[i] = text[i];
+    }
+    st_pkl t = st_pkvals_tuple(w->vals, items, texts, n);
+    if (t.kind == ST_PKL_REC)
+        v.off = OFF_REC | t.rec;
+    else if (t.kind == ST_PKL_SHAPE) /* ints beyond 44 bits */
+        v.off = OFF_SHAPE | OFF_OVF | (n ? OFF_FULL : 0);
+    return v;
+}
+
+/* A call of a dtype or wrapper class (or of copyreg with one as its argument) makes a record
+ * that res refers to; anything else makes none. */
+static void track_call(walker *w, const pv *callable, char how, const pv *args, pv *res)
+{
+    char text[ST_PK_TEXT_MAX + 1];
+    res->off = 0;
+    if (callable->kind != V_GLOBAL || res->kind != V_CALL)
+        return;
+    int cls = class_of(w, callable->aux);
+    if (cls == ST_PKC_NONE && !makes_instance(w, callable->aux))
+        return;
+    if (cls == ST_PKC_NONE)
+        how = 'C';
+    st_pkl a = to_pkl(w, args, text);
+    uint32_t id = st_pkvals_call(w->vals, cls, how, &a);
+    if (id != 0)
+        res->off = OFF_REC | id;
 }
 
 static int op_tuple(walker *w, size_t n_fixed)
@@ -1049,9 +1232,9 @@ static int op_tuple(walker *w, size_t n_fixed)
     uint32_t st = storage_tuple(w, base);
     if (w->fault)
         return -1;
-    uint64_t summary = tuple_summary(w, w->stack + base, w->sp - base);
+    pv v = tuple_value(w, w->stack + base, w->sp - base);
     w->sp = base;
-    return push(w, V_TUPLE, 0, st, summary);
+    return push(w, V_TUPLE, 0, st, v.off);
 }
 
 static int op_binpersid(walker *w)
@@ -1272,6 +1455,7 @@ static int op_dup(walker *w)
     pv *t = top(w);
     if (t == NULL)
         return -1;
+    share_dict(w, t);
     pv v = *t;
     return push_v(w, &v);
 }
@@ -1384,7 +1568,7 @@ static int step_op(walker *w, unsigned char op)
     case ']':
         return push(w, V_LIST, 0, 0, w->op_off);
     case ')':
-        return push(w, V_TUPLE, 0, 0, w->op_off);
+        return op_tuple(w, 0);
     case '}':
         return push(w, V_DICT, 0, 0, 0);
     case 'u':
@@ -1516,9 +1700,11 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
     /* The stack exists from the start, so no path ever offsets a NULL pointer. */
     w.stack_cap = 256;
     w.stack = malloc(w.stack_cap * sizeof(*w.stack));
-    if (w.buf == NULL || w.stack == NULL) {
+    w.vals = st_pkvals_new(REC_MAX);
+    if (w.buf == NULL || w.stack == NULL || w.vals == NULL) {
         free(w.buf);
         free(w.stack);
+        st_pkvals_free(w.vals);
         nomem(&w);
         return ST_E_NOMEM;
     }
@@ -1544,6 +1730,7 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
         reset_machine(&w);
     }
     keep_used_storages(res);
+    st_pkvals_free(w.vals);
     free(w.buf);
     free(w.stack);
     free(w.marks);

@@ -39,6 +39,10 @@ typedef struct {
     int torch_rules;  /* apply torch's opcode rules (BUILD, SETITEM, persistent ids) */
     int keyed_persid; /* persistent ids are keys the loader resolves (legacy tar checkpoints) */
     unsigned depth;   /* pickles nested in pickles (joblib object arrays) */
+    int plain;        /* 0: read by joblib's NumpyUnpickler (BUILD on its array wrappers reads
+                         the array); 1: by pickle.load (numpy object arrays, nested pickles:
+                         BUILD only sets attributes); 2: by joblib's ZipNumpyUnpickler (old ZF
+                         files: only NDArrayWrapper siblings are read) */
 } st_pk_job;
 
 typedef struct {

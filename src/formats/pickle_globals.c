@@ -231,6 +231,11 @@ static const char *const data_allow[] = {
     "numpy.dtypes.Int64DType",
     "numpy.dtypes.Int32DType",
     "joblib.numpy_pickle.NumpyArrayWrapper",
+    /* old joblib (<= 0.9): the array is a sibling file stcheck checks (joblib.c) */
+    "joblib.numpy_pickle.NDArrayWrapper",
+    "joblib.numpy_pickle.ZNDArrayWrapper",
+    "joblib.numpy_pickle_compat.NDArrayWrapper",
+    "joblib.numpy_pickle_compat.ZNDArrayWrapper",
     "builtins.set",
     "builtins.frozenset",
     "builtins.complex",

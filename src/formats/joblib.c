@@ -1,0 +1,314 @@
+/*
+ * joblib.c - what old joblib (0.8-0.9) reads besides the pickle: its "ZF" compressed pickles
+ * and the sibling files its NDArrayWrapper/ZNDArrayWrapper pickles name.
+ *
+ * ZF file (joblib/numpy_pickle_compat.py read_zfile, write_zfile): "ZF", the decompressed
+ * length as Python hex text ("0x..") left-justified in 19 bytes, in joblib <= 0.8.4 one more
+ * space, then a zlib stream to the end of the file. joblib.load still reads them today
+ * (numpy_pickle_utils.py _detect_compressor -> load_compatibility): the stream is decompressed
+ * within the absolute member-size limit (not a ratio: an all-zero array compresses 1000:1) and
+ * the pickle inside checked as a nested input whose siblings are this file's siblings.
+ *
+ * Siblings (NDArrayWrapper.read: numpy.load(os.path.join(unpickler._dirname, filename),
+ * allow_pickle=True); ZNDArrayWrapper.read: read_zfile of the same join): a plain name in the
+ * pickle's folder is opened and checked - .npy as numpy.load reads it (object arrays' pickles
+ * included), anything else numpy.load hands to pickle.load - and any other path (separators,
+ * "..", absolute, empty) is an error. A missing sibling or an unknown folder: could not check.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "../core/checked.h"
+#include "../core/escape.h"
+#include "pickle.h"
+#include "pickle_values.h"
+
+#define ZF_HEADER 21 /* len("ZF") + len(hex(2**64)) */
+
+/* ---- ZF files ------------------------------------------------------------------------ */
+
+int st_zfile_sniff(const st_input *in)
+{
+    return in->head_len >= 4 && memcmp(in->head, "ZF0x", 4) == 0 ? 90 : 0;
+}
+
+/* int(text, 16) as Python reads the 19-byte field: optional spaces around "0x" and hex digits
+ * (single underscores between digits are accepted by Python and refused here: no writer puts
+ * them). Returns 0 and the value, -1 when Python would raise or the value exceeds 64 bits. */
+static int zf_length(const unsigned char *h, uint64_t *len)
+{
+    size_t i = 2, end = ZF_HEADER;
+    while (i < end && (h[i] == ' ' || h[i] == '\t'))
+        i++;
+    while (end > i && (h[end - 1] == ' ' || h[end - 1] == '\t'))
+        end--;
+    if (end - i < 3 || h[i] != '0' || (h[i + 1] != 'x' && h[i + 1] != 'X'))
+        return -1;
+    *len = 0;
+    for (i += 2; i < end; i++) {
+        unsigned char c = h[i];
+        unsigned d = c >= '0' && c <= '9'   ? c - '0'
+                     : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                     : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                            : 16;
+        if (d == 16 || *len >> 60)
+            return -1;
+        *len = *len << 4 | d;
+    }
+    return 0;
+}
+
+/* Inflates the zlib stream at src[off..] into a buffer of at most max bytes. 0 ended cleanly,
+ * 1 corrupt or truncated, -1 over the limit (*over) or out of memory / I-O error. */
+static int inflate_src(const st_src *src, uint64_t off, size_t max, unsigned char **out,
+                       size_t *len, uint64_t *consumed, int *over)
+{
+    unsigned char in[65536];
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    *out = NULL;
+    *len = 0;
+    *over = 0;
+    if (inflateInit(&z) != Z_OK)
+        return -1;
+    size_t cap = 0;
+    uint64_t pos = off;
+    int result = 1;
+    for (;;) {
+        if (z.avail_in == 0) {
+            uint64_t left = src->size - pos;
+            size_t n = left < sizeof(in) ? (size_t)left : sizeof(in);
+            if (n == 0)
+                break;
+            if (st_src_read(src, pos, in, n) != ST_OK) {
+                result = -1;
+                break;
+            }
+            pos += n;
+            z.next_in = in;
+            z.avail_in = (uInt)n;
+        }
+        if (*len == cap) {
+            if (cap >= max) {
+                *over = 1;
+                result = -1;
+                break;
+            }
+            size_t ncap = cap ? (cap > max / 2 ? max : cap * 2) : (max < 65536 ? max : 65536);
+            unsigned char *p = realloc(*out, ncap ? ncap : 1);
+            if (p == NULL) {
+                result = -1;
+                break;
+            }
+            *out = p;
+            cap = ncap;
+        }
+        size_t room = cap - *len;
+        uInt give = room > UINT32_MAX ? UINT32_MAX : (uInt)room;
+        z.next_out = *out + *len;
+        z.avail_out = give;
+        int rc = inflate(&z, Z_NO_FLUSH);
+        *len += give - z.avail_out;
+        if (rc == Z_STREAM_END) {
+            result = 0;
+            break;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            break;
+    }
+    *consumed = pos - z.avail_in - off;
+    inflateEnd(&z);
+    return result;
+}
+
+/* load_compatibility: ZipNumpyUnpickler(pickle._Unpickler).load() over the inflated bytes,
+ * whatever they hold; its load_build reads NDArrayWrapper siblings only (plain = 2). */
+static st_error zf_pickle(st_input *in, const unsigned char *buf, size_t len)
+{
+    size_t n = len < ST_HEAD_BYTES ? len : ST_HEAD_BYTES;
+    if (!st_pk_looks_like_pickle(buf, n)) {
+        /* the first opcode fails: joblib.load raises before anything runs (this is the raw
+         * array data of a ZNDArrayWrapper sibling, or not joblib's at all) */
+        st_report_add(in->report, ST_R_JL_ZFILE_DATA, ZF_HEADER, 0,
+                      "the ZF content (%zu bytes) is not a pickle: raw array data", len);
+        return ST_OK;
+    }
+    if (in->depth + 1 > in->ctx->limits[ST_LIMIT_NESTING]) {
+        st_report_add(in->report, ST_R_LIMIT, 0, 0, "ZF pickle nested deeper than %llu",
+                      (unsigned long long)in->ctx->limits[ST_LIMIT_NESTING]);
+        return ST_E_LIMIT;
+    }
+    st_src src = {-1, buf, len};
+    st_pk_result res;
+    st_pk_job job = {.in = in,
+                     .src = &src,
+                     .end = len,
+                     .member = "ZF pickle",
+                     .profile = ST_PK_PROFILE_DATA,
+                     .plain = 2,
+                     .depth = in->depth + 1};
+    st_error err = st_pickle_walk(&job, &res);
+    st_pk_result_free(&res);
+    return err;
+}
+
+st_error st_zfile_check(st_input *in)
+{
+    unsigned char h[ZF_HEADER + 1];
+    uint64_t want, consumed = 0;
+    in->report->format = "joblib-zfile";
+    if (in->src->size < ZF_HEADER + 1 || st_src_read(in->src, 0, h, ZF_HEADER + 1) != ST_OK ||
+        zf_length(h, &want) != 0) {
+        st_report_add(in->report, ST_R_JL_ZFILE_HEADER, 0, ZF_HEADER,
+                      "ZF header: the length field is not hex text joblib reads");
+        return ST_E_UNSUPPORTED;
+    }
+    /* joblib <= 0.8.4 (Python 2) wrote one more space; zlib data never starts with one */
+    uint64_t start = h[ZF_HEADER] == ' ' ? ZF_HEADER + 1 : ZF_HEADER;
+    uint64_t max = in->ctx->limits[ST_LIMIT_MEMBER_BYTES];
+    unsigned char *buf;
+    size_t len;
+    int over;
+    if (max > SIZE_MAX)
+        max = SIZE_MAX;
+    int rc = inflate_src(in->src, start, (size_t)max, &buf, &len, &consumed, &over);
+    st_error err = ST_OK;
+    if (rc < 0) {
+        st_report_add(in->report, over ? ST_R_ZIP_BOMB : ST_R_IO, start, 0, "ZF zlib stream: %s",
+                      over ? "decompresses beyond the member-size limit"
+                           : "could not be read (I/O or memory)");
+        err = over ? ST_E_LIMIT : ST_E_IO;
+    } else if (rc > 0) {
+        /* zlib.decompress raises on a truncated or corrupt stream: joblib.load fails */
+        st_report_add(in->report, ST_R_COMPRESSED_CORRUPT, start, in->src->size - start,
+                      "ZF zlib stream is corrupt or truncated after %zu bytes", len);
+    } else {
+        if (len != want) /* an assert: skipped under python -O */
+            st_report_add(in->report, ST_R_JL_ZFILE_LENGTH, 2, ZF_HEADER - 2,
+                          "ZF header says %llu bytes; the stream holds %zu",
+                          (unsigned long long)want, len);
+        if (start + consumed < in->src->size) /* zlib.decompress ignores them */
+            st_report_add(in->report, ST_R_COMPRESSED_TRAILING, start + consumed,
+                          in->src->size - start - consumed, "%llu bytes follow the ZF zlib stream",
+                          (unsigned long long)(in->src->size - start - consumed));
+        err = zf_pickle(in, buf, len);
+    }
+    free(buf);
+    return err;
+}
+
+/* ---- siblings ------------------------------------------------------------------------ */
+
+/* A name os.path.join keeps in the pickle's folder: no separator, not "." or "..", not empty.
+ * Backslashes are refused too: joblib on Windows treats them as separators. */
+static int plain_name(const char *name, size_t len)
+{
+    if (len == 0 || (len == 1 && name[0] == '.') || (len == 2 && memcmp(name, "..", 2) == 0))
+        return 0;
+    return memchr(name, '/', len) == NULL && memchr(name, '\\', len) == NULL &&
+           memchr(name, '\0', len) == NULL;
+}
+
+/* numpy.load on the sibling (numpy/lib/npyio.py load): .npy magic -> format.read_array (object
+ * arrays: pickle.load); zip magic -> an NpzFile that joblib cannot use; else pickle.load. */
+static st_error check_npy_sibling(st_input *sib, const char *name, unsigned depth)
+{
+    unsigned char m[6];
+    size_t n = sib->src->size < 6 ? (size_t)sib->src->size : 6;
+    if (n > 0 && st_src_read(sib->src, 0, m, n) != ST_OK)
+        return ST_E_IO;
+    if (st_npy_sniff_bytes(m, n))
+        return st_npy_check_src(sib, sib->src, name);
+    if (n >= 4 && (memcmp(m, "PK\x03\x04", 4) == 0 || memcmp(m, "PK\x05\x06", 4) == 0)) {
+        st_report_add(sib->report, ST_R_JL_SIBLING_PATH, 0, 0,
+                      "sibling \"%s\" is a zip: numpy.load returns an NpzFile, not an array",
+                      sib->name);
+        return ST_OK;
+    }
+    st_pk_result res;
+    st_pk_job job = {.in = sib,
+                     .src = sib->src,
+                     .end = sib->src->size,
+                     .member = name,
+                     .profile = ST_PK_PROFILE_DATA,
+                     .single = 1,
+                     .plain = 1,
+                     .depth = depth + 1};
+    st_error err = st_pickle_walk(&job, &res);
+    st_pk_result_free(&res);
+    return err;
+}
+
+static st_error check_open_sibling(st_input *in, int fd, uint64_t size, const char *name,
+                                   const char *shown, int zfile, unsigned depth)
+{
+    st_src src = {fd, NULL, size};
+    st_input sib = *in;
+    sib.src = &src;
+    sib.name = shown;
+    sib.depth = in->depth + 1;
+    sib.head = NULL;
+    sib.head_len = 0;
+    sib.tail = NULL;
+    sib.tail_len = 0;
+    sib.digest = NULL;
+    if (!zfile)
+        return check_npy_sibling(&sib, name, depth);
+    /* ZNDArrayWrapper: read_zfile's bytes become the array's raw data (ndarray.__setstate__),
+     * never a pickle: the header is checked, the data is not inflated. */
+    unsigned char h[ZF_HEADER];
+    uint64_t want;
+    if (size < ZF_HEADER || st_src_read(&src, 0, h, ZF_HEADER) != ST_OK ||
+        memcmp(h, "ZF", 2) != 0 || zf_length(h, &want) != 0)
+        st_report_add(in->report, ST_R_JL_ZFILE_HEADER, 0, 0,
+                      "sibling \"%s\" is not a ZF file joblib reads", shown);
+    return ST_OK;
+}
+
+st_error st_joblib_sibling(st_input *in, const char *name, size_t len, int zfile, uint64_t offset,
+                           unsigned depth)
+{
+    char shown[300];
+    st_escape(name, len, shown, sizeof(shown), 240);
+    if (!plain_name(name, len)) {
+        st_report_add(in->report, ST_R_JL_SIBLING_PATH, offset, 1,
+                      "joblib %s names \"%s\": not a plain file name in the pickle's folder",
+                      zfile ? "ZNDArrayWrapper" : "NDArrayWrapper", shown);
+        return ST_OK;
+    }
+    int dirfd = in->open_dir ? in->open_dir(in->dir_arg) : -1;
+    if (dirfd < 0) {
+        st_report_add(in->report, ST_R_JL_SIBLING_MISSING, offset, 1,
+                      "joblib reads the sibling file \"%s\"; its folder is not %s", shown,
+                      in->open_dir ? "readable" : "known here");
+        st_report_fail(in->report, ST_E_UNSUPPORTED);
+        return ST_OK;
+    }
+    char path[ST_PK_TEXT_MAX + 1];
+    memcpy(path, name, len < sizeof(path) ? len : sizeof(path) - 1);
+    path[len < sizeof(path) ? len : sizeof(path) - 1] = '\0';
+    int fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    close(dirfd);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        st_report_add(in->report, ST_R_JL_SIBLING_MISSING, offset, 1,
+                      "joblib reads the sibling file \"%s\", which %s", shown,
+                      fd < 0 && errno == ENOENT ? "does not exist"
+                                                : "is not a readable regular file");
+        if (fd >= 0)
+            close(fd);
+        st_report_fail(in->report, ST_E_IO);
+        return ST_OK;
+    }
+    st_report_add(in->report, ST_R_JL_SIBLING, offset, 1,
+                  "joblib reads the sibling file \"%s\" (%s); checked below", shown,
+                  zfile ? "ZF raw array data" : "numpy.load with allow_pickle");
+    st_error err = check_open_sibling(in, fd, (uint64_t)st.st_size, path, shown, zfile, depth);
+    close(fd);
+    return err;
+}

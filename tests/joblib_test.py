@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""joblib and numpy as their loaders read them: every class of docs/formats/joblib.md with its
+exact finding ids and exit code.
+
+Runs under /usr/bin/python3 (Debian's numpy and joblib write the real files; the hostile ones
+are written opcode by opcode). Nothing here is ever loaded. Usage: joblib_test.py STCHECK DIR
+"""
+import glob
+import gzip
+import io
+import os
+import pickle
+import shutil
+import sys
+import warnings
+import zlib
+
+import joblib
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_util import run_case  # noqa: E402
+
+JOBLIB_DATA = "/usr/lib/python3/dist-packages/joblib/test/data"
+PAYLOAD = b"cos\nsystem\n(S'echo pwned'\ntR."  # protocol 0: os.system('echo pwned')
+
+
+def s(text):
+    """SHORT_BINUNICODE"""
+    b = text.encode()
+    return b"\x8c" + bytes([len(b)]) + b
+
+
+def tup(*items):
+    return b"(" + b"".join(items) + b"t"
+
+
+def wrapper_head():
+    """PROTO 4, NumpyArrayWrapper() by NEWOBJ, as joblib >= 0.10 writes it."""
+    return (b"\x80\x04" + s("joblib.numpy_pickle") + s("NumpyArrayWrapper") + b"\x93" +
+            b")\x81")
+
+
+def dtype(typestr, memo=None):
+    """numpy.dtype(typestr, False, True) (dtype.__reduce__), memoized at memo."""
+    out = s("numpy") + s("dtype") + b"\x93" + tup(s(typestr), b"\x89", b"\x88") + b"R"
+    if memo is not None:
+        out += b"q" + bytes([memo])
+    return out
+
+
+def state_dict(dtype_ops, shape=(1,), align=b"K\x10"):
+    """The wrapper's state: subclass, shape, order, dtype, allow_mmap[, alignment]."""
+    items = (s("subclass") + s("numpy") + s("ndarray") + b"\x93" +
+             s("shape") + tup(*[b"K" + bytes([d]) for d in shape]) +
+             s("order") + s("C") + s("dtype") + dtype_ops + s("allow_mmap") + b"\x89")
+    if align is not None:
+        items += s("numpy_array_alignment_bytes") + align
+    return b"}(" + items + b"u"
+
+
+def dtype_state(flags, elsize=b"J\xff\xff\xff\xff"):
+    """dtype.__setstate__ version 3: (3, '<', None, None, None, elsize, alignment, flags)."""
+    return tup(b"K\x03", s("<"), b"N", b"N", b"N", elsize, b"J\xff\xff\xff\xff",
+               b"K" + bytes([flags]))
+
+
+def later_build_object():
+    """'f8' dtype that a BUILD after the state dict holds it turns into an object dtype: joblib
+    then reads a nested pickle where the 8 raw bytes would be."""
+    return (wrapper_head() + state_dict(dtype("f8", memo=1), align=b"N") +
+            b"h\x01" + dtype_state(1) + b"b0" + b"b" + PAYLOAD + b".")
+
+
+def later_build_plain():
+    """The same BUILD with flags 0: the dtype stays float64; 8 raw bytes follow."""
+    return (wrapper_head() + state_dict(dtype("f8", memo=1), align=b"N") +
+            b"h\x01" + dtype_state(0) + b"b0" + b"b" + b"\x00" * 8 + b".")
+
+
+def object_flag_cleared():
+    """'O' whose state clears its object flag: raw bytes become object references."""
+    return (wrapper_head() + state_dict(dtype("O8") + dtype_state(0) + b"b", align=b"N") +
+            b"b" + b"\x00" * 8 + b".")
+
+
+def align_absent_payload():
+    """numpy_array_alignment_bytes None: no padding byte (joblib writes this for
+    non-seekable files). The 8 data bytes are followed by a payload in the same pickle; a
+    reader that takes a padding byte (8 here) skips the data's tail and the payload with it."""
+    return (wrapper_head() + state_dict(dtype("f8"), align=b"N") + b"b" +
+            b"\x08" + b"\x00" * 7 + b"0" + PAYLOAD)
+
+
+def align_key_missing():
+    """No numpy_array_alignment_bytes key (joblib <= 1.1): no padding byte either."""
+    return (wrapper_head() + state_dict(dtype("f8"), align=None) + b"b" + b"\x00" * 8 + b".")
+
+
+def align_present():
+    """Alignment 16: a padding-length byte, that much padding, then the data."""
+    return (wrapper_head() + state_dict(dtype("f8")) + b"b" + b"\x03\xff\xff\xff" +
+            b"\x00" * 8 + b".")
+
+
+def unresolved_dtype():
+    """A dtype that is not numpy.dtype(...) (here a class): stcheck cannot tell what joblib
+    reads; it fails closed."""
+    return (wrapper_head() + state_dict(s("numpy") + s("ndarray") + b"\x93", align=b"N") +
+            b"b" + b"\x00" * 8 + b".")
+
+
+def reduce_wrapper():
+    """NumpyArrayWrapper(subclass, shape, order, dtype) by REDUCE: __init__ sets alignment 16."""
+    return (b"\x80\x04" + s("joblib.numpy_pickle") + s("NumpyArrayWrapper") + b"\x93" +
+            tup(s("numpy") + s("ndarray") + b"\x93", tup(b"K\x01"), s("C"), dtype("f8")) +
+            b"R}b" + b"\x00" + b"\x00" * 8 + b".")
+
+
+def nd_wrapper(filename):
+    """joblib 0.9 NDArrayWrapper naming filename (protocol 2, as joblib 0.9 wrote)."""
+    return (b"\x80\x02cjoblib.numpy_pickle\nNDArrayWrapper\n)\x81}(" +
+            b"X\x08\x00\x00\x00subclasscnumpy\nndarray\n" +
+            b"X\x0a\x00\x00\x00allow_mmap\x88" +
+            b"X\x08\x00\x00\x00filename" + b"X" + len(filename).to_bytes(4, "little") +
+            filename.encode() + b"ub.")
+
+
+def zfile(data, py2_space=False):
+    """numpy_pickle_compat.write_zfile"""
+    head = b"ZF" + ("0x%x" % len(data)).ljust(19).encode()
+    return head + (b" " if py2_space else b"") + zlib.compress(data, 3)
+
+
+def dump(obj, **kw):
+    bio = io.BytesIO()
+    joblib.dump(obj, bio, **kw)
+    return bio.getvalue()
+
+
+def npy(arr):
+    bio = io.BytesIO()
+    np.save(bio, arr, allow_pickle=True)
+    return bio.getvalue()
+
+
+def object_npy_with_payload():
+    """An object .npy whose pickle is the payload."""
+    arr = np.array([None, None], dtype=object)
+    raw = npy(arr)
+    header_end = raw.index(b"\n") + 1
+    return raw[:header_end] + PAYLOAD
+
+
+def memmap_dump(workdir):
+    path = os.path.join(workdir, "mm.dat")
+    mm = np.memmap(path, dtype="float32", mode="w+", shape=(4, 4))
+    mm[:] = 1.5
+    return dump(mm)
+
+
+def cases(workdir):
+    rec = np.array([(1, "a"), (2, None)], dtype=[("x", "<i4"), ("o", "O")])
+    return [
+        # dtype object-ness from a later BUILD
+        ("later-build-object.pkl", later_build_object(), ["ST201"], 1),
+        ("later-build-plain.pkl", later_build_plain(), [], 0),
+        ("object-flag-cleared.pkl", object_flag_cleared(), ["ST231"], 1),
+        # alignment byte: absent (None or no key) and present
+        ("align-none-payload.pkl", align_absent_payload(), ["ST201"], 1),
+        ("align-key-missing.pkl", align_key_missing(), [], 0),
+        ("align-present.pkl", align_present(), [], 0),
+        ("reduce-wrapper.pkl", reduce_wrapper(), [], 0),
+        ("unresolved-dtype.pkl", unresolved_dtype(), ["ST230"], 1),
+        # real joblib dumps
+        ("real-aligned.pkl", dump(np.arange(10.0)), [], 0),
+        ("real-unaligned.pkl", dump(np.arange(10.0), compress=3), [], 0),
+        ("zero-d.pkl", dump(np.array(3.5)), [], 0),
+        ("zero-d.npy", npy(np.array(3.5)), [], 0),
+        ("record-object.pkl", dump(rec), [], 0),
+        ("record-object.npy", npy(rec), ["ST404"], 0),
+        ("memmap.pkl", memmap_dump(workdir), [], 0),
+        ("zeros-64MiB.pkl.z", dump(np.zeros(8 << 20), compress=3), [], 0),
+        # old joblib ZF files
+        ("zf-payload.pkl", zfile(PAYLOAD), ["ST201"], 1),
+        ("zf-benign.pkl", zfile(pickle.dumps([1, 2, 3], 2)), [], 0),
+        ("zf-py2-space.pkl", zfile(pickle.dumps({"a": 1}, 2), py2_space=True), [], 0),
+        ("zf-raw-data.pkl", zfile(np.arange(5).tobytes()), ["ST237"], 0),
+        ("zf-bad-length.pkl", b"ZF0xzz" + b" " * 15 + zlib.compress(b"N."), ["ST235"], 2),
+    ]
+
+
+def sibling_cases(workdir):
+    """NDArrayWrapper siblings: plain names pass; paths fail; a missing one cannot be
+    checked; the sibling's own content is checked like any .npy."""
+    folder = os.path.join(workdir, "siblings")
+    os.makedirs(folder, exist_ok=True)
+    out = []
+
+    def put(name, data):
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
+
+    put("plain.npy", npy(np.arange(3)))
+    put("plain.pkl", nd_wrapper("plain.npy"))
+    out.append(("plain.pkl", ["ST232"], 0))
+    put("evil.npy", object_npy_with_payload())
+    put("evil.pkl", nd_wrapper("evil.npy"))
+    out.append(("evil.pkl", ["ST201", "ST232", "ST404"], 1))
+    put("sib-pickle", PAYLOAD)  # numpy.load hands non-.npy files to pickle.load
+    put("sib-pickle.pkl", nd_wrapper("sib-pickle"))
+    out.append(("sib-pickle.pkl", ["ST201", "ST232"], 1))
+    put("dotdot.pkl", nd_wrapper("../plain.npy"))
+    out.append(("dotdot.pkl", ["ST233"], 1))
+    put("absolute.pkl", nd_wrapper("/etc/passwd"))
+    out.append(("absolute.pkl", ["ST233"], 1))
+    put("missing.pkl", nd_wrapper("nothere.npy"))
+    out.append(("missing.pkl", ["ST234"], 2))
+    # the same wrapper in a gzip-compressed pickle: siblings come from the file's folder
+    put("plain.pkl.gz", gzip.compress(nd_wrapper("plain.npy")))
+    out.append(("plain.pkl.gz", ["ST232"], 0))
+    return [(os.path.join(folder, n), ids, code) for n, ids, code in out]
+
+
+def main():
+    stcheck, workdir = sys.argv[1], sys.argv[2]
+    warnings.simplefilter("ignore")
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    failures = checked = 0
+    for name, data, ids, code in cases(workdir):
+        path = os.path.join(workdir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        problems, got = run_case(stcheck, path, ids, code)
+        checked += 1
+        if problems:
+            failures += 1
+            print("FAIL %s: %s (got %s)" % (name, "; ".join(problems), got))
+    for path, ids, code in sibling_cases(workdir):
+        problems, got = run_case(stcheck, path, ids, code)
+        checked += 1
+        if problems:
+            failures += 1
+            print("FAIL %s: %s (got %s)" % (os.path.basename(path), "; ".join(problems), got))
+    # joblib's own test data (joblib 0.8-0.11, compressed and not, with siblings): all pass
+    files = sorted(glob.glob(os.path.join(JOBLIB_DATA, "joblib_*")))
+    if not files:
+        print("FAIL: no joblib test data under %s (python3-joblib)" % JOBLIB_DATA)
+        failures += 1
+    for path in files:
+        problems, got = run_case(stcheck, path, [i for i in ("ST232", "ST237", "ST404")], 0)
+        problems = [p for p in problems if not p.startswith("missing")]
+        checked += 1
+        if problems:
+            failures += 1
+            print("FAIL %s: %s (got %s)" % (os.path.basename(path), "; ".join(problems), got))
+    print("joblib: %d checked, %d failed" % (checked, failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
