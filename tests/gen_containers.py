@@ -213,6 +213,12 @@ def differential_cases(corpus):
     base = members(os.path.join(corpus, "pytorch", "valid-state-dict.pt"))
     top = base[0][0].split("/")[0] + "/"
     add("ST316-zip64-locator-split-view", zip64_split_view(base, top), ["ST201", "ST316"])
+    # the end record counts one entry fewer than the directory holds: zipfile reads by size
+    # (_RealGetContents), miniz by count - the last entry exists for zipfile only
+    counted = bytearray(build(base + [(top + "extra.pkl", EVIL)]))
+    n = struct.unpack("<H", counted[-12:-10])[0]
+    counted[-14:-10] = struct.pack("<HH", n - 1, n - 1)
+    add("ST316-zip-count-vs-size", bytes(counted), ["ST201", "ST310", "ST316"])
     # torch finds data.pkl by a case-insensitive search; zipfile has no such entry. The payload
     # hides behind 5000 bytes of a harmless string, past any 4 KiB sniffing window
     slow_evil = b"S'" + b"A" * 5000 + b"'\n0" + EVIL

@@ -103,7 +103,8 @@ static st_error find_eocd(st_input *in, end_info *ei, unsigned char rec[EOCD_LEN
 }
 
 /* Fills entries/cd_size/cd_off from the end record, or the ZIP64 one when fields saturate. */
-static st_error read_ends(st_input *in, end_info *ei, const unsigned char rec[EOCD_LEN])
+static st_error read_ends(st_input *in, end_info *ei, const unsigned char rec[EOCD_LEN],
+                          size_t *soft)
 {
     if (le16(rec + 4) != 0 || le16(rec + 6) != 0 || le16(rec + 8) != le16(rec + 10))
         return structure(in, ei->eocd_off, "multi-disk archives are not supported");
@@ -124,8 +125,12 @@ static st_error read_ends(st_input *in, end_info *ei, const unsigned char rec[EO
     uint64_t e64_off = loc_off - EOCD64_LEN;
     if (st_src_read(in->src, e64_off, e64, EOCD64_LEN) != ST_OK)
         return io_error(in, e64_off);
-    if (le32(e64) != 0x06064b50u)
-        return structure(in, e64_off, "ZIP64 end record not found before its locator");
+    if (le32(e64) != 0x06064b50u) { /* zipfile then keeps the plain record's fields */
+        st_report_add(in->report, ST_R_ZIP_STRUCTURE, e64_off, 0,
+                      "malformed zip: a ZIP64 locator without the ZIP64 end record before it");
+        *soft += !saturated; /* without saturated fields the plain record is read on */
+        return ST_OK;
+    }
     ei->entries = st_le64(e64 + 32);
     ei->cd_size = st_le64(e64 + 40);
     ei->cd_off = st_le64(e64 + 48);
@@ -163,13 +168,21 @@ static int apply_zip64(const unsigned char *x, size_t xlen, uint64_t *usize, uin
     return 0;
 }
 
+/* Entries as zipfile's _RealGetContents reads them: while bytes of the directory remain (the
+ * record's count is not used; miniz reads exactly that many: a difference is reported). */
 static st_error parse_central(st_input *in, st_zip *z, uint64_t count)
 {
-    uint64_t pos = 0;
-    z->e = calloc(count ? count : 1, sizeof(*z->e));
+    uint64_t pos = 0, cap = z->cd_size / CEN_LEN; /* each entry takes at least 46 bytes */
+    z->e = calloc(cap ? (size_t)cap : 1, sizeof(*z->e));
     if (z->e == NULL)
         return ST_E_NOMEM;
-    for (uint64_t i = 0; i < count; i++) {
+    while (pos < z->cd_size && z->n < cap) {
+        if (z->n >= in->ctx->limits[ST_LIMIT_ZIP_ENTRIES]) {
+            st_report_add(in->report, ST_R_LIMIT, z->cd_start + pos, 0,
+                          "more than %llu zip entries",
+                          (unsigned long long)in->ctx->limits[ST_LIMIT_ZIP_ENTRIES]);
+            return ST_E_LIMIT;
+        }
         const unsigned char *h = z->cd + pos;
         if (z->cd_size - pos < CEN_LEN || le32(h) != 0x02014b50u)
             return structure(in, z->cd_start + pos, "central directory entry expected");
@@ -193,9 +206,12 @@ static st_error parse_central(st_input *in, st_zip *z, uint64_t count)
         pos += CEN_LEN + nl + xl + cl;
     }
     if (pos != z->cd_size)
-        st_report_add(in->report, ST_R_ZIP_STRUCTURE, z->cd_start + pos, z->cd_size - pos,
-                      "malformed zip: %llu unexplained bytes in the central directory",
-                      (unsigned long long)(z->cd_size - pos));
+        return structure(in, z->cd_start + pos, "central directory entry truncated");
+    if (z->n != count)
+        st_report_add(in->report, ST_R_ZIP_STRUCTURE, z->cd_start, z->cd_size,
+                      "malformed zip: the end record counts %llu entries, the central directory "
+                      "holds %zu (zipfile reads them all, miniz the count)",
+                      (unsigned long long)count, z->n);
     return ST_OK;
 }
 
@@ -406,8 +422,6 @@ static st_error locate_cd(st_input *in, st_zip *z, const end_info *ei, int *ok)
                       (unsigned long long)in->ctx->limits[ST_LIMIT_ZIP_ENTRIES]);
         return ST_E_LIMIT;
     }
-    if (ei->entries > ei->cd_size / CEN_LEN)
-        return structure(in, ei->eocd_off, "more entries than the central directory can hold");
     z->cd_size = ei->cd_size;
     z->cd = malloc(z->cd_size ? z->cd_size : 1); /* bounded by the file's size */
     if (z->cd == NULL)
@@ -430,8 +444,9 @@ st_error st_zip_walk(st_input *in, st_zip *z)
         return err;
     if (!ei.found)
         return structure(in, 0, "no end of central directory record");
-    size_t before = in->report->counts[ST_SEV_ERROR];
-    if ((err = read_ends(in, &ei, rec)) != ST_OK || in->report->counts[ST_SEV_ERROR] > before)
+    size_t before = in->report->counts[ST_SEV_ERROR], soft = 0;
+    if ((err = read_ends(in, &ei, rec, &soft)) != ST_OK ||
+        in->report->counts[ST_SEV_ERROR] > before + soft)
         return err;
     if ((err = locate_cd(in, z, &ei, &ok)) != ST_OK || !ok)
         return err;
