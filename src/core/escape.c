@@ -107,7 +107,8 @@ char *st_escape(const void *in, size_t in_len, char *out, size_t out_size, size_
 
     if (out_size == 0)
         return out;
-    if (max_chars > out_size - 4)
+    /* room for "..." and the NUL after max_chars (out_size - 4 would wrap below 4) */
+    if (max_chars > (out_size > 4 ? out_size - 4 : 0))
         max_chars = out_size > 4 ? out_size - 4 : 0;
     while (i < in_len) {
         size_t n = st_utf8_seq_len(p + i, in_len - i);
