@@ -14,6 +14,9 @@ Cases (goals in brackets):
   shards-200   -r over 200 safetensors shards + index, structure only [< 0.1 s]
   digest-1gib  --digest on a 1 GiB file vs sha256sum (page cache)    [>= 0.9x sha256sum]
   deep-1gib    --deep alone, and --deep --digest in one pass         [>= 2 GB/s per core]
+  link-loops   -r over 61 looping links through a 200-deep folder (10.9 s once) [< 1 s, < 64 MB]
+  hf-cache     -r over a Hugging Face cache of 2,000 snapshot links to blobs, each checked
+               under its link's name                                  [< 0.1 s]
   hostile-*    an index naming 200,000 distinct shards; a tar of 60,000 members (both were
                quadratic once: minutes; must stay linear-log)
 CPU time (user + sys) is printed beside wall time: on a shared 2-core machine wall time also
@@ -164,6 +167,38 @@ def big_f32(work):
     return p
 
 
+def link_loops(work):
+    """61 links, each looping through a 200-deep folder and back: resolving one by hand cost
+    ~0.19 s before the per-walk link_steps budget."""
+    root = os.path.join(work, "link-loops")
+    if not os.path.exists(root):
+        deep = "/".join(["a"] * 200)
+        os.makedirs(os.path.join(root, deep))
+        up = "/".join([".."] * 200)
+        for i in range(61):
+            os.symlink(deep + "/x%d" % i, os.path.join(root, "l%d" % i))
+            os.symlink(up + "/l%d" % i, os.path.join(root, deep, "x%d" % i))
+    return root
+
+
+def hf_cache(work, n=2000):
+    """A Hugging Face cache: n small safetensors blobs named by hash, each linked from a
+    snapshot; every link is checked under its own name, every blob where it lies."""
+    root = os.path.join(work, "hf-cache")
+    if not os.path.exists(root):
+        blobs = os.path.join(root, "models--o--m", "blobs")
+        snap = os.path.join(root, "models--o--m", "snapshots", "r" * 40)
+        os.makedirs(blobs)
+        os.makedirs(snap)
+        data = gen.frame({"w": gen.t("F32", [4], 0, 16)}, 16)
+        for i in range(n):
+            h = "%064x" % i
+            with open(os.path.join(blobs, h), "wb") as f:
+                f.write(data)
+            os.symlink("../../blobs/" + h, os.path.join(snap, "m%d.safetensors" % i))
+    return root
+
+
 def main():
     st = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build", "stcheck")
     work = sys.argv[2] if len(sys.argv) > 2 else "/tmp/stcheck-bench"
@@ -228,6 +263,9 @@ def main():
                 info = tarfile.TarInfo("m%d" % i)
                 t.addfile(info)
     report("hostile-tar", run([st, "-q", p], 3), "60,000 members")
+
+    report("link-loops", run([st, "-q", "-r", link_loops(work)], 5), "122 links, 200 deep")
+    report("hf-cache", run([st, "-q", "-r", hf_cache(work)], 5), "2,000 links + 2,000 blobs")
 
 
 if __name__ == "__main__":

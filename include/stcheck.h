@@ -77,6 +77,7 @@ typedef enum {
     ST_LIMIT_NESTING,          /* archives inside archives; default 4 */
     ST_LIMIT_TREE_ENTRIES,     /* entries listed in one folder walk (-r); default 1,000,000 */
     ST_LIMIT_TREE_DEPTH,       /* folder depth of a walk; default 256 */
+    ST_LIMIT_LINK_STEPS,       /* path components looked up resolving one walk's links; 1,000,000 */
     ST_LIMIT_COUNT_
 } st_limit;
 

@@ -67,15 +67,18 @@ static void identify_and_check(st_input *inp, const st_dir *dir)
     size_t n = inp->head_len;
     const char *name = inp->name;
     int walked = dir != NULL && dir->walked;
+    if (st_lfs_pointer_check(inp)) /* git-lfs never fetched the file: nothing was seen */
+        return;
     const st_format *fmt = st_format_identify(inp);
     if (fmt == NULL) {
         char what[256], shown[160];
-        st_magic_describe(head, n, what, sizeof(what));
-        if (walked) { /* a folder's config.json, README, ...: named, not judged */
-            st_report_add(r, ST_R_NOT_MODEL, 0, n, "not a model file (libmagic: %s); skipped",
-                          st_escape(what, strlen(what), shown, sizeof(shown), 120));
+        if (walked) { /* README, config.json, images: skipped only when identified (textual.c) */
+            st_error e = st_nonmodel_check(inp);
+            if (e != ST_OK)
+                st_report_fail(r, e);
             return;
         }
+        st_magic_describe(head, n, what, sizeof(what));
         st_report_add(r, ST_R_UNKNOWN_FORMAT, 0, n,
                       "content is not a format stcheck recognises (libmagic: %s)",
                       st_escape(what, strlen(what), shown, sizeof(shown), 120));

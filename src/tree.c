@@ -27,9 +27,9 @@
 
 #define MAX_LINK_HOPS 40 /* Linux's MAXSYMLINKS */
 
-typedef enum { E_FILE, E_LINK, E_SPECIAL, E_PROBLEM } entry_kind;
+typedef enum { E_FILE, E_LINK, E_SPECIAL, E_PROBLEM, E_GIT } entry_kind;
 typedef enum { T_DIR, T_REG, T_LNK, T_OTHER } entry_type;
-typedef enum { L_FILE, L_DIR, L_SPECIAL, L_DANGLING, L_LOOP, L_ESCAPES } link_result;
+typedef enum { L_FILE, L_DIR, L_SPECIAL, L_DANGLING, L_LOOP, L_ESCAPES, L_BUDGET } link_result;
 
 typedef struct {
     char *rel; /* path below the root; "" is the root itself */
@@ -50,6 +50,10 @@ struct st_tree {
     int rootfd;
     entry *e;
     size_t n, cap;
+    /* Link resolution work in path components the kernel looks up (each fstatat or readlinkat
+     * of a path of k components costs k), bounded per walk by the link_steps limit: a chain of
+     * links through a deep folder costs quadratic work per link otherwise. */
+    uint64_t steps, max_steps;
 };
 
 /* Opens rel below dirfd one component at a time, never following a link. */
@@ -117,6 +121,17 @@ static void problem(st_tree *t, const char *rel, st_rule_id rule, st_error err, 
 
 /* ---- resolving a link by hand ------------------------------------------------------------ */
 
+/* Charges the lookup of a path of rel's components against the walk's budget; nonzero when
+ * the budget is spent. */
+static int charge(st_tree *t, const char *rel)
+{
+    uint64_t k = 1;
+    for (const char *p = rel; *p; p++)
+        k += *p == '/';
+    t->steps += k;
+    return t->steps > t->max_steps;
+}
+
 /* Reads the link at rel (below the root) into buf; -1 on error. */
 static int read_link(int rootfd, const char *rel, char *buf, size_t size)
 {
@@ -142,13 +157,15 @@ static int splice(char *rest, size_t size, const char *target)
 /* Resolves the link at rel. cur holds the resolved prefix below the root, rest the components
  * left; each step is checked with fstatat(AT_SYMLINK_NOFOLLOW) so every link on the way is seen
  * and resolved here, counted against MAX_LINK_HOPS. */
-static link_result resolve(int rootfd, const char *rel, char *cur, size_t size)
+static link_result resolve(st_tree *t, const char *rel, char *cur, size_t size)
 {
     char rest[2 * PATH_MAX] = "", target[PATH_MAX];
-    int hops = 1;
+    int hops = 1, rootfd = t->rootfd;
     snprintf(cur, size, "%s", rel);
     char *slash = strrchr(cur, '/');
     *(slash ? slash : cur) = '\0'; /* the link's folder */
+    if (charge(t, rel))
+        return L_BUDGET;
     if (read_link(rootfd, rel, target, sizeof(target)) != 0)
         return L_DANGLING;
     if (target[0] == '/' || splice(rest, sizeof(rest), target) != 0)
@@ -182,11 +199,15 @@ static link_result resolve(int rootfd, const char *rel, char *cur, size_t size)
             return L_DANGLING;
         snprintf(cur + cl, size - cl, "%s%s", cl ? "/" : "", comp);
         struct stat st;
+        if (charge(t, cur))
+            return L_BUDGET;
         if (fstatat(rootfd, cur, &st, AT_SYMLINK_NOFOLLOW) != 0)
             return L_DANGLING;
         if (S_ISLNK(st.st_mode)) {
             if (++hops > MAX_LINK_HOPS)
                 return L_LOOP;
+            if (charge(t, cur))
+                return L_BUDGET;
             if (read_link(rootfd, cur, target, sizeof(target)) != 0)
                 return L_DANGLING;
             if (target[0] == '/')
@@ -207,13 +228,32 @@ static link_result resolve(int rootfd, const char *rel, char *cur, size_t size)
     }
 }
 
-static void add_link(st_tree *t, char *rel)
+/* Policy "walk_extensions": nonzero when a file of this name is checked. The name is the one a
+ * loader opens: a regular file's own, or a link's (never its target's, which in a Hugging Face
+ * cache is a hash). */
+static int wanted_name(const st_ctx *ctx, const char *rel)
+{
+    if (ctx->walk_ext.n == 0)
+        return 1;
+    for (size_t i = 0; i < ctx->walk_ext.n; i++)
+        if (st_name_has_suffix(rel, ctx->walk_ext.v[i]))
+            return 1;
+    return 0;
+}
+
+/* Once the budget is spent, every later link is a limit finding without any more lookups. */
+static void add_link(st_tree *t, const st_ctx *ctx, char *rel)
 {
     char cur[PATH_MAX];
+    link_result res = t->steps > t->max_steps ? L_BUDGET : resolve(t, rel, cur, sizeof(cur));
+    if (res == L_FILE && !wanted_name(ctx, rel)) {
+        free(rel); /* a loader never opens this name: out of the walk, like a regular file */
+        return;
+    }
     entry *x = add(t, rel, E_LINK);
     if (x == NULL)
         return;
-    x->link = resolve(t->rootfd, rel, cur, sizeof(cur));
+    x->link = res;
     if (x->link == L_FILE || x->link == L_DIR)
         x->target = strdup(cur);
 }
@@ -287,11 +327,11 @@ static int list_dir(st_tree *t, stack *s, const pending *d, size_t *seen, uint64
     return rc;
 }
 
-static void add_entry(st_tree *t, pending *p)
+static void add_entry(st_tree *t, const st_ctx *ctx, pending *p)
 {
     entry *x = NULL;
     if (p->type == T_LNK) {
-        add_link(t, p->rel);
+        add_link(t, ctx, p->rel);
         return;
     }
     x = add(t, p->rel, p->type == T_REG ? E_FILE : E_SPECIAL);
@@ -305,15 +345,49 @@ static void add_entry(st_tree *t, pending *p)
 }
 
 /* Policy "walk_extensions": regular files with none of the suffixes are left out of the walk
- * unread (links are still resolved and reported: where they lead matters whatever the name). */
+ * unread. Links are resolved first: one that dangles, loops or escapes is reported whatever its
+ * name; one to a file is kept or left out by its own name (add_link). */
 static int wanted(const st_ctx *ctx, const pending *p)
 {
-    if (p->type != T_REG || ctx->walk_ext.n == 0)
-        return 1;
-    for (size_t i = 0; i < ctx->walk_ext.n; i++)
-        if (st_name_has_suffix(p->rel, ctx->walk_ext.v[i]))
-            return 1;
-    return 0;
+    return p->type != T_REG || wanted_name(ctx, p->rel);
+}
+
+/* A folder named .git that is git's own store: HEAD a small regular file naming a ref or a
+ * commit, objects/ and refs/ folders (none of them links). Nothing a loader opens lives there. */
+static int is_git_store(int rootfd, const char *rel)
+{
+    char path[PATH_MAX], head[128];
+    struct stat st;
+    static const char *const dirs[] = {"objects", "refs"};
+    for (size_t i = 0; i < 2; i++)
+        if (snprintf(path, sizeof(path), "%s/%s", rel, dirs[i]) >= (int)sizeof(path) ||
+            fstatat(rootfd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+            return 0;
+    if (snprintf(path, sizeof(path), "%s/HEAD", rel) >= (int)sizeof(path))
+        return 0;
+    int fd = open_beneath(rootfd, path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0)
+        return 0;
+    ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, head, sizeof(head)) : -1;
+    close(fd);
+    if (n <= 0 || (size_t)n >= sizeof(head) || head[n - 1] != '\n')
+        return 0;
+    head[n - 1] = '\0';
+    if (strncmp(head, "ref: refs/", 10) == 0)
+        return strchr(head, ' ') == head + 4 && strchr(head, '\n') == NULL;
+    size_t hex = strspn(head, "0123456789abcdef");
+    return (hex == 40 || hex == 64) && head[hex] == '\0';
+}
+
+/* Nonzero when the folder p is a .git store the walk leaves out (policy "git_store"). */
+static int skip_git(st_tree *t, const st_ctx *ctx, const pending *p)
+{
+    const char *slash = strrchr(p->rel, '/');
+    const char *base = slash ? slash + 1 : p->rel;
+    if (ctx->walk_git_store || strcmp(base, ".git") != 0 || !is_git_store(t->rootfd, p->rel))
+        return 0;
+    add(t, p->rel, E_GIT);
+    return 1;
 }
 
 static int walk(st_tree *t, const st_ctx *ctx)
@@ -328,11 +402,13 @@ static int walk(st_tree *t, const st_ctx *ctx)
         pending p = s.v[--s.n];
         if (p.type != T_DIR) {
             if (wanted(ctx, &p))
-                add_entry(t, &p); /* takes p.rel */
+                add_entry(t, ctx, &p); /* takes p.rel */
             else
                 free(p.rel);
             continue;
         }
+        if (skip_git(t, ctx, &p)) /* takes p.rel */
+            continue;
         if (p.depth > ctx->limits[ST_LIMIT_TREE_DEPTH])
             problem(t, p.rel, ST_R_LIMIT, ST_E_LIMIT, "deeper than the tree_depth limit");
         else if ((rc = list_dir(t, &s, &p, &seen, ctx->limits[ST_LIMIT_TREE_ENTRIES])) > 0)
@@ -393,6 +469,7 @@ st_tree *st_tree_open(st_ctx *ctx, const char *root)
     size_t rl = strlen(t->root);
     while (rl > 1 && t->root[rl - 1] == '/')
         t->root[--rl] = '\0';
+    t->max_steps = ctx->limits[ST_LIMIT_LINK_STEPS];
     t->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (t->rootfd < 0)
         problem(t, "", ST_R_IO, ST_E_IO, "cannot open the folder");
@@ -455,7 +532,10 @@ static int open_parent(const void *arg)
     return open_beneath(p->t->rootfd, dir, O_RDONLY | O_DIRECTORY);
 }
 
-static void check_file(const st_ctx *ctx, const st_tree *t, st_report *r, const char *rel)
+/* Checks the file at rel under the name a loader opens it by: name_rel (a link's path, or rel
+ * itself), whose folder is also the one sibling files are looked up in. */
+static void check_file(const st_ctx *ctx, const st_tree *t, st_report *r, const char *rel,
+                       const char *name_rel)
 {
     int fd = open_beneath(t->rootfd, rel, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
@@ -465,7 +545,7 @@ static void check_file(const st_ctx *ctx, const st_tree *t, st_report *r, const 
         st_report_fail(r, ST_E_IO);
         return;
     }
-    parent_of par = {t, rel};
+    parent_of par = {t, name_rel};
     st_dir dir = {open_parent, &par, 1};
     st_scan_fd(ctx, r, fd, r->path, &dir);
     close(fd);
@@ -479,15 +559,11 @@ static void check_link(const st_ctx *ctx, const st_tree *t, st_report *r, const 
     r->format = "symlink";
     switch (x->link) {
     case L_FILE:
-        if (ctx->follow_symlinks) {
-            st_report_add(r, ST_R_LINK_INSIDE, 0, 0, "symbolic link to \"%s\", checked here", tgt);
-            check_file(ctx, t, r, x->target);
-        } else {
-            st_report_add(r, ST_R_LINK_INSIDE, 0, 0,
-                          "symbolic link to \"%s\" inside the folder: not followed (policy "
-                          "\"symlinks\": \"report\"); the target is checked where it lies",
-                          tgt);
-        }
+        /* Loaders open the link's name: its target is checked as that name says (a Hugging
+         * Face snapshot links every file to a hash-named blob). */
+        st_report_add(r, ST_R_LINK_INSIDE, 0, 0,
+                      "symbolic link to \"%s\", checked under the link's name", tgt);
+        check_file(ctx, t, r, x->target, x->rel);
         break;
     case L_DIR:
         st_report_add(r, ST_R_LINK_INSIDE, 0, 0,
@@ -511,6 +587,13 @@ static void check_link(const st_ctx *ctx, const st_tree *t, st_report *r, const 
                       "symbolic link resolves outside the scanned folder (absolute target or "
                       "\"..\" above the root)");
         break;
+    case L_BUDGET:
+        st_report_add(r, ST_R_LIMIT, 0, 0,
+                      "link resolution in this walk looked up more path components than the "
+                      "link_steps limit (%llu): not resolved",
+                      (unsigned long long)ctx->limits[ST_LIMIT_LINK_STEPS]);
+        st_report_fail(r, ST_E_LIMIT);
+        break;
     }
 }
 
@@ -521,7 +604,9 @@ st_report *st_tree_check(st_ctx *base, const st_tree *t, size_t i)
     if (base == NULL || t == NULL || i >= t->n)
         return NULL;
     char *name = display(t, i);
-    st_ctx *ctx = name ? st_ctx_for_path(base, name) : NULL; /* policy overrides */
+    /* policy overrides match the path below the walk's root: the root's own name (a folder an
+     * uploader may name) never selects one */
+    st_ctx *ctx = name ? st_ctx_for_path(base, t->e[i].rel) : NULL;
     st_report *r = ctx ? st_report_new(ctx, name) : NULL;
     free(name);
     if (r != NULL) {
@@ -542,7 +627,7 @@ static void check_entry(const st_ctx *ctx, const st_tree *t, st_report *r, size_
     const entry *x = &t->e[i];
     switch (x->kind) {
     case E_FILE:
-        check_file(ctx, t, r, x->rel);
+        check_file(ctx, t, r, x->rel, x->rel);
         if (x->same_as) {
             char other[200], *o = display(t, x->same_as - 1);
             if (o != NULL)
@@ -566,6 +651,12 @@ static void check_entry(const st_ctx *ctx, const st_tree *t, st_report *r, size_
     case E_PROBLEM:
         st_report_add(r, x->rule, 0, 0, "%s", x->reason);
         st_report_fail(r, x->err);
+        break;
+    case E_GIT:
+        r->format = "git-store";
+        st_report_add(r, ST_R_GIT_STORE, 0, 0,
+                      "git's own store (HEAD, objects/, refs/): not walked (policy \"git_store\": "
+                      "\"check\" walks it)");
         break;
     }
 }

@@ -5,6 +5,7 @@
 #include "test_util.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define T_U8_1 "{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}"
 
@@ -85,6 +86,16 @@ static void test_limits_and_formats(void **state)
     assert_true(st_ctx_get_limit(ctx, ST_LIMIT_JSON_DEPTH) == 8);
     tu_expect(ctx, "{\"a\":" T_U8_1 ",\"b\":" T_U8_1 "}", 1, "ST901", ST_VERDICT_ERROR);
     st_ctx_free(ctx);
+    /* folder walks: the link resolution budget and the .git store choice */
+    assert_true(st_ctx_get_limit(ctx = st_ctx_new(), ST_LIMIT_LINK_STEPS) == 1000000);
+    st_ctx_free(ctx);
+    ctx = with_policy("{\"limits\":{\"link_steps\":100},\"git_store\":\"check\"}");
+    assert_true(st_ctx_get_limit(ctx, ST_LIMIT_LINK_STEPS) == 100);
+    char *json = st_ctx_policy_json(ctx);
+    assert_non_null(strstr(json, "\"git_store\":\t\"check\""));
+    assert_non_null(strstr(json, "\"link_steps\":\t100"));
+    free(json);
+    st_ctx_free(ctx);
     ctx = with_policy("{\"formats\":{\"deny\":[\"pickle\"]}}");
     st_report *r = st_check_buffer(ctx, "\x80\x02N.", 4, "x.pkl");
     tu_assert_ids(r, "ST906");
@@ -147,6 +158,8 @@ static void test_errors_name_the_key(void **state)
     expect_error("{\"extends\":3}", "extends");
     expect_error("{\"severity\":{\"ST101\":\"off\"},\"limits\":{\"x\":1}}", "limits.x");
     expect_error("{\"symlinks\":\"always\"}", "symlinks");
+    expect_error("{\"git_store\":\"walk\"}", "git_store");
+    expect_error("{\"limits\":{\"link_steps\":0}}", "limits.link_steps");
     expect_error("{\"pickle\":{\"allow\":[\"os\"]}}", "pickle.allow");
     expect_error("{\"pickle\":{\"allow\":[\"a.*.b\"]}}", "pickle.allow");
     expect_error("{\"pickle\":{\"deny\":[\"x.y\", 3]}}", "pickle.deny");
@@ -240,39 +253,50 @@ static void test_required_metadata(void **state)
     st_ctx_free(ctx);
 }
 
-/* Overrides apply by glob to the path as given, or below any '/' of it. */
+/* Overrides apply by glob to the path as given (below the root for -r), anchored at its start as
+ * in .gitignore: "vendor/" and a star does not reach a/vendor/, an absolute path or ./a/vendor;
+ * a pattern that starts with a double star and a slash matches at any depth, the root included. */
 static void test_overrides(void **state)
 {
     (void)state;
-    char err[256];
+    char err[256], cwd[4096];
     st_ctx *ctx = with_policy(
-        "{\"overrides\":[{\"paths\":[\"vendor/*\",\"*.pkl\"],"
+        "{\"overrides\":[{\"paths\":[\"vendor/*\",\"*.pkl\",\"**/deps/*\"],"
         "\"policy\":{\"fail_on\":\"none\"}},"
         "{\"paths\":[\"legacy/*.pt\"],\"policy\":{\"severity\":{\"ST201\":\"warning\"}}}]}");
     char dir[] = "/tmp/st-ov-XXXXXX";
     assert_non_null(mkdtemp(dir));
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(dir), 0);
     char path[256];
-    const char *names[] = {"vendor/x.bin", "a/vendor/y.bin", "x.pkl", "legacy/z.pt", "plain.bin"};
-    const st_verdict want[] = {ST_VERDICT_PASS, ST_VERDICT_PASS, ST_VERDICT_PASS, ST_VERDICT_PASS,
-                               ST_VERDICT_FAIL};
-    const char *dirs[] = {"vendor", "a", "a/vendor", "legacy"};
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, dirs[i]);
-        assert_int_equal(mkdir(path, 0700), 0);
-    }
-    for (size_t i = 0; i < 5; i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        FILE *f = fopen(path, "wb");
+    const char *names[] = {"vendor/x.bin",   "a/vendor/y.bin", "x.pkl",
+                           "legacy/z.pt",    "plain.bin",      "deps/d.bin",
+                           "a/b/deps/e.bin", "./vendor/w.bin", "a/legacy/z.pt"};
+    const st_verdict want[] = {ST_VERDICT_PASS, ST_VERDICT_FAIL, ST_VERDICT_PASS,
+                               ST_VERDICT_PASS, ST_VERDICT_FAIL, ST_VERDICT_PASS,
+                               ST_VERDICT_PASS, ST_VERDICT_PASS, ST_VERDICT_FAIL};
+    const char *dirs[] = {"vendor", "a",   "a/vendor", "legacy",
+                          "deps",   "a/b", "a/b/deps", "a/legacy"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        assert_int_equal(mkdir(dirs[i], 0700), 0);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        FILE *f = fopen(names[i], "wb");
         assert_non_null(f);
         fputs("cos\nsystem\n.", f);
         fclose(f);
-        st_report *r = st_check_path(ctx, path);
+        st_report *r = st_check_path(ctx, names[i]);
         if (st_report_verdict(r) != want[i])
             fail_msg("%s: verdict %d, expected %d", names[i], st_report_verdict(r), want[i]);
         if (i == 3)
             assert_int_equal(st_report_finding(r, 0)->severity, ST_SEV_WARNING);
         st_report_free(r);
     }
+    /* an absolute path is matched as given: the relative pattern does not reach inside it */
+    snprintf(path, sizeof(path), "%s/vendor/x.bin", dir);
+    st_report *r = st_check_path(ctx, path);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_FAIL);
+    st_report_free(r);
+    assert_int_equal(chdir(cwd), 0);
     /* the effective policy shows the overrides */
     char *json = st_ctx_policy_json(ctx);
     assert_non_null(strstr(json, "legacy/*.pt"));

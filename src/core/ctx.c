@@ -30,6 +30,7 @@ static const struct {
     [ST_LIMIT_NESTING] = {4u, 16u},
     [ST_LIMIT_TREE_ENTRIES] = {1000000u, 0xFFFFFFFFu},
     [ST_LIMIT_TREE_DEPTH] = {256u, 4096u},
+    [ST_LIMIT_LINK_STEPS] = {1000000u, (uint64_t)1 << 40},
 };
 
 st_ctx *st_ctx_new(void)

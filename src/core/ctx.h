@@ -23,7 +23,8 @@ struct st_ctx {
     uint64_t limits[ST_LIMIT_COUNT_];
     st_severity sev[ST_R_COUNT_]; /* effective severity of every rule (policy) */
     int fail_on;                  /* lowest severity that fails a file, or ST_FAIL_NONE */
-    int follow_symlinks; /* folder walks: check a link to a file inside the root as that file */
+    int follow_symlinks; /* policy "symlinks": "follow" (links to files are checked either way) */
+    int walk_git_store;  /* folder walks: walk a .git store too (policy "git_store": "check") */
     int digest;          /* compute each file's SHA-256 */
     int deep;            /* read every tensor: NaN/Inf counts (safetensors) */
     int expect;          /* a manifest was loaded: files must match it */

@@ -99,5 +99,11 @@ int st_index_sniff(const st_input *in);
 st_error st_index_check(st_input *in);
 int st_ziparchive_sniff(const st_input *in);
 st_error st_ziparchive_check(st_input *in);
+/* textual.c: folder walks. Content no format claims: skipped only when identified as a
+ * non-model type after its pickle view was ruled out; otherwise checked as a pickle, or could
+ * not check (ST506). */
+st_error st_nonmodel_check(st_input *in);
+/* Nonzero (ST507 recorded, the report failed) when the content is a git-lfs pointer. */
+int st_lfs_pointer_check(st_input *in);
 
 #endif /* ST_FORMAT_H */

@@ -1,8 +1,10 @@
 /*
  * opaque.c - formats stcheck recognises but cannot check yet: zstd, lz4 and 7z containers, and
- * GGUF (llama.cpp) model files, whose header and tensor table are not validated. Their content is
- * unknown, so the verdict is "could not check" with a finding naming the container: never
- * "unknown format", never clean.
+ * model files whose structure is not validated: GGUF (llama.cpp), TensorFlow Lite (a flatbuffer
+ * with "TFL3" at offset 4), HDF5 (Keras .h5, whose Lambda layers hold code) and ONNX (a protobuf
+ * ModelProto without a magic number: a name ending .onnx and a first field ir_version, tag 0x08).
+ * Their content is unknown, so the verdict is "could not check" with a finding naming the
+ * format: never "unknown format", never clean, and never skipped by a folder walk.
  */
 #include <string.h>
 
@@ -18,12 +20,17 @@ static const struct {
     {"lz4", 0, "\x04\x22\x4d\x18", 4},
     {"7z", 0, "7z\xbc\xaf\x27\x1c", 6},
     {"gguf", 0, "GGUF", 4},
+    {"tflite", 4, "TFL3", 4},
+    {"hdf5", 0, "\x89HDF\r\n\x1a\n", 8},
+    {"hdf5", 512, "\x89HDF\r\n\x1a\n", 8}, /* after a user block (h5py userblock_size) */
+    {"onnx", 0, "\x08", 1},                /* only with the name: see which() */
 };
 
 static int which(const st_input *in)
 {
     for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++)
-        if (in->head_len >= containers[i].off + containers[i].len &&
+        if ((strcmp(containers[i].name, "onnx") != 0 || st_name_has_suffix(in->name, ".onnx")) &&
+            in->head_len >= containers[i].off + containers[i].len &&
             memcmp(in->head + containers[i].off, containers[i].magic, containers[i].len) == 0)
             return (int)i;
     return -1;

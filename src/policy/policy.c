@@ -10,7 +10,8 @@
  *     "severity": { "ST136": "off" | "info" | "warning" | "error", ... },
  *     "limits": { "header_bytes": N, ... },
  *     "formats": { "allow": [ "safetensors", ... ], "deny": [ "pickle", ... ] },
- *     "symlinks": "report" | "follow",
+ *     "symlinks": "report" | "follow",   (links to files are checked under their name either way)
+ *     "git_store": "skip" | "check",
  *     "pickle": { "allow": [ "mod.name", "mod.*" ], "deny": [ ... ],
  *                 "replace_allowlist": bool, "replace_denylist": bool },
  *     "safetensors": { "require_metadata": { "format": "pt", "license": true } },
@@ -49,6 +50,7 @@ static const char *const limit_names[ST_LIMIT_COUNT_] = {
     [ST_LIMIT_NESTING] = "nesting",
     [ST_LIMIT_TREE_ENTRIES] = "tree_entries",
     [ST_LIMIT_TREE_DEPTH] = "tree_depth",
+    [ST_LIMIT_LINK_STEPS] = "link_steps",
 };
 static const char *const sev_names[] = {"off", "info", "warning", "error", "none"};
 
@@ -355,6 +357,12 @@ static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int dept
                 rc = fail(e, "symlinks", "must be \"report\" or \"follow\"");
             else
                 c->follow_symlinks = strcmp(v, "follow") == 0;
+        } else if (strcmp(k, "git_store") == 0) {
+            const char *v = cJSON_IsString(it) ? it->valuestring : "";
+            if (strcmp(v, "skip") != 0 && strcmp(v, "check") != 0)
+                rc = fail(e, "git_store", "must be \"skip\" or \"check\"");
+            else
+                c->walk_git_store = strcmp(v, "check") == 0;
         } else if (strcmp(k, "description") == 0) {
             if (!cJSON_IsString(it))
                 rc = fail(e, "description", "must be a string");
@@ -363,11 +371,11 @@ static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int dept
             snprintf(path, sizeof(path), "%.40s", k);
             rc = fail(e, path,
                       in_override ? "unknown key in an override (description, fail_on, severity, "
-                                    "limits, formats, symlinks, pickle, safetensors, "
-                                    "walk_extensions)"
+                                    "limits, formats, symlinks, git_store, pickle, "
+                                    "safetensors, walk_extensions)"
                                   : "unknown key (extends, description, fail_on, severity, "
-                                    "limits, formats, symlinks, pickle, safetensors, "
-                                    "walk_extensions, overrides)");
+                                    "limits, formats, symlinks, git_store, pickle, "
+                                    "safetensors, walk_extensions, overrides)");
         }
     }
     return rc;
@@ -451,6 +459,7 @@ static void add_more_json(cJSON *doc, const st_ctx *ctx)
     cJSON_AddItemToObject(fmt, "allow", list_json(&ctx->formats_allow));
     cJSON_AddItemToObject(fmt, "deny", list_json(&ctx->formats_deny));
     cJSON_AddStringToObject(doc, "symlinks", ctx->follow_symlinks ? "follow" : "report");
+    cJSON_AddStringToObject(doc, "git_store", ctx->walk_git_store ? "check" : "skip");
     cJSON_AddItemToObject(doc, "walk_extensions", list_json(&ctx->walk_ext));
     cJSON *pk = cJSON_AddObjectToObject(doc, "pickle");
     cJSON_AddItemToObject(pk, "allow", list_json(&ctx->pk_allow));
@@ -478,10 +487,20 @@ static void add_more_json(cJSON *doc, const st_ctx *ctx)
     }
 }
 
-/* Does the glob match the path, or the path below any '/' (patterns are not anchored, as in
- * .gitignore)? '*' also matches '/', so "vendor/" followed by a star covers the whole folder. */
+/* Does the glob match the path? Patterns are anchored at the start of the path (below the walk
+ * root for -r, the path as given otherwise), as in .gitignore: an uploaded folder named like an
+ * operator's relaxed pattern must not inherit it. Only a pattern that starts with a double star
+ * and a slash matches at any depth (the rest of it against the path and every part after a
+ * '/'). '*' also matches '/', so "vendor/" followed by a star covers the whole folder. */
 static int glob_matches(const char *glob, const char *path)
 {
+    while (strncmp(path, "./", 2) == 0)
+        path += 2;
+    if (glob[0] == '/' && path[0] != '/')
+        glob++; /* "/x" names x at the root, as in .gitignore */
+    if (strncmp(glob, "**/", 3) != 0)
+        return fnmatch(glob, path, 0) == 0;
+    glob += 3;
     for (const char *p = path;;) {
         if (fnmatch(glob, p, 0) == 0)
             return 1;
