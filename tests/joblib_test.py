@@ -103,6 +103,21 @@ def align_present():
             b"\x00" * 8 + b".")
 
 
+def array_bytes_are_opcodes():
+    """joblib reads the payload as uint8 array data; pickle.load executes it."""
+    return (wrapper_head() + state_dict(dtype("u1"), shape=(len(PAYLOAD),), align=b"N") +
+            b"b" + PAYLOAD + b".")
+
+
+def padding_seen_by_old_joblib():
+    """joblib >= 1.2 reads a padding byte (len(PAYLOAD) - 1) and padding; joblib < 1.2 reads
+    the array from the padding byte on and resumes len(PAYLOAD) bytes early: at the payload
+    that ends the array data."""
+    data = b"\x00" * 8 + PAYLOAD
+    return (wrapper_head() + state_dict(dtype("u1"), shape=(len(data),)) + b"b" +
+            bytes([len(PAYLOAD) - 1]) + b"\xff" * (len(PAYLOAD) - 1) + data + b".")
+
+
 def unresolved_dtype():
     """A dtype that is not numpy.dtype(...) (here a class): stcheck cannot tell what joblib
     reads; it fails closed."""
@@ -172,6 +187,9 @@ def cases(workdir):
         ("align-present.pkl", align_present(), [], 0),
         ("reduce-wrapper.pkl", reduce_wrapper(), [], 0),
         ("unresolved-dtype.pkl", unresolved_dtype(), ["ST230"], 1),
+        # the same bytes as other readers read them
+        ("array-bytes-opcodes.pkl", array_bytes_are_opcodes(), ["ST201"], 1),
+        ("padding-old-joblib.pkl", padding_seen_by_old_joblib(), ["ST201"], 1),
         # real joblib dumps
         ("real-aligned.pkl", dump(np.arange(10.0)), [], 0),
         ("real-unaligned.pkl", dump(np.arange(10.0), compress=3), [], 0),

@@ -312,3 +312,68 @@ st_error st_joblib_sibling(st_input *in, const char *name, size_t len, int zfile
     close(fd);
     return err;
 }
+
+/* ---- other readers of a joblib stream ------------------------------------------------- */
+
+/* Findings that judge an import: what another reader of the same bytes would resolve. */
+static int judges_import(const char *id)
+{
+    static const char *const ids[] = {"ST201", "ST202", "ST203", "ST204", "ST216"};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+        if (strcmp(id, ids[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int rule_of(const char *id, st_rule_id *out)
+{
+    for (int i = 0; i < ST_R_COUNT_; i++)
+        if (strcmp(st_rules_get((st_rule_id)i)->id, id) == 0) {
+            *out = (st_rule_id)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* One more walk of the stream (plain: 1 pickle.load, 3 joblib < 1.2) into a scratch report;
+ * its import judgements from diverge on are added to the real one. Integrity faults are not:
+ * for a real file, array bytes read as opcodes fail at once, and that failure runs nothing. */
+static void view(const st_pk_job *job, int plain, uint64_t diverge, const char *reader)
+{
+    st_input in = *job->in;
+    st_report *real = in.report;
+    in.report = st_report_new(in.ctx, "view");
+    if (in.report == NULL) {
+        st_report_fail(real, ST_E_NOMEM);
+        return;
+    }
+    st_pk_job j = *job;
+    j.in = &in;
+    j.plain = plain;
+    st_pk_result res;
+    st_error err = st_pickle_walk(&j, &res);
+    st_pk_result_free(&res);
+    for (size_t i = 0; i < in.report->n_findings; i++) {
+        const st_finding *f = &in.report->findings[i];
+        st_rule_id rule;
+        if (f->offset < diverge || !judges_import(f->id) || rule_of(f->id, &rule) != 0)
+            continue;
+        st_report_add(real, rule, f->offset, f->length, "%s (as %s reads the bytes from offset %llu)",
+                      f->message, reader, (unsigned long long)diverge);
+    }
+    for (size_t i = 0; i < in.report->n_imports; i++) {
+        const st_import *m = &in.report->imports[i];
+        if (m->offset >= diverge)
+            st_report_add_import(real, m->module, m->name, m->member, m->judgement, m->offset);
+    }
+    if (err == ST_E_NOMEM)
+        st_report_fail(real, err);
+    st_report_free(in.report);
+}
+
+void st_joblib_other_views(const void *job, uint64_t raw_at, uint64_t pad_at)
+{
+    view(job, 1, raw_at, "pickle.load");
+    if (pad_at)
+        view(job, 3, pad_at, "joblib < 1.2");
+}

@@ -106,6 +106,8 @@ typedef struct {
     st_pk_result *res;
     size_t cap_storages;
     st_pkvals *vals; /* records of dtypes, array wrappers and their states (see OFF_REC) */
+    uint64_t jl_raw_at; /* where joblib's first raw array data begins (0: none) */
+    uint64_t jl_pad_at; /* where its first padding-length byte is (0: none) */
     /* state */
     uint64_t op_off; /* offset of the opcode being executed */
     int stop;        /* a STOP was executed */
@@ -999,7 +1001,11 @@ static int joblib_array(walker *w, uint32_t wrapper)
                 "joblib array wrapper BUILT at offset %llu has an object dtype whose state "
                 "clears its object flag: the loader makes object references of %llu file bytes",
                 (unsigned long long)w->op_off, (unsigned long long)rd.nbytes);
-    if (rd.pad_byte) {
+    if (!w->jl_raw_at)
+        w->jl_raw_at = w->pos;
+    if (rd.pad_byte && w->job->plain != 3) { /* joblib < 1.2 never reads it */
+        if (!w->jl_pad_at)
+            w->jl_pad_at = w->pos;
         const unsigned char *p = take(w, 1);
         if (p == NULL || skip(w, *p) != 0)
             return -1;
@@ -1026,7 +1032,7 @@ static int op_build(walker *w)
         int cls = st_pkvals_build(w->vals, id, &st);
         int nd = cls == ST_PKC_ND_WRAPPER || cls == ST_PKC_ZND_WRAPPER;
         if (cls != ST_PKC_NONE && w->job->profile == ST_PK_PROFILE_DATA &&
-            (w->job->plain == 0 || (w->job->plain == 2 && nd))) {
+            (w->job->plain == 0 || w->job->plain == 3 || (w->job->plain == 2 && nd))) {
             t->off = 0; /* the array that replaces the wrapper on the stack */
             return joblib_array(w, id);
         }
@@ -1731,6 +1737,10 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
     }
     keep_used_storages(res);
     st_pkvals_free(w.vals);
+    /* Bytes joblib reads as array data are opcodes to pickle.load, and a padding byte is data
+     * to joblib < 1.2: the imports those readers would judge are judged too (joblib.c). */
+    if (job->plain == 0 && job->profile == ST_PK_PROFILE_DATA && w.jl_raw_at)
+        st_joblib_other_views(job, w.jl_raw_at, w.jl_pad_at);
     free(w.buf);
     free(w.stack);
     free(w.marks);

@@ -42,7 +42,8 @@ typedef struct {
     int plain;        /* 0: read by joblib's NumpyUnpickler (BUILD on its array wrappers reads
                          the array); 1: by pickle.load (numpy object arrays, nested pickles:
                          BUILD only sets attributes); 2: by joblib's ZipNumpyUnpickler (old ZF
-                         files: only NDArrayWrapper siblings are read) */
+                         files: only NDArrayWrapper siblings are read); 3: by joblib < 1.2
+                         (no padding byte before array data) */
 } st_pk_job;
 
 typedef struct {

@@ -110,5 +110,9 @@ void st_pkvals_joblib_read(const st_pkvals *t, uint32_t wrapper, st_jl_read *out
 #include "format.h"
 st_error st_joblib_sibling(st_input *in, const char *name, size_t len, int zfile, uint64_t offset,
                            unsigned depth);
+/* joblib.c: walks job's stream again as pickle.load reads it (from raw_at on, array bytes are
+ * opcodes) and, when pad_at is set, as joblib < 1.2 reads it (no padding byte); imports those
+ * walks judge from that offset on are added to the report. */
+void st_joblib_other_views(const void *job, uint64_t raw_at, uint64_t pad_at);
 
 #endif /* ST_PICKLE_VALUES_H */
