@@ -252,9 +252,9 @@ def cases(corpus):
     add("torch-extra-pkl", build(base + [(top + "extra.pkl", EVIL)]), ["ST201"])
     add("torch-pickle-not-named-pkl", build(base + [(top + "notes.txt", EVIL)]), ["ST201"])
     add("torch-unknown-global", build(replace(base, "data.pkl", b"cmylib\nNet\n)R.")),
-        ["ST202"], 0)
+        ["ST202"])
     add("torch-numpy-refused", build(replace(
-        base, "data.pkl", b"cnumpy.core.multiarray\n_reconstruct\n.")), ["ST202"], 0)
+        base, "data.pkl", b"cnumpy.core.multiarray\n_reconstruct\n.")), ["ST202"])
     dup = base + [(top + "data.pkl", EVIL)]
     add("zip-duplicate-name", build(dup), ["ST201", "ST301"])
     add("torch-missing-storage", build([(n, d) for n, d in base if not n.endswith("data/0")]),
@@ -313,7 +313,7 @@ def cases(corpus):
     add("tar-torch-storage-numel-huge", tar_of(legacy_tar(numel=1 << 62)), ["ST312"])
     add("tar-torch-tensor-ndim", tar_of(legacy_tar(ndim=100000)), ["ST312"])
     add("tar-torch-unknown-storage", tar_of(legacy_tar(storage_type=b"EvilStorage")),
-        ["ST202", "ST208"], 0)  # no element size: the rest of the member cannot be framed
+        ["ST202", "ST208"])  # no element size: the rest of the member cannot be framed
     add("tar-torch-extra-member", tar_of(legacy_tar(extra=[("notes", EVIL)])), ["ST201", "ST323"])
     add("tar-torch-duplicate", tar_of(legacy_tar() + [("pickle", EVIL)]), ["ST201", "ST321"])
     add("tar-unsafe-name", tar_of([("../evil.pkl", EVIL)]), ["ST201", "ST322"])

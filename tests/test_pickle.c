@@ -5,6 +5,8 @@
  */
 #include "test_util.h"
 
+#include "formats/pickle.h"
+
 #define PASS ST_VERDICT_PASS
 #define FAIL ST_VERDICT_FAIL
 #define NOCHECK ST_VERDICT_ERROR
@@ -131,23 +133,254 @@ static void test_allowlist(void **state)
         CASE("torch.load", "ctorch\nload\n.", "ST201", FAIL),
         CASE("operator.attrgetter", "c_operator\nattrgetter\n.", "ST201", FAIL),
         CASE("functools.partial", "cfunctools\npartial\n.", "ST201", FAIL),
-        CASE("unknown global is suspicious", "cmylib.models\nNet\n)\x81.", "ST202", PASS),
-        CASE("case is not folded", "cOS\nsystem\n.", "ST202", PASS),
-        CASE("no trimming", "cnumpy.core.multiarray \n_reconstruct\n.", "ST202", PASS),
-        CASE("prefix is not a match", "cnumpy.core.multiarray\n_reconstructX\n.", "ST202", PASS),
+        CASE("unknown global fails", "cmylib.models\nNet\n)\x81.", "ST202", FAIL),
+        CASE("case is not folded", "cOS\nsystem\n.", "ST202", FAIL),
+        CASE("no trimming", "cnumpy.core.multiarray \n_reconstruct\n.", "ST202", FAIL),
+        CASE("prefix is not a match", "cnumpy.core.multiarray\n_reconstructX\n.", "ST202", FAIL),
         CASE("numpy in data profile", "cnumpy.core.multiarray\n_reconstruct\n.", "", PASS),
         CASE("py2 __builtin__.eval", "c__builtin__\neval\n(S'1'\ntR.", "ST201", FAIL),
         CASE("py2 cPickle.loads", "ccPickle\nloads\n.", "ST201", FAIL),
         CASE("py2 mapping below proto 3 only",
              "\x80\x03"
              "ccopy_reg\n_reconstructor\n.",
-             "ST202", PASS),
+             "ST202", FAIL),
         CASE("dotted qualname reaching os", P4 "\x8c\x07pathlib\x8c\x09os.system\x93.", "ST201",
              FAIL),
         CASE("dunder attribute walk", P4 "\x8c\x05torch\x8c\x12Tensor.__globals__\x93.", "ST201",
              FAIL),
     };
     run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Fail closed (issue #9): every import, call, build or extension the profile does not allow is
+ * an error, and so is everything the walk cannot follow. Each bypass that used to pass. */
+static void test_fail_closed(void **state)
+{
+    static const pk_case cases[] = {
+        CASE("logging.FileHandler opens a file",
+             P2 "clogging\nFileHandler\nX\x06\x00\x00\x00/tmp/x\x85R.", "ST201", FAIL),
+        CASE("_osx_support._read_output runs a command", "c_osx_support\n_read_output\n(S'id'\ntR.",
+             "ST201", FAIL),
+        CASE("dataclasses._create_fn runs exec",
+             "cdataclasses\n_create_fn\n(S'f'\n(tS'import os'\ntR.", "ST201", FAIL),
+        CASE("typing._eval_type runs eval", "ctyping\n_eval_type\n(S'x'\nNNtR.", "ST201", FAIL),
+        CASE("string.Formatter.get_field walks attributes",
+             P4 "\x8c\x06string\x8c\x13"
+                "Formatter.get_field\x93.",
+             "ST201", FAIL),
+        CASE("torch.utils.collect_env.run runs a command",
+             "ctorch.utils.collect_env\nrun\n(S'id'\ntR.", "ST201", FAIL),
+        CASE("a library class (sklearn)",
+             P2 "csklearn.linear_model._logistic\nLogisticRegression\n)\x81}b.", "ST202", FAIL),
+        CASE("an nn.Module", P2 "ctorch.nn.modules.linear\nLinear\n)\x81}b.", "ST202", FAIL),
+        CASE("__main__ class is not on the allowlist (not 'known dangerous')",
+             P2 "c__main__\nNet\n)\x81.", "ST202", FAIL),
+        CASE("rot13 name that _codecs.encode returns",
+             P4 "\x8c\x07_codecs\x8c\x06"
+                "encode\x93\x8c\x02"
+                "bf\x8c\x05rot13\x86R\x8c\x06system\x93N\x85R.",
+             "ST203", FAIL),
+        CASE("STACK_GLOBAL name from a global", P4 "cbuiltins\nset\n\x8c\x01x\x93.", "ST203", FAIL),
+        CASE("EXT2", P2 "\x83\x07\x01)R.", "ST204", FAIL),
+        CASE("EXT4", P2 "\x84\x07\x00\x00\x01)R.", "ST204", FAIL),
+        CASE("BUILD on a class", P2 "cnumpy\ndtype\n}b.", "ST209", FAIL),
+        CASE("nothing runs after a persistent id no loader resolves", P2 "K\x01Qcos\nsystem\n.",
+             "ST211", FAIL),
+        CASE("APPEND to a value a call returned",
+             "c_codecs\nencode\n(S'a'\ntRK\x01"
+             "a.",
+             "ST210", FAIL),
+        CASE("OBJ on a value a call returned", "(cbuiltins\nset\n)Ro.", "ST213", FAIL),
+        CASE("OrderedDict state via BUILD", P2 "ccollections\nOrderedDict\n)R}b.", "", PASS),
+        CASE("Counter filled by SETITEMS",
+             P2 "ccollections\nCounter\n)R(K\x01"
+                "K\x02u.",
+             "", PASS),
+        CASE("legacy CUDA storage class is not 'known dangerous'",
+             P2 "ctorch.cuda\nFloatStorage\n.", "", PASS),
+        CASE("weights_only's device rebuild",
+             P2 "ctorch._utils\n_rebuild_device_tensor_from_numpy\n.", "", PASS),
+        CASE("range (xrange in Python 2 pickles)", P2 "c__builtin__\nxrange\nK\x03\x85R.", "",
+             PASS),
+    };
+    run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* What is data and what is a call: numpy's own ndarray subclasses are data as the class
+ * argument of an allowed reconstructor, and calls (judged as such) anywhere else. */
+static void test_data_classes(void **state)
+{
+    static const pk_case cases[] = {
+        CASE("numpy.matrix passed to _reconstruct",
+             P2 "cnumpy.core.multiarray\n_reconstruct\ncnumpy\nmatrix\nK\x00\x85U\x01"
+                "b\x87R.",
+             "", PASS),
+        CASE("numpy.memmap passed to _reconstruct",
+             P2 "cnumpy._core.multiarray\n_reconstruct\ncnumpy\nmemmap\nK\x00\x85U\x01"
+                "b\x87R.",
+             "", PASS),
+        CASE("recarray through the memo, twice",
+             P2 "cnumpy.core.multiarray\n_reconstruct\nq\x00"
+                "cnumpy\nrecarray\nq\x01K\x00\x85U\x01"
+                "b\x87R0h\x00h\x01K\x00\x85U\x01"
+                "b\x87R.",
+             "", PASS),
+        CASE("masked array via _mareconstruct",
+             P2 "cnumpy.ma.core\n_mareconstruct\n(cnumpy.ma.core\nMaskedArray\ncnumpy\nndarray\n"
+                "K\x00\x85U\x01"
+                "btR.",
+             "", PASS),
+        CASE("numpy.record passed to numpy.dtype",
+             P2 "cnumpy\ndtype\ncnumpy\nrecord\n\x89\x88\x87R.", "", PASS),
+        CASE("numpy.matrix called", P2 "cnumpy\nmatrix\n)R.", "ST202", FAIL),
+        CASE("numpy.memmap called opens a file", P2 "cnumpy\nmemmap\nX\x06\x00\x00\x00/tmp/x\x85R.",
+             "ST201", FAIL),
+        CASE("numpy.matrix as NEWOBJ's class", P2 "cnumpy\nmatrix\n)\x81.", "ST202", FAIL),
+        CASE("numpy.matrix via INST", "(inumpy\nmatrix\n.", "ST202", FAIL),
+        CASE("numpy.matrix imported for nothing", P2 "cnumpy\nmatrix\n.", "ST202", FAIL),
+        CASE("numpy.matrix passed to OrderedDict",
+             P2 "ccollections\nOrderedDict\ncnumpy\nmatrix\n\x85R.", "ST202", FAIL),
+        CASE("numpy.matrix as _reconstruct's shape",
+             P2 "cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\ncnumpy\nmatrix\nU\x01"
+                "b\x87R.",
+             "ST202", FAIL),
+        CASE("numpy.matrix at position 2 of a tuple",
+             P2 "N\x4e"
+                "cnumpy\nmatrix\n\x87.",
+             "ST202", FAIL),
+        CASE("data, then called",
+             P2 "cnumpy.core.multiarray\n_reconstruct\ncnumpy\nmatrix\nq\x01"
+                "K\x00\x85U\x01"
+                "b\x87R0h\x01)R.",
+             "ST202", FAIL),
+    };
+    run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+    /* the import list carries the judgement of the use */
+    const char *called = P2 "cnumpy\nmemmap\n)R.";
+    st_report *r = check_pickle(*state, called, strlen(called), "x.pkl");
+    assert_int_equal(st_report_import_count(r), 1);
+    assert_string_equal(st_report_import(r, 0)->judgement, "malicious");
+    st_report_free(r);
+    static const char data[] = P2 "cnumpy.core.multiarray\n_reconstruct\ncnumpy\nmemmap\nK\x00"
+                                  "\x85U\x01"
+                                  "b\x87R.";
+    r = check_pickle(*state, data, sizeof(data) - 1, "x.pkl");
+    assert_int_equal(st_report_import_count(r), 2);
+    assert_string_equal(st_report_import(r, 1)->name, "memmap");
+    assert_string_equal(st_report_import(r, 1)->judgement, "allowed");
+    st_report_free(r);
+}
+
+/* Builds GLOBAL module\nname\n. or a STACK_GLOBAL with BINUNICODE operands into buf. */
+static size_t long_global(char *buf, size_t size, int stack, const char *module, const char *name)
+{
+    size_t ml = strlen(module), nl = strlen(name), n = 0;
+    assert_true(ml + nl + 32 < size);
+    if (!stack) {
+        n = (size_t)snprintf(buf, size, "c%s\n%s\n.", module, name);
+        return n;
+    }
+    memcpy(buf, P4, 2);
+    n = 2;
+    const char *parts[2] = {module, name};
+    for (int k = 0; k < 2; k++) {
+        uint32_t l = (uint32_t)strlen(parts[k]);
+        buf[n++] = 'X';
+        for (int i = 0; i < 4; i++)
+            buf[n++] = (char)(l >> (8 * i));
+        memcpy(buf + n, parts[k], l);
+        n += l;
+    }
+    buf[n++] = '\x93';
+    buf[n++] = '.';
+    return n;
+}
+
+/* Names are judged whole at any length up to ST_PK_NAME_MAX; longer ones are errors. */
+static void test_long_names(void **state)
+{
+    static char name[4096], buf[8192];
+    for (int stack = 0; stack < 2; stack++) {
+        /* a dangerous component past the 256 bytes an older walker judged */
+        size_t n = 0;
+        n += (size_t)snprintf(name + n, sizeof(name) - n, "Tensor");
+        for (int i = 0; i < 150; i++)
+            n += (size_t)snprintf(name + n, sizeof(name) - n, ".x");
+        snprintf(name + n, sizeof(name) - n, ".__globals__");
+        size_t len = long_global(buf, sizeof(buf), stack, "torch", name);
+        st_report *r = check_pickle(*state, buf, len, "x.pkl");
+        tu_assert_ids(r, "ST201");
+        assert_int_equal(st_report_verdict(r), FAIL);
+        assert_int_equal(strlen(st_report_import(r, 0)->name), strlen(name));
+        st_report_free(r);
+        /* a harmless-looking 1024-byte module is judged whole: not on the allowlist */
+        memset(name, 'a', ST_PK_NAME_MAX);
+        name[ST_PK_NAME_MAX] = '\0';
+        len = long_global(buf, sizeof(buf), stack, name, "x");
+        r = check_pickle(*state, buf, len, "x.pkl");
+        tu_assert_ids(r, "ST202");
+        st_report_free(r);
+        /* one byte more is not judged on a part: an error of its own */
+        memset(name, 'a', ST_PK_NAME_MAX + 1);
+        name[ST_PK_NAME_MAX + 1] = '\0';
+        len = long_global(buf, sizeof(buf), stack, "numpy", name);
+        r = check_pickle(*state, buf, len, "x.pkl");
+        tu_assert_ids(r, "ST216");
+        assert_int_equal(st_report_verdict(r), FAIL);
+        st_report_free(r);
+    }
+}
+
+/* Integrity anomalies that carry no import or call stay warnings: --strict fails them. */
+static void test_integrity_warnings(void **state)
+{
+    static const pk_case cases[] = {
+        CASE("malformed tail after a clean pickle", "N.K\x01R.", "ST208,ST215", PASS),
+        CASE("an import in the tail is still judged", "N.cos\nsystem\n(R.", "ST201,ST208,ST215",
+             FAIL),
+        CASE("leftover stack", "K\x01K\x02.", "ST214", PASS),
+    };
+    run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+    st_ctx *strict = st_ctx_new();
+    char err[256];
+    char path[512];
+    snprintf(path, sizeof(path), "%s/strict.json", ST_RULES_DIR);
+    assert_int_equal(st_ctx_load_policy(strict, path, err, sizeof(err)), ST_OK);
+    static const pk_case strict_cases[] = {
+        CASE("malformed tail, --strict", "N.K\x01R.", "ST208,ST215", FAIL),
+        CASE("leftover stack, --strict", "K\x01K\x02.", "ST214", FAIL),
+    };
+    run_cases(strict, strict_cases, sizeof(strict_cases) / sizeof(strict_cases[0]));
+    st_ctx_free(strict);
+}
+
+/* rules/permissive.json keeps the old warnings for research use; nothing fails. */
+static void test_permissive_policy(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    char err[256], path[512];
+    snprintf(path, sizeof(path), "%s/permissive.json", ST_RULES_DIR);
+    assert_int_equal(st_ctx_load_policy(ctx, path, err, sizeof(err)), ST_OK);
+    static const pk_case cases[] = {
+        CASE("unlisted global", "cmylib\nNet\n)\x81.", "ST202", PASS),
+        CASE("known dangerous, report only", "cos\nsystem\n(S'x'\ntR.", "ST201", PASS),
+    };
+    run_cases(ctx, cases, sizeof(cases) / sizeof(cases[0]));
+    st_report *r = check_pickle(ctx, "cmylib\nNet\n)\x81.", 14, "x.pkl");
+    assert_int_equal(st_report_count_severity(r, ST_SEV_WARNING), 1);
+    st_report_free(r);
+    st_ctx_free(ctx);
+}
+
+/* No built-in allowlist entry is caught by the built-in denylist (which is consulted first):
+ * a harmless helper on the allowlist is never labelled known dangerous. */
+static void test_lists_disjoint(void **state)
+{
+    (void)state;
+    const char *overlap = st_pk_allow_deny_overlap();
+    if (overlap != NULL)
+        fail_msg("allowlisted %s is on the denylist", overlap);
 }
 
 /* Bypass kind 2: the scanner's opcode view must be CPython's. */
@@ -159,8 +392,8 @@ static void test_opcode_view(void **state)
              FAIL),
         CASE("STACK_GLOBAL via UNICODE escape", P4 "V\\u006fs\nVsystem\n\x93.", "ST201", FAIL),
         CASE("STACK_GLOBAL from a call result", P4 "cbuiltins\nset\n)R\x8c\x01x\x93.", "ST203",
-             PASS),
-        CASE("STACK_GLOBAL needs str, not bytes", P4 "C\x02osC\x06system\x93.", "ST203", PASS),
+             FAIL),
+        CASE("STACK_GLOBAL needs str, not bytes", P4 "C\x02osC\x06system\x93.", "ST203", FAIL),
         CASE("opcode straddles frame end",
              P4 "\x95\x02\x00\x00\x00\x00\x00\x00\x00\x8c\x05"
                 "hello.",
@@ -171,25 +404,26 @@ static void test_opcode_view(void **state)
              "ST207", FAIL),
         CASE("line straddles frame end", P4 "\x95\x03\x00\x00\x00\x00\x00\x00\x00I12\n.", "ST207",
              FAIL),
-        CASE("EXT1", P2 "\x82\x07)R.", "ST204", PASS),
+        CASE("EXT1", P2 "\x82\x07)R.", "ST204", FAIL),
         CASE("EXT1 code 0", P2 "\x82\x00.", "ST205", FAIL),
         CASE("calls after a POP are still seen", "cos\nsystem\n(S'x'\ntR0N.", "ST201", FAIL),
-        CASE("REDUCE on a non-global", "](tR.", "ST213", PASS),
+        CASE("REDUCE on a non-global", "](tR.", "ST213", FAIL),
         CASE("OBJ", "(cos\nsystem\nS'true'\no.", "ST201", FAIL),
         CASE("INST", "(S'true'\nios\nsystem\n.", "ST201", FAIL),
         CASE("NEWOBJ_EX",
              P4 "\x8c\x03"
                 "foo\x8c\x03"
                 "Bar\x93)}\x92.",
-             "ST202", PASS),
-        CASE("BUILD on a list", "]}b.", "ST209", PASS),
+             "ST202", FAIL),
+        CASE("BUILD on a list", "]}b.", "ST209", FAIL),
         CASE("SETITEM on a string",
              "\x80\x02U\x01"
              "aK\x01K\x02s.",
-             "ST210", PASS),
-        CASE("text persistent id", "Pabc\n.", "ST211", PASS),
-        CASE("BINPERSID in a raw pickle", "K\x01Q.", "ST211", PASS),
-        CASE("out-of-band buffer", "\x80\x05\x97.", "ST212", PASS),
+             "ST210", FAIL),
+        CASE("text persistent id", "Pabc\n.", "ST211", FAIL),
+        CASE("BINPERSID in a raw pickle", "K\x01Q.", "ST211", FAIL),
+        CASE("out-of-band buffer", "\x80\x05\x97.", "ST212", FAIL),
+        CASE("read-only buffer", "\x80\x05\x97\x98.", "ST212", FAIL),
         CASE("leftover stack at STOP", "K\x01K\x02.", "ST214", PASS),
     };
     run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
@@ -308,8 +542,8 @@ static const struct {
     {"zip/torch-pickle-not-named-pkl.zip", "ST201", ST_VERDICT_FAIL},
     {"zip/torch-missing-storage.zip", "ST312", ST_VERDICT_FAIL},
     {"zip/torch-storage-too-small.zip", "ST312", ST_VERDICT_FAIL},
-    {"zip/torch-numpy-refused.zip", "ST202", ST_VERDICT_PASS},
-    {"zip/torch-unknown-global.zip", "ST202", ST_VERDICT_PASS},
+    {"zip/torch-numpy-refused.zip", "ST202", ST_VERDICT_FAIL},
+    {"zip/torch-unknown-global.zip", "ST202", ST_VERDICT_FAIL},
     {"zip/zip-appended.zip", "ST308", ST_VERDICT_PASS},
     {"zip/zip-prepended.zip", "ST308", ST_VERDICT_PASS},
     {"zip/zip-bomb.zip", "ST311", ST_VERDICT_ERROR},
@@ -357,11 +591,14 @@ static void test_containers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_opcode_families), cmocka_unit_test(test_memo_forms),
-        cmocka_unit_test(test_allowlist),       cmocka_unit_test(test_opcode_view),
-        cmocka_unit_test(test_malformed),       cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_evidence),        cmocka_unit_test(test_identification),
-        cmocka_unit_test(test_containers),
+        cmocka_unit_test(test_opcode_families),    cmocka_unit_test(test_memo_forms),
+        cmocka_unit_test(test_allowlist),          cmocka_unit_test(test_opcode_view),
+        cmocka_unit_test(test_malformed),          cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_evidence),           cmocka_unit_test(test_identification),
+        cmocka_unit_test(test_containers),         cmocka_unit_test(test_fail_closed),
+        cmocka_unit_test(test_data_classes),       cmocka_unit_test(test_long_names),
+        cmocka_unit_test(test_integrity_warnings), cmocka_unit_test(test_permissive_policy),
+        cmocka_unit_test(test_lists_disjoint),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

@@ -63,7 +63,8 @@ enum {
 /* An abstract value. V_STR/V_BYTES: off/aux = raw content in the source and its length
  * (aux saturates), op = producing opcode. V_INT: off = value when aux is 1. V_GLOBAL/V_CALL:
  * aux = index into the walker's import table. V_TUPLE: aux = 1 + storage index when the tuple
- * has the shape of a storage persistent id. */
+ * has the shape of a storage persistent id, or RARGS | index into the walker's rargs table when
+ * it holds data classes (see op_tuple). */
 typedef struct {
     uint8_t kind;
     uint8_t op;
@@ -71,12 +72,29 @@ typedef struct {
     uint64_t off;
 } pv;
 
+/* An import. A data class (numpy.matrix, ...) is judged by its uses: data when every use is
+ * the class argument of an allowed reconstructor, a call judged as call_j otherwise. */
 typedef struct {
     long report_idx; /* index in the report's import list */
     st_pk_judgement j;
     int container;
-    char text[2 * ST_PK_TEXT_MAX + 2]; /* "module.name" as mapped */
+    st_pk_recon recon;  /* an allowed reconstructor: where data classes may stand */
+    uint8_t data_class; /* on the data-class list (j is then call_j until judged) */
+    uint8_t reported;   /* a finding names this data class already */
+    uint32_t data_uses; /* uses as a reconstructor's class argument */
+    uint64_t offset;    /* of the first import */
+    char *text;         /* "module.name" as mapped */
 } imp;
+
+/* Arguments tuples that hold data classes where a reconstructor takes classes: the import
+ * index at positions 0 and 1 (NO_IDX when none) and the tuple's length. Deduplicated: real
+ * pickles repeat a handful of shapes. */
+#define RARGS 0x80000000u
+#define RARGS_MAX 64
+typedef struct {
+    uint32_t cls[2];
+    size_t n;
+} rargs;
 
 typedef struct {
     const st_pk_job *job;
@@ -103,6 +121,9 @@ typedef struct {
     imp *imps;
     size_t n_imps, cap_imps;
     uint32_t *sorted;
+    size_t n_data_classes; /* imports on the data-class list (0: no tuple is scanned) */
+    rargs rargs[RARGS_MAX];
+    size_t n_rargs;
     st_pk_result *res;
     size_t cap_storages;
     st_pkvals *vals; /* records of dtypes, array wrappers and their states (see OFF_REC) */
@@ -112,6 +133,7 @@ typedef struct {
     uint64_t op_off; /* offset of the opcode being executed */
     int stop;        /* a STOP was executed */
     int fault;       /* walk cannot continue */
+    int in_tail;     /* walking bytes after a complete pickle */
     st_error err;
 } walker;
 
@@ -146,11 +168,19 @@ static const char *where(const walker *w, char *buf, size_t size)
                       where(w, where_, sizeof(where_)));                                           \
     } while (0)
 
+/* An integrity fault: an error in a pickle, a warning in bytes after a complete one (a loader
+ * that reads one pickle never sees them; one that reads on stops there). */
+static st_rule_id integrity(const walker *w, st_rule_id rule)
+{
+    return w->in_tail ? ST_R_PK_MALFORMED_TAIL : rule;
+}
+
 static int malformed(walker *w, const char *what)
 {
-    FINDING(w, ST_R_PK_MALFORMED, "malformed pickle at offset %llu: %s",
-            (unsigned long long)w->op_off, what);
-    w->res->malformed = 1;
+    FINDING(w, integrity(w, ST_R_PK_MALFORMED), "malformed pickle at offset %llu: %s%s",
+            (unsigned long long)w->op_off, what, w->in_tail ? " (after a complete pickle)" : "");
+    if (!w->in_tail) /* the pickle itself was complete */
+        w->res->malformed = 1;
     w->fault = 1;
     return -1;
 }
@@ -208,13 +238,15 @@ static int frame_check(walker *w, uint64_t n)
     if (w->pos == w->frame_end) {
         /* _Unframer would read the rest of this opcode from outside the frame; picklers never
          * write that, and _pickle.c reads it differently: refuse it. */
-        FINDING(w, ST_R_PK_FRAME, "opcode at offset %llu continues past the end of its frame",
+        FINDING(w, integrity(w, ST_R_PK_FRAME),
+                "opcode at offset %llu continues past the end of its frame",
                 (unsigned long long)w->op_off);
         w->fault = 1;
         return -1;
     }
     if (n > w->frame_end - w->pos) {
-        FINDING(w, ST_R_PK_FRAME, "opcode at offset %llu straddles the end of its frame",
+        FINDING(w, integrity(w, ST_R_PK_FRAME),
+                "opcode at offset %llu straddles the end of its frame",
                 (unsigned long long)w->op_off);
         w->fault = 1;
         return -1;
@@ -287,7 +319,8 @@ static int line(walker *w, uint64_t *off, uint64_t *len)
     }
     w->pos = start;
     if (w->in_frame) {
-        FINDING(w, ST_R_PK_FRAME, "line at offset %llu runs past the end of its frame",
+        FINDING(w, integrity(w, ST_R_PK_FRAME),
+                "line at offset %llu runs past the end of its frame",
                 (unsigned long long)w->op_off);
         w->fault = 1;
         return -1;
@@ -367,32 +400,76 @@ static size_t raw_unicode_decode(const unsigned char *s, size_t n, unsigned char
     return o;
 }
 
-/* The text of a string value, NUL-terminated in out (ST_PK_TEXT_MAX + 1 bytes). Returns 0, or
- * -1 when it is not a string, too long to resolve, undecodable or holds NUL. */
-static int value_text(walker *w, const pv *v, char *out)
+/* Decodes a string value of raw length len (read into raw) the way the loader does; returns the
+ * decoded length, with *ok = 0 when the loader would fail to decode it. */
+static size_t decode_text(const pv *v, const unsigned char *raw, size_t len, unsigned char *dec,
+                          int *ok)
 {
-    unsigned char raw[4 * ST_PK_TEXT_MAX + 2], dec[4 * 4 * ST_PK_TEXT_MAX + 8];
-    size_t n;
-    int ok = 1;
-    if (v->kind != V_STR || v->aux > sizeof(raw))
-        return -1;
-    if (st_src_read(w->job->src, v->off, raw, v->aux) != ST_OK)
-        return -1;
+    *ok = 1;
     if (v->op == 'S') {
-        if (v->aux < 2 || raw[0] != raw[v->aux - 1] || (raw[0] != '\'' && raw[0] != '"'))
-            return -1;
-        n = escape_decode(raw + 1, v->aux - 2, dec, &ok);
-    } else if (v->op == 'V') {
-        n = raw_unicode_decode(raw, v->aux, dec, &ok);
-    } else {
-        memcpy(dec, raw, v->aux);
-        n = v->aux;
+        if (len < 2 || raw[0] != raw[len - 1] || (raw[0] != '\'' && raw[0] != '"')) {
+            *ok = 0;
+            return 0;
+        }
+        return escape_decode(raw + 1, len - 2, dec, ok);
     }
-    if (!ok || n > ST_PK_TEXT_MAX || memchr(dec, 0, n) != NULL)
+    if (v->op == 'V')
+        return raw_unicode_decode(raw, len, dec, ok);
+    memcpy(dec, raw, len);
+    return len;
+}
+
+/* The text of a string value, NUL-terminated in out (cap + 1 bytes). Returns 0; -1 when it is
+ * not a string, is undecodable or holds NUL; -2 when its text is longer than cap bytes.
+ * Decoding makes text at most twice the raw length (latin-1 to UTF-8) and at least a tenth of
+ * it (\UXXXXXXXX), which bounds what is read. */
+static int string_text(walker *w, const pv *v, char *out, size_t cap)
+{
+    unsigned char small_raw[4 * ST_PK_TEXT_MAX + 2], small_dec[8 * ST_PK_TEXT_MAX + 8];
+    unsigned char *raw = small_raw, *dec = small_dec;
+    const unsigned char *in = raw;
+    int ok = 1, rc = -1;
+    if (v->kind != V_STR)
         return -1;
+    if (v->aux == UINT32_MAX || (uint64_t)v->aux > 10 * (uint64_t)cap + 2)
+        return -2;
+    size_t len = v->aux;
+    if (len > sizeof(small_raw)) {
+        raw = malloc(len);
+        dec = malloc(2 * len + 8);
+        in = raw;
+        if (raw == NULL || dec == NULL)
+            goto out;
+    }
+    /* A string just pushed is usually still in the window: no read (a pread per dict key
+     * would dominate the walk of a dense pickle). */
+    if (v->off >= w->buf_off && v->off - w->buf_off <= w->buf_len &&
+        len <= w->buf_len - (v->off - w->buf_off))
+        in = w->buf + (v->off - w->buf_off);
+    else if (st_src_read(w->job->src, v->off, raw, len) != ST_OK)
+        goto out;
+    size_t n = decode_text(v, in, len, dec, &ok);
+    if (!ok || memchr(dec, 0, n) != NULL)
+        goto out;
+    rc = -2;
+    if (n > cap)
+        goto out;
     memcpy(out, dec, n);
     out[n] = '\0';
-    return 0;
+    rc = 0;
+out:
+    if (raw != small_raw) {
+        free(raw);
+        free(dec);
+    }
+    return rc;
+}
+
+/* The text of a short string value (dict keys, dtype strings), NUL-terminated in out
+ * (ST_PK_TEXT_MAX + 1 bytes). Returns 0, or -1 when it is not such a string. */
+static int value_text(walker *w, const pv *v, char *out)
+{
+    return string_text(w, v, out, ST_PK_TEXT_MAX) == 0 ? 0 : -1;
 }
 
 /* ---- the machine ----------------------------------------------------------------------- */
@@ -646,6 +723,13 @@ static const char *judgement_name(st_pk_judgement j)
     return j == ST_PK_MALICIOUS ? "malicious" : j == ST_PK_SUSPICIOUS ? "suspicious" : "allowed";
 }
 
+static const char *profile_name(const walker *w)
+{
+    return w->job->profile == ST_PK_PROFILE_TORCH         ? "torch"
+           : w->job->profile == ST_PK_PROFILE_TORCHSCRIPT ? "TorchScript" /* H3 */
+                                                          : "data";
+}
+
 /* Binary search of the sorted import index; returns the position where text is or goes. */
 static size_t imp_find(const walker *w, const char *text, int *found)
 {
@@ -698,66 +782,127 @@ static st_pk_judgement judge_both(walker *w, const char *module, const char *nam
     return j;
 }
 
-/* Records an import (module and name as written; truncated when longer than resolvable) and
- * returns its index in the walker's table, or NO_IDX when the walk must stop. */
-static uint32_t import_global(walker *w, const char *module, const char *name, int truncated,
-                              const char *opname)
+/* The finding for a global the profile does not allow (in the use described by how). */
+static void refuse(walker *w, const imp *im, const char *opname, const char *how)
+{
+    char shown[2 * ST_PK_NAME_MAX + 64];
+    st_escape(im->text, strlen(im->text), shown, sizeof(shown), 2 * ST_PK_NAME_MAX + 8);
+    if (im->j == ST_PK_MALICIOUS)
+        FINDING(w, ST_R_PK_MALICIOUS, "%s %s %s (known dangerous)", opname, how, shown);
+    else
+        FINDING(w, ST_R_PK_UNKNOWN_GLOBAL, "%s %s %s, which the %s allowlist does not hold%s",
+                opname, how, shown, profile_name(w),
+                im->data_class ? " except as the class argument of numpy's reconstructors" : "");
+}
+
+/* Records an import (module and name as written, each at most ST_PK_NAME_MAX bytes) and returns
+ * its index in the walker's table, or NO_IDX when the walk must stop. */
+static uint32_t import_global(walker *w, const char *module, const char *name, const char *opname)
 {
     const char *mm, *mn;
-    char text[sizeof(w->imps[0].text)];
     st_pk_judgement j = judge_both(w, module, name, &mm, &mn);
     unsigned elem = st_pk_storage_elem_size(mm, mn); /* legacy tar records name their type */
     if (elem != 0)
         w->res->storage_type_elem = elem;
-    if (truncated && j == ST_PK_ALLOWED)
-        j = ST_PK_SUSPICIOUS;
-    snprintf(text, sizeof(text), "%s.%s%s", mm, mn, truncated ? "..." : "");
+    size_t ml = strlen(mm), nl = strlen(mn);
+    char *text = malloc(ml + nl + 2);
+    if (text == NULL) {
+        nomem(w);
+        return NO_IDX;
+    }
+    memcpy(text, mm, ml);
+    text[ml] = '.';
+    memcpy(text + ml + 1, mn, nl + 1);
     int found;
     size_t pos = imp_find(w, text, &found);
     if (found) {
+        free(text);
         imp *im = &w->imps[w->sorted[pos]];
         if (im->report_idx >= 0)
             w->r->imports[im->report_idx].count++;
         return w->sorted[pos];
     }
     if (w->n_imps >= w->ctx->limits[ST_LIMIT_PICKLE_IMPORTS]) {
+        free(text);
         limit(w, "distinct imports", w->ctx->limits[ST_LIMIT_PICKLE_IMPORTS]);
         return NO_IDX;
     }
     if (imp_grow(w) != 0) {
+        free(text);
         nomem(w);
         return NO_IDX;
     }
     imp *im = &w->imps[w->n_imps];
-    memcpy(im->text, text, sizeof(text));
+    memset(im, 0, sizeof(*im));
+    im->text = text;
     im->j = j;
+    im->offset = w->op_off;
     im->container = st_pk_is_container_type(mm, mn);
+    im->recon = j == ST_PK_ALLOWED ? st_pk_reconstructor(text) : ST_PK_RECON_NONE;
+    im->data_class = j != ST_PK_ALLOWED && st_pk_is_data_class(w->ctx, w->job->profile, mm, mn);
+    w->n_data_classes += im->data_class;
+    /* A data class is judged by its uses (finish_imports); until then it is listed as data. */
     im->report_idx =
-        st_report_add_import(w->r, module, name, member_of(w), judgement_name(j), w->op_off);
+        st_report_add_import(w->r, module, name, member_of(w),
+                             im->data_class ? "allowed" : judgement_name(j), w->op_off);
     memmove(w->sorted + pos + 1, w->sorted + pos, (w->n_imps - pos) * sizeof(*w->sorted));
     w->sorted[pos] = (uint32_t)w->n_imps;
-    char shown[2 * ST_PK_TEXT_MAX + 64];
-    st_escape(text, strlen(text), shown, sizeof(shown), 2 * ST_PK_TEXT_MAX + 8);
-    if (j == ST_PK_MALICIOUS)
-        FINDING(w, ST_R_PK_MALICIOUS, "%s imports %s (known dangerous)", opname, shown);
-    else if (j == ST_PK_SUSPICIOUS)
-        FINDING(w, ST_R_PK_UNKNOWN_GLOBAL, "%s imports %s, which the %s allowlist does not hold",
-                opname, shown, w->job->profile == ST_PK_PROFILE_TORCH ? "torch" : "data");
+    if (j != ST_PK_ALLOWED && !im->data_class)
+        refuse(w, im, opname, "imports");
     return (uint32_t)w->n_imps++;
+}
+
+/* A data class used otherwise than as a reconstructor's class argument: from then on it is
+ * judged as the call it is. Reported once, at the first such use. */
+static void data_class_misused(walker *w, uint32_t idx, const char *opname, const char *how)
+{
+    imp *im = &w->imps[idx];
+    if (!im->data_class || im->reported)
+        return;
+    im->reported = 1;
+    if (im->report_idx >= 0)
+        w->r->imports[im->report_idx].judgement = judgement_name(im->j);
+    refuse(w, im, opname, how);
+}
+
+/* At the end of a walk: a data class that no reconstructor took as its class argument was
+ * imported for nothing a profile allows. */
+static void finish_imports(walker *w)
+{
+    for (size_t i = 0; i < w->n_imps && w->n_data_classes > 0; i++) {
+        imp *im = &w->imps[i];
+        if (!im->data_class || im->reported || im->data_uses > 0)
+            continue;
+        w->op_off = im->offset;
+        data_class_misused(w, (uint32_t)i, "the pickle",
+                           "imports (and never passes to a reconstructor)");
+    }
+}
+
+/* A name too long to judge whole: an error of its own, listed with what fits. */
+static void name_too_long(walker *w, const char *opname, uint64_t len)
+{
+    FINDING(w, ST_R_PK_NAME_TOO_LONG,
+            "%s at offset %llu imports a name of %llu bytes, longer than the %u judged", opname,
+            (unsigned long long)w->op_off, (unsigned long long)len, ST_PK_NAME_MAX);
+    st_report_add_import(w->r, "<name too long>", "", member_of(w), "suspicious", w->op_off);
 }
 
 /* Reads the two lines of GLOBAL/INST and records the import. */
 static uint32_t line_global(walker *w, const char *opname)
 {
-    char mod[ST_PK_TEXT_MAX + 1], name[ST_PK_TEXT_MAX + 1];
-    int truncated = 0;
+    char mod[ST_PK_NAME_MAX + 1], name[ST_PK_NAME_MAX + 1];
+    uint64_t too_long = 0;
     for (int k = 0; k < 2; k++) {
         uint64_t off, len;
         char *dst = k == 0 ? mod : name;
         if (line(w, &off, &len) != 0)
             return NO_IDX;
-        size_t n = len > ST_PK_TEXT_MAX ? ST_PK_TEXT_MAX : (size_t)len;
-        truncated |= len > ST_PK_TEXT_MAX;
+        if (len > ST_PK_NAME_MAX) {
+            too_long = too_long > len ? too_long : len;
+            continue;
+        }
+        size_t n = (size_t)len;
         if (st_src_read(w->job->src, off, dst, n) != ST_OK) {
             malformed(w, "unreadable GLOBAL argument");
             return NO_IDX;
@@ -766,7 +911,7 @@ static uint32_t line_global(walker *w, const char *opname)
         /* CPython decodes these lines as UTF-8; invalid text or NUL makes the import fail. */
         for (size_t i = 0; i < n;) {
             size_t l = st_utf8_seq_len((unsigned char *)dst + i, n - i);
-            if (l == 0 && !(truncated && n - i < 4)) {
+            if (l == 0) {
                 malformed(w, "GLOBAL argument is not UTF-8");
                 return NO_IDX;
             }
@@ -774,25 +919,42 @@ static uint32_t line_global(walker *w, const char *opname)
                 malformed(w, "GLOBAL argument holds NUL");
                 return NO_IDX;
             }
-            i += l ? l : n - i;
+            i += l;
         }
     }
-    return import_global(w, mod, name, truncated, opname);
+    if (too_long) {
+        name_too_long(w, opname, too_long);
+        return NO_IDX;
+    }
+    return import_global(w, mod, name, opname);
 }
 
 static int op_stack_global(walker *w)
 {
     pv name, mod;
-    char m[ST_PK_TEXT_MAX + 1], n[ST_PK_TEXT_MAX + 1];
+    char m[ST_PK_NAME_MAX + 1], n[ST_PK_NAME_MAX + 1];
     if (pop(w, &name) != 0 || pop(w, &mod) != 0)
         return -1;
-    if (value_text(w, &mod, m) != 0 || value_text(w, &name, n) != 0) {
-        FINDING(w, ST_R_PK_UNRESOLVED,
-                "STACK_GLOBAL at offset %llu takes operands that are not two literal strings",
-                (unsigned long long)w->op_off);
+    int rm = string_text(w, &mod, m, ST_PK_NAME_MAX), rn = string_text(w, &name, n, ST_PK_NAME_MAX);
+    if (rm == -2 || rn == -2) {
+        name_too_long(w, "STACK_GLOBAL", rm == -2 ? mod.aux : name.aux);
         return push(w, V_GLOBAL, 0, NO_IDX, w->op_off);
     }
-    uint32_t idx = import_global(w, m, n, 0, "STACK_GLOBAL");
+    if (rm != 0 || rn != 0) {
+        /* A value that a call returned (_codecs.encode("bf", "rot13") is "os") is data, never a
+         * name: only strings written in the pickle are judged. */
+        const pv *bad = rm != 0 ? &mod : &name;
+        FINDING(w, ST_R_PK_UNRESOLVED,
+                "STACK_GLOBAL at offset %llu takes a %s %s instead of a string written in the "
+                "pickle: the import cannot be judged",
+                (unsigned long long)w->op_off, rm != 0 ? "module" : "name",
+                bad->kind == V_CALL     ? "value a call returned"
+                : bad->kind == V_GLOBAL ? "global"
+                : bad->kind == V_STR    ? "string that does not decode"
+                                        : "non-string value");
+        return push(w, V_GLOBAL, 0, NO_IDX, w->op_off);
+    }
+    uint32_t idx = import_global(w, m, n, "STACK_GLOBAL");
     if (w->fault)
         return -1;
     return push(w, V_GLOBAL, 0, idx, w->op_off);
@@ -804,6 +966,8 @@ static void call(walker *w, const pv *callable, const char *opname, pv *result)
     if (callable->kind == V_GLOBAL) {
         const char *text = callable->aux == NO_IDX ? "<unresolved>" : w->imps[callable->aux].text;
         st_report_add_call(w->r, text, opname, member_of(w), w->op_off);
+        if (callable->aux != NO_IDX)
+            data_class_misused(w, callable->aux, opname, "calls");
         *result = (pv){V_CALL, 0, callable->aux, w->op_off};
         return;
     }
@@ -813,6 +977,38 @@ static void call(walker *w, const pv *callable, const char *opname, pv *result)
             opname, (unsigned long long)w->op_off);
     st_report_add_call(w->r, "<value>", opname, member_of(w), w->op_off);
     *result = (pv){V_OBJ, 0, 0, w->op_off};
+}
+
+/* The arguments of a call hold data classes (a marked tuple): they are data when the callable
+ * is an allowed reconstructor taking a class at their position, and misused otherwise. */
+static void call_args(walker *w, const pv *fn, const pv *args, const char *opname)
+{
+    if (args->kind != V_TUPLE || !(args->aux & RARGS))
+        return;
+    const rargs *ra = &w->rargs[args->aux & ~RARGS];
+    st_pk_recon k =
+        fn->kind == V_GLOBAL && fn->aux != NO_IDX ? w->imps[fn->aux].recon : ST_PK_RECON_NONE;
+    size_t arity = k == ST_PK_RECON_MASKED ? 4 : 3;
+    for (int i = 0; i < 2; i++) {
+        if (ra->cls[i] == NO_IDX)
+            continue;
+        int data = k != ST_PK_RECON_NONE && ra->n == arity && (i == 0 || k == ST_PK_RECON_MASKED);
+        if (data)
+            w->imps[ra->cls[i]].data_uses++;
+        else
+            data_class_misused(w, ra->cls[i], opname, "passes (not as a reconstructor's class)");
+    }
+}
+
+/* Data classes among items that are arguments of something other than a reconstructor. */
+static void args_misused(walker *w, const pv *items, size_t n, const char *opname)
+{
+    for (size_t i = 0; i < n && w->n_data_classes > 0; i++) {
+        if (items[i].kind == V_GLOBAL && items[i].aux != NO_IDX)
+            data_class_misused(w, items[i].aux, opname, "passes (not as a reconstructor's class)");
+        else
+            call_args(w, &(pv){V_NONE, 0, NO_IDX, 0}, &items[i], opname);
+    }
 }
 
 static int op_reduce(walker *w, const char *opname, int pops)
@@ -825,6 +1021,7 @@ static int op_reduce(walker *w, const char *opname, int pops)
     if (fn == NULL)
         return -1;
     pv callable = *fn;
+    call_args(w, fn, &args, opname);
     call(w, fn, opname, &res);
     track_call(w, &callable, 'R', &args, &res);
     *fn = res;
@@ -833,14 +1030,15 @@ static int op_reduce(walker *w, const char *opname, int pops)
 
 static int op_newobj(walker *w, const char *opname, int arg_pops)
 {
-    pv tmp, cls, res;
+    pv tmp[2], cls, res;
     for (int i = 0; i < arg_pops; i++)
-        if (pop(w, &tmp) != 0)
+        if (pop(w, &tmp[i]) != 0)
             return -1;
     if (pop(w, &cls) != 0)
         return -1;
+    args_misused(w, tmp, (size_t)arg_pops, opname);
     call(w, &cls, opname, &res);
-    track_call(w, &cls, 'N', &tmp, &res); /* the args tuple was popped last */
+    track_call(w, &cls, 'N', &tmp[arg_pops - 1], &res); /* the args tuple was popped last */
     return push_v(w, &res);
 }
 
@@ -848,7 +1046,7 @@ static int op_newobj(walker *w, const char *opname, int arg_pops)
 static int op_obj(walker *w, int inst)
 {
     size_t base;
-    pv callable = {0}, res; /* set on both paths below; gcc -O2 cannot see it */
+    pv callable, res;
     if (inst) {
         uint32_t idx = line_global(w, "INST");
         if (w->fault)
@@ -863,6 +1061,7 @@ static int op_obj(walker *w, int inst)
         callable = w->stack[base];
     }
     size_t first = inst ? base : base + 1;
+    args_misused(w, w->stack + first, w->sp - first, inst ? "INST" : "OBJ");
     pv args = tuple_value(w, w->stack + first, w->sp - first);
     w->sp = base;
     call(w, &callable, inst ? "INST" : "OBJ", &res);
@@ -972,6 +1171,8 @@ static int joblib_array(walker *w, uint32_t wrapper)
 {
     st_jl_read rd;
     st_pkvals_joblib_read(w->vals, wrapper, &rd);
+    if (rd.how != ST_JL_UNKNOWN && rd.has_subclass && rd.subclass < w->n_imps)
+        w->imps[rd.subclass].data_uses++; /* a reconstructor's class argument: data */
     switch (rd.how) {
     case ST_JL_FAILS:
         return malformed(w, rd.why);
@@ -1080,7 +1281,7 @@ static uint32_t storage_tuple(walker *w, size_t base)
     memcpy(s->key, key, strlen(key) + 1);
     s->numel = e[4].off;
     const char *text = w->imps[e[1].aux].text, *dot = strrchr(text, '.');
-    char mod[sizeof(w->imps[0].text)];
+    char mod[2 * ST_PK_NAME_MAX + 2];
     size_t ml = dot ? (size_t)(dot - text) : 0;
     memcpy(mod, text, ml);
     mod[ml] = '\0';
@@ -1224,6 +1425,35 @@ static void track_call(walker *w, const pv *callable, char how, const pv *args, 
         res->off = OFF_REC | id;
 }
 
+/* A tuple holding data classes: those at positions 0 and 1 are remembered (a reconstructor may
+ * take them, see call_args); anywhere else they are arguments of nothing numpy writes. Returns
+ * RARGS | the rargs entry, or 0. */
+static uint32_t mark_rargs(walker *w, const pv *e, size_t n)
+{
+    rargs ra = {{NO_IDX, NO_IDX}, n};
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].kind != V_GLOBAL || e[i].aux == NO_IDX || !w->imps[e[i].aux].data_class)
+            continue;
+        if (i < 2)
+            ra.cls[i] = e[i].aux;
+        else
+            data_class_misused(w, e[i].aux, "a tuple", "holds (not as a reconstructor's class)");
+    }
+    if (ra.cls[0] == NO_IDX && ra.cls[1] == NO_IDX)
+        return 0;
+    for (size_t k = 0; k < w->n_rargs; k++)
+        if (memcmp(&w->rargs[k].cls, &ra.cls, sizeof(ra.cls)) == 0 && w->rargs[k].n == n)
+            return RARGS | (uint32_t)k;
+    if (w->n_rargs == RARGS_MAX) { /* more shapes than numpy writes: not data */
+        for (int i = 0; i < 2; i++)
+            if (ra.cls[i] != NO_IDX)
+                data_class_misused(w, ra.cls[i], "a tuple", "holds (in too many shapes)");
+        return 0;
+    }
+    w->rargs[w->n_rargs] = ra;
+    return RARGS | (uint32_t)w->n_rargs++;
+}
+
 static int op_tuple(walker *w, size_t n_fixed)
 {
     size_t base;
@@ -1238,9 +1468,26 @@ static int op_tuple(walker *w, size_t n_fixed)
     uint32_t st = storage_tuple(w, base);
     if (w->fault)
         return -1;
+    if (st == 0 && w->n_data_classes > 0)
+        st = mark_rargs(w, w->stack + base, w->sp - base);
     pv v = tuple_value(w, w->stack + base, w->sp - base);
     w->sp = base;
     return push(w, V_TUPLE, 0, st, v.off);
+}
+
+/* A persistent id where no loader gives the unpickler a persistent_load (raw pickles, joblib,
+ * numpy object arrays, the first pickle torch.load reads): Unpickler.persistent_load raises
+ * UnpicklingError (Lib/pickle.py, _pickle.c), so the load ends here and nothing after it
+ * runs. An error, and the end of the walk. */
+static int no_persistent_load(walker *w, const char *opname)
+{
+    FINDING(w, ST_R_PK_PERSID,
+            "%s at offset %llu in a pickle that no loader gives a persistent_load "
+            "(the load fails here)",
+            opname, (unsigned long long)w->op_off);
+    w->res->malformed = 1;
+    w->fault = 1;
+    return -1;
 }
 
 static int op_binpersid(walker *w)
@@ -1248,22 +1495,18 @@ static int op_binpersid(walker *w)
     pv pid;
     if (pop(w, &pid) != 0)
         return -1;
-    if (w->job->torch_rules && pid.kind == V_TUPLE && pid.aux > 0) {
+    if (w->job->torch_rules && pid.kind == V_TUPLE && pid.aux > 0 && !(pid.aux & RARGS)) {
         w->res->storages[pid.aux - 1].offset = w->op_off;
         return push(w, V_PID, 0, pid.aux, w->op_off);
     }
     if (w->job->keyed_persid) /* legacy tar: persistent ids are keys of loaded objects */
         return push(w, V_PID, 0, 0, w->op_off);
-    if (w->job->torch_rules)
-        FINDING(w, ST_R_PK_PERSID,
-                "BINPERSID at offset %llu: persistent id is not a "
-                "('storage', type, key, location, numel) tuple",
-                (unsigned long long)w->op_off);
-    else
-        FINDING(w, ST_R_PK_PERSID,
-                "BINPERSID at offset %llu in a pickle that no loader gives "
-                "a persistent_load",
-                (unsigned long long)w->op_off);
+    if (!w->job->torch_rules)
+        return no_persistent_load(w, "BINPERSID");
+    FINDING(w, ST_R_PK_PERSID,
+            "BINPERSID at offset %llu: persistent id is not a "
+            "('storage', type, key, location, numel) tuple",
+            (unsigned long long)w->op_off);
     return push(w, V_PID, 0, 0, w->op_off);
 }
 
@@ -1362,7 +1605,8 @@ static int op_frame(walker *w)
 {
     uint64_t size, end;
     if (w->in_frame && w->pos < w->frame_end) {
-        FINDING(w, ST_R_PK_FRAME, "FRAME at offset %llu begins before the previous frame ends",
+        FINDING(w, integrity(w, ST_R_PK_FRAME),
+                "FRAME at offset %llu begins before the previous frame ends",
                 (unsigned long long)w->op_off);
         w->fault = 1;
         return -1;
@@ -1387,8 +1631,8 @@ static int op_ext(walker *w, size_t n)
     if (code == 0 || (n == 4 && (code & 0x80000000u)))
         return malformed(w, "EXT code <= 0");
     FINDING(w, ST_R_PK_EXT,
-            "EXT%zu at offset %llu imports extension code %llu through the "
-            "copyreg registry",
+            "EXT%zu at offset %llu imports extension code %llu through copyreg's registry: "
+            "the global depends on the loading process and cannot be judged",
             n, (unsigned long long)w->op_off, (unsigned long long)code);
     return push(w, V_GLOBAL, 0, NO_IDX, w->op_off);
 }
@@ -1513,9 +1757,12 @@ static int step_op(walker *w, unsigned char op)
         uint64_t o, l;
         if (line(w, &o, &l) != 0)
             return -1;
-        if (!w->job->keyed_persid)
-            FINDING(w, ST_R_PK_PERSID, "PERSID at offset %llu: a text persistent id",
-                    (unsigned long long)w->op_off);
+        if (w->job->keyed_persid)
+            return push(w, V_PID, 0, 0, w->op_off);
+        if (!w->job->torch_rules)
+            return no_persistent_load(w, "PERSID");
+        FINDING(w, ST_R_PK_PERSID, "PERSID at offset %llu: a text persistent id",
+                (unsigned long long)w->op_off);
         return push(w, V_PID, 0, 0, w->op_off);
     }
     case 'R':
@@ -1638,9 +1885,10 @@ static int step_op(walker *w, unsigned char op)
     case 0x98:
         return op_buffer(w, 0);
     default:
-        FINDING(w, ST_R_PK_UNKNOWN_OPCODE, "byte 0x%02x at offset %llu is not a pickle opcode", op,
-                (unsigned long long)w->op_off);
-        w->res->malformed = 1;
+        FINDING(w, integrity(w, ST_R_PK_UNKNOWN_OPCODE),
+                "byte 0x%02x at offset %llu is not a pickle opcode%s", op,
+                (unsigned long long)w->op_off, w->in_tail ? " (after a complete pickle)" : "");
+        w->res->malformed |= !w->in_tail;
         w->fault = 1;
         return -1;
     }
@@ -1734,7 +1982,10 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
         if (st_src_read(job->src, w.pos, peek, n) != ST_OK || !st_pk_looks_like_pickle(peek, n))
             break;
         reset_machine(&w);
+        w.in_tail = 1;
     }
+    if (w.err == ST_OK)
+        finish_imports(&w);
     keep_used_storages(res);
     st_pkvals_free(w.vals);
     /* Bytes joblib reads as array data are opcodes to pickle.load, and a padding byte is data
@@ -1745,6 +1996,8 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
     free(w.stack);
     free(w.marks);
     memo_free(&w);
+    for (size_t i = 0; i < w.n_imps; i++)
+        free(w.imps[i].text);
     free(w.imps);
     free(w.sorted);
     return w.err;

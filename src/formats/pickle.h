@@ -10,15 +10,30 @@
 
 #include "format.h"
 
-#define ST_PK_TEXT_MAX 256 /* longest module/name/key text the walker resolves */
+#define ST_PK_TEXT_MAX 256 /* longest dict key / dtype text the walker reads as a value */
+/* Longest module and longest qualname judged, in bytes. A longer name is not judged on a part
+ * of it: the import is an error of its own (ST216). CPython has no such limit; no real module
+ * path or qualname comes near it. */
+#define ST_PK_NAME_MAX 1024
 
 typedef enum {
     ST_PK_PROFILE_TORCH, /* PyTorch checkpoints: weights_only's allowlist */
     ST_PK_PROFILE_DATA,  /* raw pickles, joblib, numpy object arrays: torch + numpy + joblib */
+    /* H3: TorchScript archives, read by torch.jit.load's C++ unpickler (torch/csrc/jit/
+     * serialization/unpickler.cpp readGlobal): its fixed globals; other names are archive classes
+     */
     ST_PK_PROFILE_TORCHSCRIPT,
 } st_pk_profile;
 
 typedef enum { ST_PK_ALLOWED, ST_PK_SUSPICIOUS, ST_PK_MALICIOUS } st_pk_judgement;
+
+/* Reconstructors whose class arguments may be data classes (see st_pk_is_data_class). */
+typedef enum {
+    ST_PK_RECON_NONE,
+    ST_PK_RECON_ARRAY,  /* numpy _reconstruct(cls, shape, typecode): cls at 0 */
+    ST_PK_RECON_MASKED, /* numpy.ma _mareconstruct(subtype, baseclass, shape, type): 0 and 1 */
+    ST_PK_RECON_DTYPE,  /* numpy.dtype(obj, align, copy): obj at 0 */
+} st_pk_recon;
 
 /* A persistent id that names a storage: ('storage', type, key, location, numel[, view]). */
 typedef struct {
@@ -75,6 +90,12 @@ void st_pk_map_py2(const char **module, const char **name);
 st_pk_judgement st_pk_judge(const st_ctx *ctx, st_pk_profile profile, const char *module,
                             const char *name);
 int st_pk_is_container_type(const char *module, const char *name);
+/* Nonzero for numpy's own ndarray/scalar subclasses: data as the class argument of an allowed
+ * reconstructor, a call judged by st_pk_judge when called (data profile only). */
+int st_pk_is_data_class(const st_ctx *ctx, st_pk_profile profile, const char *module,
+                        const char *name);
+st_pk_recon st_pk_reconstructor(const char *full);
+const char *st_pk_allow_deny_overlap(void);
 unsigned st_pk_storage_elem_size(const char *module, const char *name);
 
 #endif /* ST_PICKLE_H */

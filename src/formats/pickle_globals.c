@@ -2,11 +2,16 @@
  * pickle_globals.c - how an imported global is judged: Python-2 name mapping, the allowlists of
  * the safe loaders, and the denylist of known-dangerous callables.
  *
- * Allowlists decide: a global that is not on the profile's list is "suspicious" (fail closed).
- * The denylist only chooses the word "malicious" over "suspicious" for what is known to run
- * code, touch processes, files or the network, nest another deserialiser, or walk attributes.
- * Matching is exact on module + qualname after Python-2 mapping: no prefixes, no case folding,
- * no trimming (denylist module entries cover their submodules).
+ * Allowlists decide: a global that is not on the profile's list is an error (fail closed). The
+ * denylist only chooses the label "malicious" (known dangerous) over "suspicious" (not on the
+ * allowlist) for what is known to run code, touch processes, files or the network, nest another
+ * deserialiser, or walk attributes; it names no harmless helper. Matching is exact on module +
+ * qualname after Python-2 mapping: no prefixes, no case folding, no trimming (denylist module
+ * entries cover their submodules). Names are judged whole (pickle.c refuses longer ones).
+ *
+ * A third, small list holds numpy's own ndarray and scalar subclasses, which numpy pickles as
+ * the class *argument* of a reconstructor (_reconstruct(numpy.matrix, ...)): data there, and a
+ * call like any other when called (pickle.c decides from how the value is used).
  */
 #include <string.h>
 
@@ -92,14 +97,17 @@ void st_pk_map_py2(const char **module, const char **name)
 }
 
 /*
- * The torch profile: modelled on PyTorch's weights_only unpickler
- * (torch/_weights_only_unpickler.py, _get_allowed_globals, PyTorch 2.x): the tensor and
- * parameter rebuild functions, storage classes, torch.Size/device, dtypes, layouts, memory
- * formats and quantization schemes (all GLOBAL torch.<name>), OrderedDict, and _codecs.encode
- * (how protocol 2 pickles bytes). numpy is refused, as torch refuses it.
+ * The torch profile: PyTorch's weights_only unpickler (torch/_weights_only_unpickler.py,
+ * _get_allowed_globals and _tensor_rebuild_functions), the union of Debian's torch 1.13 and
+ * current upstream: the tensor and parameter rebuild functions, storage classes (typed, untyped,
+ * legacy and torch.cuda), torch._tensor_classes (dense, sparse, cuda), torch.Size/Tensor/device,
+ * dtypes, layouts, memory formats and quantization schemes, OrderedDict and Counter, and the
+ * builtins upstream allows (_codecs.encode for bytes, bytearray, set, complex). numpy is refused,
+ * as weights_only refuses it.
  */
 static const char *const torch_allow[] = {
     "collections.OrderedDict",
+    "collections.Counter",
     "torch._utils._rebuild_tensor",
     "torch._utils._rebuild_tensor_v2",
     "torch._utils._rebuild_tensor_v3",
@@ -107,17 +115,24 @@ static const char *const torch_allow[] = {
     "torch._utils._rebuild_parameter_with_state",
     "torch._utils._rebuild_qtensor",
     "torch._utils._rebuild_sparse_tensor",
+    "torch._utils._rebuild_sparse_csr_tensor", /* torch 1.13 */
     "torch._utils._rebuild_meta_tensor_no_storage",
     "torch._utils._rebuild_nested_tensor",
     "torch._utils._rebuild_wrapper_subclass",
+    "torch._utils._rebuild_device_tensor_from_numpy",
+    "torch._utils._rebuild_device_tensor_from_cpu_tensor",
     "torch._tensor._rebuild_from_type_v2",
     "torch.nn.parameter.Parameter",
     "torch.serialization._get_layout",
     "torch.Size",
     "torch.Tensor",
     "torch.device",
-    /* torch._tensor_classes, which the weights_only unpickler allows too (legacy tensor types,
-     * named by the tensor records of pre-2018 tar checkpoints) */
+    "_codecs.encode",
+    "builtins.bytearray",
+    "builtins.set",
+    "builtins.complex",
+    /* torch._tensor_classes (legacy tensor types, named by the tensor records of pre-2018 tar
+     * checkpoints and by legacy sparse tensors) */
     "torch.DoubleTensor",
     "torch.FloatTensor",
     "torch.HalfTensor",
@@ -138,8 +153,25 @@ static const char *const torch_allow[] = {
     "torch.cuda.CharTensor",
     "torch.cuda.ByteTensor",
     "torch.cuda.BoolTensor",
-    "_codecs.encode",
-    /* storage classes (persistent-id storage types) */
+    "torch.sparse.DoubleTensor",
+    "torch.sparse.FloatTensor",
+    "torch.sparse.HalfTensor",
+    "torch.sparse.BFloat16Tensor",
+    "torch.sparse.LongTensor",
+    "torch.sparse.IntTensor",
+    "torch.sparse.ShortTensor",
+    "torch.sparse.CharTensor",
+    "torch.sparse.ByteTensor",
+    "torch.cuda.sparse.DoubleTensor",
+    "torch.cuda.sparse.FloatTensor",
+    "torch.cuda.sparse.HalfTensor",
+    "torch.cuda.sparse.BFloat16Tensor",
+    "torch.cuda.sparse.LongTensor",
+    "torch.cuda.sparse.IntTensor",
+    "torch.cuda.sparse.ShortTensor",
+    "torch.cuda.sparse.CharTensor",
+    "torch.cuda.sparse.ByteTensor",
+    /* storage classes (persistent-id storage types; torch._storage_classes) */
     "torch.storage.UntypedStorage",
     "torch.storage.TypedStorage",
     "torch.UntypedStorage",
@@ -160,7 +192,20 @@ static const char *const torch_allow[] = {
     "torch.QInt32Storage",
     "torch.QUInt4x2Storage",
     "torch.QUInt2x4Storage",
-    /* dtypes */
+    "torch.cuda.DoubleStorage",
+    "torch.cuda.FloatStorage",
+    "torch.cuda.HalfStorage",
+    "torch.cuda.LongStorage",
+    "torch.cuda.IntStorage",
+    "torch.cuda.ShortStorage",
+    "torch.cuda.CharStorage",
+    "torch.cuda.ByteStorage",
+    "torch.cuda.BoolStorage",
+    "torch.cuda.BFloat16Storage",
+    "torch.cuda.ComplexDoubleStorage",
+    "torch.cuda.ComplexFloatStorage",
+    /* dtypes (torch.storage._dtype_to_storage_type_map, _new_dtypes, int1-7, uint1-7, and
+     * the aliases torch exports for them) */
     "torch.float32",
     "torch.float",
     "torch.float64",
@@ -178,6 +223,7 @@ static const char *const torch_allow[] = {
     "torch.long",
     "torch.bool",
     "torch.complex32",
+    "torch.chalf",
     "torch.complex64",
     "torch.cfloat",
     "torch.complex128",
@@ -191,9 +237,30 @@ static const char *const torch_allow[] = {
     "torch.float8_e4m3fn",
     "torch.float8_e5m2fnuz",
     "torch.float8_e4m3fnuz",
+    "torch.float8_e8m0fnu",
+    "torch.float4_e2m1fn_x2",
+    "torch.bits8",
+    "torch.bits16",
+    "torch.bits1x8",
+    "torch.bits2x4",
+    "torch.bits4x2",
     "torch.uint16",
     "torch.uint32",
     "torch.uint64",
+    "torch.uint1",
+    "torch.uint2",
+    "torch.uint3",
+    "torch.uint4",
+    "torch.uint5",
+    "torch.uint6",
+    "torch.uint7",
+    "torch.int1",
+    "torch.int2",
+    "torch.int3",
+    "torch.int4",
+    "torch.int5",
+    "torch.int6",
+    "torch.int7",
     /* layouts and memory formats */
     "torch.strided",
     "torch.sparse_coo",
@@ -202,6 +269,7 @@ static const char *const torch_allow[] = {
     "torch.sparse_bsr",
     "torch.sparse_bsc",
     "torch._mkldnn",
+    "torch.jagged",
     "torch.contiguous_format",
     "torch.channels_last",
     "torch.channels_last_3d",
@@ -230,23 +298,65 @@ static const char *const data_allow[] = {
     "numpy.dtypes.Float32DType",
     "numpy.dtypes.Int64DType",
     "numpy.dtypes.Int32DType",
+    "numpy.ma.core._mareconstruct",
     "joblib.numpy_pickle.NumpyArrayWrapper",
     /* old joblib (<= 0.9): the array is a sibling file stcheck checks (joblib.c) */
     "joblib.numpy_pickle.NDArrayWrapper",
     "joblib.numpy_pickle.ZNDArrayWrapper",
     "joblib.numpy_pickle_compat.NDArrayWrapper",
     "joblib.numpy_pickle_compat.ZNDArrayWrapper",
-    "builtins.set",
     "builtins.frozenset",
-    "builtins.complex",
     "builtins.slice",
-    "builtins.bytearray",
+    /* range (xrange in Python 2 pickles): inert, and numpy's own object-array test data holds
+     * it (numpy/lib/tests/data/py2-objarr.npy) */
+    "builtins.range",
+};
+
+/* numpy's own ndarray and scalar subclasses. numpy pickles them as the class argument of a
+ * reconstructor: numpy.core.multiarray._reconstruct(cls, shape, typecode) (ndarray.__reduce__,
+ * numpy/core/src/multiarray/methods.c array_reduce), numpy.ma.core._mareconstruct(subtype,
+ * baseclass, baseshape, basetype) (MaskedArray.__reduce__) and numpy.dtype(record, align, copy)
+ * (arraydescr_reduce, for numpy.record fields). As that argument they are data; called, they are
+ * calls judged like any global (numpy.memmap opens a file). */
+static const char *const data_classes[] = {
+    "numpy.matrix",
+    "numpy.matrixlib.defmatrix.matrix",
+    "numpy.memmap",
+    "numpy.core.memmap.memmap",
+    "numpy._core.memmap.memmap",
+    "numpy.recarray",
+    "numpy.core.records.recarray",
+    "numpy._core.records.recarray",
+    "numpy.rec.recarray",
+    "numpy.record",
+    "numpy.core.records.record",
+    "numpy._core.records.record",
+    "numpy.rec.record",
+    "numpy.chararray",
+    "numpy.char.chararray",
+    "numpy.core.defchararray.chararray",
+    "numpy._core.defchararray.chararray",
+    "numpy.ma.MaskedArray",
+    "numpy.ma.core.MaskedArray",
+    "numpy.ma.core.mvoid",
+};
+
+/* Reconstructors and the argument positions where a data class is data. */
+static const struct {
+    const char *name;
+    st_pk_recon kind;
+} reconstructors[] = {
+    {"numpy.core.multiarray._reconstruct", ST_PK_RECON_ARRAY},
+    {"numpy._core.multiarray._reconstruct", ST_PK_RECON_ARRAY},
+    {"numpy.ma.core._mareconstruct", ST_PK_RECON_MASKED},
+    {"numpy.dtype", ST_PK_RECON_DTYPE},
 };
 
 /* Containers whose instances APPEND/SETITEM(S)/ADDITEMS may fill (CPython and torch call
  * their own methods for these, not arbitrary __setitem__). */
 static const char *const container_types[] = {
     "collections.OrderedDict",
+    "collections.Counter",
     "builtins.set",
     "builtins.bytearray",
 };
@@ -286,15 +396,12 @@ static const char *const deny_modules[] = {
     "cloudpickle",
     "pip",
     "sys",
-    "platform",
     "signal",
     "multiprocessing",
     "_multiprocessing",
     "threading",
     "_thread",
     "asyncio",
-    "http",
-    "urllib",
     "ftplib",
     "smtplib",
     "telnetlib",
@@ -325,7 +432,6 @@ static const char *const deny_modules[] = {
     "sqlite3",
     "xmlrpc",
     "imp",
-    "__main__",
     "setuptools",
     "distutils",
     "venv",
@@ -345,9 +451,53 @@ static const char *const deny_modules[] = {
     "gzip",
     "mmap",
     "resource",
-    "sysconfig",
-    "uuid",
     "logging.config",
+    "logging.handlers",         /* file, socket, SMTP, HTTP and syslog handlers */
+    "logging.FileHandler",      /* opens (creates) a file */
+    "logging.basicConfig",      /* filename= opens a file */
+    "_osx_support",             /* _read_output and friends run shell commands */
+    "_aix_support",             /* runs commands */
+    "_pyio",                    /* open */
+    "_pyrepl",                  /* pagers run shell commands */
+    "_sitebuiltins",            /* help() runs pydoc's pager */
+    "concurrent",               /* process and thread pools call what they are given */
+    "dataclasses._create_fn",   /* builds functions with exec */
+    "dataclasses._FuncBuilder", /* the same, Python 3.13 */
+    "typing._eval_type",        /* eval of string annotations */
+    "typing.get_type_hints",    /* the same */
+    "typing.ForwardRef",        /* _evaluate evals its string */
+    "typing.evaluate_forward_ref",
+    "annotationlib",    /* evaluates annotations */
+    "string.Formatter", /* get_field/format walk attributes of their arguments */
+    "http.client",
+    "http.server",
+    "http.cookiejar", /* load/save cookie files */
+    "urllib.request",
+    "urllib.robotparser",       /* fetches robots.txt */
+    "uuid._get_command_stdout", /* runs a command */
+    "uuid._popen",
+    "uuid.getnode", /* runs ifconfig/ip/arp/netstat */
+    "uuid._find_mac",
+    "uuid._find_mac_near_keyword",
+    "uuid._find_mac_under_heading",
+    "uuid._ifconfig_getnode",
+    "uuid._ip_getnode",
+    "uuid._arp_getnode",
+    "uuid._lanscan_getnode",
+    "uuid._netstat_getnode",
+    "uuid.uuid1",            /* getnode */
+    "platform.popen",        /* Python 2/3.7 popen */
+    "platform.architecture", /* runs file(1) */
+    "platform._syscmd_file",
+    "platform._syscmd_ver",
+    "platform._syscmd_uname",
+    "platform.libc_ver",                /* reads an executable */
+    "tokenize.open",                    /* opens a file */
+    "torch.testing._internal",          /* test helpers that run processes */
+    "torch.utils.collect_env",          /* run() executes a shell command */
+    "torch.utils.hipify",               /* rewrites files */
+    "torch.cuda.memory._dump_snapshot", /* writes a file */
+    "torch.backends._nnapi",            /* compiles and runs TorchScript */
     "yaml",
     "jsonpickle",
     "pandas.io",
@@ -363,10 +513,7 @@ static const char *const deny_modules[] = {
     "torch.fx",
     "torch.ops",
     "torch._ops",
-    "torch.cuda",
     "torch.multiprocessing",
-    "torch.backends",
-    "torch.testing",
     "torch.utils.data",
     "torch.utils.bottleneck",
     "numpy.f2py",
@@ -374,6 +521,9 @@ static const char *const deny_modules[] = {
     "numpy.testing",
     "numpy.lib.npyio",
     "numpy.ctypeslib",
+    "numpy.core.memmap", /* memmap(filename) opens a file (numpy.memmap as data: see data_classes)
+                          */
+    "numpy._core.memmap",
     "numpy.load",
     "joblib.load",
     "joblib.numpy_pickle.load",
@@ -385,10 +535,8 @@ static const char *const deny_modules[] = {
     "_codecs.open",
     "codecs",
     "asyncore",
-    "bdb",
     "cgi",
     "cgitb",
-    "code",
     "compileall",
     "py_compile",
     "selectors",
@@ -398,7 +546,6 @@ static const char *const deny_modules[] = {
     "wsgiref",
     "xml.sax",
     "xml.dom",
-    "plistlib",
     "configparser",
     "netrc",
     "mailbox",
@@ -409,22 +556,14 @@ static const char *const deny_modules[] = {
     "spwd",
     "pwd",
     "grp",
-    "crypt",
     "termios",
     "tty",
     "fcntl",
     "readline",
     "rlcompleter",
-    "ast",
-    "dis",
-    "symtable",
-    "tokenize",
-    "compile",
     "_frozen_importlib",
     "_frozen_importlib_external",
     "_imp",
-    "_io",
-    "nturl2path",
 };
 
 static const char *const deny_names[] = {
@@ -449,7 +588,6 @@ static const char *const deny_names[] = {
     "builtins.quit",
     "builtins.type",
     "builtins.super",
-    "builtins.object",
     "builtins.classmethod",
     "builtins.staticmethod",
     "builtins.property",
@@ -462,7 +600,6 @@ static const char *const deny_names[] = {
     "torch._C._jit_compile",
     "torch.classes",
     "torch.Tensor.__reduce_ex__",
-    "torch._utils._rebuild_device_tensor_from_numpy",
     "numpy.load",
     "numpy.loads",
     "numpy.fromfile",
@@ -479,7 +616,8 @@ static const char *const deny_names[] = {
     "yaml.load",
     "yaml.unsafe_load",
     "yaml.full_load",
-    "json.load",
+    "builtins.str.format", /* format strings walk attributes ("{0.__globals__}") */
+    "builtins.str.format_map",
     "_codecs.open",
 };
 
@@ -511,6 +649,7 @@ static int in_list(const char *const *list, size_t n, const char *s, size_t len)
     return 0;
 }
 #define IN(list, s, len) in_list(list, sizeof(list) / sizeof(list[0]), s, len)
+
 /* H3: the globals torch.jit.load's unpickler (torch/csrc/jit/serialization/unpickler.cpp
  * Unpickler::readGlobal) resolves itself; any other name is looked up as a class compiled from
  * the archive's code/ folder (judged as not allowed: the archive itself is ST318). */
@@ -582,12 +721,14 @@ static int builtin_denied(const char *module, const char *name, const char *full
 st_pk_judgement st_pk_judge(const st_ctx *ctx, st_pk_profile profile, const char *module,
                             const char *name)
 {
-    char full[2 * ST_PK_TEXT_MAX + 2];
+    char full[2 * ST_PK_NAME_MAX + 2];
     size_t fl = join_name(module, name, full, sizeof(full));
     if (fl == 0)
         return ST_PK_SUSPICIOUS;
     if (ctx != NULL && policy_match(&ctx->pk_deny, module, full, fl))
         return ST_PK_MALICIOUS;
+    /* H3: torch.jit.load's unpickler resolves these names itself (no import), so the
+     * denylist's "torch.jit" does not apply to them */
     if (profile == ST_PK_PROFILE_TORCHSCRIPT && (ctx == NULL || !ctx->pk_replace_allow) &&
         IN(torchscript_allow, full, fl))
         return ST_PK_ALLOWED;
@@ -606,9 +747,50 @@ st_pk_judgement st_pk_judge(const st_ctx *ctx, st_pk_profile profile, const char
 
 int st_pk_is_container_type(const char *module, const char *name)
 {
-    char full[2 * ST_PK_TEXT_MAX + 2];
+    char full[2 * ST_PK_NAME_MAX + 2];
     size_t fl = join_name(module, name, full, sizeof(full));
     return fl > 0 && IN(container_types, full, fl);
+}
+
+int st_pk_is_data_class(const st_ctx *ctx, st_pk_profile profile, const char *module,
+                        const char *name)
+{
+    char full[2 * ST_PK_NAME_MAX + 2];
+    size_t fl = join_name(module, name, full, sizeof(full));
+    if (fl == 0 || profile != ST_PK_PROFILE_DATA || (ctx != NULL && ctx->pk_replace_allow))
+        return 0;
+    if (ctx != NULL && policy_match(&ctx->pk_deny, module, full, fl))
+        return 0;
+    return IN(data_classes, full, fl);
+}
+
+st_pk_recon st_pk_reconstructor(const char *full)
+{
+    for (size_t i = 0; i < sizeof(reconstructors) / sizeof(reconstructors[0]); i++)
+        if (strcmp(reconstructors[i].name, full) == 0)
+            return reconstructors[i].kind;
+    return ST_PK_RECON_NONE;
+}
+
+/* A built-in allowlist entry that the built-in denylist would catch: must be none, since the
+ * denylist is consulted first (a test asserts it). Returns the first such entry, or NULL.
+ * (numpy.memmap, a data class, is denied on purpose: called, it opens a file.) */
+const char *st_pk_allow_deny_overlap(void)
+{
+    static const char *const *lists[] = {torch_allow, data_allow};
+    static const size_t sizes[] = {sizeof(torch_allow) / sizeof(torch_allow[0]),
+                                   sizeof(data_allow) / sizeof(data_allow[0])};
+    for (size_t l = 0; l < 2; l++)
+        for (size_t i = 0; i < sizes[l]; i++) {
+            const char *e = lists[l][i], *dot = strrchr(e, '.');
+            char module[2 * ST_PK_NAME_MAX + 2];
+            size_t ml = (size_t)(dot - e);
+            memcpy(module, e, ml);
+            module[ml] = '\0';
+            if (builtin_denied(module, dot + 1, e, strlen(e)))
+                return e;
+        }
+    return NULL;
 }
 
 /* Storage classes and their element sizes, for persistent ids. */
@@ -635,11 +817,24 @@ static const struct {
     {"torch.QUInt2x4Storage", 1},
     {"torch.storage.UntypedStorage", 1},
     {"torch.UntypedStorage", 1},
+    /* legacy checkpoints (before PyTorch 1.6) name the CUDA storage type of CUDA tensors */
+    {"torch.cuda.DoubleStorage", 8},
+    {"torch.cuda.FloatStorage", 4},
+    {"torch.cuda.HalfStorage", 2},
+    {"torch.cuda.LongStorage", 8},
+    {"torch.cuda.IntStorage", 4},
+    {"torch.cuda.ShortStorage", 2},
+    {"torch.cuda.CharStorage", 1},
+    {"torch.cuda.ByteStorage", 1},
+    {"torch.cuda.BoolStorage", 1},
+    {"torch.cuda.BFloat16Storage", 2},
+    {"torch.cuda.ComplexDoubleStorage", 16},
+    {"torch.cuda.ComplexFloatStorage", 8},
 };
 
 unsigned st_pk_storage_elem_size(const char *module, const char *name)
 {
-    char full[2 * ST_PK_TEXT_MAX + 2];
+    char full[2 * ST_PK_NAME_MAX + 2];
     if (join_name(module, name, full, sizeof(full)) == 0)
         return 0;
     for (size_t i = 0; i < sizeof(storages) / sizeof(storages[0]); i++)
