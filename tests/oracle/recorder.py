@@ -90,6 +90,9 @@ def prepare():
         except AttributeError:
             continue
         _real[dotted] = obj
+    # Every EXT1/EXT2 code, once, inherited by each child (only unpickling reads this map).
+    for code in range(1, 65536):
+        _register_ext(code)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,7 +256,7 @@ def _register_ext(code):
 class _ScanFile:
     """The file the C unpickler reads. The C unpickler looks EXT codes up in the dict
     copyreg._inverted_registry directly (_pickle.c load_extension), so a code must be registered
-    before it is looked up: EXT1/EXT2 codes are all registered at install(), and every 4-byte
+    before it is looked up: EXT1/EXT2 codes are all registered by prepare(), and every 4-byte
     value that follows a 0x84 (EXT4) byte in what the unpickler reads is registered as it
     passes. Registering more codes than are used only lets the load go further than for real."""
 
@@ -346,8 +349,6 @@ def install(out_fd):
     pickle.Unpickler = RecUnpickler
     pickle.load = rec_load
     pickle.loads = rec_loads
-    for code in range(1, 65536):
-        _register_ext(code)
     try:
         import torch.jit
         torch.jit.load = _refuse_torchscript
