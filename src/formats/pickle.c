@@ -126,7 +126,7 @@ typedef struct {
     size_t n_rargs;
     st_pk_result *res;
     size_t cap_storages;
-    st_pkvals *vals; /* records of dtypes, array wrappers and their states (see OFF_REC) */
+    st_pkvals *vals;    /* records of dtypes, array wrappers and their states (see OFF_REC) */
     uint64_t jl_raw_at; /* where joblib's first raw array data begins (0: none) */
     uint64_t jl_pad_at; /* where its first padding-length byte is (0: none) */
     /* state */

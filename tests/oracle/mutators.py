@@ -147,8 +147,10 @@ def mut_torch_zip(rng, root, tag):
         hidden = Member(pk.name, pl, in_cd=False)
         mem.insert(rng.randrange(len(mem) + 1), hidden)
     elif choice == 3:  # prefix or suffix bytes, offsets relative or absolute
+        legacy = (pickle.dumps(0x1950A86A20F9469CFC6C, 2) + pickle.dumps(1001, 2) + b"}." +
+                  pl + b"].")
         kw["prefix"] = rng.choice([b"", b"PK\x03\x04junk", rng.randbytes(rng.randrange(1, 64)),
-                                   write_zip([Member(pk.name, pl)])])
+                                   write_zip([Member(pk.name, pl)]), legacy, pl])
         kw["suffix"] = rng.choice([b"", write_zip([Member(pk.name, pl)]), b"\x00" * 22])
         if rng.random() < 0.5:
             kw["cd_offset_delta"] = -len(kw["prefix"]) if rng.random() < 0.5 else \
