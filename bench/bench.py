@@ -17,6 +17,8 @@ Cases (goals in brackets):
   link-loops   -r over 61 looping links through a 200-deep folder (10.9 s once) [< 1 s, < 64 MB]
   hf-cache     -r over a Hugging Face cache of 2,000 snapshot links to blobs, each checked
                under its link's name                                  [< 0.1 s]
+  links-60     an index naming 60 links to one 8.4 MB shard (100,000 tensors), and 200 links
+               [< 1 s, < 64 MB: each shard file is checked once]
   hostile-*    an index naming 200,000 distinct shards; a tar of 60,000 members (both were
                quadratic once: minutes; must stay linear-log)
 CPU time (user + sys) is printed beside wall time: on a shared 2-core machine wall time also
@@ -133,6 +135,27 @@ def torch_checkpoints(work, corpus):
             shutil.copy(src, p)
         smalls.append(p)
     return big, smalls
+
+
+def shard_links(work, n_links):
+    """An index naming n_links links to one shard of 100,000 tensors (8.4 MB): a Hugging Face
+    cache links every snapshot name to a blob; the shard must be checked once, not per name."""
+    d = os.path.join(work, "links-%d" % n_links)
+    os.makedirs(d, exist_ok=True)
+    blob = os.path.join(d, "blob")
+    if not os.path.exists(blob):
+        gen.main(["gen", "big", blob, "100000", "model.layers.w"])
+    wm = {}
+    for i in range(n_links):
+        name = "model-%05d-of-%05d.safetensors" % (i + 1, n_links)
+        if not os.path.lexists(os.path.join(d, name)):
+            os.symlink("blob", os.path.join(d, name))
+    for i in range(100000):
+        wm["model.layers.w%d" % i] = "model-%05d-of-%05d.safetensors" % (i % n_links + 1, n_links)
+    p = os.path.join(d, "model.safetensors.index.json")
+    with open(p, "w") as f:
+        json.dump({"metadata": {"total_size": 400000}, "weight_map": wm}, f)
+    return p
 
 
 def shards(work, n=200):
@@ -255,6 +278,9 @@ def main():
     with open(p, "w") as f:
         json.dump({"weight_map": {"t%d" % i: "s%d.safetensors" % i for i in range(200000)}}, f)
     report("hostile-index", run([st, "-q", p], 3), "200,000 distinct shards")
+    for n_links in (60, 200):
+        p = shard_links(work, n_links)
+        report("links-%d" % n_links, run([st, "-q", p], 3), "links to one 8.4 MB shard")
     p = os.path.join(work, "hostile.tar")
     if not os.path.exists(p):
         import tarfile
