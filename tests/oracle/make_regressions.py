@@ -53,6 +53,19 @@ def build(root):
     files["joblib-array-bytes-as-opcodes.joblib"] = (
         M._wrapper_pickle(None, np.dtype("<i8"), (n,), "C", None, False, 4) +
         ops.ljust(n * 8, b"N") + b".")
+    # A STACK_GLOBAL whose module is what an allowed callable returned: _codecs.encode("bf",
+    # "rot13") is "os", so every loader resolves os.system (issue #9's own example).
+    files["stack-global-name-from-codecs.pkl"] = (
+        b"\x80\x04\x8c\x07_codecs\x8c\x06encode\x93\x8c\x02bf\x8c\x05rot13\x86R"
+        b"\x8c\x06system\x93\x8c\x04echo\x85R.")
+    # Names longer than what is judged: 300 and 5006 bytes, written with BINUNICODE.
+    def u4(text):
+        raw = text.encode()
+        return b"X" + len(raw).to_bytes(4, "little") + raw
+    files["stack-global-long-name.pkl"] = (b"\x80\x04" + u4("oracle_payload") +
+                                           u4("long_name_" + "a" * 290) + b"\x93)R.")
+    files["stack-global-name-5000-bytes.pkl"] = (b"\x80\x04" + u4("os") +
+                                                 u4("system" + ".x" * 2500) + b"\x93)R.")
     return files
 
 
