@@ -701,16 +701,18 @@ static void exe_dir(char *out, size_t size)
  * binary runs from (an install, relocated or not), rules/ beside the build folder (a build of
  * the source tree that is not installed, as the README builds it: its own policies, not those of
  * an older install), and the prefix it was built for. */
-static size_t policy_dirs(char dirs[3][4096])
+enum { DIR_MAX = 4096 + 32 }; /* a folder of PATH_MAX and the longest suffix added below */
+
+static size_t policy_dirs(char dirs[3][DIR_MAX])
 {
     char exe[4096];
     exe_dir(exe, sizeof(exe));
     size_t n = 0;
     if (exe[0] != '\0') {
-        snprintf(dirs[n++], 4096, "%s/../share/stcheck/rules", exe);
-        snprintf(dirs[n++], 4096, "%s/../rules", exe);
+        snprintf(dirs[n++], DIR_MAX, "%s/../share/stcheck/rules", exe);
+        snprintf(dirs[n++], DIR_MAX, "%s/../rules", exe);
     }
-    snprintf(dirs[n++], 4096, "%s", ST_POLICY_DIR);
+    snprintf(dirs[n++], DIR_MAX, "%s", ST_POLICY_DIR);
     return n;
 }
 
@@ -721,7 +723,7 @@ static const char *resolve_policy(const char *arg, char *buf)
 {
     if (strchr(arg, '/') != NULL || strcmp(arg, "default") == 0 || access(arg, F_OK) == 0)
         return arg;
-    char dirs[3][4096], cand[8192];
+    char dirs[3][DIR_MAX], cand[DIR_MAX + 4096];
     size_t n = policy_dirs(dirs);
     size_t al = strlen(arg);
     int has_ext = al > 5 && strcmp(arg + al - 5, ".json") == 0;
@@ -739,7 +741,7 @@ static void policy_hint(const char *arg)
 {
     if (strchr(arg, '/') != NULL || access(arg, F_OK) == 0)
         return;
-    char dirs[3][4096], real[PATH_MAX];
+    char dirs[3][DIR_MAX], real[PATH_MAX];
     size_t n = policy_dirs(dirs), shown = 0;
     fprintf(stderr, "stcheck: policies are looked up by name in");
     for (size_t i = 0; i < n; i++) /* the folders that exist, or where an install puts them */

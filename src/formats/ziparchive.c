@@ -305,15 +305,16 @@ static long find_entry(const zjob *j, const char *want)
  * torch reads that many bytes from it (the class of the weights_only memory-corruption CVE). */
 static void check_storages(zjob *j)
 {
-    /* Room for top + "data/" + key whole: a cut name could match a different entry. */
+    /* Room for top + "constants/" + key whole: a cut name could match a different entry (and
+     * a name that would not fit is looked up by no one). */
     char name[sizeof(j->top) + sizeof("constants/") + sizeof(j->refs[0].key)], shown[160];
     for (size_t i = 0; i < j->n_refs; i++) {
         const st_pk_storage_ref *s = &j->refs[i];
-        snprintf(name, sizeof(name), "%sdata/%s", j->top, s->key);
-        long k = find_entry(j, name);
+        int len = snprintf(name, sizeof(name), "%sdata/%s", j->top, s->key);
+        long k = len > 0 && (size_t)len < sizeof(name) ? find_entry(j, name) : -1;
         if (k < 0 && j->torchscript) { /* constants.pkl's tensors live in constants/ */
-            snprintf(name, sizeof(name), "%sconstants/%s", j->top, s->key);
-            k = find_entry(j, name);
+            len = snprintf(name, sizeof(name), "%sconstants/%s", j->top, s->key);
+            k = len > 0 && (size_t)len < sizeof(name) ? find_entry(j, name) : -1;
         }
         st_escape(name, strlen(name), shown, sizeof(shown), 120);
         if (k < 0) {
