@@ -496,6 +496,59 @@ def mut_joblib_old(rng, root, tag):
 
 
 # ---------------------------------------------------------------------------------------------
+# Pickle-level: how the two operands of STACK_GLOBAL (or GLOBAL/INST) are written
+
+def _str_op(rng, text, proto):
+    """Opcodes that push `text` as a str the way some pickler could have written it."""
+    raw = text.encode("utf-8", "surrogatepass")
+    kinds = ["short", "u4", "u8", "unicode", "binstring", "string", "memo", "codecs"]
+    kind = rng.choice(kinds)
+    if kind == "short" and len(raw) < 256:
+        return b"\x8c" + bytes([len(raw)]) + raw
+    if kind == "u8":
+        return b"\x8d" + len(raw).to_bytes(8, "little") + raw
+    if kind == "unicode" and b"\n" not in raw and b"\\" not in raw:
+        return b"V" + raw + b"\n"
+    if kind == "binstring" and text.isascii():  # py2 str, decoded with encoding="ASCII"
+        return (b"U" + bytes([len(raw)]) + raw) if len(raw) < 256 else \
+            (b"T" + len(raw).to_bytes(4, "little") + raw)
+    if kind == "string" and text.isascii() and "'" not in text and "\\" not in text:
+        return b"S'" + raw + b"'\n"
+    if kind == "memo":  # memoised, popped, fetched back
+        return b"\x8c" + bytes([len(raw) & 0xFF]) + raw[:255] + b"q\x1e0h\x1e" \
+            if len(raw) < 256 else b"X" + len(raw).to_bytes(4, "little") + raw
+    if kind == "codecs" and text.isascii():  # the value an allowed callable returns
+        import codecs
+        enc = codecs.encode(text, "rot13").encode()
+        return (b"\x8c\x07_codecs\x8c\x06encode\x93\x8c" + bytes([len(enc) & 0xFF]) + enc[:255] +
+                b"\x8c\x05rot13\x86R")
+    return b"X" + len(raw).to_bytes(4, "little") + raw
+
+
+def mut_pickle_names(rng, root, tag):
+    proto = rng.choice([2, 3, 4, 5])
+    module = rng.choice(["oracle_payload", "oracle_payload", "__builtin__", "copy_reg",
+                         "oracle_payload.sub", "torch.tensor"])
+    name = rng.choice([tag, tag + ".attr", tag + "Storage", "x" * rng.choice([255, 256, 1025]),
+                       tag + "\x7f", tag + "\u200b", "eval", "_reconstructor", "FloatStorage"])
+    how = rng.choice(["stack_global", "stack_global", "global", "inst", "obj"])
+    if how == "stack_global":
+        ops = _str_op(rng, module, proto) + _str_op(rng, name, proto) + b"\x93"
+        ops += rng.choice([b")R", b")\x81", b"}b", b"N\x85R"])
+    elif how == "global":
+        ops = b"c" + module.encode() + b"\n" + name.encode("utf-8", "surrogatepass") + b"\n)R"
+    elif how == "inst":
+        ops = b"(i" + module.encode() + b"\n" + name.encode("utf-8", "surrogatepass") + b"\n"
+    else:
+        ops = b"(c" + module.encode() + b"\n" + name.encode("utf-8", "surrogatepass") + b"\no"
+    body = b"\x80" + bytes([proto]) + ops + b"."
+    if proto >= 4 and rng.random() < 0.5:
+        inner = body[2:]
+        body = body[:2] + b"\x95" + len(inner).to_bytes(8, "little") + inner
+    return "pkl", body, {}
+
+
+# ---------------------------------------------------------------------------------------------
 # bytes
 
 INTERESTING = [b"\x00", b"\xff", b"\x7f", b"\x80", b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06",
@@ -530,6 +583,7 @@ MUTATORS = [
     ("joblib", mut_joblib, 3),
     ("joblib-old", mut_joblib_old, 2),
     ("joblib-dtype", mut_joblib_late_dtype, 3),
+    ("pickle-names", mut_pickle_names, 2),
     ("bytes", None, 3),
 ]
 
