@@ -108,6 +108,11 @@ static void identify_and_check(st_input *inp, const st_dir *dir)
                       r->format);
 }
 
+void st_scan_input(st_input *in)
+{
+    identify_and_check(in, NULL);
+}
+
 static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
                         const st_dir *dir)
 {

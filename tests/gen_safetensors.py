@@ -164,6 +164,85 @@ def big_header(n_tensors, prefix="layer."):
     return b"".join(parts), 4 * n_tensors
 
 
+# ---- polyglots: valid safetensors files that other loaders read as something else -------------
+
+# The pickle hidden in a polyglot: a real module and a dotted name that protocol 4 resolves by
+# getattr (multiprocessing.popen_spawn_posix imports os; os.path is posixpath, which imports
+# os), so every string is at least 32 bytes: SHORT_BINSTRING's length byte is then printable,
+# and the whole pickle is a JSON string. Never loaded by any test.
+POLY_MODULE = b"multiprocessing.popen_spawn_posix"
+POLY_NAME = b"os.path.os.path.os.path.os.system"
+POLY_ARG = b"echo this-would-run-under-torch.load"
+
+
+def _short_binstring(s):
+    assert 32 <= len(s) < 127 and b'"' not in s and b"\\" not in s
+    return b"U" + bytes([len(s)]) + s
+
+
+def pickle_polyglot():
+    """A valid safetensors file whose bytes from 0 are a protocol-4 pickle calling os.system.
+
+    Length prefix 80 04 47 00 00 00 00 00: PROTO 4, then BINFLOAT, whose 8-byte argument
+    swallows the rest of the prefix and '{"x'. Inside the first tensor name: POP (the float),
+    two SHORT_BINSTRINGs, BINPUT 0xE2 whose argument and the STACK_GLOBAL (0x93) and MEMOIZE
+    (0x94) bytes after it form the UTF-8 character U+24D4, then MARK, the argument, TUPLE,
+    REDUCE, STOP. The header is padded with spaces to the length the prefix says (4,654,208
+    bytes), which is what fixes its size."""
+    n = 0x470480
+    pk = (b"0" + _short_binstring(POLY_MODULE) + _short_binstring(POLY_NAME) + b"q\xe2\x93\x94"
+          + b"(" + _short_binstring(POLY_ARG) + b"tR.")
+    name = b"x" + pk
+    hdr = b'{"' + name + b'":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}}'
+    hdr += b" " * (n - len(hdr))
+    return struct.pack("<Q", n) + hdr + bytes(8), name
+
+
+def tar_polyglot():
+    """A valid safetensors file whose first 512 bytes are a tar header tarfile.open accepts:
+    the header's fields (octal text padded with spaces, the ustar magic) lie inside the first
+    tensor name, and the one member's data runs to the end of the file. No NUL inside the JSON:
+    every field tarfile parses is digits and spaces."""
+    def field(text, width):
+        return text.encode().ljust(width, b" ")
+
+    def build(n, total, chk):
+        blk = bytearray(b"x" * 512)
+        blk[100:108] = field("0000644", 8)             # mode
+        blk[108:116] = field("0000000", 8)             # uid
+        blk[116:124] = field("0000000", 8)             # gid
+        blk[124:136] = field("%011o" % (total - 512), 12)  # size: the rest of the file
+        blk[136:148] = field("00000000000", 12)        # mtime
+        blk[148:156] = field("%06o" % chk, 8)          # checksum
+        blk[156:157] = b"0"                            # regular file
+        blk[157:257] = b" " * 100                      # linkname
+        blk[257:265] = b"ustar   "                     # magic and version, no NUL
+        blk[265:345] = b" " * 80                       # uname, gname
+        blk[329:345] = b" " * 16                       # devmajor, devminor
+        blk[345:500] = b" " * 155                      # prefix
+        blk[0:8] = struct.pack("<Q", n)
+        blk[8:10] = b'{"'
+        return blk
+
+    tail = b'":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}}'
+    n = 512 - 8 + len(tail)
+    n += (8 - n % 8) % 8
+    total = 8 + n + 8
+    total += (512 - total % 512) % 512  # padding as a second tensor's bytes would break it
+    data = total - 8 - n
+    tail = b'":{"dtype":"U8","shape":[%d],"data_offsets":[0,%d]}}' % (data, data)
+    n = 512 - 8 + len(tail)
+    n += (8 - n % 8) % 8
+    total = 8 + n + data
+    blk = build(n, total, 0)
+    blk[148:156] = b" " * 8
+    chk = sum(blk)
+    blk = build(n, total, chk)
+    hdr = bytes(blk[8:]) + tail
+    hdr += b" " * (n - len(hdr))
+    return struct.pack("<Q", n) + hdr + bytes(data)
+
+
 def write(path, data):
     with open(path, "wb") as f:
         f.write(data)

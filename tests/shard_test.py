@@ -104,5 +104,183 @@ if "ST618" not in ids:
     failures += 1
     print(f"FAIL shard-invalid: a truncated shard gives {ids}, expected ST618 among them")
 
+
+# ---- issue #10: identification, every shard checked, one check per file, links -------------
+
+def run(args, valgrind=False):
+    cmd = [STCHECK, "-f", "json", *args]
+    if valgrind:
+        cmd = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=no"] + cmd
+    return subprocess.run(cmd, capture_output=True)
+
+
+def report_of(doc, index_name):
+    reps = [f for f in doc["files"] if f["path"].endswith("/" + index_name)]
+    return reps[0] if reps else None
+
+
+def folder_case(name, files, index_name, index_bytes, ids, code, modes=("file", "walk"),
+                check=None):
+    """files: name -> bytes, or ("link", target) for a symbolic link."""
+    global failures
+    d = os.path.join(WORK, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for f, content in files.items():
+        p = os.path.join(d, f)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        if isinstance(content, tuple):
+            os.symlink(content[1], p)
+        else:
+            gen.write(p, content)
+    ipath = os.path.join(d, index_name)
+    if index_bytes is not None:
+        os.makedirs(os.path.dirname(ipath), exist_ok=True)
+        with open(ipath, "wb") as f:
+            f.write(index_bytes)
+    for mode in modes:
+        p = run([ipath] if mode == "file" else ["-r", d])
+        rep = report_of(json.loads(p.stdout), os.path.basename(index_name))
+        problems = []
+        if rep is None:
+            problems.append("no report for the index")
+        else:
+            got = sorted({x["id"] for x in rep["findings"]})
+            if got != sorted(ids):
+                problems.append(f"ids {got}, expected {sorted(ids)}")
+            if rep["format"] != "shard-index":
+                problems.append(f"format {rep['format']}")
+            if check:
+                problems += check(rep)
+        if mode == "file" and p.returncode != code:
+            problems.append(f"exit {p.returncode}, expected {code}")
+        if problems:
+            failures += 1
+            print(f"FAIL {name} ({mode}): " + "; ".join(problems))
+
+
+def good_files():
+    return {f: shard(ts) for f, ts in GOOD.items()}
+
+
+def index_bytes(extra=None, total=True):
+    return json.dumps(index_for(GOOD, extra=extra) if total else
+                      {"weight_map": index_for(GOOD, extra=extra)["weight_map"]}).encode()
+
+
+# Found by parsing, not by a 4 KiB window: 5,000 leading spaces are valid JSON.
+folder_case("leading-ws", good_files(), "model.safetensors.index.json",
+            b" " * 5000 + index_bytes({"x": "../../evil.safetensors"}), ["ST611"], 1)
+folder_case("leading-ws-good", good_files(), "model.safetensors.index.json",
+            b"\n" * 5000 + index_bytes(), [], 0)
+# transformers' variant names, and accelerate's index of any .json name.
+folder_case("variant-name", good_files(), "model.safetensors.index.fp16.json",
+            index_bytes({"x": "../x.safetensors"}), ["ST611"], 1)
+folder_case("any-json-name", good_files(), "checkpoint.json",
+            b" " * 5000 + index_bytes({"x": "../x.safetensors"}), ["ST611"], 1)
+
+# Shards of any format are checked with the full scanner.
+EVIL = b"\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85q\x02Rq\x03."  # never loaded
+BENIGN = b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s."  # {'a': 1}
+
+
+def names_ids(want):
+    def check(rep):
+        msgs = [x["message"] for x in rep["findings"] if x["id"] == "ST618"]
+        return [] if all(w in " ".join(msgs) for w in want) else [f"ST618 messages {msgs}"]
+    return check
+
+
+BIN = "pytorch_model-00001-of-00001.bin"
+folder_case("pickle-shard", {BIN: EVIL}, "pytorch_model.bin.index.json",
+            json.dumps({"weight_map": {"a": BIN}}).encode(), ["ST618"], 1,
+            check=names_ids(["pickle", "ST201"]))
+folder_case("pickle-shard-benign", {BIN: BENIGN}, "pytorch_model.bin.index.json",
+            json.dumps({"weight_map": {"a": BIN}}).encode(), [], 0)
+MIXED = dict(good_files(), **{BIN: EVIL})
+folder_case("mixed-index", MIXED, "model.safetensors.index.json",
+            json.dumps({"weight_map": dict(index_for(GOOD)["weight_map"], z=BIN)}).encode(),
+            ["ST618"], 1, check=names_ids(["ST201"]))
+# A shard named .safetensors whose content is a pickle (ST501 in the shard itself).
+folder_case("pickle-named-safetensors", {"model-00001-of-00001.safetensors": EVIL},
+            "model.safetensors.index.json",
+            json.dumps({"weight_map": {"a": "model-00001-of-00001.safetensors"}}).encode(),
+            ["ST618"], 1, check=names_ids(["ST501", "ST201"]))
+# A shard that is itself an index is never read as one (no recursion): its shards unknown.
+folder_case("index-as-shard", good_files(), "model.safetensors.index.json",
+            json.dumps({"weight_map": {"a": "model.safetensors.index.json"}}).encode(),
+            ["ST618"], 1, check=names_ids(["shard-index", "ST617"]))
+
+
+# Each shard file is checked once however many names (links) point at it.
+def links_case(name, blob, n_links, ids, code, n618):
+    files = {"blob.bin": blob}
+    wm = {}
+    for k in range(n_links):
+        link = "model-%05d-of-%05d.safetensors" % (k + 1, n_links)
+        files[link] = ("link", "blob.bin")
+        for t in ("a", "b"):
+            wm[t if k == 0 else f"{t}{k}"] = link
+    def check(rep):
+        n = sum(1 for x in rep["findings"] if x["id"] == "ST618")
+        return [] if n == n618 else [f"{n} ST618 findings, expected {n618}"]
+    folder_case(name, files, "model.safetensors.index.json",
+                json.dumps({"weight_map": wm}).encode(), ids, code, modes=("file",),
+                check=check)
+
+
+many = {"a": 4, "b": 2}
+many.update({f"{t}{k}": 1 for k in range(1, 60) for t in ("a", "b")})
+links_case("links-60", shard(many), 60, [], 0, 0)
+# (its header cut short, it holds none of the tensors the index puts in it: ST613)
+links_case("links-60-broken", shard(many)[:40], 60, ["ST613", "ST618"], 1, 1)
+# Names linked to one file are one shard: a tensor in "two" of them is not in two shards.
+links_case("links-dup-tensor", shard({"a": 4, "b": 2}), 2, ["ST613"], 1, 0)
+
+# Index syntax errors: offsets come from the scanner, never from an unset token (valgrind).
+SYNTAX = [(b'{"weight_map": {"a": "x",}}', 25, 0), (b'{"weight_map": [', 15, 1),
+          (b'{"weight_map": ', 15, 0), (b'{"metadata": {"total_size": 1,', 30, 0),
+          (b'{"metadata": 1, "weight_map": {}}', 13, 1), (b'{', 1, 0)]
+have_valgrind = shutil.which("valgrind") is not None
+for k, (raw, off, length) in enumerate(SYNTAX):
+    d = os.path.join(WORK, f"syntax-{k}")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    ipath = os.path.join(d, "model.safetensors.index.json")
+    with open(ipath, "wb") as f:
+        f.write(raw)
+    p = run([ipath], valgrind=have_valgrind)
+    if p.returncode == 99:
+        failures += 1
+        print(f"FAIL syntax-{k}: valgrind: {p.stderr.decode(errors='replace')[:2000]}")
+        continue
+    doc = json.loads(p.stdout)
+    rep = doc["files"][0]
+    got = [(x["id"], x["offset"], x["length"]) for x in rep["findings"]]
+    if rep["format"] != "shard-index" or got != [("ST610", off, length)]:
+        failures += 1
+        print(f"FAIL syntax-{k}: {rep['format']} {got}, expected [('ST610', {off}, {length})]")
+if not have_valgrind:
+    print("note: valgrind not installed; syntax cases ran without it")
+
+# A Hugging Face cache: every snapshot name is a link to a blob, the index too. Shards are
+# opened by their names in the snapshot folder (links), not beside the blob.
+def cache_case(name, wm_extra, ids, code, modes=("file",)):
+    blobs = {f"blobs/{k:040x}": shard(ts) for k, (f, ts) in enumerate(GOOD.items())}
+    files = dict(blobs)
+    for k, f in enumerate(GOOD):
+        files[f"snapshots/rev/{f}"] = ("link", f"../../blobs/{k:040x}")
+    files["blobs/" + "f" * 40] = index_bytes(wm_extra)
+    files["snapshots/rev/model.safetensors.index.json"] = ("link", "../../blobs/" + "f" * 40)
+    folder_case(name, files, "snapshots/rev/model.safetensors.index.json", None, ids, code,
+                modes=modes)
+
+
+cache_case("hf-cache", None, [], 0)
+cache_case("hf-cache-escape", {"x": "../../blobs/" + "0" * 40}, ["ST611"], 1)
+# Beside the blob (blobs/) the shards do not exist under their snapshot names: if the folder
+# were the link target's, every shard would be missing (ST612).
+cache_case("hf-cache-missing", {"x": "model-00003-of-00003.safetensors"}, ["ST612"], 1)
+
 print(f"shards: {failures} failures")
 sys.exit(1 if failures else 0)

@@ -99,6 +99,14 @@ int st_index_sniff(const st_input *in);
 st_error st_index_check(st_input *in);
 int st_ziparchive_sniff(const st_input *in);
 st_error st_ziparchive_check(st_input *in);
+/* views.c: the pickle view (byte 0, as pickle.load) and the tar view every file gets. */
+int st_pickle_view_sniff(const st_input *in);
+st_error st_pickle_view_check(st_input *in);
+int st_tar_view_sniff(const st_input *in);
+st_error st_tar_view_check(st_input *in);
+/* scan.c: checks an input like a file given alone (identification, checks, other views); its
+ * head and tail must be read. index.c checks each shard with it. */
+void st_scan_input(st_input *in);
 /* textual.c: folder walks. Content no format claims: skipped only when identified as a
  * non-model type after its pickle view was ruled out; otherwise checked as a pickle, or could
  * not check (ST506). */

@@ -9,6 +9,7 @@
 
 #include "../core/escape.h"
 #include "format.h"
+#include "pickle.h"
 
 static const st_format format_table[] = {
     {"safetensors", st_safetensors_sniff, st_safetensors_check, 0},
@@ -37,6 +38,26 @@ const st_format *st_format_identify(const st_input *in)
     return best;
 }
 
+/* Views every file gets whatever its format (views.c): pickle.load and tarfile.open from
+ * byte 0, as torch.load and numpy.load try them. */
+static const st_format view_table[] = {
+    {"pickle", st_pickle_view_sniff, st_pickle_view_check, 1},
+    {"tar", st_tar_view_sniff, st_tar_view_check, 1},
+};
+
+/* A view the primary format's module already took: its own reading, or the pickle view that
+ * tar.c and ziparchive.c check themselves when the first bytes look like a pickle (ST319). */
+static int view_taken(const st_format *primary, const st_format *view, const st_input *in)
+{
+    if (primary == NULL)
+        return 0;
+    if (strcmp(primary->name, view->name) == 0)
+        return 1;
+    return strcmp(view->name, "pickle") == 0 &&
+           (strcmp(primary->name, "tar") == 0 || strcmp(primary->name, "zip") == 0) &&
+           st_pk_looks_like_pickle(in->head, in->head_len);
+}
+
 size_t st_format_other_views(const st_input *in, const st_format *primary, const st_format **out,
                              size_t max)
 {
@@ -45,6 +66,10 @@ size_t st_format_other_views(const st_input *in, const st_format *primary, const
         if (&format_table[i] != primary && format_table[i].second_view &&
             format_table[i].sniff(in) >= ST_VIEW_CONFIDENCE)
             out[n++] = &format_table[i];
+    for (size_t i = 0; i < sizeof(view_table) / sizeof(view_table[0]) && n < max; i++)
+        if (!view_taken(primary, &view_table[i], in) &&
+            view_table[i].sniff(in) >= ST_VIEW_CONFIDENCE)
+            out[n++] = &view_table[i];
     return n;
 }
 

@@ -1,21 +1,34 @@
 /*
  * index.c - sharded checkpoint indexes (model.safetensors.index.json,
- * pytorch_model.bin.index.json).
+ * pytorch_model.bin.index.json, and their variants such as model.safetensors.index.fp16.json).
  *
  *   { "metadata": { "total_size": N, ... }, "weight_map": { "tensor": "shard file", ... } }
  *
  * The index is hostile input like any model file, so it goes through the strict scanner
  * (duplicate keys, UTF-8, grammar). Shard names must be plain names in the index's folder.
- * Each safetensors shard is listed through the safetensors validator's tensor hook: every
- * tensor the index names must be in exactly the shard it names, no tensor may be in two shards,
- * a shard tensor missing from the index is a warning, and metadata.total_size must be the sum
- * of the tensors' byte sizes (transformers does not check it). Shards of other formats
- * (pytorch_model-*.bin) are checked for existence only: listing a pickle's tensors would need
- * its state dict rebuilt.
+ * Every shard is checked with the full scanner, like a file given alone (identification, its
+ * format's checks and every other view: a pickle shard in pytorch_model.bin.index.json is
+ * judged as the pickle it is), and fails the index (ST618) when it fails. Each shard file
+ * (inode) is opened and checked once however many names point at it: a Hugging Face cache
+ * links every snapshot name to a blob, and an index naming 200 links to one large shard must
+ * not parse it 200 times. Safetensors shards are also listed through the validator's tensor
+ * hook: every tensor the index names must be in exactly the shard it names, no tensor may be
+ * in two shard files, a shard tensor missing from the index is a warning, and
+ * metadata.total_size must be the sum of the tensors' byte sizes (transformers does not check
+ * it).
+ *
+ * Identification: loaders find an index by its name (transformers modeling_utils.py:
+ * SAFE_WEIGHTS_INDEX_NAME, WEIGHTS_INDEX_NAME, _add_variant) and json.load it, which takes any
+ * amount of leading whitespace; accelerate's load_checkpoint_in_model takes an index of any
+ * .json name. So a file named like an index whose first non-whitespace byte (read as far as the
+ * header_bytes limit, not a fixed window) opens an object is an index, and so is any *.json
+ * whose top-level object has a "weight_map" key (found by the strict scanner, bounded by the
+ * same limit).
  *
  * Unlike other format modules this one opens files: plain names, beneath the folder
- * descriptor the scanner hands over, following the shard's own symlink (the Hugging Face cache
- * links snapshots to blobs; where such a link leads is judged by the folder walk).
+ * descriptor the scanner hands over (the folder of the name the index was given by, so in a
+ * cache the snapshot folder, not the blob's), following the shard's own symlink (the Hugging
+ * Face cache links snapshots to blobs; where such a link leads is judged by the folder walk).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +45,7 @@
 typedef struct {
     char *name; /* tensor name */
     size_t len;
-    uint32_t shard; /* index into shards */
+    uint32_t shard; /* listed: index into shards; held: index into files */
     uint64_t nbytes;
 } tname;
 
@@ -41,16 +54,29 @@ typedef struct {
     size_t n, cap;
 } tlist;
 
+#define NO_FILE UINT32_MAX
+
+/* One shard file: every shard name that opens the same inode shares it. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    uint32_t shard; /* the first shard name (sorted) that opens it: the one checked */
+    uint32_t names; /* shard names that open it */
+    int listed;     /* checked as safetensors: its tensors are in held */
+} sfile;
+
 typedef struct {
     st_input *in;
     st_report *r;
-    char **shards;         /* distinct shard names, sorted */
-    unsigned char *opened; /* per shard: read and listed (safetensors) */
+    char **shards;     /* distinct shard names, sorted */
+    uint32_t *file_of; /* per shard: index into files, or NO_FILE (missing) */
     size_t n_shards;
+    sfile *files;
+    size_t n_files;
     tlist listed; /* weight_map entries */
     tlist refs;   /* while parsing: each entry's shard name, .shard = the entry's index */
-    tlist held;   /* tensors found in safetensors shards */
-    uint32_t cur; /* shard being listed */
+    tlist held;   /* tensors found in safetensors shard files, .shard = the file */
+    uint32_t cur; /* file being listed */
     int has_total, nomem;
     uint64_t total;
 } idx;
@@ -124,18 +150,29 @@ static int plain_name(const st_json_tok *t)
     return !(t->str_len <= 2 && memcmp(t->str, "..", t->str_len) == 0);
 }
 
+/* A well-formed token of the wrong kind. Scanner errors are not reported here: the token is
+ * then unset, and parse_index reports the scanner's own offset and reason. */
 static int bad_shape(idx *x, const st_json_tok *t, const char *what)
 {
     st_report_add(x->r, ST_R_INDEX_INVALID, t->off, t->len, "%s", what);
     return -1;
 }
 
+/* Reads the next token, which must open an object. */
+static int open_object(idx *x, st_json *j, const char *what)
+{
+    st_json_tok t;
+    if (st_json_next(j, &t) != ST_JSON_OK)
+        return -1;
+    return t.type == ST_JT_OBJ_BEGIN ? 0 : bad_shape(x, &t, what);
+}
+
 static int parse_weight_map(idx *x, st_json *j)
 {
     st_json_tok k, v;
     char a[128], b[128];
-    if (st_json_next(j, &k) != ST_JSON_OK || k.type != ST_JT_OBJ_BEGIN)
-        return bad_shape(x, &k, "weight_map is not an object");
+    if (open_object(x, j, "weight_map is not an object") != 0)
+        return -1;
     for (;;) {
         if (st_json_next(j, &k) != ST_JSON_OK)
             return -1;
@@ -169,8 +206,8 @@ static int parse_weight_map(idx *x, st_json *j)
 static int parse_metadata(idx *x, st_json *j)
 {
     st_json_tok k, v;
-    if (st_json_next(j, &k) != ST_JSON_OK || k.type != ST_JT_OBJ_BEGIN)
-        return bad_shape(x, &k, "metadata is not an object");
+    if (open_object(x, j, "metadata is not an object") != 0)
+        return -1;
     for (;;) {
         if (st_json_next(j, &k) != ST_JSON_OK)
             return -1;
@@ -196,10 +233,8 @@ static int parse_index(idx *x, const unsigned char *buf, size_t len)
     int rc = -1, seen_map = 0;
     if (j == NULL)
         return x->nomem = 1, -1;
-    if (st_json_next(j, &t) != ST_JSON_OK || t.type != ST_JT_OBJ_BEGIN) {
-        bad_shape(x, &t, "the index is not a JSON object");
+    if (open_object(x, j, "the index is not a JSON object") != 0)
         goto out;
-    }
     for (;;) {
         if (st_json_next(j, &t) != ST_JSON_OK)
             goto out;
@@ -238,11 +273,29 @@ static void on_tensor(void *arg, const char *name, size_t len, uint64_t nbytes)
     tl_add(x, &x->held, name, len, x->cur, nbytes);
 }
 
-/* Lists a safetensors shard's tensors through the validator, into a scratch report whose
- * verdict tells whether the shard passes its own checks. */
-static void list_shard(idx *x, int fd, uint64_t size, const char *name)
+/* Why a shard failed, for the message: its format, verdict and first few finding ids. */
+static void shard_summary(const st_report *s, char *buf, size_t size)
 {
-    char a[128];
+    size_t n = st_report_finding_count(s), used;
+    snprintf(buf, size, "%s, %s", st_report_format(s) ? st_report_format(s) : "unknown",
+             st_verdict_name(st_report_verdict(s)));
+    for (size_t i = 0, shown_ids = 0; i < n && shown_ids < 6; i++) {
+        const st_finding *f = st_report_finding(s, i);
+        if (f->severity < ST_SEV_WARNING)
+            continue;
+        used = strlen(buf);
+        snprintf(buf + used, size - used, "%s%s", shown_ids ? " " : ": ", f->id);
+        shown_ids++;
+    }
+}
+
+/* Checks one shard file with the full scanner into a scratch report (its own findings belong
+ * to its own report when it is checked as a file); its safetensors tensors are listed through
+ * the tensor hook. */
+static void check_file(idx *x, uint32_t f, int fd, uint64_t size)
+{
+    char a[128], why[160];
+    const char *name = x->shards[x->files[f].shard];
     st_report *scratch = st_report_new(x->in->ctx, name);
     if (scratch == NULL) {
         x->nomem = 1;
@@ -259,47 +312,117 @@ static void list_shard(idx *x, int fd, uint64_t size, const char *name)
                    .tail = tail,
                    .tail_len = n,
                    .name = name,
-                   .depth = x->in->depth + 1,
+                   .depth = x->in->depth + 1, /* no folder: a shard is never read as an index */
                    .on_tensor = on_tensor,
                    .tensor_arg = x};
-    if (st_src_read(&src, 0, head, n) != ST_OK || st_src_read(&src, size - n, tail, n) != ST_OK ||
-        st_safetensors_check(&in) != ST_OK || st_report_verdict(scratch) != ST_VERDICT_PASS)
+    x->cur = f;
+    if (st_src_read(&src, 0, head, n) != ST_OK || st_src_read(&src, size - n, tail, n) != ST_OK) {
+        st_report_add(scratch, ST_R_IO, 0, 0, "could not read the shard");
+        st_report_fail(scratch, ST_E_IO);
+    } else
+        st_scan_input(&in);
+    x->files[f].listed =
+        st_report_format(scratch) != NULL && strcmp(st_report_format(scratch), "safetensors") == 0;
+    if (st_report_verdict(scratch) != ST_VERDICT_PASS) {
+        shard_summary(scratch, why, sizeof(why));
         st_report_add(x->r, ST_R_INDEX_SHARD_INVALID, 0, 0,
-                      "shard \"%s\" fails its own checks (check it to see why)",
-                      shown(name, strlen(name), a, sizeof(a)));
+                      "shard \"%s\"%s fails its own checks (%s; check it to see why)",
+                      shown(name, strlen(name), a, sizeof(a)),
+                      x->files[f].names > 1 ? " (and the other names linked to it)" : "", why);
+    }
     st_report_free(scratch);
+}
+
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    uint32_t shard;
+} inode_ref;
+
+static int by_inode(const void *a, const void *b)
+{
+    const inode_ref *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return (x->shard > y->shard) - (x->shard < y->shard);
+}
+
+/* Opens every shard name once (missing ones are findings) and groups the names by inode:
+ * sorted, so that many names stay linear-log. */
+static int find_files(idx *x, int dirfd, inode_ref *refs, size_t *n_refs)
+{
+    char a[128];
+    *n_refs = 0;
+    for (uint32_t i = 0; i < x->n_shards; i++) {
+        const char *s = x->shards[i];
+        int fd = openat(dirfd, s, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        int err = errno;
+        struct stat st;
+        x->file_of[i] = NO_FILE;
+        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+            st_report_add(x->r, ST_R_INDEX_SHARD_MISSING, 0, 0, "shard \"%s\" %s",
+                          shown(s, strlen(s), a, sizeof(a)),
+                          fd < 0 && err == ENOENT ? "does not exist in the index's folder"
+                                                  : "is not a readable regular file");
+        else
+            refs[(*n_refs)++] = (inode_ref){st.st_dev, st.st_ino, i};
+        if (fd >= 0)
+            close(fd);
+    }
+    if (*n_refs > 1)
+        qsort(refs, *n_refs, sizeof(*refs), by_inode);
+    for (size_t k = 0; k < *n_refs; k++) {
+        if (k == 0 || refs[k].dev != refs[k - 1].dev || refs[k].ino != refs[k - 1].ino)
+            x->files[x->n_files++] = (sfile){refs[k].dev, refs[k].ino, refs[k].shard, 0, 0};
+        x->files[x->n_files - 1].names++;
+        x->file_of[refs[k].shard] = (uint32_t)(x->n_files - 1);
+    }
+    return 0;
 }
 
 static void open_shards(idx *x, int dirfd)
 {
     char a[128];
-    if ((x->opened = calloc(x->n_shards ? x->n_shards : 1, 1)) == NULL) {
+    size_t n = x->n_shards ? x->n_shards : 1, n_refs;
+    inode_ref *refs = malloc(n * sizeof(*refs));
+    x->file_of = malloc(n * sizeof(*x->file_of));
+    x->files = malloc(n * sizeof(*x->files));
+    if (refs == NULL || x->file_of == NULL || x->files == NULL) {
+        free(refs);
         x->nomem = 1;
         return;
     }
-    for (uint32_t i = 0; i < x->n_shards && !x->nomem; i++) {
-        const char *s = x->shards[i];
+    find_files(x, dirfd, refs, &n_refs);
+    free(refs);
+    for (uint32_t f = 0; f < x->n_files && !x->nomem; f++) {
+        const char *s = x->shards[x->files[f].shard];
         int fd = openat(dirfd, s, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         struct stat st;
-        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            st_report_add(x->r, ST_R_INDEX_SHARD_MISSING, 0, 0, "shard \"%s\" %s",
-                          shown(s, strlen(s), a, sizeof(a)),
-                          fd < 0 && errno == ENOENT ? "does not exist in the index's folder"
-                                                    : "is not a readable regular file");
-        } else if (st_name_has_suffix(s, ".safetensors")) {
-            x->cur = i;
-            list_shard(x, fd, (uint64_t)st.st_size, s);
-            x->opened[i] = 1;
-        }
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == x->files[f].dev &&
+            st.st_ino == x->files[f].ino)
+            check_file(x, f, fd, (uint64_t)st.st_size);
+        else /* replaced between the two opens: what was grouped is not what would be read */
+            st_report_add(x->r, ST_R_INDEX_SHARD_INVALID, 0, 0,
+                          "shard \"%s\" changed while the index was checked",
+                          shown(s, strlen(s), a, sizeof(a)));
         if (fd >= 0)
             close(fd);
     }
 }
 
-/* A safetensors shard that was read and listed (a missing one is reported as such). */
-static int is_safetensors(const idx *x, uint32_t shard)
+/* A shard whose file was read and listed as safetensors (a missing one is reported as such). */
+static int is_listed(const idx *x, uint32_t shard)
 {
-    return x->opened[shard] && st_name_has_suffix(x->shards[shard], ".safetensors");
+    uint32_t f = x->file_of[shard];
+    return f != NO_FILE && x->files[f].listed;
+}
+
+/* The name a shard file is reported by: the first shard name that opens it. */
+static const char *file_name(const idx *x, uint32_t f)
+{
+    return x->shards[x->files[f].shard];
 }
 
 /* Finds name in the sorted held list; returns the first match or NULL. */
@@ -319,39 +442,49 @@ static const tname *find_held(const idx *x, const tname *want)
     return h && h->len == want->len && memcmp(h->name, want->name, want->len) == 0 ? h : NULL;
 }
 
-static void compare(idx *x)
+/* Tensors in two shard files (names linking to one file are one shard), and total_size. */
+static void compare_held(idx *x, uint64_t *sum, int *sum_ok)
 {
     char a[128], b[128], c[128];
-    if (x->held.n > 1) /* qsort(NULL, 0, ...) is undefined */
-        qsort(x->held.v, x->held.n, sizeof(tname), by_name);
-    if (x->listed.n > 1)
-        qsort(x->listed.v, x->listed.n, sizeof(tname), by_name);
-    uint64_t sum = 0;
-    int sum_ok = 1;
+    *sum = 0;
+    *sum_ok = 1;
     for (size_t i = 0; i < x->held.n; i++) {
         const tname *h = &x->held.v[i];
         const tname *prev = i > 0 ? &x->held.v[i - 1] : NULL;
         if (prev && prev->shard != h->shard && prev->len == h->len &&
-            memcmp(prev->name, h->name, h->len) == 0)
+            memcmp(prev->name, h->name, h->len) == 0) {
+            const char *p = file_name(x, prev->shard), *q = file_name(x, h->shard);
             st_report_add(x->r, ST_R_INDEX_TENSOR_TWICE, 0, 0,
                           "tensor \"%s\" is in shard \"%s\" and in shard \"%s\"",
-                          shown(h->name, h->len, a, sizeof(a)),
-                          shown(x->shards[x->held.v[i - 1].shard],
-                                strlen(x->shards[x->held.v[i - 1].shard]), b, sizeof(b)),
-                          shown(x->shards[h->shard], strlen(x->shards[h->shard]), c, sizeof(c)));
-        if (h->nbytes == UINT64_MAX || st_add_u64(sum, h->nbytes, &sum))
-            sum_ok = 0;
+                          shown(h->name, h->len, a, sizeof(a)), shown(p, strlen(p), b, sizeof(b)),
+                          shown(q, strlen(q), c, sizeof(c)));
+        }
+        if (h->nbytes == UINT64_MAX || st_add_u64(*sum, h->nbytes, sum))
+            *sum_ok = 0;
     }
+}
+
+static void compare(idx *x)
+{
+    char a[128], b[128];
+    if (x->held.n > 1) /* qsort(NULL, 0, ...) is undefined */
+        qsort(x->held.v, x->held.n, sizeof(tname), by_name);
+    if (x->listed.n > 1)
+        qsort(x->listed.v, x->listed.n, sizeof(tname), by_name);
+    uint64_t sum;
+    int sum_ok;
+    compare_held(x, &sum, &sum_ok);
     for (size_t i = 0; i < x->listed.n; i++) {
         const tname *l = &x->listed.v[i];
-        if (!is_safetensors(x, l->shard))
+        if (!is_listed(x, l->shard))
             continue;
+        uint32_t f = x->file_of[l->shard];
         const tname *h = find_held(x, l);
         int found = 0;
         for (; h && h < x->held.v + x->held.n && h->len == l->len &&
                memcmp(h->name, l->name, l->len) == 0;
              h++)
-            found |= h->shard == l->shard;
+            found |= h->shard == f;
         if (!found)
             st_report_add(x->r, ST_R_INDEX_TENSOR_MISSING, 0, 0,
                           "the index puts tensor \"%s\" in shard \"%s\", which does not hold it",
@@ -364,15 +497,16 @@ static void compare(idx *x)
         while (k < x->listed.n && by_name(&x->listed.v[k], &(tname){h->name, h->len, 0, 0}) < 0)
             k++;
         if (k >= x->listed.n || x->listed.v[k].len != h->len ||
-            memcmp(x->listed.v[k].name, h->name, h->len) != 0)
+            memcmp(x->listed.v[k].name, h->name, h->len) != 0) {
+            const char *p = file_name(x, h->shard);
             st_report_add(x->r, ST_R_INDEX_TENSOR_UNLISTED, 0, 0,
                           "shard \"%s\" holds tensor \"%s\", which the index does not list",
-                          shown(x->shards[h->shard], strlen(x->shards[h->shard]), a, sizeof(a)),
-                          shown(h->name, h->len, b, sizeof(b)));
+                          shown(p, strlen(p), a, sizeof(a)), shown(h->name, h->len, b, sizeof(b)));
+        }
     }
     int all_st = 1;
     for (uint32_t i = 0; i < x->n_shards; i++)
-        all_st &= is_safetensors(x, i);
+        all_st &= is_listed(x, i);
     if (x->has_total && all_st && sum_ok && sum != x->total)
         st_report_add(x->r, ST_R_INDEX_TOTAL_SIZE, 0, 0,
                       "metadata.total_size is %llu; the shards' tensors hold %llu bytes",
@@ -422,20 +556,100 @@ st_error st_index_check(st_input *in)
     for (size_t i = 0; i < x.n_shards; i++)
         free(x.shards[i]);
     free(x.shards);
-    free(x.opened);
+    free(x.file_of);
+    free(x.files);
     return err;
 }
 
-/* Identification: the name says index and the content opens a JSON object. */
+/* ---- identification ---------------------------------------------------------------------- */
+
+/* A name a loader opens as an index: *.index.json, or *.index.<variant>.json as transformers'
+ * _add_variant writes it (model.safetensors.index.fp16.json). */
+static int index_name(const char *name)
+{
+    if (st_name_has_suffix(name, ".index.json"))
+        return 1;
+    if (!st_name_has_suffix(name, ".json"))
+        return 0;
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    const char *dot = strstr(base, ".index.");
+    return dot != NULL && dot + 7 < base + strlen(base) - 5;
+}
+
+static int json_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The first byte that is not JSON whitespace, read past any amount of it up to the
+ * header_bytes limit (json.load skips it all); -1 when there is none. */
+static int first_byte(const st_input *in)
+{
+    uint64_t limit = in->ctx->limits[ST_LIMIT_HEADER_BYTES];
+    uint64_t end = in->src->size < limit ? in->src->size : limit;
+    for (size_t i = 0; i < in->head_len; i++)
+        if (!json_space(in->head[i]))
+            return in->head[i];
+    unsigned char chunk[4096];
+    for (uint64_t off = in->head_len; off < end;) {
+        size_t n = end - off < sizeof(chunk) ? (size_t)(end - off) : sizeof(chunk);
+        if (st_src_read(in->src, off, chunk, n) != ST_OK)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (!json_space(chunk[i]))
+                return chunk[i];
+        off += n;
+    }
+    return -1;
+}
+
+/* Whether the top-level object of buf has a "weight_map" key, by the strict scanner. JSON that
+ * the scanner refuses but that mentions weight_map is an index too (Python's json may accept
+ * what the scanner refuses; the check then reports why). */
+static int has_weight_map(const st_input *in, const unsigned char *buf, size_t len)
+{
+    static const char key[] = "weight_map";
+    st_json *j = st_json_new(buf, len, (unsigned)in->ctx->limits[ST_LIMIT_JSON_DEPTH]);
+    st_json_tok t;
+    int found = 0, refused = j == NULL || st_json_next(j, &t) != ST_JSON_OK;
+    if (!refused && t.type != ST_JT_OBJ_BEGIN) {
+        st_json_free(j);
+        return 0;
+    }
+    while (!refused && !found) {
+        if (st_json_next(j, &t) != ST_JSON_OK) {
+            refused = 1;
+            break;
+        }
+        if (t.type == ST_JT_OBJ_END)
+            break;
+        found = t.str_len == 10 && memcmp(t.str, key, 10) == 0;
+        refused = st_json_next(j, &t) != ST_JSON_OK || st_json_skip(j, &t) != ST_JSON_OK;
+    }
+    st_json_free(j);
+    for (size_t i = 0; refused && !found && i + sizeof(key) - 1 <= len; i++)
+        found = buf[i] == 'w' && memcmp(buf + i, key, sizeof(key) - 1) == 0;
+    return found;
+}
+
+/* Identification by content, bounded by header_bytes: an index's name and a first
+ * non-whitespace '{'; or any *.json whose top-level object has a weight_map. */
 int st_index_sniff(const st_input *in)
 {
-    if (!st_name_has_suffix(in->name, ".index.json"))
+    int named = index_name(in->name);
+    if (!named && !st_name_has_suffix(in->name, ".json"))
         return 0;
-    for (size_t i = 0; i < in->head_len; i++) {
-        unsigned char c = in->head[i];
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-            continue;
-        return c == '{' ? 90 : 0;
-    }
-    return 0;
+    if (first_byte(in) != '{')
+        return 0;
+    if (named)
+        return 90;
+    uint64_t size = in->src->size;
+    if (size > in->ctx->limits[ST_LIMIT_HEADER_BYTES])
+        return 0;
+    unsigned char *buf = malloc(size ? (size_t)size : 1);
+    int found = buf != NULL && st_src_read(in->src, 0, buf, (size_t)size) == ST_OK &&
+                has_weight_map(in, buf, (size_t)size);
+    free(buf);
+    return found ? 90 : 0;
 }
