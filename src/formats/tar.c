@@ -818,18 +818,45 @@ static st_error check_members(tar_walk *t)
     return err;
 }
 
+/* Nonzero when pickle.load from byte 0 imports or calls something before it stops: walked
+ * into a scratch report (an ordinary tar header fails at its first opcodes, no finding). */
+static int pickle_acts(st_input *in, st_error *err)
+{
+    st_report *probe = st_report_new(in->ctx, "");
+    if (probe == NULL) {
+        *err = ST_E_NOMEM;
+        return 0;
+    }
+    st_input view = *in;
+    view.report = probe;
+    view.on_tensor = NULL;
+    st_pk_job job = {.in = &view,
+                     .src = in->src,
+                     .end = in->src->size,
+                     .profile = ST_PK_PROFILE_DATA,
+                     .single = 1};
+    st_pk_result res;
+    *err = st_pickle_walk(&job, &res);
+    st_pk_result_free(&res);
+    int acts = probe->n_imports > 0 || probe->calls_total > 0 || *err != ST_OK;
+    st_report_free(probe);
+    *err = ST_OK; /* a probe that could not finish is walked again for real */
+    return acts;
+}
+
 /* torch.load's _legacy_load tries tarfile first and, on any TarError, reads the same bytes as
- * legacy pickles from offset 0: when the first header is also a pickle, both views are
- * checked. */
+ * legacy pickles from offset 0: when the first header is also a pickle (one that plausibly
+ * parses, or one that imports or calls before it fails), both views are checked. */
 static st_error pickle_view(st_input *in)
 {
-    if (!st_pk_looks_like_pickle(in->head, in->head_len))
-        return ST_OK;
+    st_error err = ST_OK;
+    if (!st_pk_looks_like_pickle(in->head, in->head_len) && !pickle_acts(in, &err))
+        return err;
     st_report_add(in->report, ST_R_LOADER_POLYGLOT, 0, BLOCK,
                   "the first tar header is also a pickle: torch.load reads the tar, and the "
                   "pickle when tarfile fails; both are checked");
     const char *format = in->report->format;
-    st_error err = st_rawpickle_check(in);
+    err = st_rawpickle_check(in);
     in->report->format = format;
     return err;
 }
