@@ -33,7 +33,9 @@
  * V_CALL values refer to, so BUILD and SETITEM(S) update them through every reference:
  *   off = OFF_REC | record id, or (V_TUPLE only) OFF_SHAPE | product of its exact integers -
  *   a tuple of ints is immutable, so its product is exact for good (OFF_OVF: it overflowed
- *   44 bits; OFF_FULL: not the empty tuple). */
+ *   44 bits; OFF_FULL: not the empty tuple). A V_DICT's off is its identity: the offset of
+ *   the opcode that made it, + 1 (copies through the memo or DUP keep it); only dicts given a
+ *   key joblib reads get a record, found by that identity. */
 #define LOW(n) (((uint64_t)1 << (n)) - 1)
 #define OFF_REC ((uint64_t)1 << 63)
 #define OFF_SHAPE ((uint64_t)1 << 62)
@@ -139,8 +141,7 @@ typedef struct {
 
 /* joblib and numpy values (defined with op_tuple) */
 static pv tuple_value(walker *w, const pv *e, size_t n);
-static st_pkl to_pkl(walker *w, const pv *v, char *text);
-static void share_dict(walker *w, pv *t);
+static st_pkl to_pkl(walker *w, const pv *v, char *text, int want_text);
 static void track_call(walker *w, const pv *callable, char how, const pv *args, pv *res);
 
 /* ---- findings -------------------------------------------------------------------------- */
@@ -579,8 +580,8 @@ static uint64_t pack(const pv *v)
     case V_CALL: /* the import, and the record of what the call made */
         payload = v->aux | (uint64_t)REC_ID(v) << 32;
         break;
-    case V_DICT:
-        payload = REC_ID(v);
+    case V_DICT: /* its identity (see OFF_REC) */
+        payload = v->off < ((uint64_t)1 << 57) ? v->off : 0;
         break;
     default:
         payload = v->aux;
@@ -619,22 +620,12 @@ static pv unpack(uint64_t x)
             v.off = OFF_REC | (payload >> 32);
         break;
     case V_DICT:
-        if (payload)
-            v.off = OFF_REC | payload;
+        v.off = payload;
         break;
     default:
         v.aux = (uint32_t)payload;
     }
     return v;
-}
-
-/* A dict copied (memo, DUP) gets its record first, so that every copy updates the same one. */
-static void share_dict(walker *w, pv *t)
-{
-    if (t->kind == V_DICT && !(t->off & OFF_REC)) {
-        uint32_t id = st_pkvals_dict(w->vals);
-        t->off = id ? OFF_REC | id : 0;
-    }
 }
 
 static uint64_t *memo_slot(walker *w, uint64_t idx, int create)
@@ -672,7 +663,6 @@ static int memo_put(walker *w, uint64_t idx)
     uint64_t *slot = memo_slot(w, idx, 1);
     if (slot == NULL)
         return nomem(w);
-    share_dict(w, t);
     if (*slot == 0)
         w->memo_count++;
     *slot = pack(t);
@@ -882,9 +872,14 @@ static void finish_imports(walker *w)
 /* A name too long to judge whole: an error of its own, listed with what fits. */
 static void name_too_long(walker *w, const char *opname, uint64_t len)
 {
-    FINDING(w, ST_R_PK_NAME_TOO_LONG,
-            "%s at offset %llu imports a name of %llu bytes, longer than the %u judged", opname,
-            (unsigned long long)w->op_off, (unsigned long long)len, ST_PK_NAME_MAX);
+    if (len >= UINT32_MAX) /* a string the memo keeps only as "long" (see pack) */
+        FINDING(w, ST_R_PK_NAME_TOO_LONG,
+                "%s at offset %llu imports a name longer than the %u bytes judged", opname,
+                (unsigned long long)w->op_off, ST_PK_NAME_MAX);
+    else
+        FINDING(w, ST_R_PK_NAME_TOO_LONG,
+                "%s at offset %llu imports a name of %llu bytes, longer than the %u judged", opname,
+                (unsigned long long)w->op_off, (unsigned long long)len, ST_PK_NAME_MAX);
     st_report_add_import(w->r, "<name too long>", "", member_of(w), "suspicious", w->op_off);
 }
 
@@ -1092,8 +1087,9 @@ static int check_target(walker *w, const char *opname, uint8_t want)
     return 0;
 }
 
-/* SETITEM(S) on a dict: keys that joblib's wrappers read are recorded in the dict's record
- * (made on first need); a key that may be any string (not a literal) taints it. */
+/* SETITEM(S) or DICT: keys that joblib's wrappers read are recorded for the dict's identity;
+ * a key that may be any string (not a literal) taints it. Only keys as long as an attribute
+ * name joblib reads are read at all (dicts are everywhere; their texts cost a read each). */
 static void capture_state(walker *w, pv *dict, const pv *items, size_t n)
 {
     char key[ST_PK_TEXT_MAX + 1], text[ST_PK_TEXT_MAX + 1];
@@ -1101,19 +1097,16 @@ static void capture_state(walker *w, pv *dict, const pv *items, size_t n)
         const pv *k = &items[i];
         const char *kt = NULL;
         if (k->kind == V_STR) {
-            if (k->aux > ST_PK_TEXT_MAX)
-                continue; /* longer than any attribute name */
-            if (value_text(w, k, key) == 0) {
-                if (!st_pkvals_key_matters(key))
-                    continue;
-                kt = key;
-            }
+            uint32_t l = k->aux; /* shape dtype order; filename subclass; init_args; ... */
+            if ((l != 5 && l != 8 && l != 9 && l != 10 && l != 27) || value_text(w, k, key) != 0 ||
+                !st_pkvals_key_matters(key))
+                continue;
+            kt = key;
         } else if (k->kind != V_CALL && k->kind != V_OBJ && k->kind != V_PID) {
             continue; /* not a str: never an attribute name */
         }
-        share_dict(w, dict);
-        st_pkl v = to_pkl(w, &items[i + 1], text);
-        st_pkvals_setitem(w->vals, REC_ID(dict), kt, &v, text);
+        st_pkl v = to_pkl(w, &items[i + 1], text, 1);
+        st_pkvals_setitem(w->vals, dict->off, kt, &v, v.kind == ST_PKL_STR ? text : NULL);
     }
 }
 
@@ -1228,7 +1221,7 @@ static int op_build(walker *w)
                        "BUILD", member_of(w), w->op_off);
     if (t->kind == V_CALL && (t->off & OFF_REC)) {
         char text[ST_PK_TEXT_MAX + 1];
-        st_pkl st = to_pkl(w, &state, text);
+        st_pkl st = to_pkl(w, &state, text, 1);
         uint32_t id = REC_ID(t);
         int cls = st_pkvals_build(w->vals, id, &st);
         int nd = cls == ST_PKC_ND_WRAPPER || cls == ST_PKC_ZND_WRAPPER;
@@ -1325,8 +1318,10 @@ static int makes_instance(const walker *w, uint32_t idx)
            strcmp(t, "copyreg.__newobj_ex__") == 0;
 }
 
-/* The value as the records see it; a resolved string's text goes to text (ST_PK_TEXT_MAX+1). */
-static st_pkl to_pkl(walker *w, const pv *v, char *text)
+/* The value as the records see it. With want_text, a string's text is read into text
+ * (ST_PK_TEXT_MAX + 1 bytes; a string that does not resolve is TEXT); without, a string is
+ * STR with its length only. */
+static st_pkl to_pkl(walker *w, const pv *v, char *text, int want_text)
 {
     st_pkl p = {ST_PKL_UNKNOWN, 0, 0, 2, 0, 0};
     switch (v->kind) {
@@ -1343,6 +1338,8 @@ static st_pkl to_pkl(walker *w, const pv *v, char *text)
         p.kind = ST_PKL_NUMBER;
         return p;
     case V_STR:
+        if (v->aux <= ST_PK_TEXT_MAX && !want_text)
+            return (st_pkl){ST_PKL_STR, 0, 0, (uint8_t)(v->aux != 0), 0, v->aux};
         if (v->aux <= ST_PK_TEXT_MAX && value_text(w, v, text) == 0)
             return (st_pkl){ST_PKL_STR, 0, 0, (uint8_t)(text[0] != 0), 0, strlen(text)};
         return (st_pkl){ST_PKL_TEXT, 0, 0, (uint8_t)(v->aux != 0), 0, v->aux};
@@ -1350,6 +1347,8 @@ static st_pkl to_pkl(walker *w, const pv *v, char *text)
         return (st_pkl){ST_PKL_TEXT, 0, 0, (uint8_t)(v->aux != 0), 0, v->aux};
     case V_GLOBAL:
         return (st_pkl){ST_PKL_GLOBAL, (uint8_t)class_of(w, v->aux), 0, 1, 0, v->aux};
+    case V_DICT:
+        return (st_pkl){ST_PKL_DICT, 0, 0, 2, 0, v->off};
     case V_TUPLE:
         if (v->aux == 0 && (v->off & OFF_SHAPE)) {
             st_pkl shape = {ST_PKL_SHAPE, 0, 0, 0, 0, v->off & LOW(44)};
@@ -1358,7 +1357,6 @@ static st_pkl to_pkl(walker *w, const pv *v, char *text)
             return shape;
         }
         /* fall through */
-    case V_DICT:
     case V_CALL:
         if (v->off & OFF_REC)
             return (st_pkl){ST_PKL_REC, 0, 0, 2, REC_ID(v), 0};
@@ -1373,6 +1371,26 @@ static st_pkl to_pkl(walker *w, const pv *v, char *text)
     default:
         return p;
     }
+}
+
+/* What st_pkvals_tuple may keep, judged on the walker's kinds alone (most tuples are none of
+ * these, and converting them would cost every pickle): a tuple holding a class, a record or
+ * (as a BUILD pair) a dict; numpy.dtype's arguments; a dtype state. */
+static int tuple_may_matter(const pv *e, size_t n)
+{
+    int args = n <= 3 && e[0].kind == V_STR && e[0].aux <= 32;
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].kind == V_GLOBAL || (e[i].kind == V_DICT && n == 2) ||
+            ((e[i].kind == V_CALL || e[i].kind == V_TUPLE) && (e[i].off & OFF_REC)))
+            return 1;
+        if (i > 0 && e[i].kind != V_BOOL && e[i].kind != V_INT)
+            args = 0;
+    }
+    if (args || n < 5)
+        return args;
+    int ver = e[0].kind == V_BOOL || (e[0].kind == V_INT && e[0].aux == 1 && e[0].off <= 4);
+    int endian = (e[1].kind == V_STR || e[1].kind == V_BYTES) && e[1].aux == 1;
+    return (ver && endian) || (n == 5 && e[0].kind == V_STR && e[0].aux == 1);
 }
 
 /* The value of a new tuple of items e[0..n): an int tuple's product, or a record. */
@@ -1392,12 +1410,25 @@ static pv tuple_value(walker *w, const pv *e, size_t n)
         v.off = OFF_SHAPE | (n ? OFF_FULL : 0) | prod;
         return v;
     }
-    if (n > 9)
+    if (n > 9 || !tuple_may_matter(e, n))
         return v;
+    /* Kinds first; texts only where a record may keep them: a tuple holding a class, a record
+     * or a dict (filenames), or numpy.dtype's type string. */
+    int holds = 0, dtype_args = n <= 3;
     for (i = 0; i < n; i++) {
-        items[i] = to_pkl(w, &e[i], text[i]);
-        texts[i] = text[i];
+        items[i] = to_pkl(w, &e[i], text[i], 0);
+        texts[i] = NULL;
+        holds |= items[i].kind == ST_PKL_GLOBAL || items[i].kind == ST_PKL_REC ||
+                 items[i].kind == ST_PKL_DICT;
+        if (i > 0 && items[i].kind != ST_PKL_BOOL && items[i].kind != ST_PKL_INT)
+            dtype_args = 0;
     }
+    dtype_args &= items[0].kind == ST_PKL_STR && items[0].i <= 32;
+    for (i = 0; i < n; i++)
+        if (items[i].kind == ST_PKL_STR && (holds || (dtype_args && i == 0))) {
+            items[i] = to_pkl(w, &e[i], text[i], 1);
+            texts[i] = items[i].kind == ST_PKL_STR ? text[i] : NULL;
+        }
     st_pkl t = st_pkvals_tuple(w->vals, items, texts, n);
     if (t.kind == ST_PKL_REC)
         v.off = OFF_REC | t.rec;
@@ -1419,7 +1450,7 @@ static void track_call(walker *w, const pv *callable, char how, const pv *args, 
         return;
     if (cls == ST_PKC_NONE)
         how = 'C';
-    st_pkl a = to_pkl(w, args, text);
+    st_pkl a = to_pkl(w, args, text, 1);
     uint32_t id = st_pkvals_call(w->vals, cls, how, &a);
     if (id != 0)
         res->off = OFF_REC | id;
@@ -1696,8 +1727,11 @@ static int op_collection(walker *w, uint8_t kind)
         return -1;
     if (kind == V_DICT && (w->sp - base) % 2 != 0)
         return malformed(w, "DICT with an odd number of items");
+    pv c = {kind, 0, 0, kind == V_DICT ? w->op_off + 1 : 0}; /* a dict's identity: OFF_REC */
+    if (kind == V_DICT)
+        capture_state(w, &c, w->stack + base, w->sp - base);
     w->sp = base;
-    return push(w, kind, 0, 0, 0);
+    return push_v(w, &c);
 }
 
 static int op_dup(walker *w)
@@ -1705,7 +1739,6 @@ static int op_dup(walker *w)
     pv *t = top(w);
     if (t == NULL)
         return -1;
-    share_dict(w, t);
     pv v = *t;
     return push_v(w, &v);
 }
@@ -1823,7 +1856,7 @@ static int step_op(walker *w, unsigned char op)
     case ')':
         return op_tuple(w, 0);
     case '}':
-        return push(w, V_DICT, 0, 0, 0);
+        return push(w, V_DICT, 0, 0, w->op_off + 1); /* its identity (see OFF_REC) */
     case 'u':
         return op_mutate(w, "SETITEMS", V_DICT, 0, 1);
     case 'q':

@@ -57,6 +57,11 @@ typedef struct {
     attrs *a;          /* R_DICT, R_OBJ */
 } rec;
 
+typedef struct {
+    uint64_t key; /* dict identity, 0 = empty slot */
+    uint32_t rec;
+} dslot;
+
 struct st_pkvals {
     rec *recs; /* recs[0] unused: id 0 means "no record" */
     size_t n, cap;
@@ -65,6 +70,8 @@ struct st_pkvals {
     size_t n_items, cap_items;
     char *pool;
     size_t n_pool, cap_pool;
+    dslot *dicts; /* open addressing, a power of two */
+    size_t n_dicts, cap_dicts;
     int exhausted;
 };
 
@@ -87,6 +94,7 @@ void st_pkvals_free(st_pkvals *t)
     free(t->recs);
     free(t->items);
     free(t->pool);
+    free(t->dicts);
     free(t);
 }
 
@@ -136,8 +144,54 @@ static rec *get(const st_pkvals *t, uint32_t id, uint8_t type)
     return &t->recs[id];
 }
 
+static size_t dict_slot(const st_pkvals *t, uint64_t key)
+{
+    size_t mask = t->cap_dicts - 1, i = (size_t)(key * 0x9E3779B97F4A7C15u) & mask;
+    while (t->dicts[i].key != 0 && t->dicts[i].key != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* The record of the dict with identity key; with create, made when missing. */
+static uint32_t dict_rec(st_pkvals *t, uint64_t key, int create)
+{
+    if (t->cap_dicts > 0) {
+        size_t i = dict_slot(t, key);
+        if (t->dicts[i].key == key)
+            return t->dicts[i].rec;
+    }
+    if (!create)
+        return 0;
+    if ((t->n_dicts + 1) * 2 > t->cap_dicts) { /* keep the table at most half full */
+        size_t cap = t->cap_dicts ? t->cap_dicts * 2 : 64, old = t->cap_dicts;
+        dslot *prev = t->dicts;
+        t->dicts = calloc(cap, sizeof(*t->dicts));
+        if (t->dicts == NULL || cap < old) {
+            free(t->dicts);
+            t->dicts = prev;
+            t->exhausted = 1;
+            return 0;
+        }
+        t->cap_dicts = cap;
+        for (size_t k = 0; k < old; k++)
+            if (prev[k].key != 0)
+                t->dicts[dict_slot(t, prev[k].key)] = prev[k];
+        free(prev);
+    }
+    uint32_t id = new_rec(t, R_DICT);
+    if (id == 0)
+        return 0;
+    size_t i = dict_slot(t, key);
+    t->dicts[i].key = key;
+    t->dicts[i].rec = id;
+    t->n_dicts++;
+    return id;
+}
+
 static rec *get_v(const st_pkvals *t, const st_pkl *v, uint8_t type)
 {
+    if (v->kind == ST_PKL_DICT && type == R_DICT && v->i != 0)
+        return get(t, dict_rec((st_pkvals *)t, v->i, 0), R_DICT);
     return v->kind == ST_PKL_REC ? get(t, v->rec, type) : NULL;
 }
 
@@ -165,18 +219,33 @@ const char *st_pkl_text(const st_pkvals *t, const st_pkl *v, size_t *len)
 
 /* ---- tuples -------------------------------------------------------------------------- */
 
-/* Worth a record: may be numpy.dtype's arguments or state, a wrapper's arguments, or a BUILD
- * state pair. Tuples of other values never decide how bytes are read. */
-static int tuple_matters(const st_pkl *items, size_t n)
+/* Worth a record: may be numpy.dtype's arguments ('f8', False, True) or state (3, '<', ...),
+ * a wrapper's or copyreg's arguments (they hold a class or a record), or a BUILD state pair.
+ * Tuples of other values never decide how bytes are read, and real pickles hold millions. */
+static int tuple_matters(const st_pkl *items, const char *const *texts, size_t n)
 {
     if (n == 0 || n > TUPLE_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (items[i].kind == ST_PKL_STR || items[i].kind == ST_PKL_TEXT ||
-            items[i].kind == ST_PKL_GLOBAL || items[i].kind == ST_PKL_REC ||
-            items[i].kind == ST_PKL_NONE)
+        if (items[i].kind == ST_PKL_GLOBAL || items[i].kind == ST_PKL_REC ||
+            (n == 2 && items[i].kind == ST_PKL_DICT)) /* a BUILD (state, slotstate) pair */
             return 1;
-    return 0;
+    int text0 = items[0].kind == ST_PKL_STR || items[0].kind == ST_PKL_TEXT;
+    if (n <= 3 && items[0].kind == ST_PKL_STR && items[0].i <= 32) { /* dtype arguments */
+        uint64_t size;
+        int object = 0;
+        for (size_t i = 1; i < n; i++)
+            if (items[i].kind != ST_PKL_BOOL && items[i].kind != ST_PKL_INT)
+                return 0;
+        const char *t = items[0].rec ? NULL : texts[0];
+        return t != NULL &&
+               st_npy_typestr((const unsigned char *)t, (size_t)items[0].i, &size, &object) == 0;
+    }
+    if (n < 5)
+        return 0;
+    int ver0 = (items[0].kind == ST_PKL_INT || items[0].kind == ST_PKL_BOOL) && items[0].i <= 4;
+    int endian1 = (items[1].kind == ST_PKL_STR || items[1].kind == ST_PKL_TEXT) && items[1].i == 1;
+    return (ver0 && endian1) || (n == 5 && text0 && items[0].i == 1);
 }
 
 st_pkl st_pkvals_tuple(st_pkvals *t, const st_pkl *items, const char *const *texts, size_t n)
@@ -189,7 +258,7 @@ st_pkl st_pkvals_tuple(st_pkvals *t, const st_pkl *items, const char *const *tex
     if (i == n)
         return v; /* a tuple of ints is immutable: its product is exact for good */
     v = (st_pkl){ST_PKL_CONTAINER, 0, 0, 1, 0, 0};
-    if (!tuple_matters(items, n))
+    if (!tuple_matters(items, texts, n))
         return v;
     uint32_t id = new_rec(t, R_TUPLE);
     if (id == 0 || grow((void **)&t->items, &t->cap_items, t->n_items + n, sizeof(st_pkl)) != 0) {
@@ -199,7 +268,8 @@ st_pkl st_pkvals_tuple(st_pkvals *t, const st_pkl *items, const char *const *tex
     for (size_t k = 0; k < n; k++) {
         st_pkl e = items[k];
         if (e.kind == ST_PKL_STR && e.rec == 0)
-            e = st_pkl_str(t, texts[k], (size_t)e.i);
+            e = texts[k] ? st_pkl_str(t, texts[k], (size_t)e.i)
+                         : (st_pkl){ST_PKL_TEXT, 0, 0, e.truthy, 0, e.i};
         t->items[t->n_items + k] = e;
     }
     rec *r = &t->recs[id];
@@ -218,11 +288,6 @@ static const st_pkl *item(const st_pkvals *t, const rec *tup, size_t i)
 
 /* ---- dicts and attributes ------------------------------------------------------------- */
 
-uint32_t st_pkvals_dict(st_pkvals *t)
-{
-    return new_rec(t, R_DICT);
-}
-
 /* The attributes of a dict or wrapper record, made on first use. */
 static attrs *attrs_of(st_pkvals *t, rec *r)
 {
@@ -239,10 +304,14 @@ int st_pkvals_key_matters(const char *key)
     return 0;
 }
 
-void st_pkvals_setitem(st_pkvals *t, uint32_t dict, const char *key, const st_pkl *value,
+void st_pkvals_setitem(st_pkvals *t, uint64_t dict, const char *key, const st_pkl *value,
                        const char *text)
 {
-    rec *d = get(t, dict, R_DICT);
+    if (dict == 0) { /* a dict whose identity is lost: any later array decision is unknown */
+        t->exhausted = 1;
+        return;
+    }
+    rec *d = get(t, dict_rec(t, dict, 1), R_DICT);
     attrs *a = d ? attrs_of(t, d) : NULL;
     if (a == NULL)
         return;
@@ -254,7 +323,8 @@ void st_pkvals_setitem(st_pkvals *t, uint32_t dict, const char *key, const st_pk
         if (strcmp(key, attr_names[k]) == 0) {
             st_pkl v = *value;
             if (v.kind == ST_PKL_STR && v.rec == 0)
-                v = st_pkl_str(t, text, (size_t)v.i);
+                v = text ? st_pkl_str(t, text, (size_t)v.i)
+                         : (st_pkl){ST_PKL_TEXT, 0, 0, v.truthy, 0, v.i};
             a->have |= (uint16_t)(1u << k);
             a->v[k] = v;
         }
@@ -276,7 +346,8 @@ static void merge(const st_pkvals *t, attrs *to, const st_pkl *state)
         return;
     }
     /* None, an empty or key-less dict, false values: nothing is set */
-    if (state->kind == ST_PKL_NONE || state->kind == ST_PKL_CONTAINER || state->truthy == 0)
+    if (state->kind == ST_PKL_NONE || state->kind == ST_PKL_CONTAINER ||
+        state->kind == ST_PKL_DICT || state->truthy == 0)
         return;
     to->tainted = 1; /* a mapping stcheck does not follow */
 }

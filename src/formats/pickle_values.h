@@ -27,7 +27,8 @@ typedef enum {
     ST_PKL_SHAPE,     /* a tuple of exact non-negative ints: i = product (saturated flag below) */
     ST_PKL_GLOBAL,    /* an imported global: cls says which class, i = the walker's import index */
     ST_PKL_REC,       /* a record: rec = id */
-    ST_PKL_CONTAINER, /* a list, set, tuple or dict without a record */
+    ST_PKL_DICT,      /* a dict: i = its identity (where it was made, + 1; 0 unknown) */
+    ST_PKL_CONTAINER, /* a list, set or tuple without a record */
 } st_pkl_kind;
 
 /* Classes whose instances joblib's NumpyUnpickler.load_build replaces by an array. */
@@ -61,13 +62,12 @@ const char *st_pkl_text(const st_pkvals *t, const st_pkl *v, size_t *len);
  * else CONTAINER. An ST_PKL_STR item with rec 0 has its text in texts[i] (copied only when the
  * tuple is kept). */
 st_pkl st_pkvals_tuple(st_pkvals *t, const st_pkl *items, const char *const *texts, size_t n);
-/* A fresh dict's record (dicts get one when first copied or given a key that matters). */
-uint32_t st_pkvals_dict(st_pkvals *t);
 /* Nonzero when a dict key matters to the records (an attribute the wrappers read). */
 int st_pkvals_key_matters(const char *key);
-/* SETITEM/SETITEMS: a key/value pair on a dict record. Key NULL: a key stcheck could not read
- * (it may be any attribute name). An ST_PKL_STR value with rec 0 has its text in text. */
-void st_pkvals_setitem(st_pkvals *t, uint32_t dict, const char *key, const st_pkl *value,
+/* SETITEM/SETITEMS of a key that matters on the dict whose identity is dict (a dict gets a
+ * record only then: most never do). Key NULL: a key stcheck could not read (it may be any
+ * attribute name). An ST_PKL_STR value with rec 0 has its text in text (or none: NULL). */
+void st_pkvals_setitem(st_pkvals *t, uint64_t dict, const char *key, const st_pkl *value,
                        const char *text);
 
 /* A call of callable (cls as in st_pkl) with args; how: 'R' REDUCE/INST/OBJ (runs __init__),
