@@ -329,6 +329,19 @@ static void test_long_names(void **state)
         assert_int_equal(st_report_verdict(r), FAIL);
         st_report_free(r);
     }
+    /* a name the memo keeps only as "long" (over 2046 bytes) is not judged either */
+    size_t n = 14;
+    memcpy(buf, P4 "\x8c\x05numpyX\x34\x08\x00\x00", n);
+    memset(buf + n, 'a', 2100);
+    n += 2100;
+    memcpy(buf + n,
+           "\x94"
+           "0h\x00\x93.",
+           6);
+    n += 6;
+    st_report *r = check_pickle(*state, buf, n, "x.pkl");
+    tu_assert_ids(r, "ST216");
+    st_report_free(r);
 }
 
 /* Integrity anomalies that carry no import or call stay warnings: --strict fails them. */
