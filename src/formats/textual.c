@@ -11,7 +11,8 @@
  * Identified here:
  *   - git-lfs pointer files (the model itself was never downloaded): could not check (ST507);
  *   - empty files (Hugging Face's .no_exist markers, .lock files): ST608;
- *   - images by their magic numbers (PNG, JPEG, GIF, WebP, TIFF, BMP): ST608;
+ *   - images, documents and audio by their magic numbers (PNG, JPEG, GIF, WebP, TIFF, BMP, PDF,
+ *     WAV, FLAC, Ogg, MP3 with an ID3 tag): ST608;
  *   - sentencepiece models (a ModelProto protobuf, *.model) and msgpack (*.msgpack, Flax): data
  *     that loads without any code path, framed here but not inspected (ST505, info);
  *   - text: the whole file valid UTF-8 without control bytes other than tab, line feed, vertical
@@ -147,7 +148,7 @@ static uint64_t le32(const unsigned char *p)
 
 /* ---- images ----------------------------------------------------------------------------- */
 
-static const char *image_kind(const st_input *in)
+static const char *media_kind(const st_input *in)
 {
     const unsigned char *h = in->head;
     size_t n = in->head_len;
@@ -164,6 +165,17 @@ static const char *image_kind(const st_input *in)
         return "TIFF image";
     if (n >= 14 && h[0] == 'B' && h[1] == 'M' && le32(h + 2) == in->src->size)
         return "BMP image";
+    if (n >= 8 && memcmp(h, "%PDF-1.", 7) == 0)
+        return "PDF document";
+    if (n >= 12 && memcmp(h, "RIFF", 4) == 0 && memcmp(h + 8, "WAVE", 4) == 0 &&
+        le32(h + 4) == in->src->size - 8)
+        return "WAV audio";
+    if (n >= 4 && memcmp(h, "fLaC", 4) == 0)
+        return "FLAC audio";
+    if (n >= 4 && memcmp(h, "OggS", 4) == 0)
+        return "Ogg media";
+    if (n >= 10 && memcmp(h, "ID3", 3) == 0)
+        return "MP3 audio";
     return NULL;
 }
 
@@ -453,9 +465,9 @@ st_error st_nonmodel_check(st_input *in)
     }
     if (in->src->size == 0)
         return skipped(in, "empty", "an empty file");
-    const char *image = image_kind(in);
+    const char *image = media_kind(in);
     if (image != NULL)
-        return skipped(in, "image", image);
+        return skipped(in, "media", image);
     if (st_name_has_suffix(name, ".model") && is_sentencepiece(in))
         return not_inspected(in, "sentencepiece", "a sentencepiece model (protobuf)");
     if (st_name_has_suffix(name, ".msgpack") && is_msgpack(in))
