@@ -142,15 +142,20 @@ ST_API st_report *st_check_buffer(st_ctx *ctx, const void *data, size_t size,
 /* ---- folders (stcheck -r) ------------------------------------------------------------- */
 /* Walks a folder once, never following symbolic links: every entry (file, link, special file,
  * or a walk problem such as an unreadable folder or a limit) becomes one item, in pre-order with
- * names sorted bytewise. Links are resolved by hand below the root: dangling, looping and
- * escaping links are findings; a link to a file inside the root is checked as that file only
- * when the policy says "symlinks": "follow". NULL only when out of memory. */
+ * names sorted bytewise. Links are resolved by hand below the root (the work bounded by the
+ * link_steps limit): dangling, looping and escaping links are findings; a link to a file inside
+ * the root is checked under the link's own name (the name loaders open), the target's bytes as
+ * content. A .git store is one item, not walked (policy "git_store"). NULL only when out of
+ * memory. */
 typedef struct st_tree st_tree;
 ST_API st_tree *st_tree_open(st_ctx *ctx, const char *root);
 ST_API size_t st_tree_count(const st_tree *t);
 /* Checks item i (thread-safe for distinct or equal i): the file is opened from the root one
- * component at a time with O_NOFOLLOW, and that descriptor is what is checked. Content of no
- * model format is skipped with an info finding (ST608). NULL only when out of memory. */
+ * component at a time with O_NOFOLLOW, and that descriptor is what is checked. Content no model
+ * format claims is skipped with an info finding (ST608) only when its pickle view imports
+ * nothing and it is identified as text, media or empty; otherwise ST505, ST507, ST609 or, could
+ * not check, ST506. Policy overrides match the path below the root. NULL only when out of
+ * memory. */
 ST_API st_report *st_tree_check(st_ctx *ctx, const st_tree *t, size_t i);
 ST_API void st_tree_free(st_tree *t);
 
