@@ -18,6 +18,11 @@
 # process writes its own log (BUILD_DIR/valgrind/PID.log, empty when clean); valgrind also
 # exits 97 on an error, which fails most tests by itself, and the logs catch the rest.
 #
+# The build has no hardening flags (-DSTCHECK_HARDEN=OFF): with _FORTIFY_SOURCE, memmove is
+# glibc's __memmove_chk, which shares its address with __memcpy_chk, and valgrind 3.19 then
+# reports every overlapping memmove as "Source and destination overlap in memcpy_chk" (seen in
+# tree.c's link resolution); the checks fortify adds are valgrind's own anyway.
+#
 # Tests left out, and why:
 #   style      clang-format and a grep over the sources: runs no program of ours
 #   hardening  reads the stcheck binary with readelf: the wrapper is a shell script
@@ -44,7 +49,7 @@ if [ -d "$DIR" ]; then
 fi
 echo "=== $DIR: configure"
 cmake -S . -B "$DIR" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSTCHECK_WERROR=ON -DSTCHECK_BUILD_TESTS=ON >"out/ci/$DIR.configure.log" 2>&1 ||
+    -DSTCHECK_WERROR=ON -DSTCHECK_BUILD_TESTS=ON -DSTCHECK_HARDEN=OFF >"out/ci/$DIR.configure.log" 2>&1 ||
     { cat "out/ci/$DIR.configure.log"; exit 1; }
 echo "=== $DIR: build"
 cmake --build "$DIR" -j "$JOBS"
@@ -62,7 +67,7 @@ wrap() {
 #!/bin/sh
 exec valgrind --tool=memcheck -q --error-exitcode=97 --leak-check=full \\
   --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \\
-  --num-callers=30 $EXTRA --log-file='$VGLOGS/%p.log' '$abs.real' "\$@"
+  --num-callers=20 --read-inline-info=no $EXTRA --log-file='$VGLOGS/%p.log' '$abs.real' "\$@"
 EOF
     chmod +x "$exe"
 }
