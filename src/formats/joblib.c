@@ -358,8 +358,9 @@ static void view(const st_pk_job *job, int plain, uint64_t diverge, const char *
         st_rule_id rule;
         if (f->offset < diverge || !judges_import(f->id) || rule_of(f->id, &rule) != 0)
             continue;
-        st_report_add(real, rule, f->offset, f->length, "%s (as %s reads the bytes from offset %llu)",
-                      f->message, reader, (unsigned long long)diverge);
+        st_report_add(real, rule, f->offset, f->length,
+                      "%s (as %s reads the bytes from offset %llu)", f->message, reader,
+                      (unsigned long long)diverge);
     }
     for (size_t i = 0; i < in.report->n_imports; i++) {
         const st_import *m = &in.report->imports[i];
