@@ -142,7 +142,6 @@ typedef struct {
 /* joblib and numpy values (defined with op_tuple) */
 static pv tuple_value(walker *w, const pv *e, size_t n);
 static st_pkl to_pkl(walker *w, const pv *v, char *text, int want_text);
-static int class_of(const walker *w, uint32_t idx);
 static void track_call(walker *w, const pv *callable, char how, const pv *args, pv *res);
 
 /* ---- findings -------------------------------------------------------------------------- */
@@ -1233,15 +1232,6 @@ static int op_build(walker *w)
             t->off = 0; /* the array that replaces the wrapper on the stack */
             return joblib_array(w, id);
         }
-    } else if (t->kind == V_CALL && class_of(w, t->aux) == ST_PKC_ARRAY) {
-        /* ndarray.__setstate__((version, shape, dtype, is_fortran, rawdata)) */
-        char text[ST_PK_TEXT_MAX + 1];
-        st_pkl st = to_pkl(w, &state, text, 1);
-        if (st_pkvals_raw_objects(w->vals, &st))
-            FINDING(w, ST_R_JL_RAW_OBJECTS,
-                    "BUILD at offset %llu gives an array an object dtype whose state clears its "
-                    "object flag: numpy makes object references of the raw bytes",
-                    (unsigned long long)w->op_off);
     }
     /* BUILD on a call result of an unlisted global is already reported with the import. */
     if (t->kind != V_CALL)
@@ -1305,8 +1295,6 @@ static int class_of(const walker *w, uint32_t idx)
         int cls;
     } classes[] = {
         {"numpy.dtype", ST_PKC_DTYPE},
-        {"numpy.core.multiarray._reconstruct", ST_PKC_ARRAY},
-        {"numpy._core.multiarray._reconstruct", ST_PKC_ARRAY},
         {"joblib.numpy_pickle.NumpyArrayWrapper", ST_PKC_NUMPY_WRAPPER},
         {"joblib.numpy_pickle.NDArrayWrapper", ST_PKC_ND_WRAPPER},
         {"joblib.numpy_pickle_compat.NDArrayWrapper", ST_PKC_ND_WRAPPER},
