@@ -118,6 +118,14 @@ def padding_seen_by_old_joblib():
             bytes([len(PAYLOAD) - 1]) + b"\xff" * (len(PAYLOAD) - 1) + data + b".")
 
 
+def plain_array_object_flag_cleared():
+    """pickle.dumps of an ndarray (numpy's _reconstruct + BUILD) whose 'O8' dtype state clears
+    the object flag: ndarray.__setstate__ copies the 8 raw bytes in as an object reference."""
+    good = pickle.dumps(np.array([1.0]), 2)
+    assert b"X\x02\x00\x00\x00f8" in good
+    return good.replace(b"X\x02\x00\x00\x00f8", b"X\x02\x00\x00\x00O8")
+
+
 def unresolved_dtype():
     """A dtype that is not numpy.dtype(...) (here a class): stcheck cannot tell what joblib
     reads; it fails closed."""
@@ -187,6 +195,9 @@ def cases(workdir):
         ("align-present.pkl", align_present(), [], 0),
         ("reduce-wrapper.pkl", reduce_wrapper(), [], 0),
         ("unresolved-dtype.pkl", unresolved_dtype(), ["ST230"], 1),
+        ("plain-array-object-flag.pkl", plain_array_object_flag_cleared(), ["ST231"], 1),
+        ("plain-array.pkl", pickle.dumps(np.arange(4.0), 2), [], 0),
+        ("plain-object-array.pkl", pickle.dumps(np.array([1, None], dtype=object), 2), [], 0),
         # the same bytes as other readers read them
         ("array-bytes-opcodes.pkl", array_bytes_are_opcodes(), ["ST201"], 1),
         ("padding-old-joblib.pkl", padding_seen_by_old_joblib(), ["ST201"], 1),

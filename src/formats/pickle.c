@@ -142,7 +142,9 @@ typedef struct {
 /* joblib and numpy values (defined with op_tuple) */
 static pv tuple_value(walker *w, const pv *e, size_t n);
 static st_pkl to_pkl(walker *w, const pv *v, char *text, int want_text);
+static int class_of(const walker *w, uint32_t idx);
 static void track_call(walker *w, const pv *callable, char how, const pv *args, pv *res);
+static int may_begin(const unsigned char *p, size_t n); /* identification */
 
 /* ---- findings -------------------------------------------------------------------------- */
 
@@ -181,6 +183,20 @@ static int malformed(walker *w, const char *what)
     FINDING(w, integrity(w, ST_R_PK_MALFORMED), "malformed pickle at offset %llu: %s%s",
             (unsigned long long)w->op_off, what, w->in_tail ? " (after a complete pickle)" : "");
     if (!w->in_tail) /* the pickle itself was complete */
+        w->res->malformed = 1;
+    w->fault = 1;
+    return -1;
+}
+
+/* A stream stcheck refuses although CPython's loaders read on (a FRAME overrun, a sparse memo
+ * index, an argument form int() accepts): the walk cannot follow what a loader does next, so it
+ * is an error wherever it is - in bytes after a complete pickle too, which a loader that reads
+ * on would run (unlike a fault every loader stops at, a warning there). */
+static int refused(walker *w, st_rule_id rule, const char *what)
+{
+    FINDING(w, rule, "pickle at offset %llu: %s%s", (unsigned long long)w->op_off, what,
+            w->in_tail ? " (after a complete pickle; CPython's loaders read on)" : "");
+    if (!w->in_tail)
         w->res->malformed = 1;
     w->fault = 1;
     return -1;
@@ -239,18 +255,10 @@ static int frame_check(walker *w, uint64_t n)
     if (w->pos == w->frame_end) {
         /* _Unframer would read the rest of this opcode from outside the frame; picklers never
          * write that, and _pickle.c reads it differently: refuse it. */
-        FINDING(w, integrity(w, ST_R_PK_FRAME),
-                "opcode at offset %llu continues past the end of its frame",
-                (unsigned long long)w->op_off);
-        w->fault = 1;
-        return -1;
+        return refused(w, ST_R_PK_FRAME, "opcode continues past the end of its frame");
     }
     if (n > w->frame_end - w->pos) {
-        FINDING(w, integrity(w, ST_R_PK_FRAME),
-                "opcode at offset %llu straddles the end of its frame",
-                (unsigned long long)w->op_off);
-        w->fault = 1;
-        return -1;
+        return refused(w, ST_R_PK_FRAME, "opcode straddles the end of its frame");
     }
     return 0;
 }
@@ -320,11 +328,7 @@ static int line(walker *w, uint64_t *off, uint64_t *len)
     }
     w->pos = start;
     if (w->in_frame) {
-        FINDING(w, integrity(w, ST_R_PK_FRAME),
-                "line at offset %llu runs past the end of its frame",
-                (unsigned long long)w->op_off);
-        w->fault = 1;
-        return -1;
+        return refused(w, ST_R_PK_FRAME, "line runs past the end of its frame");
     }
     return malformed(w, "line without a newline");
 }
@@ -659,7 +663,8 @@ static int memo_put(walker *w, uint64_t idx)
     /* Picklers number memo entries 0, 1, 2, ...: an index beyond the stream's length cannot
      * come from one, and honouring it would allocate from a number in the input. */
     if (idx > w->job->end - w->job->start + 16)
-        return malformed(w, "memo index larger than the stream could have memoized");
+        return refused(w, ST_R_PK_MALFORMED,
+                       "memo index larger than the stream could have memoized");
     if (idx >= w->ctx->limits[ST_LIMIT_PICKLE_MEMO])
         return limit(w, "memo index", w->ctx->limits[ST_LIMIT_PICKLE_MEMO]);
     uint64_t *slot = memo_slot(w, idx, 1);
@@ -699,12 +704,13 @@ static int decimal_line(walker *w, uint64_t *v)
     *v = 0; /* defined on failure too: gcc -Os cannot see callers return first */
     if (line(w, &off, &len) != 0)
         return -1;
+    /* int() takes signs, spaces, underscores and leading zeros: refused, never a warning */
     if (len == 0 || len > 20 || st_src_read(w->job->src, off, d, len) != ST_OK)
-        return malformed(w, "bad decimal argument");
+        return refused(w, ST_R_PK_MALFORMED, "decimal argument stcheck does not read");
     *v = 0;
     for (size_t i = 0; i < len; i++)
         if (d[i] < '0' || d[i] > '9' || st_mul_u64(*v, 10, v) || st_add_u64(*v, d[i] - '0', v))
-            return malformed(w, "bad decimal argument");
+            return refused(w, ST_R_PK_MALFORMED, "decimal argument stcheck does not read");
     return 0;
 }
 
@@ -1232,6 +1238,15 @@ static int op_build(walker *w)
             t->off = 0; /* the array that replaces the wrapper on the stack */
             return joblib_array(w, id);
         }
+    } else if (t->kind == V_CALL && class_of(w, t->aux) == ST_PKC_ARRAY) {
+        /* ndarray.__setstate__((version, shape, dtype, is_fortran, rawdata)) */
+        char text[ST_PK_TEXT_MAX + 1];
+        st_pkl st = to_pkl(w, &state, text, 1);
+        if (st_pkvals_raw_objects(w->vals, &st))
+            FINDING(w, ST_R_JL_RAW_OBJECTS,
+                    "BUILD at offset %llu gives an array an object dtype whose state clears its "
+                    "object flag: numpy makes object references of the raw bytes",
+                    (unsigned long long)w->op_off);
     }
     /* BUILD on a call result of an unlisted global is already reported with the import. */
     if (t->kind != V_CALL)
@@ -1295,6 +1310,8 @@ static int class_of(const walker *w, uint32_t idx)
         int cls;
     } classes[] = {
         {"numpy.dtype", ST_PKC_DTYPE},
+        {"numpy.core.multiarray._reconstruct", ST_PKC_ARRAY},
+        {"numpy._core.multiarray._reconstruct", ST_PKC_ARRAY},
         {"joblib.numpy_pickle.NumpyArrayWrapper", ST_PKC_NUMPY_WRAPPER},
         {"joblib.numpy_pickle.NDArrayWrapper", ST_PKC_ND_WRAPPER},
         {"joblib.numpy_pickle_compat.NDArrayWrapper", ST_PKC_ND_WRAPPER},
@@ -1592,8 +1609,8 @@ static int op_int_line(walker *w, uint8_t op)
     for (size_t i = 0; i < n; i++) {
         if (d[i] < '0' || d[i] > '9') {
             /* a sign, or a form int() reads that picklers do not write */
-            if (!(i == 0 && d[i] == '-' && n > 1))
-                return malformed(w, "bad integer argument");
+            if (!(i == 0 && d[i] == '-' && n > 1)) /* int(s, 0) and strtol may take it */
+                return refused(w, ST_R_PK_MALFORMED, "integer argument stcheck does not read");
             exact = 0;
             continue;
         }
@@ -1638,11 +1655,8 @@ static int op_frame(walker *w)
 {
     uint64_t size, end;
     if (w->in_frame && w->pos < w->frame_end) {
-        FINDING(w, integrity(w, ST_R_PK_FRAME),
-                "FRAME at offset %llu begins before the previous frame ends",
-                (unsigned long long)w->op_off);
-        w->fault = 1;
-        return -1;
+        /* _pickle.c load_frame does not check; pickle.py raises */
+        return refused(w, ST_R_PK_FRAME, "FRAME begins before the previous frame ends");
     }
     w->in_frame = 0;
     if (read_le(w, 8, &size) != 0)
@@ -2013,8 +2027,11 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
             trailing(&w);
             reported_trailing = 1;
         }
-        /* Bytes after STOP that parse as a pickle are analysed: some loaders read on. */
-        if (st_src_read(job->src, w.pos, peek, n) != ST_OK || !st_pk_looks_like_pickle(peek, n))
+        /* Bytes after STOP that a load can begin with are analysed: some loaders read on.
+         * Only the first opcode decides (a 300-byte INT line or 31 opcodes before the
+         * window ends must not hide what follows); a walk that then faults where every loader
+         * stops is a warning (ST215). */
+        if (st_src_read(job->src, w.pos, peek, n) != ST_OK || !may_begin(peek, n))
             break;
         reset_machine(&w);
         w.in_tail = 1;
@@ -2124,6 +2141,17 @@ static long op_len(const unsigned char *p, size_t n)
     return (long)(need + len);
 }
 
+/* Opcodes a load of protocol 0/1 can begin with: a value, a container, MARK, an import, PERSID,
+ * EXT, FRAME (a stream whose first opcode can only fail executes nothing). */
+static const char pk_starts[] = "(]})cNIJKLMFGSTUVXBCP\x82\x83\x84\x88\x89\x8a\x8b\x8c"
+                                "\x8d\x8e\x8f\x95\x96\x97";
+
+static int may_begin(const unsigned char *p, size_t n)
+{
+    return (n >= 2 && p[0] == 0x80) ||
+           (n > 0 && memchr(pk_starts, p[0], sizeof(pk_starts) - 1) != NULL);
+}
+
 int st_pk_looks_like_pickle(const unsigned char *p, size_t n)
 {
     /* PROTO and a protocol number: 0-5 today, 6-15 a future protocol the walker reports */
@@ -2133,9 +2161,7 @@ int st_pk_looks_like_pickle(const unsigned char *p, size_t n)
      * value, a container, MARK, an import, PERSID, EXT, FRAME; a stream whose first opcode
      * can only fail executes nothing), then opcode lengths must decode through the window up
      * to STOP, or stay valid for 32 opcodes. */
-    static const char starts[] = "(]})cNIJKLMFGSTUVXBCP\x82\x83\x84\x88\x89\x8a\x8b\x8c"
-                                 "\x8d\x8e\x8f\x95\x96\x97";
-    if (n == 0 || memchr(starts, p[0], sizeof(starts) - 1) == NULL)
+    if (n == 0 || memchr(pk_starts, p[0], sizeof(pk_starts) - 1) == NULL)
         return 0;
     size_t i = 0;
     unsigned ops = 0;

@@ -491,8 +491,8 @@ uint32_t st_pkvals_call(st_pkvals *t, int cls, char how, const st_pkl *args)
     }
     if (cls == ST_PKC_DTYPE)
         return make_dtype(t, args); /* dtype(...) and dtype.__new__(dtype, ...) alike */
-    if (cls == ST_PKC_NONE)
-        return 0;
+    if (cls == ST_PKC_NONE || cls == ST_PKC_ARRAY)
+        return 0; /* an array's BUILD is judged on its state alone (st_pkvals_raw_objects) */
     uint32_t id = new_rec(t, R_OBJ);
     if (id == 0)
         return 0;
@@ -525,6 +525,14 @@ int st_pkvals_build(st_pkvals *t, uint32_t target, const st_pkl *state)
         merge(t, r->a, state);
     }
     return r->cls;
+}
+
+int st_pkvals_raw_objects(const st_pkvals *t, const st_pkl *state)
+{
+    const rec *st = get_v(t, state, R_TUPLE);
+    const rec *d = st && st->n == 5 ? get_v(t, item(t, st, 2), R_DTYPE) : NULL;
+    return d != NULL && d->known && d->dkind == 'O' && !d->hasobject &&
+           item(t, st, 4)->kind != ST_PKL_CONTAINER; /* a list is how objects are pickled */
 }
 
 /* ---- how joblib reads ----------------------------------------------------------------- */

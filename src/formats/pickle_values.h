@@ -32,7 +32,14 @@ typedef enum {
 } st_pkl_kind;
 
 /* Classes whose instances joblib's NumpyUnpickler.load_build replaces by an array. */
-enum { ST_PKC_NONE, ST_PKC_NUMPY_WRAPPER, ST_PKC_ND_WRAPPER, ST_PKC_ZND_WRAPPER, ST_PKC_DTYPE };
+enum {
+    ST_PKC_NONE,
+    ST_PKC_NUMPY_WRAPPER,
+    ST_PKC_ND_WRAPPER,
+    ST_PKC_ZND_WRAPPER,
+    ST_PKC_DTYPE,
+    ST_PKC_ARRAY, /* numpy's _reconstruct: an ndarray whose BUILD state holds its dtype */
+};
 
 typedef struct {
     uint8_t kind;
@@ -78,6 +85,11 @@ uint32_t st_pkvals_call(st_pkvals *t, int cls, char how, const st_pkl *args);
 /* BUILD state on target (a record). Returns the class whose instance now stands on the stack
  * (ST_PKC_* when joblib replaces it by an array), or ST_PKC_NONE. */
 int st_pkvals_build(st_pkvals *t, uint32_t target, const st_pkl *state);
+
+/* Nonzero when an ndarray.__setstate__ state (version, shape, dtype, is_fortran, rawdata)
+ * holds an object-kind dtype whose flags say it holds no objects: numpy then copies the raw
+ * bytes in as object references (numpy/core/src/multiarray/methods.c array_setstate). */
+int st_pkvals_raw_objects(const st_pkvals *t, const st_pkl *state);
 
 /* How joblib's NumpyUnpickler reads the array of a wrapper after its BUILD
  * (joblib/numpy_pickle.py NumpyArrayWrapper.read, numpy_pickle_compat.py NDArrayWrapper.read,
