@@ -367,6 +367,42 @@ static void test_integrity_warnings(void **state)
     st_ctx_free(strict);
 }
 
+/* Bytes after a complete pickle that a second load would run (H9's attacker pass): walked
+ * whenever their first opcode can begin a load, however long its line; and a fault there that
+ * is stcheck's strictness, not CPython's (its loaders read on), is an error, not ST215. */
+static void test_tail_bypasses(void **state)
+{
+    static const pk_case cases[] = {
+        CASE(
+            "tail behind a 300-byte INT line",
+            "N.I000000000000000000000000000000000000000000000000000000000000000000000000000000"
+            "0000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+            "0000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+            "0000000000000000000000000000000000000000000000000000000000\n0cos\nsystem\n(S'id'\ntR.",
+            "ST201,ST208", FAIL),
+        CASE("tail INT with a sign int() takes", "N.I+5\n0cos\nsystem\n(S'id'\ntR.", "ST205,ST208",
+             FAIL),
+        CASE("tail INT in hex (strtol base 0)", "N.I0x10\n0cos\nsystem\n(S'id'\ntR.", "ST205,ST208",
+             FAIL),
+        CASE("tail PUT with a sign", "N.Np+1\n0cos\nsystem\n(S'id'\ntR.", "ST205,ST208", FAIL),
+        CASE("tail sparse memo index",
+             "N.Nr\x00\x00\x10\x00"
+             "0cos\nsystem\n(S'id'\ntR.",
+             "ST205,ST208", FAIL),
+        CASE("tail opcode past its frame (_pickle.c reads on)",
+             "N.\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00N0cos\nsystem\n(S'id'\ntR.",
+             "ST207,ST208", FAIL),
+        CASE("tail FRAME inside a frame (_pickle.c reads on)",
+             "N.\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00N\x95\x00\x00\x00\x00\x00\x00\x00"
+             "\x00"
+             "cos\nsystem\n(S'id'\ntR.",
+             "ST207,ST208", FAIL),
+        CASE("tail every loader stops at stays a warning", "N.N0(0S'x'\n\xff", "ST208,ST215", PASS),
+        CASE("tail no load begins with is not walked", "N.garbage", "ST208", PASS),
+    };
+    run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 /* rules/permissive.json keeps the old warnings for research use; nothing fails. */
 static void test_permissive_policy(void **state)
 {
@@ -610,8 +646,8 @@ int main(void)
         cmocka_unit_test(test_evidence),           cmocka_unit_test(test_identification),
         cmocka_unit_test(test_containers),         cmocka_unit_test(test_fail_closed),
         cmocka_unit_test(test_data_classes),       cmocka_unit_test(test_long_names),
-        cmocka_unit_test(test_integrity_warnings), cmocka_unit_test(test_permissive_policy),
-        cmocka_unit_test(test_lists_disjoint),
+        cmocka_unit_test(test_integrity_warnings), cmocka_unit_test(test_tail_bypasses),
+        cmocka_unit_test(test_permissive_policy),  cmocka_unit_test(test_lists_disjoint),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
