@@ -403,6 +403,39 @@ static void test_tail_bypasses(void **state)
     run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* numpy's raw-byte readers given an object dtype whose BUILD state (version 3) cleared its
+ * flags: allowed callables only, yet numpy dereferences the bytes as object pointers. */
+#define FORGED_O                                                                                   \
+    "cnumpy\ndtype\n(U\x02O8\x89\x88tR(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+#define HONEST_O                                                                                   \
+    "cnumpy\ndtype\n(U\x02O8\x89\x88tR(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?tb"
+static void test_forged_object_dtype(void **state)
+{
+    static const pk_case cases[] = {
+        CASE("scalar of a forged object dtype",
+             "\x80\x03"
+             "cnumpy.core.multiarray\nscalar\n(" FORGED_O "C\x08"
+             "AAAAAAAAtR.",
+             "ST231", FAIL),
+        CASE("scalar through OBJ",
+             "\x80\x03(cnumpy.core.multiarray\nscalar\n" FORGED_O "C\x08"
+             "AAAAAAAAo.",
+             "ST231", FAIL),
+        CASE("_frombuffer of a forged object dtype",
+             "\x80\x03"
+             "cnumpy.core.numeric\n_frombuffer\n(C\x08"
+             "AAAAAAAA" FORGED_O "K\x01\x85U\x01"
+             "CtR.",
+             "ST231", FAIL),
+        CASE("scalar of an object dtype that keeps its flags",
+             "\x80\x03"
+             "cnumpy.core.multiarray\nscalar\n(" HONEST_O "C\x08"
+             "AAAAAAAAtR.",
+             "", PASS),
+    };
+    run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 /* rules/permissive.json keeps the old warnings for research use; nothing fails. */
 static void test_permissive_policy(void **state)
 {
@@ -640,14 +673,23 @@ static void test_containers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_opcode_families),    cmocka_unit_test(test_memo_forms),
-        cmocka_unit_test(test_allowlist),          cmocka_unit_test(test_opcode_view),
-        cmocka_unit_test(test_malformed),          cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_evidence),           cmocka_unit_test(test_identification),
-        cmocka_unit_test(test_containers),         cmocka_unit_test(test_fail_closed),
-        cmocka_unit_test(test_data_classes),       cmocka_unit_test(test_long_names),
-        cmocka_unit_test(test_integrity_warnings), cmocka_unit_test(test_tail_bypasses),
-        cmocka_unit_test(test_permissive_policy),  cmocka_unit_test(test_lists_disjoint),
+        cmocka_unit_test(test_opcode_families),
+        cmocka_unit_test(test_memo_forms),
+        cmocka_unit_test(test_allowlist),
+        cmocka_unit_test(test_opcode_view),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_identification),
+        cmocka_unit_test(test_containers),
+        cmocka_unit_test(test_fail_closed),
+        cmocka_unit_test(test_data_classes),
+        cmocka_unit_test(test_long_names),
+        cmocka_unit_test(test_integrity_warnings),
+        cmocka_unit_test(test_tail_bypasses),
+        cmocka_unit_test(test_forged_object_dtype),
+        cmocka_unit_test(test_permissive_policy),
+        cmocka_unit_test(test_lists_disjoint),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

@@ -1014,6 +1014,37 @@ static void args_misused(walker *w, const pv *items, size_t n, const char *opnam
     }
 }
 
+/* numpy callables that read raw bytes through a dtype argument (position returned; -1 for
+ * any other callable): a forged object dtype makes them dereference the bytes. */
+static int raw_dtype_arg(const walker *w, const pv *fn)
+{
+    static const char *const readers[] = {
+        "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
+        "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer"};
+    if (fn->kind != V_GLOBAL || fn->aux == NO_IDX)
+        return -1;
+    for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
+        if (strcmp(w->imps[fn->aux].text, readers[i]) == 0)
+            return i < 2 ? 0 : 1;
+    return -1;
+}
+
+/* A call of scalar/_frombuffer whose dtype argument is an object dtype with its flags cleared
+ * (only a tuple with a record can hold a dtype record: no string compare otherwise). */
+static void check_raw_dtype(walker *w, const pv *fn, const pv *args, const char *opname)
+{
+    if (args->kind != V_TUPLE || !(args->off & OFF_REC))
+        return;
+    int pos = raw_dtype_arg(w, fn);
+    char text[ST_PK_TEXT_MAX + 1];
+    st_pkl a = to_pkl(w, args, text, 0);
+    if (pos >= 0 && st_pkvals_forged_object_dtype(w->vals, &a, (size_t)pos))
+        FINDING(w, ST_R_JL_RAW_OBJECTS,
+                "%s at offset %llu calls %s with an object dtype whose state clears its object "
+                "flag: numpy makes object references of raw bytes",
+                opname, (unsigned long long)w->op_off, w->imps[fn->aux].text);
+}
+
 static int op_reduce(walker *w, const char *opname, int pops)
 {
     pv args, res;
@@ -1025,6 +1056,7 @@ static int op_reduce(walker *w, const char *opname, int pops)
         return -1;
     pv callable = *fn;
     call_args(w, fn, &args, opname);
+    check_raw_dtype(w, fn, &args, opname);
     call(w, fn, opname, &res);
     track_call(w, &callable, 'R', &args, &res);
     *fn = res;
@@ -1067,6 +1099,7 @@ static int op_obj(walker *w, int inst)
     args_misused(w, w->stack + first, w->sp - first, inst ? "INST" : "OBJ");
     pv args = tuple_value(w, w->stack + first, w->sp - first);
     w->sp = base;
+    check_raw_dtype(w, &callable, &args, inst ? "INST" : "OBJ");
     call(w, &callable, inst ? "INST" : "OBJ", &res);
     track_call(w, &callable, 'R', &args, &res);
     return push_v(w, &res);

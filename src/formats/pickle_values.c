@@ -535,6 +535,13 @@ int st_pkvals_raw_objects(const st_pkvals *t, const st_pkl *state)
            item(t, st, 4)->kind != ST_PKL_CONTAINER; /* a list is how objects are pickled */
 }
 
+int st_pkvals_forged_object_dtype(const st_pkvals *t, const st_pkl *args, size_t pos)
+{
+    const rec *a = get_v(t, args, R_TUPLE);
+    const rec *d = a && pos < a->n ? get_v(t, item(t, a, pos), R_DTYPE) : NULL;
+    return d != NULL && d->known && d->dkind == 'O' && !d->hasobject;
+}
+
 /* ---- how joblib reads ----------------------------------------------------------------- */
 
 static void numpy_wrapper_read(const st_pkvals *t, const attrs *a, st_jl_read *out)

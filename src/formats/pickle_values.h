@@ -91,6 +91,12 @@ int st_pkvals_build(st_pkvals *t, uint32_t target, const st_pkl *state);
  * bytes in as object references (numpy/core/src/multiarray/methods.c array_setstate). */
 int st_pkvals_raw_objects(const st_pkvals *t, const st_pkl *state);
 
+/* Nonzero when item pos of an arguments tuple is an object-kind dtype whose state cleared its
+ * object flags: numpy.core.multiarray.scalar(dtype, bytes) then returns the object the bytes
+ * point to, and numpy.core.numeric._frombuffer(bytes, dtype, ...) makes an object array of
+ * them (multiarraymodule.c array_scalar, ctors.c PyArray_FromBuffer check the flags only). */
+int st_pkvals_forged_object_dtype(const st_pkvals *t, const st_pkl *args, size_t pos);
+
 /* How joblib's NumpyUnpickler reads the array of a wrapper after its BUILD
  * (joblib/numpy_pickle.py NumpyArrayWrapper.read, numpy_pickle_compat.py NDArrayWrapper.read,
  * ZNDArrayWrapper.read). */
