@@ -46,18 +46,17 @@ static const st_format view_table[] = {
 };
 
 /* A view the primary format's module already took: its own reading, or the pickle view that
- * tar.c checks for every tar, and ziparchive.c when the bytes before the archive look like a
- * pickle (ST319). */
+ * tar.c and ziparchive.c check themselves when the first bytes look like a pickle (ST319). A
+ * tar header that imports and then fails (no STOP) is walked here (ST520). */
 static int view_taken(const st_format *primary, const st_format *view, const st_input *in)
 {
     if (primary == NULL)
         return 0;
     if (strcmp(primary->name, view->name) == 0)
         return 1;
-    if (strcmp(view->name, "pickle") != 0)
-        return 0;
-    return strcmp(primary->name, "tar") == 0 ||
-           (strcmp(primary->name, "zip") == 0 && st_pk_looks_like_pickle(in->head, in->head_len));
+    return strcmp(view->name, "pickle") == 0 &&
+           (strcmp(primary->name, "tar") == 0 || strcmp(primary->name, "zip") == 0) &&
+           st_pk_looks_like_pickle(in->head, in->head_len);
 }
 
 size_t st_format_other_views(const st_input *in, const st_format *primary, const st_format **out,
