@@ -427,6 +427,19 @@ static void test_forged_object_dtype(void **state)
              "AAAAAAAA" FORGED_O "K\x01\x85U\x01"
              "CtR.",
              "ST231", FAIL),
+        CASE("ndarray(shape, forged dtype, buffer)",
+             "\x80\x03"
+             "cnumpy\nndarray\n(K\x01\x85" FORGED_O "C\x08"
+             "AAAAAAAAtR.",
+             "ST231", FAIL),
+        CASE("ndarray.__new__ of a forged dtype (uninitialised memory)",
+             "\x80\x03"
+             "cnumpy\nndarray\n(K\x04\x85" FORGED_O "t\x81.",
+             "ST231", FAIL),
+        CASE("_reconstruct of a forged dtype, no BUILD",
+             "\x80\x03"
+             "cnumpy.core.multiarray\n_reconstruct\n(cnumpy\nndarray\nK\x04\x85" FORGED_O "tR.",
+             "ST231", FAIL),
         CASE("scalar of an object dtype that keeps its flags",
              "\x80\x03"
              "cnumpy.core.multiarray\nscalar\n(" HONEST_O "C\x08"

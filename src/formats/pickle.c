@@ -1014,18 +1014,30 @@ static void args_misused(walker *w, const pv *items, size_t n, const char *opnam
     }
 }
 
-/* numpy callables that read raw bytes through a dtype argument (position returned; -1 for
- * any other callable): a forged object dtype makes them dereference the bytes. */
+/* numpy callables that make values of a dtype argument from raw or uninitialised bytes (the
+ * argument's position returned; -1 for any other callable): given an object dtype whose flags
+ * were cleared, they make object references of those bytes - scalar(dtype, bytes),
+ * _frombuffer(buf, dtype, ...), ndarray(shape, dtype[, buffer]) and _reconstruct(cls, shape,
+ * dtype) (no NEEDS_INIT flag: the memory is not zeroed). */
 static int raw_dtype_arg(const walker *w, const pv *fn)
 {
-    static const char *const readers[] = {
-        "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
-        "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer"};
+    static const struct {
+        const char *text;
+        int pos;
+    } readers[] = {
+        {"numpy.core.multiarray.scalar", 0},
+        {"numpy._core.multiarray.scalar", 0},
+        {"numpy.core.numeric._frombuffer", 1},
+        {"numpy._core.numeric._frombuffer", 1},
+        {"numpy.ndarray", 1},
+        {"numpy.core.multiarray._reconstruct", 2},
+        {"numpy._core.multiarray._reconstruct", 2},
+    };
     if (fn->kind != V_GLOBAL || fn->aux == NO_IDX)
         return -1;
     for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
-        if (strcmp(w->imps[fn->aux].text, readers[i]) == 0)
-            return i < 2 ? 0 : 1;
+        if (strcmp(w->imps[fn->aux].text, readers[i].text) == 0)
+            return readers[i].pos;
     return -1;
 }
 
@@ -1072,6 +1084,7 @@ static int op_newobj(walker *w, const char *opname, int arg_pops)
     if (pop(w, &cls) != 0)
         return -1;
     args_misused(w, tmp, (size_t)arg_pops, opname);
+    check_raw_dtype(w, &cls, &tmp[arg_pops - 1], opname); /* cls.__new__(cls, *args) */
     call(w, &cls, opname, &res);
     track_call(w, &cls, 'N', &tmp[arg_pops - 1], &res); /* the args tuple was popped last */
     return push_v(w, &res);
