@@ -440,6 +440,15 @@ static void test_forged_object_dtype(void **state)
              "\x80\x03"
              "cnumpy.core.multiarray\n_reconstruct\n(cnumpy\nndarray\nK\x04\x85" FORGED_O "tR.",
              "ST231", FAIL),
+        CASE("scalar of a dtype whose flags a call returned (numpy int64: 'i' takes it)",
+             "\x80\x03"
+             "cnumpy.core.multiarray\nscalar\n(cnumpy\ndtype\n(U\x02O8\x89\x88tR(K\x03U\x01|"
+             "NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xff"
+             "cnumpy.core.multiarray\nscalar\n(cnumpy\ndtype\n("
+             "U\x02i8\x89\x88tR(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tbC\x08"
+             "\x00\x00\x00\x00\x00\x00\x00\x00tRtbC\x08"
+             "AAAAAAAAtR.",
+             "ST231", FAIL),
         CASE("scalar of an object dtype that keeps its flags",
              "\x80\x03"
              "cnumpy.core.multiarray\nscalar\n(" HONEST_O "C\x08"

@@ -1053,7 +1053,8 @@ static void check_raw_dtype(walker *w, const pv *fn, const pv *args, const char 
     if (pos >= 0 && st_pkvals_forged_object_dtype(w->vals, &a, (size_t)pos))
         FINDING(w, ST_R_JL_RAW_OBJECTS,
                 "%s at offset %llu calls %s with an object dtype whose state clears its object "
-                "flag: numpy makes object references of raw bytes",
+                "flags, or a dtype whose flags stcheck cannot tell: numpy may make object "
+                "references of raw bytes",
                 opname, (unsigned long long)w->op_off, w->imps[fn->aux].text);
 }
 

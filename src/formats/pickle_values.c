@@ -539,7 +539,7 @@ int st_pkvals_forged_object_dtype(const st_pkvals *t, const st_pkl *args, size_t
 {
     const rec *a = get_v(t, args, R_TUPLE);
     const rec *d = a && pos < a->n ? get_v(t, item(t, a, pos), R_DTYPE) : NULL;
-    return d != NULL && d->known && d->dkind == 'O' && !d->hasobject;
+    return d != NULL && (!d->known || (d->dkind == 'O' && !d->hasobject));
 }
 
 /* ---- how joblib reads ----------------------------------------------------------------- */

@@ -94,7 +94,9 @@ int st_pkvals_raw_objects(const st_pkvals *t, const st_pkl *state);
 /* Nonzero when item pos of an arguments tuple is an object-kind dtype whose state cleared its
  * object flags: numpy.core.multiarray.scalar(dtype, bytes) then returns the object the bytes
  * point to, and numpy.core.numeric._frombuffer(bytes, dtype, ...) makes an object array of
- * them (multiarraymodule.c array_scalar, ctors.c PyArray_FromBuffer check the flags only). */
+ * them (multiarraymodule.c array_scalar, ctors.c PyArray_FromBuffer check the flags only).
+ * Also nonzero when the dtype's flags cannot be told (a state value that is not a literal,
+ * such as a numpy integer a call returned, which __setstate__'s "i" format takes). */
 int st_pkvals_forged_object_dtype(const st_pkvals *t, const st_pkl *args, size_t pos);
 
 /* How joblib's NumpyUnpickler reads the array of a wrapper after its BUILD
