@@ -53,6 +53,20 @@ def build(root):
     files["joblib-array-bytes-as-opcodes.joblib"] = (
         M._wrapper_pickle(None, np.dtype("<i8"), (n,), "C", None, False, 4) +
         ops.ljust(n * 8, b"N") + b".")
+    # The same bytes ending in a GLOBAL whose line runs to the end of the file: pickle's pure-
+    # Python unpickler (dill, joblib's base class) imports line[:-1] anyway (Lib/pickle.py
+    # _Unpickler.load_global reads readline()[:-1]); the C unpickler stops.
+    ops = b"\x80\x02coracle_payload_line_cut_by_eof"
+    n = (len(ops) + 7) // 8
+    files["joblib-array-bytes-global-cut-by-eof.joblib"] = (
+        M._wrapper_pickle(None, np.dtype("<i8"), (n,), "C", None, False, 4) +
+        ops.ljust(n * 8, b"x") + b".")
+    # A tar checkpoint whose first header begins with a pickle prefix that reaches a GLOBAL
+    # (then a NUL, an invalid opcode): pickle.load, numpy.load and joblib.load import it
+    # before they fail; torch reads the tar.
+    files["tar-header-global-prefix.tar"] = tar_checkpoint(
+        root, M.tar_members(os.path.join(root, "corpus/pytorch/valid-tar-checkpoint.tar"))[1][1],
+        first=M.tar_member(b"coracle_payload\ntar_header_global_prefix\n", b""))
     # A STACK_GLOBAL whose module is what an allowed callable returned: _codecs.encode("bf",
     # "rot13") is "os", so every loader resolves os.system (issue #9's own example).
     files["stack-global-name-from-codecs.pkl"] = (
