@@ -449,6 +449,15 @@ static void test_forged_object_dtype(void **state)
              "\x00\x00\x00\x00\x00\x00\x00\x00tRtbC\x08"
              "AAAAAAAAtR.",
              "ST231", FAIL),
+        CASE("_mareconstruct of a forged basetype",
+             "\x80\x03"
+             "cnumpy.ma.core\n_mareconstruct\n(cnumpy.ma.core\nMaskedArray\ncnumpy\nndarray\n"
+             "K\x04\x85" FORGED_O "tR.",
+             "ST231", FAIL),
+        CASE("ndarray.__new__ through NEWOBJ_EX (keywords)",
+             "\x80\x04"
+             "cnumpy\nndarray\nK\x04\x85\x85}\x92.",
+             "ST231", FAIL),
         CASE("scalar of an object dtype that keeps its flags",
              "\x80\x03"
              "cnumpy.core.multiarray\nscalar\n(" HONEST_O "C\x08"

@@ -1017,8 +1017,9 @@ static void args_misused(walker *w, const pv *items, size_t n, const char *opnam
 /* numpy callables that make values of a dtype argument from raw or uninitialised bytes (the
  * argument's position returned; -1 for any other callable): given an object dtype whose flags
  * were cleared, they make object references of those bytes - scalar(dtype, bytes),
- * _frombuffer(buf, dtype, ...), ndarray(shape, dtype[, buffer]) and _reconstruct(cls, shape,
- * dtype) (no NEEDS_INIT flag: the memory is not zeroed). */
+ * _frombuffer(buf, dtype, ...), ndarray(shape, dtype[, buffer]), _reconstruct(cls, shape,
+ * dtype) and _mareconstruct(subtype, baseclass, baseshape, basetype) (no NEEDS_INIT flag: the
+ * memory is not zeroed). */
 static int raw_dtype_arg(const walker *w, const pv *fn)
 {
     static const struct {
@@ -1032,6 +1033,7 @@ static int raw_dtype_arg(const walker *w, const pv *fn)
         {"numpy.ndarray", 1},
         {"numpy.core.multiarray._reconstruct", 2},
         {"numpy._core.multiarray._reconstruct", 2},
+        {"numpy.ma.core._mareconstruct", 3},
     };
     if (fn->kind != V_GLOBAL || fn->aux == NO_IDX)
         return -1;
@@ -1086,6 +1088,11 @@ static int op_newobj(walker *w, const char *opname, int arg_pops)
         return -1;
     args_misused(w, tmp, (size_t)arg_pops, opname);
     check_raw_dtype(w, &cls, &tmp[arg_pops - 1], opname); /* cls.__new__(cls, *args) */
+    if (arg_pops == 2 && raw_dtype_arg(w, &cls) >= 0)     /* a dtype may come as a keyword */
+        FINDING(w, ST_R_JL_RAW_OBJECTS,
+                "NEWOBJ_EX at offset %llu makes a %s with keyword arguments stcheck does not "
+                "follow: a dtype among them may make object references of raw bytes",
+                (unsigned long long)w->op_off, w->imps[cls.aux].text);
     call(w, &cls, opname, &res);
     track_call(w, &cls, 'N', &tmp[arg_pops - 1], &res); /* the args tuple was popped last */
     return push_v(w, &res);
