@@ -399,6 +399,8 @@ static void test_tail_bypasses(void **state)
              "ST207,ST208", FAIL),
         CASE("tail every loader stops at stays a warning", "N.N0(0S'x'\n\xff", "ST208,ST215", PASS),
         CASE("tail no load begins with is not walked", "N.garbage", "ST208", PASS),
+        CASE("tail that is a zip: PERSID fails at once without persistent_load",
+             "N.PK\x03\x04\x14\x00\x00\x00\x08\x00\ncos\nsystem\n", "ST208", PASS),
     };
     run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -2087,6 +2087,10 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
          * stops is a warning (ST215). */
         if (st_src_read(job->src, w.pos, peek, n) != ST_OK || !may_begin(peek, n))
             break;
+        /* PERSID first where no loader gives a persistent_load: the load fails at once,
+         * nothing runs (a zip's "PK" after a pickle is not a pickle) */
+        if (peek[0] == 'P' && !job->torch_rules && !job->keyed_persid)
+            break;
         reset_machine(&w);
         w.in_tail = 1;
     }
