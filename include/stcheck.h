@@ -168,6 +168,9 @@ ST_API const char *st_report_path(const st_report *r);
  * such. Documents group files by it, with a verdict per repository. */
 ST_API const char *st_report_repository(const st_report *r);
 ST_API const char *st_report_format(const st_report *r); /* "safetensors", "unknown", ... */
+/* What the file is ("joblib", "npz", "torchscript", ...) and what wraps it ("xz", "zip") or NULL */
+ST_API const char *st_report_kind(const st_report *r);
+ST_API const char *st_report_wrapper(const st_report *r);
 ST_API uint64_t st_report_file_size(const st_report *r);
 ST_API uint64_t st_report_header_length(const st_report *r); /* safetensors N, else 0 */
 ST_API uint64_t st_report_tensor_count(const st_report *r);
@@ -176,12 +179,15 @@ ST_API size_t st_report_finding_count(const st_report *r);
 ST_API const st_finding *st_report_finding(const st_report *r, size_t i);
 /* Pickle evidence: every distinct import and every call site (bounded lists). */
 typedef struct {
-    const char *module; /* as written (before Python-2 mapping) */
+    const char *module; /* after Python-2 mapping (pickle's fix_imports), as findings name it */
     const char *name;
     const char *member;    /* container member, "" for the file itself */
     const char *judgement; /* "allowed", "suspicious", "malicious" */
     uint64_t offset;       /* first occurrence, in the member (or file) */
     uint64_t count;        /* occurrences */
+    /* module and name as the file wrote them (the first spelling seen) */
+    const char *written_module;
+    const char *written_name;
 } st_import;
 
 typedef struct {

@@ -96,13 +96,15 @@ static void identify_and_check(st_input *inp, const st_dir *dir)
     /* Polyglots: every other view a reader could take of these bytes is checked too. */
     const st_format *views[4];
     size_t nv = st_format_other_views(inp, fmt, views, 4);
-    const char *primary = r->format;
+    const char *primary = r->format, *kind = r->kind;
     for (size_t i = 0; i < nv; i++) {
         err = views[i]->check(inp);
         if (err != ST_OK)
             st_report_fail(r, err);
     }
     r->format = primary;
+    r->kind = kind;
+    st_report_settle_kind(r);
     if (!st_ctx_format_allowed(ctx, r->format))
         st_report_add(r, ST_R_FORMAT_NOT_ALLOWED, 0, 0, "the policy does not allow %s files",
                       r->format);

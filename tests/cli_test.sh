@@ -135,9 +135,12 @@ assert d["tool"] == "stcheck" and d["schema_version"] == 1 and "version" in d
 f = d["files"]
 assert [x["verdict"] for x in f] == ["pass", "fail", "could not check"], f
 for x in f:
-    for k in ("path", "size", "format", "verdict", "header_length", "tensor_count", "findings"):
+    for k in ("path", "size", "format", "kind", "wrapper", "verdict", "findings"):
         assert k in x, k
 assert f[0]["tensor_count"] == 2 and f[0]["format"] == "safetensors"
+assert f[0]["header_length"] > 0 and f[1]["tensor_count"] == 1
+# sizes only where the format knows them: absent, never a false 0 (issue 11)
+assert "tensor_count" not in f[2] and "header_length" not in f[2], f[2]
 assert f[1]["findings"][0]["id"] == "ST114"
 for k in ("id", "severity", "message", "offset", "length"):
     assert k in f[1]["findings"][0], k
@@ -153,6 +156,43 @@ assert len(lines) == 3, lines
 objs = [json.loads(l) for l in lines]
 assert [o["verdict"] for o in objs] == ["pass", "fail", "could not check"]
 assert all(o["schema_version"] == 1 for o in objs)
+PY
+
+# What a file is (kind) and what wraps it, apart from the policy's format name (issue 11): a
+# joblib dump in xz, an old joblib ZF file, an .npz; a checkpoint has no tensor_count; a global
+# is named once, after Python-2 mapping, and JSON gives the file's own spelling too.
+/usr/bin/python3 - "$W" <<'PY'
+import joblib, numpy, pickle, sys, zlib
+joblib.dump([numpy.arange(3)], sys.argv[1] + "/k.joblib.xz", compress=("xz", 3))
+d = pickle.dumps({1}, protocol=2)
+zf = b"ZF" + ("0x%x" % len(d)).ljust(19).encode()  # joblib numpy_pickle_compat.write_zfile
+open(sys.argv[1] + "/k-zf.pkl", "wb").write(zf + zlib.compress(d))
+PY
+K="$W/k.joblib.xz $W/k-zf.pkl $SRC/corpus/numpy/valid-arrays.npz $SRC/corpus/pytorch/valid-state-dict.pt $SRC/corpus/pytorch/valid-legacy-state-dict.pt"
+"$ST" $K >"$W/out"
+[ "$(grep -c ': PASS (' "$W/out")" = 5 ] &&
+    grep -qx "$W/k.joblib.xz: PASS (xz \[joblib\]: 0 errors, 0 warnings, 0 info)" "$W/out" &&
+    grep -qx "$W/k-zf.pkl: PASS (joblib-zfile \[joblib\]: 0 errors, 0 warnings, 0 info)" "$W/out" &&
+    grep -q "valid-arrays.npz: PASS (zip \[npz\]: 0 errors" "$W/out" &&
+    grep -q "valid-state-dict.pt: PASS (pytorch: 0 errors" "$W/out" && ok || bad "kind in the verdict line"
+"$ST" --format json $K >"$W/out.json"
+python3 - "$W/out.json" <<'PY' && ok || bad "json kind, wrapper, sizes, import spellings"
+import json, sys
+f = json.load(open(sys.argv[1]))["files"]
+got = [(x["format"], x["kind"], x["wrapper"]) for x in f]
+assert got == [("xz", "joblib", "xz"), ("joblib-zfile", "joblib", "zlib"), ("zip", "npz", "zip"),
+               ("pytorch", "pytorch", None), ("pytorch-legacy", "pytorch-legacy", None)], got
+assert all("tensor_count" not in x and "header_length" not in x for x in f), f
+im = f[1]["imports"]
+assert [(i["module"], i["name"], i["written_module"], i["written_name"]) for i in im] == [
+    ("builtins", "set", "__builtin__", "set")], im
+PY
+"$ST" --format sarif "$SRC/corpus/numpy/ST201-npz-object-member.npz" >"$W/out.sarif"
+python3 - "$W/out.sarif" <<'PY' && ok || bad "sarif kind"
+import json, sys
+r = json.load(open(sys.argv[1]))["runs"][0]["results"]
+p = r[0]["properties"]
+assert (p["format"], p["kind"], p["wrapper"]) == ("zip", "npz", "zip"), p
 PY
 
 # Messages a new user meets (issue 11), each on standard error or in the finding, exactly.

@@ -41,6 +41,13 @@ static char *escaped_dup(const char *s)
 long st_report_add_import(st_report *r, const char *module, const char *name, const char *member,
                           const char *judgement, uint64_t offset)
 {
+    return st_report_add_import_as(r, module, name, module, name, member, judgement, offset);
+}
+
+long st_report_add_import_as(st_report *r, const char *module, const char *name,
+                             const char *written_module, const char *written_name,
+                             const char *member, const char *judgement, uint64_t offset)
+{
     if (r->n_imports == r->cap_imports) {
         size_t cap = r->cap_imports ? r->cap_imports * 2 : 16;
         st_import *p = realloc(r->imports, cap * sizeof(*p));
@@ -53,10 +60,15 @@ long st_report_add_import(st_report *r, const char *module, const char *name, co
     im->module = escaped_dup(module);
     im->name = escaped_dup(name);
     im->member = escaped_dup(member ? member : "");
-    if (im->module == NULL || im->name == NULL || im->member == NULL) {
+    im->written_module = escaped_dup(written_module);
+    im->written_name = escaped_dup(written_name);
+    if (im->module == NULL || im->name == NULL || im->member == NULL ||
+        im->written_module == NULL || im->written_name == NULL) {
         free((char *)im->module);
         free((char *)im->name);
         free((char *)im->member);
+        free((char *)im->written_module);
+        free((char *)im->written_name);
         goto nomem;
     }
     im->judgement = judgement;
@@ -127,6 +139,8 @@ void st_report_free(st_report *r)
         free((char *)r->imports[i].module);
         free((char *)r->imports[i].name);
         free((char *)r->imports[i].member);
+        free((char *)r->imports[i].written_module);
+        free((char *)r->imports[i].written_name);
     }
     free(r->imports);
     for (size_t i = 0; i < r->n_calls; i++) {
@@ -235,6 +249,42 @@ const char *st_report_format(const st_report *r)
 {
     return r->format;
 }
+const char *st_report_kind(const st_report *r)
+{
+    return r->kind != NULL ? r->kind : r->format;
+}
+const char *st_report_wrapper(const st_report *r)
+{
+    return r->wrapper;
+}
+
+/* A pickle is joblib's when it holds joblib's array wrappers (joblib.dump writes one per array;
+ * a joblib file without arrays is a plain pickle to every reader). */
+static int imports_joblib(const st_report *r)
+{
+    for (size_t i = 0; i < r->n_imports; i++)
+        if (strncmp(r->imports[i].module, "joblib.numpy_pickle", 19) == 0 &&
+            strstr(r->imports[i].name, "ArrayWrapper") != NULL)
+            return 1;
+    return 0;
+}
+
+void st_report_settle_kind(st_report *r)
+{
+    if (strcmp(r->format, "joblib-zfile") == 0) { /* old joblib's zlib-compressed pickle */
+        r->kind = "joblib";
+        r->wrapper = "zlib";
+        return;
+    }
+    /* set already: a compression wrapper's content (formats.c) or an .npz (ziparchive.c) */
+    if (r->kind != NULL && r->wrapper == NULL && strcmp(r->kind, r->format) != 0)
+        r->wrapper = r->format;
+    if (r->kind == NULL)
+        r->kind = r->format;
+    if (strcmp(r->kind, "pickle") == 0 && imports_joblib(r))
+        r->kind = "joblib";
+}
+
 uint64_t st_report_file_size(const st_report *r)
 {
     return r->file_size;

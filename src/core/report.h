@@ -14,7 +14,13 @@
 struct st_report {
     char *path;       /* escaped display name */
     char *repository; /* escaped folder root of a -r walk, or NULL */
+    /* the name policies match (formats.allow): a stable list, docs/policy.md */
     const char *format;
+    /* What the file is to the loader that reads it ("joblib", "npz", "torchscript", ...; NULL
+     * until settled: the format name) and the compression or archive around it ("xz", "zlib",
+     * "zip", or NULL). Settled by st_report_settle_kind once every check ran. */
+    const char *kind;
+    const char *wrapper;
     uint64_t file_size;
     uint64_t header_len;
     uint64_t tensor_count;
@@ -40,6 +46,13 @@ struct st_report {
  * marked ST_E_NOMEM). Text is escaped for output. */
 long st_report_add_import(st_report *r, const char *module, const char *name, const char *member,
                           const char *judgement, uint64_t offset);
+/* The same, for a global the file names otherwise (written_*: its spelling before Python-2
+ * mapping, module and name: after it). */
+long st_report_add_import_as(st_report *r, const char *module, const char *name,
+                             const char *written_module, const char *written_name,
+                             const char *member, const char *judgement, uint64_t offset);
+/* Settles kind and wrapper from the format, what a wrapper's content was and the imports. */
+void st_report_settle_kind(st_report *r);
 /* Records a call site (listed while fewer than ST_MAX_CALLS, counted always). */
 void st_report_add_call(st_report *r, const char *callable, const char *opcode, const char *member,
                         uint64_t offset);

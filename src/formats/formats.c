@@ -113,8 +113,14 @@ static st_error nested(st_input *outer, const unsigned char *buf, size_t len, co
                       "content of \"%s\" is not a format stcheck recognises", shown);
         return ST_E_UNSUPPORTED;
     }
-    const char *format = outer->report->format;
+    const char *format = outer->report->format, *kind = outer->report->kind;
     st_error err = fmt->check(&sub);
+    /* A compression wrapper's content is the file itself (joblib.load reads it, and its
+     * siblings, as if it were): what it is becomes the report's kind. A member is not. */
+    if (!folder)
+        outer->report->kind = kind;
+    else if (outer->report->kind == NULL)
+        outer->report->kind = outer->report->format;
     outer->report->format = format;
     return err;
 }

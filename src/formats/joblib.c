@@ -365,7 +365,8 @@ static void view(const st_pk_job *job, int plain, uint64_t diverge, const char *
     for (size_t i = 0; i < in.report->n_imports; i++) {
         const st_import *m = &in.report->imports[i];
         if (m->offset >= diverge)
-            st_report_add_import(real, m->module, m->name, m->member, m->judgement, m->offset);
+            st_report_add_import_as(real, m->module, m->name, m->written_module, m->written_name,
+                                    m->member, m->judgement, m->offset);
     }
     if (err == ST_E_NOMEM)
         st_report_fail(real, err);

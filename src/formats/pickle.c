@@ -841,8 +841,8 @@ static uint32_t import_global(walker *w, const char *module, const char *name, c
     w->n_data_classes += im->data_class;
     /* A data class is judged by its uses (finish_imports); until then it is listed as data. */
     im->report_idx =
-        st_report_add_import(w->r, module, name, member_of(w),
-                             im->data_class ? "allowed" : judgement_name(j), w->op_off);
+        st_report_add_import_as(w->r, mm, mn, module, name, member_of(w),
+                                im->data_class ? "allowed" : judgement_name(j), w->op_off);
     memmove(w->sorted + pos + 1, w->sorted + pos, (w->n_imps - pos) * sizeof(*w->sorted));
     w->sorted[pos] = (uint32_t)w->n_imps;
     if (j != ST_PK_ALLOWED && !im->data_class)

@@ -34,6 +34,7 @@ typedef struct {
     int torch;
     int torch_reads;           /* torch.load reads this view (miniz name lookups) */
     int torchscript;           /* a TorchScript archive */
+    size_t npy;                /* members that are .npy arrays (an .npz when not torch's) */
     uint32_t *sorted;          /* miniz's sorted index, when torch reads this view */
     long data_pkl;             /* the entry torch unpickles as data.pkl, or -1 */
     long constants_pkl;        /* the entry torch.jit.load unpickles as constants.pkl, or -1 */
@@ -249,6 +250,7 @@ static void scan_member(zjob *j, const st_zip_entry *e, const char *name, int is
     }
     if (st_npy_sniff_bytes(buf, len)) {
         st_src src = {-1, buf, len};
+        j->npy++;
         keep_error(j, st_npy_check_src(j->in, &src, name));
     } else if (is_pkl_name || st_pk_looks_like_pickle(buf, len < 4096 ? len : 4096))
         walk_member(j, buf, len, name);
@@ -458,6 +460,8 @@ static st_error check_view(st_input *in, st_zip *z, int torch_reads)
             check_storage_pickles(&j);
         }
         scan_members(&j, 0);
+        if (!j.torch && j.npy > 0) /* numpy.load returns an NpzFile for any zip */
+            in->report->kind = "npz";
     }
     if (j.err == ST_E_NOMEM)
         st_report_add(in->report, ST_R_NOMEM, 0, 0, "out of memory checking a zip archive");

@@ -4,9 +4,9 @@
  * JSON without control characters whatever a report holds.
  *
  * Schema (docs/report-json.md): { schema_version, tool, version, strict, files: [ { path,
- * size, format, verdict, error, header_length, tensor_count, counts, findings: [ { id,
- * severity, message, offset, length } ] } ], summary: { files, passed, failed,
- * could_not_check } }
+ * size, format, kind, wrapper, verdict, error, header_length and tensor_count (safetensors
+ * only), counts, findings: [ { id, severity, message, offset, length } ] } ], summary: { files,
+ * passed, failed, could_not_check } }
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -135,10 +135,23 @@ static cJSON *counts_json(const st_report *r)
     return c;
 }
 
+/* Only safetensors files have a header length and a tensor count: absent elsewhere, never a
+ * false 0 (a PyTorch checkpoint's storages are not its tensors). */
+static int add_sizes(cJSON *o, const st_report *r)
+{
+    if (strcmp(r->format, "safetensors") != 0)
+        return 0;
+    return add_u64(o, "header_length", r->header_len) || add_u64(o, "tensor_count", r->tensor_count)
+               ? -1
+               : 0;
+}
+
 static cJSON *import_json(const st_import *im)
 {
     cJSON *o = cJSON_CreateObject();
     if (o == NULL || !st_json_text(o, "module", im->module) || !st_json_text(o, "name", im->name) ||
+        !st_json_text(o, "written_module", im->written_module) ||
+        !st_json_text(o, "written_name", im->written_name) ||
         !st_json_text(o, "member", im->member) || !st_json_text(o, "judgement", im->judgement) ||
         add_u64(o, "offset", im->offset) || add_u64(o, "count", im->count)) {
         cJSON_Delete(o);
@@ -192,12 +205,13 @@ static cJSON *file_json(const st_report *r)
         bad = f == NULL || !cJSON_AddItemToArray(fs, f);
     }
     bad = bad || !st_json_text(o, "path", r->path) || add_u64(o, "size", r->file_size) ||
-          !st_json_text(o, "format", r->format) ||
+          !st_json_text(o, "format", r->format) || !st_json_text(o, "kind", st_report_kind(r)) ||
+          (r->wrapper ? !st_json_text(o, "wrapper", r->wrapper)
+                      : !cJSON_AddNullToObject(o, "wrapper")) ||
           !st_json_text(o, "verdict", st_verdict_name(st_report_verdict(r))) ||
           (r->err == ST_OK ? !cJSON_AddNullToObject(o, "error")
                            : !st_json_text(o, "error", st_error_name(r->err))) ||
-          add_u64(o, "header_length", r->header_len) ||
-          add_u64(o, "tensor_count", r->tensor_count) ||
+          add_sizes(o, r) ||
           (r->sha256[0] ? !st_json_text(o, "sha256", r->sha256)
                         : !cJSON_AddNullToObject(o, "sha256")) ||
           !cJSON_AddBoolToObject(o, "findings_truncated", r->truncated) ||

@@ -267,7 +267,16 @@ static long rule_index(const char *id)
     return -1;
 }
 
-static cJSON *result_json(const char *uri, const st_finding *f)
+/* A result's file as the other reports name it: its format (the policy's name), kind, wrapper. */
+static int put_file_kind(cJSON *props, const st_report *r)
+{
+    return !st_json_text(props, "format", r->format) ||
+           !st_json_text(props, "kind", st_report_kind(r)) ||
+           (r->wrapper ? !st_json_text(props, "wrapper", r->wrapper)
+                       : !cJSON_AddNullToObject(props, "wrapper"));
+}
+
+static cJSON *result_json(const char *uri, const st_report *r, const st_finding *f)
 {
     char fp[17];
     fingerprint(f->id, uri, f->message, fp);
@@ -281,7 +290,8 @@ static cJSON *result_json(const char *uri, const st_finding *f)
               !st_json_text(fps, "stcheckFinding/v1", fp) ||
               !cJSON_AddNumberToObject(props, "byteOffset", (double)f->offset) ||
               !cJSON_AddNumberToObject(props, "byteLength", (double)f->length) ||
-              !st_json_text(props, "severity", st_severity_name(f->severity));
+              !st_json_text(props, "severity", st_severity_name(f->severity)) ||
+              put_file_kind(props, r);
     if (!bad) {
         bad = put(o, "partialFingerprints", fps) | put(o, "properties", props);
         fps = props = NULL;
@@ -336,7 +346,7 @@ static int sarif_add(void *state, const st_report *r)
     char *uri = artifact_uri(s, r->path);
     int bad = uri == NULL;
     for (size_t i = 0; !bad && i < r->n_findings; i++) {
-        cJSON *res = result_json(uri, &r->findings[i]);
+        cJSON *res = result_json(uri, r, &r->findings[i]);
         bad = res == NULL || !cJSON_AddItemToArray(s->results, res);
         if (bad)
             cJSON_Delete(res);

@@ -50,6 +50,15 @@ const char *st_escape_display(const char *s, char *buf, size_t size)
     return buf == NULL || size == 0 ? "" : st_escape(s, strlen(s), buf, size, size);
 }
 
+/* What the file is, as detail, when the format name does not say it: "xz [joblib]". */
+static int put_kind(FILE *out, const st_report *r)
+{
+    const char *kind = st_report_kind(r);
+    if (strcmp(kind, r->format) == 0)
+        return 0;
+    return fputs(" [", out) < 0 || st_put_text(out, kind) != 0 || fputc(']', out) == EOF ? -1 : 0;
+}
+
 int st_write_text(FILE *out, const st_report *r)
 {
     return st_write_text_color(out, r, 0);
@@ -73,7 +82,7 @@ int st_write_text_color(FILE *out, const st_report *r, int color)
                 : v == ST_VERDICT_PASS ? "PASS"
                                        : "FAIL",
                 off) < 0 ||
-        st_put_text(out, r->format) != 0)
+        st_put_text(out, r->format) != 0 || put_kind(out, r) != 0)
         return -1;
     if (v == ST_VERDICT_ERROR)
         rc = fprintf(out, ": %s)\n", st_error_name(r->err));
