@@ -164,13 +164,15 @@ PY
 /usr/bin/python3 - "$W" <<'PY'
 import joblib, numpy, pickle, sys, zlib
 joblib.dump([numpy.arange(3)], sys.argv[1] + "/k.joblib.xz", compress=("xz", 3))
+joblib.dump([numpy.arange(3)], sys.argv[1] + "/k.joblib")
 d = pickle.dumps({1}, protocol=2)
 zf = b"ZF" + ("0x%x" % len(d)).ljust(19).encode()  # joblib numpy_pickle_compat.write_zfile
 open(sys.argv[1] + "/k-zf.pkl", "wb").write(zf + zlib.compress(d))
 PY
-K="$W/k.joblib.xz $W/k-zf.pkl $SRC/corpus/numpy/valid-arrays.npz $SRC/corpus/pytorch/valid-state-dict.pt $SRC/corpus/pytorch/valid-legacy-state-dict.pt"
+K="$W/k.joblib.xz $W/k-zf.pkl $W/k.joblib $SRC/corpus/numpy/valid-arrays.npz $SRC/corpus/pytorch/valid-state-dict.pt $SRC/corpus/pytorch/valid-legacy-state-dict.pt"
 "$ST" $K >"$W/out"
-[ "$(grep -c ': PASS (' "$W/out")" = 5 ] &&
+[ "$(grep -c ': PASS (' "$W/out")" = 6 ] &&
+    grep -qx "$W/k.joblib: PASS (pickle \\[joblib\\]: 0 errors, 0 warnings, 0 info)" "$W/out" &&
     grep -qx "$W/k.joblib.xz: PASS (xz \[joblib\]: 0 errors, 0 warnings, 0 info)" "$W/out" &&
     grep -qx "$W/k-zf.pkl: PASS (joblib-zfile \[joblib\]: 0 errors, 0 warnings, 0 info)" "$W/out" &&
     grep -q "valid-arrays.npz: PASS (zip \[npz\]: 0 errors" "$W/out" &&
@@ -180,12 +182,27 @@ python3 - "$W/out.json" <<'PY' && ok || bad "json kind, wrapper, sizes, import s
 import json, sys
 f = json.load(open(sys.argv[1]))["files"]
 got = [(x["format"], x["kind"], x["wrapper"]) for x in f]
-assert got == [("xz", "joblib", "xz"), ("joblib-zfile", "joblib", "zlib"), ("zip", "npz", "zip"),
-               ("pytorch", "pytorch", None), ("pytorch-legacy", "pytorch-legacy", None)], got
+assert got == [("xz", "joblib", "xz"), ("joblib-zfile", "joblib", "zlib"), ("pickle", "joblib", None),
+               ("zip", "npz", "zip"), ("pytorch", "pytorch", None),
+               ("pytorch-legacy", "pytorch-legacy", None)], got
 assert all("tensor_count" not in x and "header_length" not in x for x in f), f
 im = f[1]["imports"]
 assert [(i["module"], i["name"], i["written_module"], i["written_name"]) for i in im] == [
     ("builtins", "set", "__builtin__", "set")], im
+PY
+# Every format name the source gives a report is listed in docs/policy.md (formats.allow).
+python3 - "$SRC" <<'PY' && ok || bad "format names documented"
+import glob, re, sys
+src, names = sys.argv[1], set()
+for p in glob.glob(src + "/src/**/*.c", recursive=True):
+    s = open(p).read()
+    names |= set(re.findall(r'->format = "([a-z0-9-]+)"', s))
+    names |= set(re.findall(r'(?:skipped|not_inspected)\(in, "([a-z0-9-]+)"', s))
+s = open(src + "/src/formats/compressed.c").read()
+names |= set(re.findall(r'"([a-z0-9]+)"', re.search(r"names\[\] = \{([^}]*)\}", s).group(1)))
+names |= set(re.findall(r'^\s*\{"([a-z0-9]+)", \d', open(src + "/src/formats/opaque.c").read(), re.M))
+doc = open(src + "/docs/policy.md").read().split("## Format names", 1)[1]
+assert len(names) > 25 and names <= set(re.findall(r"`([a-z0-9-]+)`", doc)), names
 PY
 "$ST" --format sarif "$SRC/corpus/numpy/ST201-npz-object-member.npz" >"$W/out.sarif"
 python3 - "$W/out.sarif" <<'PY' && ok || bad "sarif kind"
