@@ -9,6 +9,7 @@
 #   build-clang/   clang RelWithDebInfo, every test                   CPU  45 s   ~0.5 min
 #   build-asan/    clang, AddressSanitizer + UndefinedBehaviorSanitizer, every test
 #                                                                     CPU  73 s   ~1 min
+#   valgrind       gcc, every test's programs under memcheck (ci/valgrind.sh)  CPU ~19 min  ~9 min
 #   fuzz smoke     build (CPU 38 s), then every fuzz target (12) for 30 s under libFuzzer
 #                  + ASan + UBSan                                                 ~6.5 min
 #   oss-fuzz       ci/oss-fuzz/build.sh run as OSS-Fuzz runs it, each target 2,000 runs
@@ -50,6 +51,9 @@ run_suite build-gcc -DCMAKE_C_COMPILER=gcc
 run_suite build-clang -DCMAKE_C_COMPILER=clang
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DCMAKE_C_COMPILER=clang -DSTCHECK_SANITIZE=ON
+start=$SECONDS
+bash ci/valgrind.sh build-valgrind
+stage_done "valgrind" "$start"
 start=$SECONDS
 bash ci/fuzz-smoke.sh
 stage_done "fuzz smoke" "$start"
