@@ -1,6 +1,6 @@
 #!/bin/sh
 # Mechanical style checks (curl-style): banned unbounded string functions, and clang-format
-# conformance when clang-format is installed.
+# conformance (clang-format is required: ci/test-deps.txt installs it).
 SRC=$1
 cd "$SRC" || exit 1
 fail=0
@@ -17,7 +17,9 @@ if command -v clang-format >/dev/null 2>&1; then
     fi
     rm -f /tmp/stcheck-style.$$
 else
-    echo "clang-format not installed: format check skipped"
+    # A missing tool is an install bug (ci/test-deps.txt lists it), never a silent pass.
+    echo "FAIL: clang-format is not installed"
+    fail=1
 fi
 [ $fail -eq 0 ] && echo "style: 1 passed, 0 failed" || echo "style: 0 passed, 1 failed"
 exit $fail
