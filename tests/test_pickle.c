@@ -405,6 +405,29 @@ static void test_tail_bypasses(void **state)
     run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* A line opcode cut by the end of the stream: Lib/pickle.py (joblib's and dill's base) reads
+ * the unterminated rest and drops its last byte, so the GLOBAL still imports. */
+static void test_line_cut_by_eof(void **state)
+{
+    static const pk_case cases[] = {
+        CASE("GLOBAL name line cut by EOF",
+             "\x80\x02"
+             "cos\nsystemX",
+             "ST201,ST205", FAIL),
+        CASE("GLOBAL cut by EOF after a complete pickle", "N.cos\nsystemX", "ST201,ST208,ST215",
+             FAIL),
+        CASE("GLOBAL module line cut by EOF",
+             "\x80\x02"
+             "cos.pathX",
+             "ST201,ST205", FAIL),
+        CASE("INT line cut by EOF runs nothing",
+             "\x80\x02"
+             "I12",
+             "ST205", FAIL),
+    };
+    run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 /* numpy's raw-byte readers given an object dtype whose BUILD state (version 3) cleared its
  * flags: allowed callables only, yet numpy dereferences the bytes as object pointers. */
 #define FORGED_O                                                                                   \
@@ -706,23 +729,15 @@ static void test_containers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_opcode_families),
-        cmocka_unit_test(test_memo_forms),
-        cmocka_unit_test(test_allowlist),
-        cmocka_unit_test(test_opcode_view),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_evidence),
-        cmocka_unit_test(test_identification),
-        cmocka_unit_test(test_containers),
-        cmocka_unit_test(test_fail_closed),
-        cmocka_unit_test(test_data_classes),
-        cmocka_unit_test(test_long_names),
-        cmocka_unit_test(test_integrity_warnings),
-        cmocka_unit_test(test_tail_bypasses),
-        cmocka_unit_test(test_forged_object_dtype),
-        cmocka_unit_test(test_permissive_policy),
-        cmocka_unit_test(test_lists_disjoint),
+        cmocka_unit_test(test_opcode_families),    cmocka_unit_test(test_memo_forms),
+        cmocka_unit_test(test_allowlist),          cmocka_unit_test(test_opcode_view),
+        cmocka_unit_test(test_malformed),          cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_evidence),           cmocka_unit_test(test_identification),
+        cmocka_unit_test(test_containers),         cmocka_unit_test(test_fail_closed),
+        cmocka_unit_test(test_data_classes),       cmocka_unit_test(test_long_names),
+        cmocka_unit_test(test_integrity_warnings), cmocka_unit_test(test_tail_bypasses),
+        cmocka_unit_test(test_line_cut_by_eof),    cmocka_unit_test(test_forged_object_dtype),
+        cmocka_unit_test(test_permissive_policy),  cmocka_unit_test(test_lists_disjoint),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

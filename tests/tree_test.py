@@ -235,7 +235,7 @@ check("non-model-files", [
     ("sample.flac", ("bytes", b"fLaC" + bytes(30))),
     ("tokenizer.model", ("bytes", sentencepiece())),
     ("flax_model.msgpack", ("bytes", msgpack_flax())),
-    ("modeling_x.py", ("text", "import torch\n")),
+    ("modeling_x.py", ("text", "import torch\nimport os\n\nclass X:\n    pass\n")),
     ("empty.txt", ("text", "")),
 ], {
     "README.md": ["ST608"], "config.json": ["ST608"], "vocab.txt": ["ST608"],

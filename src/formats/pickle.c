@@ -326,11 +326,20 @@ static int line(walker *w, uint64_t *off, uint64_t *len)
         }
         p += chunk;
     }
-    w->pos = start;
     if (w->in_frame) {
+        w->pos = start;
         return refused(w, ST_R_PK_FRAME, "line runs past the end of its frame");
     }
-    return malformed(w, "line without a newline");
+    /* The stream ends inside the line. Lib/pickle.py's pure-Python unpickler (joblib's
+     * NumpyUnpickler and dill derive from it) does not refuse that: readline() returns the
+     * unterminated rest and every line opcode drops its last byte (`readline()[:-1]`), so a
+     * GLOBAL cut by the end of the file still imports. Read it the same way (the missing STOP
+     * is reported when the next opcode is due); _pickle.c refuses such a line, which only
+     * makes this view the wider one. */
+    *off = start;
+    *len = limit_end > start ? limit_end - start - 1 : 0; /* "" at the very end */
+    w->pos = limit_end;
+    return 0;
 }
 
 /* ---- string values --------------------------------------------------------------------- */

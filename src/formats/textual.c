@@ -109,6 +109,32 @@ int st_lfs_pointer_check(st_input *in)
 
 /* ---- the pickle view -------------------------------------------------------------------- */
 
+/* Nonzero when a module text has the shape of a Python module path: dot-separated identifiers
+ * (ASCII letters, digits and '_', not starting with a digit; any non-ASCII byte allowed, as
+ * identifiers may be Unicode). Text like "mport torch" - what INST reads from a Python source
+ * line "import torch" - names no module a loader can find, so it does not make a text file a
+ * pickle; the file is still judged for what it is. */
+static int module_importable(const char *m)
+{
+    int at_start = 1;
+    for (const unsigned char *p = (const unsigned char *)m;; p++) {
+        unsigned c = *p;
+        if (c == '.' || c == '\0') {
+            if (at_start)
+                return 0; /* empty component */
+            if (c == '\0')
+                return 1;
+            at_start = 1;
+            continue;
+        }
+        int ok = c >= 0x80 || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (!at_start && c >= '0' && c <= '9');
+        if (!ok)
+            return 0;
+        at_start = 0;
+    }
+}
+
 /* Nonzero when pickle.load from byte 0 would import something before it stops or fails (or the
  * walk could not tell). Judged on a scratch report with the built-in severities, so that a
  * policy turning a finding off cannot hide an import from this decision. */
@@ -128,14 +154,19 @@ static int pickle_view_imports(const st_input *in)
     st_pk_result res;
     st_error err = st_pickle_walk(&job, &res);
     st_pk_result_free(&res);
-    int acts =
-        err != ST_OK || scratch->err != ST_OK || scratch->n_imports > 0 || scratch->truncated;
+    int acts = err != ST_OK || scratch->err != ST_OK || scratch->truncated;
+    size_t importable = 0;
+    for (size_t i = 0; i < scratch->n_imports; i++)
+        importable += module_importable(scratch->imports[i].module);
+    acts = acts || importable > 0;
     for (size_t i = 0; !acts && i < scratch->n_findings; i++) {
         const char *id = scratch->findings[i].id;
         acts = strcmp(id, st_rules_get(ST_R_PK_UNRESOLVED)->id) == 0 ||
                strcmp(id, st_rules_get(ST_R_PK_EXT)->id) == 0 ||
-               strcmp(id, st_rules_get(ST_R_PK_MALICIOUS)->id) == 0 ||
-               strcmp(id, st_rules_get(ST_R_PK_UNKNOWN_GLOBAL)->id) == 0;
+               strcmp(id, st_rules_get(ST_R_PK_NAME_TOO_LONG)->id) == 0 ||
+               (scratch->n_imports == 0 &&
+                (strcmp(id, st_rules_get(ST_R_PK_MALICIOUS)->id) == 0 ||
+                 strcmp(id, st_rules_get(ST_R_PK_UNKNOWN_GLOBAL)->id) == 0));
     }
     st_report_free(scratch);
     return acts;
