@@ -111,8 +111,10 @@ char *st_escape(const void *in, size_t in_len, char *out, size_t out_size, size_
     if (max_chars > (out_size > 4 ? out_size - 4 : 0))
         max_chars = out_size > 4 ? out_size - 4 : 0;
     while (i < in_len) {
-        size_t n = st_utf8_seq_len(p + i, in_len - i);
-        int keep = n > 0 && !st_is_unsafe_cp(st_utf8_decode(p + i, n));
+        /* printable ASCII, nearly every byte of a real path or name, is kept without decoding */
+        int ascii = p[i] >= 0x20 && p[i] < 0x7F;
+        size_t n = ascii ? 1 : st_utf8_seq_len(p + i, in_len - i);
+        int keep = ascii || (n > 0 && !st_is_unsafe_cp(st_utf8_decode(p + i, n)));
         size_t need = keep ? n : 4;
         if (o + need > max_chars) {
             if (o + 4 <= out_size) { /* room for "..." and the NUL (not in a tiny buffer) */
