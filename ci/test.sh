@@ -9,6 +9,9 @@
 #   build-clang/   clang RelWithDebInfo, every test                   CPU  45 s   ~0.5 min
 #   build-asan/    clang, AddressSanitizer + UndefinedBehaviorSanitizer, every test
 #                                                                     CPU  73 s   ~1 min
+#   coverage       gcc --coverage -O0, every test, then gcovr: fails below 95 % lines or 90 %
+#                  branches of src/; report in out/ci/coverage/ (ci/coverage.sh)
+#                                                                     CPU 150 s   ~2 min
 #   valgrind       gcc, every test's programs under memcheck (ci/valgrind.sh)  CPU ~19 min  ~9 min
 #   fuzz smoke     build (CPU 38 s), then every fuzz target (12) for 30 s under libFuzzer
 #                  + ASan + UBSan                                                 ~6.5 min
@@ -51,6 +54,9 @@ run_suite build-gcc -DCMAKE_C_COMPILER=gcc
 run_suite build-clang -DCMAKE_C_COMPILER=clang
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DCMAKE_C_COMPILER=clang -DSTCHECK_SANITIZE=ON
+start=$SECONDS
+bash ci/coverage.sh
+stage_done "coverage" "$start"
 start=$SECONDS
 bash ci/valgrind.sh build-valgrind
 stage_done "valgrind" "$start"

@@ -3,9 +3,13 @@
 # a C program through pkg-config (shared and static) and a CMake project through
 # find_package(stcheck CONFIG). Also checks the installed CLI, man page and policies.
 #   install_test.sh BUILD_DIR WORK_DIR
+# ST_CONSUMER_LDFLAGS: the linker flags the library was built with (tests/CMakeLists.txt passes
+# CMAKE_EXE_LINKER_FLAGS). A consumer of an instrumented build needs them too: objects built
+# with --coverage (ci/coverage.sh) call libgcov, which only --coverage at link time brings in.
 set -eu
 B=$1
 W=$2
+LDX=${ST_CONSUMER_LDFLAGS:-}
 rm -rf "$W"
 mkdir -p "$W/consumer"
 P="$W/prefix"
@@ -43,12 +47,12 @@ C
 SAMPLE=$(cd "$(dirname "$0")/.." && pwd)/corpus/safetensors/valid-basic.safetensors
 export PKG_CONFIG_PATH="$LIBDIR/pkgconfig"
 # shared, through pkg-config
-cc -o "$W/consumer/shared" "$W/consumer/main.c" $(pkg-config --cflags --libs stcheck)
+cc -o "$W/consumer/shared" "$W/consumer/main.c" $(pkg-config --cflags --libs stcheck) $LDX
 out=$(LD_LIBRARY_PATH="$LIBDIR" "$W/consumer/shared" "$SAMPLE")
 [ "$out" = "safetensors pass" ] || { echo "FAIL: pkg-config shared consumer printed '$out'"; exit 1; }
 # static, through pkg-config --static
 cc -o "$W/consumer/static" "$W/consumer/main.c" $(pkg-config --cflags stcheck) \
-    "$LIBDIR/libstcheck.a" $(pkg-config --libs --static stcheck | sed 's/-lstcheck//')
+    "$LIBDIR/libstcheck.a" $(pkg-config --libs --static stcheck | sed 's/-lstcheck//') $LDX
 out=$("$W/consumer/static" "$SAMPLE")
 [ "$out" = "safetensors pass" ] || { echo "FAIL: static consumer printed '$out'"; exit 1; }
 # CMake, through find_package
@@ -61,7 +65,8 @@ target_link_libraries(shared PRIVATE stcheck::stcheck)
 add_executable(static main.c)
 target_link_libraries(static PRIVATE stcheck::stcheck_static)
 CM
-cmake -S "$W/consumer" -B "$W/consumer/build" -DCMAKE_PREFIX_PATH="$P" >"$W/cmake.log" 2>&1 ||
+cmake -S "$W/consumer" -B "$W/consumer/build" -DCMAKE_PREFIX_PATH="$P" \
+    -DCMAKE_EXE_LINKER_FLAGS="$LDX" >"$W/cmake.log" 2>&1 ||
     { cat "$W/cmake.log"; echo "FAIL: find_package(stcheck)"; exit 1; }
 cmake --build "$W/consumer/build" >>"$W/cmake.log" 2>&1 || { cat "$W/cmake.log"; exit 1; }
 for t in shared static; do
