@@ -216,6 +216,208 @@ static void test_hash_collisions_are_not_duplicates(void **state)
     free(buf);
 }
 
+/* Four keys with one FNV-1a hash (0x9979969d), found by a meet-in-the-middle search over
+ * printable bytes (prefix, three bytes forward, two bytes back from the target): two of length
+ * 6, one of 7, one of 8, so the comparison sort inside a run orders by length and by bytes. */
+static const char *const colliding[] = {"collide", "x?3K[0", "zzztp<1m", "wh'>mM"};
+
+/* Builds an object of 10 filler keys (so it is checked by sorting at close) followed by the
+ * given keys; returns the offset of the last key's opening quote. */
+static size_t collision_object(char *buf, size_t cap, const char *const *keys, size_t nkeys)
+{
+    size_t n = 1, last = 0;
+    buf[0] = '{';
+    for (int i = 0; i < 10; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "\"f%d\":0,", i);
+    for (size_t i = 0; i < nkeys; i++) {
+        last = n;
+        n += (size_t)snprintf(buf + n, cap - n, "\"%s\":%zu%s", keys[i], i,
+                              i + 1 < nkeys ? "," : "");
+    }
+    snprintf(buf + n, cap - n, "}");
+    return last;
+}
+
+static st_json_err run_at(const char *s, size_t *err_off)
+{
+    st_json *j = scan(s, 4);
+    st_json_tok t;
+    st_json_err e;
+    while ((e = st_json_next(j, &t)) == ST_JSON_OK && t.type != ST_JT_END)
+        ;
+    *err_off = st_json_error_offset(j);
+    st_json_free(j);
+    return e;
+}
+
+/* Runs of three and more equal hashes. The radix pass is stable, so keys of one hash stay in
+ * document order; a duplicate separated from its first copy by another key of the same hash is
+ * adjacent only after the comparison sort of the run. Without that sort (or with it limited to
+ * longer runs) these duplicates are missed. */
+static void test_equal_hash_runs_are_sorted(void **state)
+{
+    (void)state;
+    char buf[512];
+    size_t off;
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(fnv1a(colliding[i], strlen(colliding[i])), 0x9979969du);
+
+    /* four distinct keys of one hash: no duplicate */
+    collision_object(buf, sizeof(buf), colliding, 4);
+    assert_int_equal(run_at(buf, &off), ST_JSON_OK);
+
+    /* a run of exactly three: A B A */
+    const char *aba[] = {colliding[1], colliding[0], colliding[1]};
+    size_t last = collision_object(buf, sizeof(buf), aba, 3);
+    assert_int_equal(run_at(buf, &off), ST_JSON_E_DUPKEY);
+    assert_int_equal(off, last); /* the later copy */
+
+    /* a run of five, the duplicate pair of equal length with another key of that length
+     * between them: A B C D A (lengths 6 7 8 6 6) */
+    const char *five[] = {colliding[1], colliding[0], colliding[2], colliding[3], colliding[1]};
+    last = collision_object(buf, sizeof(buf), five, 5);
+    assert_int_equal(run_at(buf, &off), ST_JSON_E_DUPKEY);
+    assert_int_equal(off, last);
+
+    /* the duplicate written with an escape sorts next to its plain copy */
+    const char *esc[] = {"wh'>mM", colliding[0], colliding[2], "\\u0077h'>mM"};
+    last = collision_object(buf, sizeof(buf), esc, 4);
+    assert_int_equal(run_at(buf, &off), ST_JSON_E_DUPKEY);
+    assert_int_equal(off, last);
+}
+
+/* Runs with an explicit length (inputs holding NUL bytes). */
+static st_json_err run_n(const char *s, size_t len)
+{
+    st_json *j = st_json_new((const unsigned char *)s, len, 4);
+    assert_non_null(j);
+    st_json_tok t;
+    st_json_err e;
+    while ((e = st_json_next(j, &t)) == ST_JSON_OK && t.type != ST_JT_END)
+        ;
+    st_json_free(j);
+    return e;
+}
+
+/* Each branch of the number, literal, escape and structure grammar, one input at a time. */
+static void test_grammar_edges(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        st_json_err err;
+    } cases[] = {
+        {"-a", ST_JSON_E_SYNTAX},
+        {"- ", ST_JSON_E_SYNTAX},
+        {"-0", ST_JSON_OK},
+        {"[-12]", ST_JSON_OK},
+        {"184467440737095516150", ST_JSON_OK}, /* multiplication overflows: big */
+        {"1.a", ST_JSON_E_SYNTAX},
+        {"1. ", ST_JSON_E_SYNTAX},
+        {"[1.25]", ST_JSON_OK},
+        {"1.25", ST_JSON_OK},
+        {"1e5", ST_JSON_OK},
+        {"[1e5]", ST_JSON_OK},
+        {"1e-5", ST_JSON_OK},
+        {"1e+", ST_JSON_E_SYNTAX},
+        {"1ea", ST_JSON_E_SYNTAX},
+        {"1e ", ST_JSON_E_SYNTAX},
+        {"trux", ST_JSON_E_SYNTAX},
+        {"[true,false,null]", ST_JSON_OK},
+        {"\"\\u12zz\"", ST_JSON_E_SYNTAX},
+        {"\"\\u12Gz\"", ST_JSON_E_SYNTAX},
+        {"\"\\x\"", ST_JSON_E_SYNTAX},
+        {"\"\\", ST_JSON_E_SYNTAX},
+        {"\"\\udc00\"", ST_JSON_E_SYNTAX},
+        {"\"\\udfff\"", ST_JSON_E_SYNTAX},
+        {"\"\\ue000\\uDBFF\\uDFFF\"", ST_JSON_OK},
+        {"\"\\ud800\\ue000\"", ST_JSON_E_SYNTAX},
+        {"\"\\ud800\\udbff\"", ST_JSON_E_SYNTAX},
+        {"\"\\ud800\\n......\"", ST_JSON_E_SYNTAX},
+        {"\"\\ud800abcdefgh\"", ST_JSON_E_SYNTAX},
+        {"\"\\ud800\"", ST_JSON_E_SYNTAX},
+        {"\"abc", ST_JSON_E_SYNTAX},
+        {"\"a\x01\"", ST_JSON_E_CONTROL},
+        {"{\"a\"", ST_JSON_E_SYNTAX},
+        {"{\"a\"  ", ST_JSON_E_SYNTAX},
+        {"{\"a\" \xff", ST_JSON_E_UTF8},
+        {"\xc3\xa9", ST_JSON_E_SYNTAX}, /* valid UTF-8, but not a value */
+        {"\xff", ST_JSON_E_UTF8},
+        {"[\xc3\xa9]", ST_JSON_E_SYNTAX},
+        {"{\xff:1}", ST_JSON_E_UTF8},
+        {"[1 \xff]", ST_JSON_E_UTF8},
+        {"[1}", ST_JSON_E_SYNTAX},
+        {"{\"a\":1]", ST_JSON_E_SYNTAX},
+        {"{\"a\":1,}", ST_JSON_E_SYNTAX},
+        {"[ ]", ST_JSON_OK},
+        {"{ }", ST_JSON_OK},
+        {"{\"a\":1,\"b\":[]}", ST_JSON_OK},
+        {"1 \n\r\t", ST_JSON_OK},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        st_json_err e = run(cases[i].text, 4);
+        if (e != cases[i].err)
+            fail_msg("\"%s\": error %d, expected %d", cases[i].text, e, cases[i].err);
+    }
+    /* NUL bytes: after a backslash, raw in a string */
+    assert_int_equal(run_n("\"\\\0\"", 4), ST_JSON_E_SYNTAX);
+    assert_int_equal(run_n("\"a\0\"", 4), ST_JSON_E_CONTROL);
+}
+
+static void test_scanner_api(void **state)
+{
+    (void)state;
+    const unsigned char b[] = "[]";
+    /* refused: no depth, input of 2^31 bytes (never read by st_json_new) */
+    assert_null(st_json_new(b, 2, 0));
+    assert_null(st_json_new(b, (size_t)1 << 31, 4));
+
+    st_json *j = scan("[1 2]", 4);
+    assert_string_equal(st_json_error_detail(j), ""); /* no error yet */
+    st_json_tok t;
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_int_equal(st_json_next(j, &t), ST_JSON_E_SYNTAX);
+    assert_int_equal(st_json_error_offset(j), 3);
+    assert_string_equal(st_json_error_detail(j), "',' or end of container expected");
+    assert_int_equal(st_json_next(j, &t), ST_JSON_E_SYNTAX); /* stays in error */
+    st_json_free(j);
+    st_json_free(NULL);
+
+    /* after the end, the scanner keeps answering END */
+    j = scan("{} ", 4);
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_int_equal(t.type, ST_JT_END);
+    assert_false(st_json_trailing_nonspace_ws(j)); /* a space only */
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_int_equal(t.type, ST_JT_END);
+    st_json_free(j);
+
+    /* skipping a scalar is a no-op; skipping a broken container returns its error */
+    j = scan("{\"a\":[1,{\"b\":tru}]}", 8);
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_int_equal(t.type, ST_JT_KEY);
+    assert_int_equal(st_json_skip(j, &t), ST_JSON_OK);
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_int_equal(t.type, ST_JT_ARR_BEGIN);
+    assert_int_equal(st_json_skip(j, &t), ST_JSON_E_SYNTAX);
+    assert_string_equal(st_json_error_detail(j), "invalid literal");
+    st_json_free(j);
+
+    /* skipping an object stops at its own end, not at a nested one */
+    j = scan("[{\"a\":{}},2]", 8);
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_int_equal(t.type, ST_JT_OBJ_BEGIN);
+    assert_int_equal(st_json_skip(j, &t), ST_JSON_OK);
+    assert_int_equal(st_json_next(j, &t), ST_JSON_OK);
+    assert_true(t.u64 == 2);
+    st_json_free(j);
+}
+
 static void test_whitespace_and_skip(void **state)
 {
     (void)state;
@@ -261,6 +463,9 @@ int main(void)
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_large_object_duplicates),
         cmocka_unit_test(test_hash_collisions_are_not_duplicates),
+        cmocka_unit_test(test_equal_hash_runs_are_sorted),
+        cmocka_unit_test(test_grammar_edges),
+        cmocka_unit_test(test_scanner_api),
         cmocka_unit_test(test_whitespace_and_skip),
         cmocka_unit_test(test_depth_no_recursion),
     };
