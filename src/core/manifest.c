@@ -61,18 +61,18 @@ static void unescape(char *s)
     *o = '\0';
 }
 
-/* Parses one line into p; 0, or -1 with a reason. */
-static int parse_line(char *line, pin *p, const char **why)
+/* Parses one line into p; ST_OK, or ST_E_INVAL / ST_E_NOMEM with a reason. */
+static st_error parse_line(char *line, pin *p, const char **why)
 {
     int escaped = line[0] == '\\';
     line += escaped;
     if (strlen(line) < 67 || !is_hex64(line)) {
         *why = "expected 64 hex digits, two separators and a path";
-        return -1;
+        return ST_E_INVAL;
     }
     if (line[64] != ' ' || (line[65] != ' ' && line[65] != '*')) {
         *why = "expected \"  \" or \" *\" after the digest";
-        return -1;
+        return ST_E_INVAL;
     }
     for (int i = 0; i < 64; i++)
         p->hex[i] = (char)(line[i] >= 'A' && line[i] <= 'F' ? line[i] - 'A' + 'a' : line[i]);
@@ -82,9 +82,9 @@ static int parse_line(char *line, pin *p, const char **why)
         unescape(path);
     if ((p->path = strdup(path)) == NULL) {
         *why = "out of memory";
-        return -1;
+        return ST_E_NOMEM; /* not a fault of the manifest: "could not check", as elsewhere */
     }
-    return 0;
+    return ST_OK;
 }
 
 static char *read_all(const char *path, size_t *len)
@@ -150,10 +150,10 @@ st_error st_manifest_parse(st_ctx *ctx, char *text, size_t len, char *err, size_
             snprintf(err, err_size, "out of memory");
             break;
         }
-        if (parse_line(line, &v[n], &why) != 0) {
+        rc = parse_line(line, &v[n], &why);
+        if (rc != ST_OK)
             snprintf(err, err_size, "line %zu: %s", lineno, why);
-            rc = ST_E_INVAL;
-        } else
+        else
             n++;
     }
     if (rc == ST_OK && n > 1) {
@@ -166,8 +166,10 @@ st_error st_manifest_parse(st_ctx *ctx, char *text, size_t len, char *err, size_
     }
     st_strlist paths = {NULL, 0}, hexes = {NULL, 0};
     for (size_t i = 0; rc == ST_OK && i < n; i++)
-        if (st_strlist_add(&paths, v[i].path) != 0 || st_strlist_add(&hexes, v[i].hex) != 0)
+        if (st_strlist_add(&paths, v[i].path) != 0 || st_strlist_add(&hexes, v[i].hex) != 0) {
+            snprintf(err, err_size, "out of memory");
             rc = ST_E_NOMEM;
+        }
     free_pins(v, n);
     if (rc != ST_OK) {
         st_strlist_clear(&paths);
