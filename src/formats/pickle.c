@@ -1665,6 +1665,10 @@ static int op_int_line(walker *w, uint8_t op)
         return malformed(w, "unreadable argument");
     if (op == 'L' && n > 0 && d[n - 1] == 'L')
         n--;
+    /* int(b"", 0) raises (load_int, load_long); _pickle.c's "bad readline" too: every loader
+     * stops here */
+    if (len == 0 || (op == 'L' && len == 1 && n == 0))
+        return malformed(w, "empty integer argument");
     if (op == 'I' && n == 2 && d[0] == '0' && (d[1] == '0' || d[1] == '1'))
         return push(w, V_BOOL, op, d[1] - '0', 0);
     uint64_t v = 0;
