@@ -31,19 +31,25 @@ p = subprocess.run([STCHECK, "-f", "json", path], capture_output=True, preexec_f
 failures = []
 try:
     f = json.loads(p.stdout)["files"][0]
-    ids = [x["id"] for x in f["findings"]]
-    if "ST904" not in ids:
-        failures.append(f"findings {ids}, expected ST904")
+    got = [(x["id"], x["message"]) for x in f["findings"]]
+    if got != [("ST904", "no memory for a 96000000-byte header")]:
+        failures.append(f"findings {got}, expected exactly ST904 for the header")
     if f["verdict"] != "could not check" or f["error"] != "out of memory":
         failures.append(f"verdict {f['verdict']} / {f['error']}")
 except (ValueError, IndexError, KeyError) as e:
     failures.append(f"no report ({e}): exit {p.returncode}, stderr {p.stderr[-300:]!r}")
 if p.returncode != 2:
     failures.append(f"exit {p.returncode}, expected 2")
-# without the limit the same file is checked (and fails on its content, not on memory)
+# without the limit the same file is checked, and fails on its content (a "{" followed by NUL
+# bytes: ST108 at the first key), not on memory
 q = subprocess.run([STCHECK, "-f", "json", path], capture_output=True)
-if "ST904" in q.stdout.decode():
-    failures.append("ST904 without a memory limit")
+try:
+    g = json.loads(q.stdout)["files"][0]
+    got = ([x["id"] for x in g["findings"]], g["verdict"], g.get("error"), q.returncode)
+    if got != (["ST108"], "fail", None, 1):
+        failures.append(f"without a limit: {got}, expected (['ST108'], 'fail', None, 1)")
+except (ValueError, IndexError, KeyError) as e:
+    failures.append(f"without a limit: no report ({e}): exit {q.returncode}")
 for m in failures:
     print("FAIL:", m)
 print(f"oom: {len(failures)} failures")

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Sharded checkpoints: builds folders of safetensors shards plus an index, one defect each,
-and asserts the exact findings of the index (and the exit code of the run).
+and asserts the exact findings of the index (every id, as often as it is reported), its verdict,
+and the exit code of the run.
 
     shard_test.py STCHECK WORKDIR
 
@@ -17,6 +18,12 @@ import gen_safetensors as gen  # noqa: E402
 
 STCHECK, WORK = sys.argv[1], sys.argv[2]
 failures = 0
+VERDICT = {0: "pass", 1: "fail", 2: "could not check"}
+
+
+def id_list(rep):
+    """Every finding id of a report, sorted, repeated as often as it was reported."""
+    return sorted(x["id"] for x in rep["findings"])
 
 
 def shard(tensors):
@@ -55,10 +62,12 @@ def case(name, shards, index, ids, code, raw_index=None):
         p = subprocess.run([STCHECK, "-f", "json", *args], capture_output=True)
         doc = json.loads(p.stdout)
         rep = [f for f in doc["files"] if f["path"].endswith(".index.json")][0]
-        got = sorted({x["id"] for x in rep["findings"]})
+        got = id_list(rep)
         problems = []
         if got != sorted(ids):
             problems.append(f"ids {got}, expected {sorted(ids)}")
+        if rep["verdict"] != VERDICT[code]:
+            problems.append(f"verdict {rep['verdict']}, expected {VERDICT[code]}")
         if rep["format"] != "shard-index":
             problems.append(f"format {rep['format']}")
         if mode == "file" and p.returncode != code:
@@ -99,10 +108,15 @@ with open(os.path.join(d, "model-00002-of-00002.safetensors"), "r+b") as f:
     f.truncate(20)
 p = subprocess.run([STCHECK, "-f", "json", os.path.join(d, "model.safetensors.index.json")],
                    capture_output=True)
-ids = sorted({x["id"] for x in json.loads(p.stdout)["files"][0]["findings"]})
-if "ST618" not in ids:
+rep = json.loads(p.stdout)["files"][0]
+# the cut shard fails its own checks (ST618, naming the shard's ST104), no longer holds "c"
+# (ST613), and its 32 bytes of "c" leave the total (ST616)
+got = (id_list(rep), rep["verdict"], p.returncode)
+msg618 = [x["message"] for x in rep["findings"] if x["id"] == "ST618"]
+if got != (["ST613", "ST616", "ST618"], "fail", 1) or "ST104" not in msg618[0]:
     failures += 1
-    print(f"FAIL shard-invalid: a truncated shard gives {ids}, expected ST618 among them")
+    print(f"FAIL shard-invalid: a truncated shard gives {got} {msg618}, expected ST613, "
+          "ST616, ST618 (naming ST104), fail, exit 1")
 
 
 # ---- issue #10: identification, every shard checked, one check per file, links -------------
@@ -146,9 +160,11 @@ def folder_case(name, files, index_name, index_bytes, ids, code, modes=("file", 
         if rep is None:
             problems.append("no report for the index")
         else:
-            got = sorted({x["id"] for x in rep["findings"]})
+            got = id_list(rep)
             if got != want:
                 problems.append(f"ids {got}, expected {want}")
+            if rep["verdict"] != VERDICT[code]:
+                problems.append(f"verdict {rep['verdict']}, expected {VERDICT[code]}")
             if rep["format"] != "shard-index":
                 problems.append(f"format {rep['format']}")
             if check:
@@ -233,10 +249,11 @@ def links_case(name, blob, n_links, ids, code, n618):
 many = {"a": 4, "b": 2}
 many.update({f"{t}{k}": 1 for k in range(1, 60) for t in ("a", "b")})
 links_case("links-60", shard(many), 60, [], 0, 0)
-# (its header cut short, it holds none of the tensors the index puts in it: ST613)
-links_case("links-60-broken", shard(many)[:40], 60, ["ST613", "ST618"], 1, 1)
-# Names linked to one file are one shard: a tensor in "two" of them is not in two shards.
-links_case("links-dup-tensor", shard({"a": 4, "b": 2}), 2, ["ST613"], 1, 0)
+# (its header cut short, it holds none of the 120 tensors the index puts in it: ST613 each)
+links_case("links-60-broken", shard(many)[:40], 60, ["ST613"] * 120 + ["ST618"], 1, 1)
+# Names linked to one file are one shard: a tensor in "two" of them is not in two shards
+# (no ST614); the shard holds a and b, not a1 and b1 (two ST613).
+links_case("links-dup-tensor", shard({"a": 4, "b": 2}), 2, ["ST613", "ST613"], 1, 0)
 
 # Index syntax errors: offsets come from the scanner, never from an unset token (valgrind).
 SYNTAX = [(b'{"weight_map": {"a": "x",}}', 25, 0), (b'{"weight_map": [', 15, 1),
