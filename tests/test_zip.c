@@ -2,7 +2,8 @@
  * test_zip.c - every check of the zip walker (src/formats/zip.c) and of the zip archive checks
  * (src/formats/ziparchive.c) on archives built here byte by byte (issue #12): each test asserts
  * the exact finding ids and verdict, so deleting a check makes one fail. I/O errors come from a
- * callback source that fails from its Nth read on.
+ * callback source that fails from its Nth read on, allocation failures from wrapped malloc
+ * (test_fault.h).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "core/report.h"
 #include "formats/format.h"
 #include "formats/zip.h"
+#include "test_fault.h"
 #include "test_util.h"
 
 /* ---- building archives ----------------------------------------------------------------- */
@@ -203,68 +205,6 @@ static const zmember txt = {"a.txt", 0, "hello", 5, 0, 0, NULL, 0};
     } while (0)
 
 #define expect_zip(ctx, z, ids, verdict) expect_buf((ctx), (z)->b, (z)->n, (ids), (verdict))
-
-/* A source that fails every read from the fail_at'th on (counting from 0). */
-typedef struct {
-    const unsigned char *b;
-    size_t reads, fail_at;
-} faulty;
-
-static st_error faulty_read(void *arg, uint64_t off, void *buf, size_t len)
-{
-    faulty *f = arg;
-    if (f->reads++ >= f->fail_at)
-        return ST_E_IO;
-    memcpy(buf, f->b + off, len);
-    return ST_OK;
-}
-
-typedef st_error (*check_fn)(st_input *in);
-
-/* Runs a format check on b through a source failing from read fail_at on. Returns the error;
- * ids written to ids_out. *reads: how many reads the check made. */
-static st_error run_faulty(st_ctx *ctx, check_fn fn, const unsigned char *b, size_t n,
-                           size_t fail_at, char *ids_out, size_t ids_size, size_t *reads)
-{
-    faulty f = {b, 0, fail_at};
-    st_src_cb cb = {faulty_read, &f};
-    st_src src;
-    st_src_callback(&src, &cb, n);
-    st_report *r = st_report_new(ctx, "t.zip");
-    assert_non_null(r);
-    st_input in;
-    memset(&in, 0, sizeof(in));
-    in.ctx = ctx;
-    in.report = r;
-    in.src = &src;
-    in.head = b;
-    in.head_len = n < ST_HEAD_BYTES ? n : ST_HEAD_BYTES;
-    in.tail_len = in.head_len;
-    in.tail = b + n - in.tail_len;
-    in.name = "t.zip";
-    st_error err = fn(&in);
-    tu_ids(r, ids_out, ids_size);
-    st_report_free(r);
-    if (reads)
-        *reads = f.reads;
-    return err;
-}
-
-/* Every read of the check failing in turn: each is an I/O error (ST902 and ST_E_IO), never a
- * pass on half-read bytes. reads_ignored: the reads whose failure is read as "absent" (a ZIP64
- * locator probe) and so may still finish. */
-static void every_read_fails(st_ctx *ctx, check_fn fn, const unsigned char *b, size_t n)
-{
-    char ids[512];
-    size_t total;
-    assert_int_equal(run_faulty(ctx, fn, b, n, (size_t)-1, ids, sizeof(ids), &total), ST_OK);
-    assert_true(total > 0);
-    for (size_t k = 0; k < total; k++) {
-        st_error err = run_faulty(ctx, fn, b, n, k, ids, sizeof(ids), NULL);
-        if (err != ST_E_IO || strstr(ids, "ST902") == NULL)
-            fail_msg("read %zu of %zu failing: error %d, ids \"%s\"", k, total, err, ids);
-    }
-}
 
 /* ---- sniffing and end records ----------------------------------------------------------- */
 
@@ -829,11 +769,24 @@ static void test_io_errors(void **state)
                     {"b.bin", 0, "\x80\x02K\x01.", 5, 0, 0, NULL, 0},
                     {"c.txt", 0, "text", 4, 0, 0, NULL, 0}};
     zb_build(&z, "pre", 3, m, 3);
-    every_read_fails(ctx, st_ziparchive_check, z.b, z.n);
+    tf_every_read_fails(ctx, st_ziparchive_check, z.b, z.n);
     free(z.b);
     zb_build(&z, NULL, 0, m, 3);
     zb_zip64(&z, 3, z.eocd - z.cd_start, z.cd_start);
-    every_read_fails(ctx, st_ziparchive_check, z.b, z.n);
+    tf_every_read_fails(ctx, st_ziparchive_check, z.b, z.n);
+    free(z.b);
+}
+
+/* Every allocation failing in turn: the check fails closed. */
+static void test_alloc_failures(void **state)
+{
+    st_ctx *ctx = *state;
+    zbuf z;
+    zmember m[3] = {{"a/data.pkl", 0, pickle_bytes, sizeof(pickle_bytes), 8, 0, NULL, 0},
+                    {"a/b.bin", 0, "\x80\x02K\x01.", 5, 0, 0, NULL, 0},
+                    {"a/c.txt", 0, "text", 4, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, m, 3);
+    assert_true(tf_every_alloc_fails(ctx, st_ziparchive_check, z.b, z.n) > 5);
     free(z.b);
 }
 
@@ -1051,17 +1004,17 @@ static void test_same_view(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sniff),        cmocka_unit_test(test_valid),
-        cmocka_unit_test(test_end_record),   cmocka_unit_test(test_multi_disk),
-        cmocka_unit_test(test_zip64_end),    cmocka_unit_test(test_central),
-        cmocka_unit_test(test_entry_limits), cmocka_unit_test(test_zip64_extra),
-        cmocka_unit_test(test_local),        cmocka_unit_test(test_long_name),
-        cmocka_unit_test(test_layout),       cmocka_unit_test(test_descriptor),
-        cmocka_unit_test(test_names),        cmocka_unit_test(test_duplicates),
-        cmocka_unit_test(test_member_reads), cmocka_unit_test(test_inflate),
-        cmocka_unit_test(test_bombs),        cmocka_unit_test(test_io_errors),
-        cmocka_unit_test(test_miniz),        cmocka_unit_test(test_miniz_zip64),
-        cmocka_unit_test(test_same_view),
+        cmocka_unit_test(test_sniff),          cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_end_record),     cmocka_unit_test(test_multi_disk),
+        cmocka_unit_test(test_zip64_end),      cmocka_unit_test(test_central),
+        cmocka_unit_test(test_entry_limits),   cmocka_unit_test(test_zip64_extra),
+        cmocka_unit_test(test_local),          cmocka_unit_test(test_long_name),
+        cmocka_unit_test(test_layout),         cmocka_unit_test(test_descriptor),
+        cmocka_unit_test(test_names),          cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_member_reads),   cmocka_unit_test(test_inflate),
+        cmocka_unit_test(test_bombs),          cmocka_unit_test(test_io_errors),
+        cmocka_unit_test(test_alloc_failures), cmocka_unit_test(test_miniz),
+        cmocka_unit_test(test_miniz_zip64),    cmocka_unit_test(test_same_view),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
