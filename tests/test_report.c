@@ -6,8 +6,14 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "core/escape.h"
+#include "core/report.h"
+#include "report/doc.h"
 
 #define T_U8_1 "{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}"
 
@@ -266,13 +272,475 @@ static void test_messages_printable(void **state)
     assert_true(files > 100);
 }
 
+/* ---- allocation failures and write errors in every writer ---------------------------------
+ *
+ * The test program is linked with --wrap for malloc, calloc, realloc, strdup and open_memstream
+ * (tests/CMakeLists.txt), and cJSON allocates through fi_cjson_malloc: one allocation, the
+ * k-th after arming, fails. Every writer must then report the failure (NULL or -1), never write
+ * a document as if nothing happened, never crash or leak (ASan and valgrind run this test), and
+ * a run in which no allocation failed must write the exact reference text. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+FILE *__real_open_memstream(char **buf, size_t *len);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+FILE *__wrap_open_memstream(char **buf, size_t *len);
+
+static long fi_countdown = -1; /* allocations before the one that fails; -1: none fails */
+static long fi_count;          /* allocations while armed */
+static int fi_hit;             /* the armed allocation failed */
+
+static int fi_fail(void)
+{
+    if (fi_countdown < 0)
+        return 0;
+    fi_count++;
+    if (fi_countdown-- == 0) {
+        fi_hit = 1;
+        errno = ENOMEM; /* as the C library's allocators set it */
+        return 1;
+    }
+    return 0;
+}
+
+void *__wrap_malloc(size_t n)
+{
+    return fi_fail() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t m)
+{
+    return fi_fail() ? NULL : __real_calloc(n, m);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    return fi_fail() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+    return fi_fail() ? NULL : __real_strdup(s);
+}
+
+FILE *__wrap_open_memstream(char **buf, size_t *len)
+{
+    return fi_fail() ? NULL : __real_open_memstream(buf, len);
+}
+
+static void *fi_cjson_malloc(size_t n)
+{
+    return fi_fail() ? NULL : __real_malloc(n);
+}
+
+static void fi_arm(long k)
+{
+    fi_countdown = k;
+}
+
+static void fi_disarm(void)
+{
+    fi_countdown = -1;
+}
+
+/* A FILE that takes `left` bytes, then fails every write (fopencookie; unbuffered unless
+ * buffered is set, so that each stdio call meets the limit itself). */
+static ssize_t lim_write(void *c, const char *buf, size_t n)
+{
+    (void)buf;
+    size_t *left = c;
+    if (n > *left) {
+        *left = 0;
+        return -1;
+    }
+    *left -= n;
+    return (ssize_t)n;
+}
+
+static FILE *lim_open(size_t *left, int buffered)
+{
+    cookie_io_functions_t io = {NULL, lim_write, NULL, NULL};
+    FILE *f = fopencookie(left, "w", io);
+    assert_non_null(f);
+    if (!buffered)
+        setvbuf(f, NULL, _IONBF, 0);
+    return f;
+}
+
+/* Reports with every field the writers treat specially: a failing file with an error and a
+ * warning below the threshold, a repository, a wrapper and a digest; a file that could not be
+ * checked; a pickle with imports and calls; a passing file without findings. */
+#define FI_N 5
+typedef struct {
+    st_report *r[FI_N];
+    unsigned char *buf;
+} fi_reports;
+
+static void fi_reports_make(st_ctx *ctx, fi_reports *x)
+{
+    size_t len;
+    const char *hdr = "{\"\":" T_U8_1 ",\"a\":" T_U8_1 ",\"a\":" T_U8_1 "}";
+    static const char pk[] = "cos\nsystem\n(S'ls'\ntR.";
+    x->buf = tu_frame(hdr, strlen(hdr), 1, 1, &len);
+    x->r[0] = st_check_buffer(ctx, x->buf, len, "/abs/x y.safetensors");
+    x->r[1] = st_check_buffer(ctx, "junk", 4, "junk<&>.bin");
+    x->r[2] = st_check_buffer(ctx, pk, sizeof(pk) - 1, "./p.pkl");
+    static const char npy_hdr[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }";
+    unsigned char npy[132] = "\x93NUMPY\x01\x00\x76\x00"; /* 10 + 118 header bytes, 4 data */
+    memset(npy + 10, ' ', 118);
+    memcpy(npy + 10, npy_hdr, sizeof(npy_hdr) - 1);
+    npy[127] = '\n';
+    x->r[3] = st_check_buffer(ctx, npy, sizeof(npy), "ok.npy");
+    tu_assert_ids(x->r[3], "");
+    assert_int_equal(st_report_verdict(x->r[3]), ST_VERDICT_PASS);
+    tu_assert_ids(x->r[0], "ST114,ST132");
+    tu_assert_ids(x->r[1], "ST903");
+    tu_assert_ids(x->r[2], "ST201");
+    assert_int_equal(st_report_verdict(x->r[2]), ST_VERDICT_FAIL);
+    x->r[4] = st_check_path(ctx, "/nonexistent/A-Z_0~9.bin"); /* a finding without a range */
+    tu_assert_ids(x->r[4], "ST902");
+    x->r[0]->repository = strdup("repo");
+    x->r[1]->repository = strdup("other");
+    x->r[2]->repository = strdup("other");
+    x->r[3]->repository = strdup("repo");
+    x->r[0]->wrapper = "zip";
+    x->r[2]->kind = "joblib"; /* what the text writer adds to the format: "pickle [joblib]" */
+    memset(x->r[0]->sha256, 'a', 64);
+    x->r[0]->sha256[64] = '\0';
+}
+
+static void fi_reports_free(fi_reports *x)
+{
+    for (int i = 0; i < FI_N; i++)
+        st_report_free(x->r[i]);
+    free(x->buf);
+}
+
+enum { PH_CREATE, PH_ADD, PH_WRITE };
+
+/* One document over the reports with allocation k of the phase failing (k < 0: none);
+ * returns 0 when every call succeeded, -1 when one failed; *text is what was written. */
+static int fi_run(st_doc_format fmt, const fi_reports *x, int phase, long k, char **text)
+{
+    size_t tlen = 0;
+    int rc = 0;
+    fi_hit = 0;
+    fi_count = 0;
+    *text = NULL;
+    if (phase == PH_CREATE)
+        fi_arm(k);
+    st_doc *d = st_doc_new(fmt);
+    fi_disarm();
+    if (d == NULL)
+        return -1;
+    if (phase == PH_ADD)
+        fi_arm(k);
+    for (int i = 0; i < FI_N; i++) /* the CLI adds the rest after a failure, then writes */
+        rc |= st_doc_add(d, x->r[i]);
+    fi_disarm();
+    FILE *f = __real_open_memstream(text, &tlen);
+    assert_non_null(f);
+    if (phase == PH_WRITE)
+        fi_arm(k);
+    rc |= st_doc_write(d, f);
+    fi_disarm();
+    fclose(f);
+    st_doc_free(d);
+    return rc;
+}
+
+/* Fails each allocation of a phase in turn (every one up to `dense`, then every `stride`-th
+ * and the last `tail`), asserting failure is reported and a clean run writes `ref`. */
+static void fi_phase(st_doc_format fmt, const fi_reports *x, int phase, const char *ref, long dense,
+                     long stride, long tail)
+{
+    char *text;
+    assert_int_equal(fi_run(fmt, x, phase, LONG_MAX, &text), 0);
+    long total = fi_count;
+    assert_string_equal(text, ref);
+    free(text);
+    for (long k = 0; k < total; k = k + 1 < dense || k + 1 >= total - tail ? k + 1 : k + stride) {
+        int rc = fi_run(fmt, x, phase, k, &text);
+        if (!fi_hit)
+            fail_msg("format %d phase %d: allocation %ld of %ld was not made", fmt, phase, k,
+                     total);
+        if (rc != -1)
+            fail_msg("format %d phase %d: allocation %ld failed unreported", fmt, phase, k);
+        free(text);
+    }
+}
+
+static void test_doc_allocation_failures(void **state)
+{
+    fi_reports x;
+    fi_reports_make(*state, &x);
+    cJSON_Hooks hooks = {fi_cjson_malloc, free};
+    cJSON_InitHooks(&hooks);
+    for (st_doc_format fmt = ST_DOC_JSON; fmt <= ST_DOC_JUNIT; fmt++) {
+        char *ref;
+        assert_int_equal(fi_run(fmt, &x, -1, -1, &ref), 0);
+        /* The SARIF document's rules make ~9,000 allocations, and each run makes them anew: the
+         * first rules' and the end's allocations, and a sample between (CI runs this under
+         * valgrind too). Results repeat one pattern per finding: the first files', sampled. */
+        int sarif = fmt == ST_DOC_SARIF;
+        fi_phase(fmt, &x, PH_CREATE, ref, sarif ? 100 : 1000, 499, 30);
+        fi_phase(fmt, &x, PH_ADD, ref, sarif ? 150 : 1000, 7, 0);
+        fi_phase(fmt, &x, PH_WRITE, ref, 1000, 1, 0);
+        free(ref);
+    }
+    /* JSON Lines, one report at a time */
+    for (int i = 0; i < FI_N; i++) {
+        long total;
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *f = __real_open_memstream(&text, &tlen);
+        fi_count = 0;
+        fi_arm(LONG_MAX);
+        assert_int_equal(st_write_jsonl(f, x.r[i]), 0);
+        fi_disarm();
+        total = fi_count;
+        for (long k = 0; k < total; k++) {
+            fi_hit = 0;
+            fi_arm(k);
+            int rc = st_write_jsonl(f, x.r[i]);
+            fi_disarm();
+            assert_true(fi_hit);
+            assert_int_equal(rc, -1);
+        }
+        fclose(f);
+        free(text);
+    }
+    cJSON_InitHooks(NULL);
+    fi_reports_free(&x);
+}
+
+/* Every write a writer makes can fail, and each failure is reported. */
+static void test_write_errors(void **state)
+{
+    fi_reports x;
+    fi_reports_make(*state, &x);
+    for (int i = 0; i < FI_N; i++) {
+        for (int color = 0; color <= 1; color++) {
+            char *text = NULL;
+            size_t tlen = 0;
+            FILE *m = open_memstream(&text, &tlen);
+            assert_int_equal(st_write_text_color(m, x.r[i], color), 0);
+            fclose(m);
+            for (size_t n = 0; n <= tlen; n++) {
+                size_t left = n;
+                FILE *f = lim_open(&left, 0);
+                int rc = st_write_text_color(f, x.r[i], color);
+                if (rc != (n == tlen ? 0 : -1))
+                    fail_msg("text report %d, color %d, %zu of %zu bytes: %d", i, color, n, tlen,
+                             rc);
+                fclose(f);
+            }
+            free(text);
+        }
+        /* JSON Lines: the line (n = 0), its newline, and the flush of a buffered stream */
+        for (int buffered = 0; buffered <= 1; buffered++) {
+            char *text = NULL;
+            size_t tlen = 0;
+            FILE *m = open_memstream(&text, &tlen);
+            assert_int_equal(st_write_jsonl(m, x.r[i]), 0);
+            fclose(m);
+            free(text);
+            size_t points[] = {0, tlen - 1};
+            for (size_t p = 0; p < 2; p++) {
+                size_t left = points[p];
+                FILE *f = lim_open(&left, buffered);
+                assert_int_equal(st_write_jsonl(f, x.r[i]), -1);
+                fclose(f);
+            }
+        }
+    }
+    for (st_doc_format fmt = ST_DOC_JSON; fmt <= ST_DOC_JUNIT; fmt++) {
+        char *ref;
+        assert_int_equal(fi_run(fmt, &x, -1, -1, &ref), 0);
+        size_t len = strlen(ref);
+        for (size_t n = 0; n < len; n = fmt == ST_DOC_JUNIT || n + 2 >= len ? n + 1 : len - 2) {
+            st_doc *d = st_doc_new(fmt);
+            for (int i = 0; i < FI_N; i++)
+                assert_int_equal(st_doc_add(d, x.r[i]), 0);
+            size_t left = n;
+            FILE *f = lim_open(&left, 0);
+            if (st_doc_write(d, f) != -1)
+                fail_msg("document %d written whole into %zu of %zu bytes", fmt, n, len);
+            fclose(f);
+            st_doc_free(d);
+        }
+        free(ref);
+    }
+    fi_reports_free(&x);
+}
+
+/* The st_doc handle refuses what it cannot use; SARIF and JUnit are written once. */
+static void test_doc_api_edges(void **state)
+{
+    fi_reports x;
+    fi_reports_make(*state, &x);
+    assert_null(st_doc_new((st_doc_format)3));
+    assert_null(st_doc_new((st_doc_format)-1));
+    st_doc_free(NULL);
+    assert_int_equal(st_doc_add(NULL, x.r[0]), -1);
+    assert_int_equal(st_doc_write(NULL, stdout), -1);
+    for (st_doc_format fmt = ST_DOC_JSON; fmt <= ST_DOC_JUNIT; fmt++) {
+        st_doc *d = st_doc_new(fmt);
+        assert_int_equal(st_doc_add(d, NULL), -1);
+        assert_int_equal(st_doc_write(d, NULL), -1);
+        assert_int_equal(st_doc_add(d, x.r[3]), 0);
+        char *t1 = NULL, *t2 = NULL;
+        size_t l1 = 0, l2 = 0;
+        FILE *f = open_memstream(&t1, &l1);
+        assert_int_equal(st_doc_write(d, f), 0);
+        fclose(f);
+        f = open_memstream(&t2, &l2);
+        /* JSON writes the same document again; the others are consumed by the first write */
+        assert_int_equal(st_doc_write(d, f), fmt == ST_DOC_JSON ? 0 : -1);
+        fclose(f);
+        if (fmt == ST_DOC_JSON)
+            assert_string_equal(t1, t2);
+        free(t1);
+        free(t2);
+        st_doc_free(d);
+    }
+    char buf[16];
+    assert_string_equal(st_escape_display(NULL, buf, sizeof(buf)), "");
+    assert_string_equal(st_escape_display("a\nb", NULL, 8), "");
+    assert_string_equal(st_escape_display("a\nb", buf, 0), "");
+    assert_string_equal(st_escape_display("a\nb", buf, sizeof(buf)), "a\\x0ab");
+    fi_reports_free(&x);
+}
+
+/* Forged findings no check makes: an id without a rule (SARIF's ruleIndex -1, JUnit's bare
+ * name), and an ST9xx reason below error severity (a failure, not a JUnit error). */
+static void test_doc_forged_findings(void **state)
+{
+    fi_reports x;
+    fi_reports_make(*state, &x);
+    x.r[0]->findings[0].id = "XX000";
+    x.r[1]->findings[0].severity = ST_SEV_WARNING;
+    char *text = doc_text(ST_DOC_JUNIT, x.r[0], x.r[1]);
+    assert_non_null(strstr(text, "name=\"XX000 \">\n      <system-out>warning XX000: "));
+    /* the demoted reason passes as a test case; the file's error has a case of its own */
+    assert_non_null(strstr(text, "name=\"ST903 unknown-format\">\n      <system-out>warning "));
+    assert_non_null(strstr(text, "name=\"could not check\">\n      <error type=\"unsupported "));
+    assert_non_null(strstr(text, "tests=\"4\" failures=\"1\" errors=\"1\""));
+    free(text);
+    text = doc_text(ST_DOC_SARIF, x.r[0], x.r[1]);
+    assert_non_null(strstr(text, "\"ruleIndex\":\t-1"));
+    free(text);
+    fi_reports_free(&x);
+}
+
+/* SARIF artifact URIs against the working directory: below it (relative), beside it, from "/",
+ * and from a directory that no longer exists (getcwd fails: absolute file: URIs). */
+static void test_sarif_uris(void **state)
+{
+    char *cwd = getcwd(NULL, 0), tmpl[] = "/tmp/st-sarif-XXXXXX";
+    assert_non_null(cwd);
+    assert_non_null(mkdtemp(tmpl));
+    assert_int_equal(chdir(tmpl), 0);
+    char below[64], beside[80];
+    snprintf(below, sizeof(below), "%s/sub/f.bin", tmpl);
+    snprintf(beside, sizeof(beside), "%sx/f.bin", tmpl);
+    const char *const paths[] = {below, beside, ".hidden", "././a"};
+    static const char *const want[] = {"sub/f.bin", NULL, ".hidden", "a"};
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass == 1)
+            assert_int_equal(chdir("/"), 0);
+        if (pass == 2) {
+            assert_int_equal(chdir(tmpl), 0);
+            assert_int_equal(rmdir(tmpl), 0);
+        }
+        st_doc *d = st_doc_new(ST_DOC_SARIF);
+        assert_non_null(d);
+        for (int i = 0; i < 4; i++) {
+            st_report *r = st_check_buffer(*state, "junk", 4, paths[i]);
+            assert_int_equal(st_doc_add(d, r), 0);
+            st_report_free(r);
+        }
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *f = open_memstream(&text, &tlen);
+        assert_int_equal(st_doc_write(d, f), 0);
+        fclose(f);
+        st_doc_free(d);
+        cJSON *doc = cJSON_Parse(text);
+        cJSON *res =
+            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "runs"), 0), "results");
+        for (int i = 0; i < 4; i++) {
+            cJSON *loc =
+                cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(res, i), "locations"), 0);
+            const char *uri = cJSON_GetObjectItem(
+                                  cJSON_GetObjectItem(cJSON_GetObjectItem(loc, "physicalLocation"),
+                                                      "artifactLocation"),
+                                  "uri")
+                                  ->valuestring;
+            char abs[96];
+            snprintf(abs, sizeof(abs), "file://%s", paths[i]);
+            assert_string_equal(uri, pass == 0 && want[i] ? want[i]
+                                     : paths[i][0] == '/' ? abs
+                                                          : want[i]);
+        }
+        cJSON_Delete(doc);
+        free(text);
+    }
+    assert_int_equal(chdir(cwd), 0);
+    free(cwd);
+}
+
+/* JUnit: a document without files, and one freed unwritten; JSON text of a NULL string. */
+static void test_junit_empty(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t tlen = 0;
+    st_doc *d = st_doc_new(ST_DOC_JUNIT);
+    FILE *f = open_memstream(&text, &tlen);
+    assert_int_equal(st_doc_write(d, f), 0);
+    fclose(f);
+    st_doc_free(d);
+    assert_non_null(strstr(text, "tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\">\n"
+                                 "  </testsuite>\n</testsuites>\n"));
+    free(text);
+    for (size_t n = 0; n < tlen; n++) {
+        size_t left = n;
+        d = st_doc_new(ST_DOC_JUNIT);
+        f = lim_open(&left, 0);
+        assert_int_equal(st_doc_write(d, f), -1);
+        fclose(f);
+        st_doc_free(d);
+    }
+    d = st_doc_new(ST_DOC_JUNIT);
+    st_doc_free(d);
+    cJSON *o = cJSON_CreateObject();
+    assert_non_null(st_json_text(o, "k", NULL));
+    assert_string_equal(cJSON_GetObjectItem(o, "k")->valuestring, "");
+    cJSON_Delete(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape),         cmocka_unit_test(test_text_format),
-        cmocka_unit_test(test_json_format),    cmocka_unit_test(test_rules_documented),
-        cmocka_unit_test(test_limits_api),     cmocka_unit_test(test_messages_printable),
-        cmocka_unit_test(test_sarif_document), cmocka_unit_test(test_junit_document),
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_text_format),
+        cmocka_unit_test(test_json_format),
+        cmocka_unit_test(test_rules_documented),
+        cmocka_unit_test(test_limits_api),
+        cmocka_unit_test(test_messages_printable),
+        cmocka_unit_test(test_sarif_document),
+        cmocka_unit_test(test_junit_document),
+        cmocka_unit_test(test_doc_allocation_failures),
+        cmocka_unit_test(test_write_errors),
+        cmocka_unit_test(test_doc_api_edges),
+        cmocka_unit_test(test_doc_forged_findings),
+        cmocka_unit_test(test_sarif_uris),
+        cmocka_unit_test(test_junit_empty),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

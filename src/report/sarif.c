@@ -7,6 +7,7 @@
  * range travels in a related location and in the result's properties.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,14 +67,17 @@ static int put(cJSON *parent, const char *key, cJSON *item)
 static cJSON *rule_json(const st_rule *ru)
 {
     cJSON *o = cJSON_CreateObject(), *conf = cJSON_CreateObject(), *help = cJSON_CreateObject();
-    char *doc = st_rule_explain(ru->id), anchor[160], *a;
+    char anchor[160], *a;
+    errno = 0;
+    char *doc = st_rule_explain(ru->id); /* NULL: no section in docs/rules.md, or no memory */
+    int nomem = doc == NULL && errno == ENOMEM;
     /* GitHub's anchor for "## ST101 file-too-short" is "#st101-file-too-short" */
     snprintf(anchor, sizeof(anchor), "%s/blob/main/docs/rules.md#%s-%s", ST_INFO_URI, ru->id,
              ru->title);
     for (a = strchr(anchor, '#'); *a; a++)
         *a = (char)(*a >= 'A' && *a <= 'Z' ? *a - 'A' + 'a' : *a);
     int bad =
-        o == NULL || conf == NULL || help == NULL || !st_json_text(o, "id", ru->id) ||
+        nomem || o == NULL || conf == NULL || help == NULL || !st_json_text(o, "id", ru->id) ||
         !st_json_text(o, "name", ru->title) || put(o, "shortDescription", text_object(ru->title)) ||
         put(o, "fullDescription", text_object(ru->summary)) ||
         !add_message(help, "text", doc ? doc : ru->summary, ST_SARIF_LINES) ||
@@ -104,7 +108,9 @@ static cJSON *driver_json(void)
               !st_json_text(d, "informationUri", ST_INFO_URI);
     for (size_t i = 0; !bad && i < st_rule_count(); i++) {
         cJSON *ru = rule_json(st_rule_at(i));
+        /* GCOVR_EXCL_BR_START: cJSON_AddItemToArray fails only on NULL arguments */
         bad = ru == NULL || !cJSON_AddItemToArray(rules, ru);
+        /* GCOVR_EXCL_BR_STOP */
         if (bad)
             cJSON_Delete(ru);
     }
@@ -235,7 +241,9 @@ static cJSON *location_json(const char *uri, const st_finding *f, int primary)
 static cJSON *one_item_array(cJSON *item)
 {
     cJSON *a = cJSON_CreateArray();
+    /* GCOVR_EXCL_BR_START: cJSON_AddItemToArray fails only on NULL arguments */
     if (a == NULL || item == NULL || !cJSON_AddItemToArray(a, item)) {
+        /* GCOVR_EXCL_BR_STOP */
         cJSON_Delete(a);
         cJSON_Delete(item);
         return NULL;
@@ -330,7 +338,9 @@ static int add_note(sarif_doc *s, const st_report *r, const char *uri)
         bad = put(phys, "artifactLocation", art) | put(loc, "physicalLocation", phys) |
               put(n, "locations", one_item_array(loc));
         art = phys = loc = NULL;
+        /* GCOVR_EXCL_BR_START: cJSON_AddItemToArray fails only on NULL arguments */
         bad = bad || !cJSON_AddItemToArray(s->notes, n);
+        /* GCOVR_EXCL_BR_STOP */
     }
     cJSON_Delete(art);
     cJSON_Delete(phys);
@@ -347,7 +357,9 @@ static int sarif_add(void *state, const st_report *r)
     int bad = uri == NULL;
     for (size_t i = 0; !bad && i < r->n_findings; i++) {
         cJSON *res = result_json(uri, r, &r->findings[i]);
+        /* GCOVR_EXCL_BR_START: cJSON_AddItemToArray fails only on NULL arguments */
         bad = res == NULL || !cJSON_AddItemToArray(s->results, res);
+        /* GCOVR_EXCL_BR_STOP */
         if (bad)
             cJSON_Delete(res);
     }
@@ -361,7 +373,9 @@ static int sarif_finish(sarif_doc *s)
 {
     cJSON *run = cJSON_GetArrayItem(cJSON_GetObjectItem(s->root, "runs"), 0);
     cJSON *inv = cJSON_CreateObject();
+    /* GCOVR_EXCL_BR_START: the root always holds runs[0] (sarif_create) */
     int bad = run == NULL || inv == NULL ||
+              /* GCOVR_EXCL_BR_STOP */
               !cJSON_AddBoolToObject(inv, "executionSuccessful", cJSON_GetArraySize(s->notes) == 0);
     if (!bad) {
         /* each put consumes its item, so all three run whatever the others did */
