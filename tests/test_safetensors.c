@@ -188,6 +188,7 @@ static void test_shape(void **state)
     st_ctx *ctx = *state;
 #define SHAPE(s, off) "{\"a\":{\"dtype\":\"U8\",\"shape\":" s ",\"data_offsets\":" off "}}"
     tu_expect(ctx, SHAPE("[1.0]", "[0,1]"), 1, "ST120", FAIL);
+    tu_expect(ctx, SHAPE("[1.0,2]", "[0,2]"), 2, "ST120", FAIL); /* later plain dims not used */
     tu_expect(ctx, SHAPE("[4e0]", "[0,4]"), 4, "ST120", FAIL);
     tu_expect(ctx, SHAPE("[-0]", "[0,0]"), 0, "ST120", FAIL);
     tu_expect(ctx, SHAPE("[-1]", "[0,0]"), 0, "ST120", FAIL);
@@ -377,16 +378,179 @@ static void test_identify(void **state)
     st_report_free(r);
 }
 
+/* A syntax error in every value position: each parser returns the scanner's error (ST108). */
+static void test_syntax_in_every_position(void **state)
+{
+    st_ctx *ctx = *state;
+    static const struct {
+        const char *hdr, *ids;
+    } bad[] = {
+        {"x}", "ST108"},                                          /* the first token */
+        {"{\"a\":x}", "ST108"},                                   /* a tensor entry */
+        {"{\"a\":{x}}", "ST108"},                                 /* a field name */
+        {"{\"a\":{\"dtype\":x}}", "ST108"},                       /* dtype */
+        {"{\"a\":{\"dtype\":\"U8\",\"shape\":x}}", "ST108"},      /* shape */
+        {"{\"a\":{\"dtype\":\"U8\",\"shape\":[1,x]}}", "ST108"},  /* a dimension */
+        {"{\"a\":{\"dtype\":\"U8\",\"shape\":[[1,]]}}", "ST108"}, /* a skipped one */
+        {"{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":x}}", "ST108"},
+        {"{\"a\":{\"dtype\":[1,]}}", "ST108,ST118"}, /* a skipped dtype */
+        {"{\"a\":{\"dtype\":\"U8\",\"x\":{,}}}", "ST108,ST117"},
+        {"{\"a\":{\"dtype\":\"U8\",\"x\":}}", "ST108,ST117"},
+        {"{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,x]}}",
+         "ST108"},                                          /* an extra field */
+        {"{\"__metadata__\":x}", "ST108"},                  /* __metadata__ */
+        {"{\"__metadata__\":[,]}", "ST108,ST130"},          /* a skipped one */
+        {"{\"__metadata__\":{x}}", "ST108"},                /* a metadata key */
+        {"{\"__metadata__\":{\"k\":x}}", "ST108"},          /* a metadata value */
+        {"{\"__metadata__\":{\"k\":[1,]}}", "ST108,ST131"}, /* a skipped value */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        st_report *r = tu_check(ctx, bad[i].hdr, 0);
+        char got[512];
+        tu_ids(r, got, sizeof(got));
+        if (strcmp(got, bad[i].ids) != 0 || st_report_verdict(r) != FAIL)
+            fail_msg("%s: ids \"%s\", verdict %d; expected %s, fail", bad[i].hdr, got,
+                     st_report_verdict(r), bad[i].ids);
+        st_report_free(r);
+    }
+}
+
+/* The rank limit: a shape with more dimensions than the policy allows is not checked. */
+static void test_rank_limit(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_RANK, 2), ST_OK);
+    tu_expect(ctx, "{\"a\":{\"dtype\":\"U8\",\"shape\":[1,1],\"data_offsets\":[0,1]}}", 1, "",
+              PASS);
+    st_report *r =
+        tu_check(ctx, "{\"a\":{\"dtype\":\"U8\",\"shape\":[1,1,1],\"data_offsets\":[0,1]}}", 1);
+    tu_assert_ids(r, "ST901");
+    assert_int_equal(st_report_verdict(r), NOCHECK);
+    assert_int_equal(st_report_error(r), ST_E_LIMIT);
+    st_report_free(r);
+    st_ctx_free(ctx);
+}
+
+/* The start of the header: a BOM is exactly EF BB BF (a partial one is invalid UTF-8), and a
+ * header shorter than three bytes is read as it is. */
+static void test_header_start(void **state)
+{
+    st_ctx *ctx = *state;
+    tu_expect(ctx, "\xef\xbb{}", 0, "ST105", FAIL);
+    tu_expect(ctx, "\xef{}", 0, "ST105", FAIL);
+    size_t len;
+    unsigned char *b = tu_frame("{}", 2, 0, 0, &len); /* N = 2: no room for a BOM */
+    st_report *r = tu_check_raw(ctx, b, len);
+    tu_assert_ids(r, "ST138,ST139");
+    assert_int_equal(st_report_verdict(r), PASS);
+    st_report_free(r);
+    free(b);
+    b = tu_frame("1", 1, 0, 0, &len);
+    r = tu_check_raw(ctx, b, len);
+    tu_assert_ids(r, "ST110,ST139");
+    assert_int_equal(st_report_verdict(r), FAIL);
+    st_report_free(r);
+    free(b);
+}
+
+/* Identification by content: a header opening with any JSON whitespace is safetensors under
+ * any name; other bytes only under a .safetensors name. */
+static void test_sniff_whitespace(void **state)
+{
+    st_ctx *ctx = *state;
+    static const char *const ws[] = {" ", "\t", "\r", "\n"};
+    for (size_t i = 0; i < 4; i++) {
+        char hdr[64];
+        snprintf(hdr, sizeof(hdr), "%s{\"a\":" T_U8_1 "}", ws[i]);
+        size_t len;
+        unsigned char *b = tu_frame(hdr, strlen(hdr), 1, 1, &len);
+        st_report *r = st_check_buffer(ctx, b, len, "model.bin");
+        assert_string_equal(st_report_format(r), "safetensors");
+        tu_assert_ids(r, "ST111");
+        assert_int_equal(st_report_verdict(r), PASS);
+        st_report_free(r);
+        free(b);
+    }
+    size_t len;
+    unsigned char *b = tu_frame("x", 1, 0, 1, &len); /* fits, but not JSON-looking */
+    st_report *r = st_check_buffer(ctx, b, len, "model.bin");
+    assert_string_not_equal(st_report_format(r), "safetensors");
+    st_report_free(r);
+    r = st_check_buffer(ctx, b, len, "model.safetensors");
+    assert_string_equal(st_report_format(r), "safetensors");
+    tu_assert_ids(r, "ST108");
+    st_report_free(r);
+    free(b);
+    /* shorter than the 8-byte length and one header byte */
+    r = st_check_buffer(ctx, "\x01\0\0\0\0\0\0\0", 8, "m.safetensors");
+    assert_string_equal(st_report_format(r), "safetensors");
+    tu_assert_ids(r, "ST104");
+    st_report_free(r);
+}
+
+/* Required __metadata__ (policy): a key of the same length but other text is not the required
+ * one; a value of the same length but other text does not meet it. */
+static void test_required_metadata(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    char err[256];
+    assert_int_equal(st_ctx_load_policy_text(ctx,
+                                             "{\"safetensors\":{\"require_metadata\":"
+                                             "{\"format\":\"pt\",\"license\":true}}}",
+                                             NULL, err, sizeof(err)),
+                     ST_OK);
+    tu_expect(ctx, "{\"__metadata__\":{\"format\":\"pt\",\"license\":\"mit\"},\"a\":" T_U8_1 "}", 1,
+              "", PASS);
+    tu_expect(ctx, "{\"__metadata__\":{\"format\":\"tf\",\"license\":\"x\"},\"a\":" T_U8_1 "}", 1,
+              "ST140", FAIL);
+    tu_expect(ctx, "{\"__metadata__\":{\"format\":\"pt\",\"licensf\":\"x\"},\"a\":" T_U8_1 "}", 1,
+              "ST140", FAIL);
+    tu_expect(ctx, "{\"__metadata__\":{\"format\":\"pt\",\"license\":1},\"a\":" T_U8_1 "}", 1,
+              "ST131,ST140", FAIL);
+    tu_expect(ctx, "{\"__metadata__\":{\"format\":\"pytorch\",\"license\":\"x\"},\"a\":" T_U8_1 "}",
+              1, "ST140", FAIL);
+    tu_expect(ctx, "{\"a\":" T_U8_1 "}", 1, "ST140", FAIL);
+    st_ctx_free(ctx);
+}
+
+/* Records sorted by offset: equal begins are ordered by their ends, both ways. */
+static void test_equal_begins(void **state)
+{
+    st_ctx *ctx = *state;
+#define U8E(name, n, b, e)                                                                         \
+    "\"" name "\":{\"dtype\":\"U8\",\"shape\":[" #n "],\"data_offsets\":[" #b "," #e "]}"
+    tu_expect(ctx, "{" U8E("a", 4, 0, 4) "," U8E("z", 0, 0, 0) "," U8E("b", 4, 4, 8) "}", 8, "",
+              PASS);
+    tu_expect(ctx, "{" U8E("z", 0, 0, 0) "," U8E("a", 4, 0, 4) "," U8E("b", 4, 4, 8) "}", 8, "",
+              PASS);
+#undef U8E
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_framing),    cmocka_unit_test(test_json_text),
-        cmocka_unit_test(test_duplicates), cmocka_unit_test(test_tensor_entries),
-        cmocka_unit_test(test_dtypes),     cmocka_unit_test(test_shape),
-        cmocka_unit_test(test_offsets),    cmocka_unit_test(test_coverage),
-        cmocka_unit_test(test_metadata),   cmocka_unit_test(test_review),
-        cmocka_unit_test(test_strict),     cmocka_unit_test(test_findings_cap),
-        cmocka_unit_test(test_identify),   cmocka_unit_test(test_unsorted_coverage),
+        cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_json_text),
+        cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_tensor_entries),
+        cmocka_unit_test(test_dtypes),
+        cmocka_unit_test(test_shape),
+        cmocka_unit_test(test_offsets),
+        cmocka_unit_test(test_coverage),
+        cmocka_unit_test(test_metadata),
+        cmocka_unit_test(test_review),
+        cmocka_unit_test(test_strict),
+        cmocka_unit_test(test_findings_cap),
+        cmocka_unit_test(test_identify),
+        cmocka_unit_test(test_unsorted_coverage),
+        cmocka_unit_test(test_syntax_in_every_position),
+        cmocka_unit_test(test_rank_limit),
+        cmocka_unit_test(test_header_start),
+        cmocka_unit_test(test_sniff_whitespace),
+        cmocka_unit_test(test_required_metadata),
+        cmocka_unit_test(test_equal_begins),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
