@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "convert_cmd.h"
 #include "stcheck.h"
 
 /* Paths, folder names and loader messages come from strangers: shown escaped (never a raw
@@ -818,6 +819,9 @@ int main(int argc, char **argv)
                       .text = 1};
     int color = -1; /* auto: only on a terminal, and not when NO_COLOR is set */
 
+    /* subcommands (cli/convert_cmd.c): a file named so is given as ./convert */
+    if (argc > 1 && (strcmp(argv[1], "convert") == 0 || strcmp(argv[1], "compare") == 0))
+        return st_cli_convert(argc - 1, argv + 1);
     shortopts[s++] = '+'; /* stop at the first file name; "--" ends options */
     shortopts[s++] = ':'; /* report a missing argument as ':' (own messages, opterr = 0) */
     for (size_t i = 0; i < N_OPTIONS; i++) {

@@ -245,6 +245,21 @@ ST_API int st_doc_add(st_doc *d, const st_report *r); /* 0, or -1 when out of me
 ST_API int st_doc_write(st_doc *d, FILE *out);        /* 0, or -1 on error; write once */
 ST_API void st_doc_free(st_doc *d);
 
+/* ---- convert and compare (docs/convert.md) -------------------------------------------- */
+/* Converts a PyTorch checkpoint (zip or legacy) to a safetensors file without executing it.
+ * The input is checked first; only a passing input is converted, and only a state dict of
+ * plain tensors (ST670 otherwise). The output is written beside OUTPUT, fsynced, checked with
+ * --strict, compared with the input and renamed into place; on any failure OUTPUT is not
+ * created (an existing OUTPUT is left as it was). Returns the input's report with the
+ * conversion's findings (ST670-ST674): verdict pass = converted. NULL only when out of memory
+ * or given NULL. */
+ST_API st_report *st_convert_path(st_ctx *ctx, const char *input, const char *output);
+/* Do two files (checkpoints or safetensors, any mix) hold the same tensors (names, dtypes,
+ * shapes, bytes)? Each difference is a finding (ST675-ST678); an input that fails its checks
+ * or cannot be read is ST679. Verdict pass = identical. NULL only when out of memory or given
+ * NULL. */
+ST_API st_report *st_compare_paths(st_ctx *ctx, const char *a, const char *b);
+
 #ifdef __cplusplus
 }
 #endif

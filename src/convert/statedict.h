@@ -1,0 +1,82 @@
+/*
+ * statedict.h - the strict value interpreter convert reads a checkpoint's state dict with
+ * (internal).
+ *
+ * The pickle walker (formats/pickle.c) judges pickles; it builds no values. Conversion needs
+ * the values: which name holds which tensor, built from which storage, with which offset, sizes
+ * and strides. statedict.c interprets again, with its own small machine, a pickle that already
+ * passed its check, and accepts only what torch.save writes for a state dict.
+ */
+#ifndef ST_CV_STATEDICT_H
+#define ST_CV_STATEDICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/report.h"
+
+/* dtypes, in the safetensors crate's Dtype order (its writer sorts by it, descending) */
+typedef enum {
+    ST_DT_BOOL = 0,
+    ST_DT_U8,
+    ST_DT_I8,
+    ST_DT_F8_E5M2,
+    ST_DT_F8_E4M3,
+    ST_DT_I16,
+    ST_DT_U16,
+    ST_DT_F16,
+    ST_DT_BF16,
+    ST_DT_I32,
+    ST_DT_U32,
+    ST_DT_F32,
+    ST_DT_F64,
+    ST_DT_I64,
+    ST_DT_U64,
+    ST_DT_COUNT_
+} st_dtype;
+
+const char *st_dtype_name(st_dtype d);                      /* "F32", ... */
+unsigned st_dtype_size(st_dtype d);                         /* bytes per element */
+int st_dtype_parse(const char *s, size_t n, st_dtype *out); /* 0, or -1 for an unknown name */
+
+/* A storage a persistent id names: ('storage', type, key, location, numel[, view]). */
+typedef struct {
+    char *key; /* the record key (NUL-terminated; keys holding NUL are refused) */
+    st_dtype dtype;
+    uint64_t numel; /* elements */
+} st_sd_storage;
+
+typedef struct {
+    char *name; /* UTF-8, NUL-free */
+    size_t name_len;
+    size_t storage;  /* index into storages (a root storage) */
+    uint64_t offset; /* first element, counted from the root storage's start */
+    /* The storage object the tensor is rebuilt on, as convert.py's storage_ptr/storage_size see
+     * it: the root (0, numel), or a legacy view of it (its offset and numel). */
+    uint64_t view_off, view_numel;
+    unsigned rank;
+    uint64_t *size, *stride; /* rank entries each (one allocation) */
+} st_sd_tensor;
+
+typedef struct {
+    st_sd_storage *storages;
+    size_t n_storages;
+    st_sd_tensor *tensors; /* in the dict's order */
+    size_t n_tensors;
+    char **keys; /* legacy: the storage key list (the fifth pickle), when asked for */
+    size_t n_keys;
+} st_sd;
+
+typedef enum {
+    ST_SD_STATE_DICT, /* the object pickle: a mapping of names to tensors */
+    ST_SD_KEY_LIST,   /* a legacy checkpoint's list of storage keys */
+} st_sd_what;
+
+/* Interprets the pickle in buf (one pickle, STOP at its end). legacy: persistent ids carry the
+ * sixth (view) element. Refusals are ST670 findings in r (returns ST_OK with *refused = 1);
+ * errors (memory, limits) are returned. */
+st_error st_sd_read(const st_ctx *ctx, st_report *r, const unsigned char *buf, size_t len,
+                    uint64_t base, int legacy, st_sd_what what, st_sd *out, int *refused);
+void st_sd_free(st_sd *sd);
+
+#endif /* ST_CV_STATEDICT_H */
