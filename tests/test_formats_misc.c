@@ -5,8 +5,11 @@
  */
 #include "test_util.h"
 
+#include "core/ctx.h"
 #include "formats/deep.h"
 #include "formats/format.h"
+
+#include <unistd.h>
 
 /* ---- .npy headers ----------------------------------------------------------------------- */
 
@@ -312,12 +315,389 @@ static void test_magic_describe(void **state)
     assert_string_equal(out, "ASC");
 }
 
+/* ---- what a folder holds besides models (textual.c) --------------------------------------- */
+
+typedef struct {
+    const char *name;
+    const char *bytes;
+    size_t len;
+    const char *ids;    /* exact */
+    const char *format; /* the report's format afterwards */
+    st_error rc;
+} nm_case;
+
+#define B(s) s, sizeof(s) - 1
+
+static const nm_case nm_cases[] = {
+    {"e.lock", B(""), "ST608", "empty", ST_OK},
+    /* media by magic number, with their sizes where the header states one */
+    {"a.png", B("\x89PNG\r\n\x1a\n...."), "ST608", "media", ST_OK},
+    {"a.jpg", B("\xff\xd8\xff\xe0"), "ST608", "media", ST_OK},
+    {"a.gif", B("GIF87a\x01\x00"), "ST608", "media", ST_OK},
+    {"a.gif", B("GIF89a\x01\x00"), "ST608", "media", ST_OK},
+    {"a.webp", B("RIFF\x04\x00\x00\x00WEBP"), "ST608", "media", ST_OK},
+    {"a.webp", B("RIFF\x05\x00\x00\x00WEBP"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"a.tif", B("II*\x00\x08\x00\x00\x00"), "ST608", "media", ST_OK},
+    {"a.tif", B("MM\x00*\x00\x00\x00\x08"), "ST608", "media", ST_OK},
+    {"a.bmp", B("BM\x0e\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"), "ST608", "media", ST_OK},
+    {"a.bmp", B("BM\x0f\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"), "ST506", "unknown",
+     ST_E_UNSUPPORTED},
+    {"a.pdf", B("%PDF-1.7\n"), "ST608", "media", ST_OK},
+    {"a.wav", B("RIFF\x04\x00\x00\x00WAVE"), "ST608", "media", ST_OK},
+    {"a.wav", B("RIFF\x03\x00\x00\x00WAVE"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"a.flac", B("fLaC\x00\x00"), "ST608", "media", ST_OK},
+    {"a.ogg", B("OggS\x00\x02"), "ST608", "media", ST_OK},
+    {"a.mp3", B("ID3\x03\x00\x00\x00\x00\x00\x00"), "ST608", "media", ST_OK},
+    {"a.mp3", B("ID3abc"), "ST608", "text", ST_OK}, /* too short for a tag: text */
+    /* sentencepiece: pieces (1) framed field by field, other fields skipped, nothing else */
+    {"t.model",
+     B("\x0a\x0b\x0a\x02"
+       "ab\x15\x00\x00\x80\x3f\x18\x01\x12\x00"),
+     "ST505", "sentencepiece", ST_OK},
+    {"t.model", B("\x12\x00"), "ST506", "unknown", ST_E_UNSUPPORTED}, /* no pieces */
+    {"t.model", B("\x0a\x02\x20\x00"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model",
+     B("\x0a\x03\x0a\x05"
+       "a"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x0a\x03\x15\x00\x00"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x0a\x01\x18"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x0a\x02\x18\x80"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x0a\x01\x80"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), "ST506", "unknown",
+     ST_E_UNSUPPORTED},
+    {"t.model", B("\x08\x01"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x32\x00"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model",
+     B("\x0a\x05"
+       "ab"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x0a\x02\x0a\x00\x0a"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("hello\n"), "ST608", "text", ST_OK},
+    /* msgpack: one map framing the file exactly */
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\x01"),
+     "ST505", "msgpack", ST_OK},
+    {"f.msgpack",
+     B("\xde\x00\x01\xa1"
+       "a\xc0"),
+     "ST505", "msgpack", ST_OK},
+    {"f.msgpack",
+     B("\xdf\x00\x00\x00\x01\xa1"
+       "a\xc3"),
+     "ST505", "msgpack", ST_OK},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\x92\xc2\xe0"),
+     "ST505", "msgpack", ST_OK},
+    {"f.msgpack", B("\x81\xc4\x01x\xc5\x00\x01x"), "ST505", "msgpack", ST_OK},
+    {"f.msgpack", B("\x81\xc6\x00\x00\x00\x01x\xd9\x01x"), "ST505", "msgpack", ST_OK},
+    {"f.msgpack", B("\x81\xda\x00\x01x\xdb\x00\x00\x00\x01x"), "ST505", "msgpack", ST_OK},
+    {"f.msgpack", B("\x81\xc7\x01\x05x\xc8\x00\x01\x05x"), "ST505", "msgpack", ST_OK},
+    {"f.msgpack", B("\x81\xc9\x00\x00\x00\x01\x05x\xdc\x00\x01\xc0"), "ST505", "msgpack", ST_OK},
+    {"f.msgpack", B("\x81\xdd\x00\x00\x00\x01\xc0\xca\x00\x00\x00\x00"), "ST505", "msgpack", ST_OK},
+    {"f.msgpack",
+     B("\x81\xd4\x01\x02\xd8\x01"
+       "0123456789abcdef"),
+     "ST505", "msgpack", ST_OK},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\xc1"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa3"
+       "a"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\x01\x00"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\xdd\xff\xff\xff\xff"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\xc4"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\xc5\x00"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\xc6\x00"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\xc7"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\xc8\x00"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\xc9\x00"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\xdc\x00"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack",
+     B("\x81\xa1"
+       "a\xdd\x00"),
+     "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"f.msgpack", B("\x91\x01"), "ST506", "unknown", ST_E_UNSUPPORTED}, /* an array */
+    {"f.msgpack", B("{\"a\": 1}\n"), "ST608", "text", ST_OK},
+    /* text: strict UTF-8 without controls but \t \n \v \f \r */
+    {"README.md", B("h\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xed\x9f\xbf\xf4\x8f\xbf\xbf\t\v\f\r\n"),
+     "ST608", "text", ST_OK},
+    {"a.txt", B("a\xe0\x80\x80"), "ST506", "unknown", ST_E_UNSUPPORTED}, /* overlong */
+    {"a.txt", B("a\xed\xa0\x80"), "ST506", "unknown", ST_E_UNSUPPORTED}, /* surrogate */
+    {"a.txt", B("a\xf4\x90\x80\x80"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"a.txt", B("a\xf0\x80\x80\x80"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"a.txt", B("a\xf5\x80\x80\x80"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"a.txt", B("a\xc1\x81"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"a.txt", B("a\xe2\x82"), "ST506", "unknown", ST_E_UNSUPPORTED}, /* cut */
+    {"a.txt", B("a\x7f"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"a.txt", B("a\x1b[0m"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"dir/model.py", B("import torch\n"), "ST609", "python", ST_OK},
+    {NULL, B("plain\n"), "ST608", "text", ST_OK},
+    /* a text whose pickle view imports a module a loader finds is the pickle it is */
+    {"notes.txt", B("cos\nsystem\n(S'ls'\ntR."), "ST201", "pickle", ST_OK},
+};
+
+static st_report *nonmodel(st_ctx *ctx, const char *name, const void *bytes, size_t len,
+                           st_error *rc)
+{
+    st_report *r = st_report_new(ctx, name ? name : "(null)");
+    assert_non_null(r);
+    st_src src = {-1, bytes, len};
+    st_input in = input_over(ctx, r, &src, bytes, len);
+    in.name = name;
+    *rc = st_nonmodel_check(&in);
+    return r;
+}
+
+static void test_nonmodel(void **state)
+{
+    for (size_t i = 0; i < sizeof(nm_cases) / sizeof(nm_cases[0]); i++) {
+        const nm_case *c = &nm_cases[i];
+        st_error rc;
+        st_report *r = nonmodel(*state, c->name, c->bytes, c->len, &rc);
+        char got[256];
+        tu_ids(r, got, sizeof(got));
+        if (strcmp(got, c->ids) != 0 || strcmp(r->format, c->format) != 0 || rc != c->rc)
+            fail_msg("case %zu (%s): ids \"%s\" format %s rc %d; expected \"%s\" %s %d", i, c->name,
+                     got, r->format, rc, c->ids, c->format, c->rc);
+        st_report_free(r);
+    }
+}
+
+/* Module texts a pickle view imports: only a Python module path makes the text a pickle. */
+static void test_nonmodel_module_names(void **state)
+{
+    static const struct {
+        const char *bytes, *format;
+    } cases[] = {
+        {"ca_1.B\xc3\xa9\nf\n.", "pickle"}, /* identifiers, digits after the start, UTF-8 */
+        {"c.a\nf\n.", "text"},              /* an empty component */
+        {"ca..b\nf\n.", "text"},
+        {"ca.\nf\n.", "text"},
+        {"c1a\nf\n.", "text"}, /* starts with a digit */
+        {"ca b\nf\n.", "text"},
+        {"ca.1\nf\n.", "text"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        st_error rc;
+        st_report *r = nonmodel(*state, "x.txt", cases[i].bytes, strlen(cases[i].bytes), &rc);
+        if (strcmp(r->format, cases[i].format) != 0)
+            fail_msg("%zu: format %s, expected %s", i, r->format, cases[i].format);
+        if (strcmp(cases[i].format, "text") == 0)
+            tu_assert_ids(r, "ST608");
+        st_report_free(r);
+    }
+}
+
+/* The kind of a text file, by its name. */
+static void test_nonmodel_text_kinds(void **state)
+{
+    static const char *const names[][2] = {
+        {"x.markdown", "markdown"},
+        {"x.rst", "reStructuredText"},
+        {"x.json", "JSON"},
+        {"x.jsonl", "JSON Lines"},
+        {"x.yaml", "YAML"},
+        {"x.YML", "YAML"},
+        {"x.toml", "TOML"},
+        {"vocab.txt", "tokenizer vocabulary"},
+        {"merges.txt", "tokenizer merges"},
+        {"spm.vocab", "tokenizer vocabulary"},
+        {"x.csv", "CSV"},
+        {"x.tsv", "TSV"},
+        {"setup.cfg", "configuration"},
+        {"x.ini", "configuration"},
+        {".gitattributes", "git attributes"},
+        {"a/.gitignore", "git ignore list"},
+        {"LICENSE", "licence"},
+        {"NOTICE", "text"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        st_error rc;
+        st_report *r = nonmodel(*state, names[i][0], "x\n", 2, &rc);
+        tu_assert_ids(r, "ST608");
+        char want[200];
+        snprintf(want, sizeof(want),
+                 "not a model file: %s text (UTF-8); no model format claims it and its pickle "
+                 "view imports nothing; skipped",
+                 names[i][1]);
+        assert_string_equal(st_report_finding(r, 0)->message, want);
+        st_report_free(r);
+    }
+}
+
+/* A policy may lower ST506: the file then is no longer "could not check". */
+static void test_nonmodel_lowered(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    ctx->sev[ST_R_UNIDENTIFIED] = ST_SEV_WARNING; /* what a policy's severity map sets */
+    st_error rc;
+    st_report *r = nonmodel(ctx, "x.bin", "\x01\x02", 2, &rc);
+    assert_int_equal(rc, ST_OK);
+    tu_assert_ids(r, "ST506");
+    st_report_free(r);
+    st_ctx_free(ctx);
+}
+
+/* A file that shrank below the size it had when opened: reading the text fails (ST902). */
+static void test_nonmodel_read_error(void **state)
+{
+    char path[] = "/tmp/st-nonmodel-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    static unsigned char text[70000];
+    memset(text, 'a', sizeof(text));
+    assert_int_equal(write(fd, text, sizeof(text)), (ssize_t)sizeof(text));
+    st_src src = {fd, NULL, 200000};
+    st_report *r = st_report_new(*state, "x.txt");
+    st_input in = input_over(*state, r, &src, text, ST_HEAD_BYTES);
+    in.name = "x.txt";
+    assert_int_equal(st_nonmodel_check(&in), ST_E_IO);
+    tu_assert_ids(r, "ST902");
+    st_report_free(r);
+    close(fd);
+}
+
+/* A sentencepiece or msgpack file that shrank: its framing runs into the missing bytes and
+ * fails; not being text either, the file could not be checked. */
+static void test_nonmodel_read_error_framed(void **state)
+{
+    static unsigned char b[70000];
+    static const struct {
+        const char *name;
+        unsigned char head[6];
+    } cases[] = {
+        /* trainer_spec (2) of 69,996 bytes, then the next tag at 70,000 */
+        {"x.model", {0x12, 0xec, 0xa2, 0x04}},
+        /* a map whose key is a bin 32 of 69,994 bytes, then its value at 70,000 */
+        {"x.msgpack", {0x81, 0xc6, 0x00, 0x01, 0x11, 0x6a}},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char path[] = "/tmp/st-nonmodel-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        unlink(path);
+        memset(b, 0, sizeof(b));
+        memcpy(b, cases[i].head, sizeof(cases[i].head));
+        assert_int_equal(write(fd, b, sizeof(b)), (ssize_t)sizeof(b));
+        st_src src = {fd, NULL, 200000};
+        st_report *r = st_report_new(*state, cases[i].name);
+        st_input in = input_over(*state, r, &src, b, ST_HEAD_BYTES);
+        in.name = cases[i].name;
+        /* framing fails on the read error; the bytes are no text: could not check */
+        assert_int_equal(st_nonmodel_check(&in), ST_E_UNSUPPORTED);
+        tu_assert_ids(r, "ST506");
+        st_report_free(r);
+        close(fd);
+    }
+}
+
+/* git-lfs pointers: the model was never downloaded. */
+static void test_lfs_pointers(void **state)
+{
+#define LFS "version https://git-lfs.github.com/spec/v1\n"
+    static const char oid64[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    static const struct {
+        const char *text;
+        int is_pointer;
+        const char *oid;
+    } cases[] = {
+        {LFS "oid sha256:abc\nsize 12\n", 1, "abc"},
+        {LFS "size 12\n", 1, "?"},
+        {LFS "oid sha256:abc", 1, "abc"}, /* no newline after it */
+        {LFS "xoid sha256:abc\n", 1, "?"},
+        {LFS "oid sha256:"
+             "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefXYZ\n",
+         1, oid64},
+        {"version https://git-lfs.github.com/spec/v2\n", 0, NULL},
+        {"version", 0, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = strlen(cases[i].text);
+        st_src src = {-1, (const unsigned char *)cases[i].text, len};
+        st_report *r = st_report_new(*state, "p.bin");
+        st_input in = input_over(*state, r, &src, src.mem, len);
+        assert_int_equal(st_lfs_pointer_check(&in), cases[i].is_pointer);
+        if (cases[i].is_pointer) {
+            tu_assert_ids(r, "ST507");
+            assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+            char want[200];
+            snprintf(want, sizeof(want),
+                     "git-lfs pointer (oid sha256:%s): the file itself was never downloaded, so "
+                     "the model was not seen; could not check",
+                     cases[i].oid);
+            assert_string_equal(st_report_finding(r, 0)->message, want);
+        } else {
+            tu_assert_ids(r, "");
+        }
+        st_report_free(r);
+    }
+    /* a pointer is below 1024 bytes */
+    static char big[1100];
+    memset(big, 'x', sizeof(big));
+    memcpy(big, LFS, sizeof(LFS) - 1);
+    st_src src = {-1, (const unsigned char *)big, sizeof(big)};
+    st_report *r = st_report_new(*state, "p.bin");
+    st_input in = input_over(*state, r, &src, src.mem, sizeof(big));
+    assert_int_equal(st_lfs_pointer_check(&in), 0);
+    st_report_free(r);
+#undef LFS
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_npy_headers),   cmocka_unit_test(test_npy_versions),
-        cmocka_unit_test(test_npy_object),    cmocka_unit_test(test_format_table),
-        cmocka_unit_test(test_nan_inf_kinds), cmocka_unit_test(test_magic_describe),
+        cmocka_unit_test(test_npy_headers),
+        cmocka_unit_test(test_npy_versions),
+        cmocka_unit_test(test_npy_object),
+        cmocka_unit_test(test_format_table),
+        cmocka_unit_test(test_nan_inf_kinds),
+        cmocka_unit_test(test_magic_describe),
+        cmocka_unit_test(test_nonmodel),
+        cmocka_unit_test(test_nonmodel_module_names),
+        cmocka_unit_test(test_nonmodel_text_kinds),
+        cmocka_unit_test(test_nonmodel_lowered),
+        cmocka_unit_test(test_nonmodel_read_error),
+        cmocka_unit_test(test_lfs_pointers),
+        cmocka_unit_test(test_nonmodel_read_error_framed),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
