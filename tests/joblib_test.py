@@ -149,6 +149,14 @@ def nd_wrapper(filename):
             filename.encode() + b"ub.")
 
 
+def znd_wrapper(filename):
+    """joblib 0.8 ZNDArrayWrapper naming filename (its state: filename, init_args, state)."""
+    return (b"\x80\x02cjoblib.numpy_pickle\nZNDArrayWrapper\n)\x81}(" +
+            b"X\x08\x00\x00\x00subclasscnumpy\nndarray\n" +
+            b"X\x08\x00\x00\x00filename" + b"X" + len(filename).to_bytes(4, "little") +
+            filename.encode() + b"ub.")
+
+
 def zfile(data, py2_space=False):
     """numpy_pickle_compat.write_zfile"""
     head = b"ZF" + ("0x%x" % len(data)).ljust(19).encode()
@@ -216,6 +224,44 @@ def cases(workdir):
         ("zf-py2-space.pkl", zfile(pickle.dumps({"a": 1}, 2), py2_space=True), [], 0),
         ("zf-raw-data.pkl", zfile(np.arange(5).tobytes()), ["ST237"], 0),
         ("zf-bad-length.pkl", b"ZF0xzz" + b" " * 15 + zlib.compress(b"N."), ["ST235"], 2),
+        # the length field as int(text, 16) reads it: spaces and tabs around, 0X, hex case
+        ("zf-spaces.pkl", zf_raw(b" \t0X%X\r\n" % len(N_PICKLE_RAW), N_PICKLE), [], 0),
+        ("zf-no-digits.pkl", zf_raw(b"0x", N_PICKLE), ["ST235"], 2),
+        ("zf-no-0x.pkl", zf_raw(b"%x" % len(N_PICKLE_RAW), N_PICKLE), [], 0),  # int() takes it
+        ("zf-not-x.pkl", zf_raw(b"0x0y12", N_PICKLE), ["ST235"], 2),
+        ("zf-blank.pkl", zf_raw(b"", N_PICKLE), ["ST903"], 2),  # no length: not claimed
+        ("zf-over-64-bits.pkl", zf_raw(b"0x" + b"f" * 17, N_PICKLE), ["ST235"], 2),
+        ("zf-short.pkl", b"ZF0x1", ["ST235"], 2),
+        # the zlib stream: cut, corrupt, its length a lie, bytes after it
+        ("zf-cut.pkl", zfile(pickle.dumps(list(range(500)), 2))[:60], ["ST503"], 1),
+        ("zf-corrupt.pkl", zf_raw(b"0x10", b"\x78\x9c\xff\xff\xff\xff"), ["ST503"], 1),
+        ("zf-length-lie.pkl", zf_raw(b"0x99", N_PICKLE), ["ST236"], 0),
+        ("zf-trailing.pkl", zfile(N_PICKLE_RAW) + b"junk", ["ST504"], 0),
+        # a ZF pickle is a nested input: its importing content is judged as any pickle
+        ("zf-in-gzip.pkl.gz", gzip.compress(zfile(PAYLOAD)), ["ST201"], 1),
+    ]
+
+
+N_PICKLE_RAW = b"\x80\x02N."
+N_PICKLE = zlib.compress(N_PICKLE_RAW)
+
+
+def zf_raw(field, stream):
+    """A ZF file with the 19-byte length field given (padded with spaces) and the stream."""
+    return b"ZF" + field.ljust(19) + stream
+
+
+def policy_cases(workdir):
+    """ZF under limits given by a policy: the member-size limit (a bomb) and nesting."""
+    pol = os.path.join(workdir, "limits.json")
+    with open(pol, "w") as f:
+        f.write('{"limits": {"member_bytes": 100000, "nesting": 1}}')
+    big = zfile(pickle.dumps(bytes(300000), 2))
+    return [
+        ("zf-over-limit.pkl", big, ["ST311"], 2, ("--policy", pol)),
+        # in gzip (depth 1), the ZF pickle would be depth 2
+        ("zf-nested-too-deep.pkl.gz", gzip.compress(zfile(N_PICKLE_RAW)), ["ST901"], 2,
+         ("--policy", pol)),
     ]
 
 
@@ -248,6 +294,36 @@ def sibling_cases(workdir):
     # the same wrapper in a gzip-compressed pickle: siblings come from the file's folder
     put("plain.pkl.gz", gzip.compress(nd_wrapper("plain.npy")))
     out.append(("plain.pkl.gz", ["ST232"], 0))
+    # numpy.load of a zip is an NpzFile joblib cannot use; a folder is no readable file
+    put("sib.npz", b"PK\x05\x06" + bytes(18))
+    put("npz.pkl", nd_wrapper("sib.npz"))
+    out.append(("npz.pkl", ["ST232", "ST233"], 1))
+    os.makedirs(os.path.join(folder, "subdir"), exist_ok=True)
+    put("dir.pkl", nd_wrapper("subdir"))
+    out.append(("dir.pkl", ["ST234"], 2))
+    put("empty-sib", b"")
+    put("empty.pkl", nd_wrapper("empty-sib"))
+    out.append(("empty.pkl", ["ST205", "ST232"], 1))
+    # names os.path.join does not keep in the folder: ".", "", backslashes, NUL
+    for i, bad in enumerate([".", "", "a\\b.npy", ".."]):
+        put("badname%d.pkl" % i, nd_wrapper(bad))
+        out.append(("badname%d.pkl" % i, ["ST233"], 1))
+    # a NUL in the name: the walker refuses the text before any file is named (ST230)
+    put("badname-nul.pkl", nd_wrapper("a\0b.npy"))
+    out.append(("badname-nul.pkl", ["ST230"], 1))
+    # ZNDArrayWrapper: the sibling is a ZF file whose bytes are raw array data
+    put("z.dat", zfile(np.arange(4).tobytes()))
+    put("z.pkl", znd_wrapper("z.dat"))
+    out.append(("z.pkl", ["ST232"], 0))
+    put("z-bad.dat", b"ZX0x10" + bytes(30))
+    put("z-bad.pkl", znd_wrapper("z-bad.dat"))
+    out.append(("z-bad.pkl", ["ST232", "ST235"], 1))
+    put("z-short.dat", b"ZF0x")
+    put("z-short.pkl", znd_wrapper("z-short.dat"))
+    out.append(("z-short.pkl", ["ST232", "ST235"], 1))
+    put("z-badlen.dat", b"ZF0xzz" + bytes(30))
+    put("z-badlen.pkl", znd_wrapper("z-badlen.dat"))
+    out.append(("z-badlen.pkl", ["ST232", "ST235"], 1))
     return [(os.path.join(folder, n), ids, code) for n, ids, code in out]
 
 
@@ -262,6 +338,15 @@ def main():
         with open(path, "wb") as f:
             f.write(data)
         problems, got = run_case(stcheck, path, ids, code)
+        checked += 1
+        if problems:
+            failures += 1
+            print("FAIL %s: %s (got %s)" % (name, "; ".join(problems), got))
+    for name, data, ids, code, extra in policy_cases(workdir):
+        path = os.path.join(workdir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        problems, got = run_case(stcheck, path, ids, code, extra)
         checked += 1
         if problems:
             failures += 1

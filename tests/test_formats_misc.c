@@ -630,6 +630,37 @@ static void test_nonmodel_read_error_framed(void **state)
     }
 }
 
+/* A joblib NDArrayWrapper read from a buffer: no folder is known, so its sibling cannot be
+ * read (ST234, could not check); a path-like name is still an error (ST233). */
+static void test_joblib_sibling_without_folder(void **state)
+{
+    static const char head[] = "\x80\x02"
+                               "cjoblib.numpy_pickle\nNDArrayWrapper\n)\x81}("
+                               "X\x08\x00\x00\x00subclass"
+                               "cnumpy\nndarray\n"
+                               "X\x08\x00\x00\x00"
+                               "filenameX";
+    static const char *const names[] = {"a.npy", "../a.npy"};
+    static const char *const ids[] = {"ST234", "ST233"};
+    static const st_verdict verdicts[] = {ST_VERDICT_ERROR, ST_VERDICT_FAIL};
+    for (size_t i = 0; i < 2; i++) {
+        unsigned char b[256];
+        size_t hl = sizeof(head) - 1, nl = strlen(names[i]);
+        memcpy(b, head, hl);
+        b[hl] = (unsigned char)nl;
+        memset(b + hl + 1, 0, 3);
+        memcpy(b + hl + 4, names[i], nl);
+        memcpy(b + hl + 4 + nl, "ub.", 3);
+        st_report *r = st_check_buffer(*state, b, hl + 4 + nl + 3, "w.pkl");
+        tu_assert_ids(r, ids[i]);
+        assert_int_equal(st_report_verdict(r), verdicts[i]);
+        if (i == 0)
+            assert_non_null(
+                strstr(st_report_finding(r, 0)->message, "its folder is not known here"));
+        st_report_free(r);
+    }
+}
+
 /* git-lfs pointers: the model was never downloaded. */
 static void test_lfs_pointers(void **state)
 {
@@ -698,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_nonmodel_read_error),
         cmocka_unit_test(test_lfs_pointers),
         cmocka_unit_test(test_nonmodel_read_error_framed),
+        cmocka_unit_test(test_joblib_sibling_without_folder),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
