@@ -9,6 +9,7 @@ set -euo pipefail
 PKGS=(
     build-essential cmake pkg-config
     libcjson-dev libmagic-dev libssl-dev zlib1g-dev libbz2-dev liblzma-dev
+    libcurl4-openssl-dev
 )
 case "${1:-}" in
 --test)

@@ -41,7 +41,11 @@ enum {
     OPT_JUNIT_OUTPUT,
     OPT_DIGEST,
     OPT_DEEP,
-    OPT_EXPECT
+    OPT_EXPECT,
+    OPT_MAX_FETCH,
+    OPT_HEADER,
+    OPT_CACERT,
+    OPT_TIMEOUT
 };
 enum { MAX_JOBS = 256 };
 
@@ -73,6 +77,15 @@ static const cli_option options[] = {
      "read every safetensors tensor: report NaN and Inf values"},
     {"jobs", required_argument, 'j', "N",
      "check N files at once (default: number of cores); output keeps input order"},
+    {"max-fetch", required_argument, OPT_MAX_FETCH, "BYTES",
+     "URLs: download at most BYTES per file (K, M, G suffixes; default 256M), else could not "
+     "check"},
+    {"header", required_argument, OPT_HEADER, "LINE",
+     "URLs: send the header 'Name: value' (repeatable), only to the URL's own host"},
+    {"cacert", required_argument, OPT_CACERT, "FILE",
+     "URLs: also trust the CA certificates in FILE"},
+    {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
+     "URLs: connect timeout, and drop transfers slower than 1 KiB/s that long (default 30)"},
     {"files-from", required_argument, OPT_FILES_FROM, "FILE",
      "also check the paths listed in FILE, one per line (- for standard input)"},
     {"null", no_argument, '0', NULL, "with --files-from: paths are separated by NUL bytes"},
@@ -117,6 +130,10 @@ typedef struct {
     int jobs;
     const char *fail_on;
     const char *policy;
+    /* URLs (docs/remote.md) */
+    const char *max_fetch, *cacert, *timeout;
+    char **headers;
+    size_t n_headers;
 } cli_config;
 
 static int set_format(cli_config *cfg, const char *name)
@@ -330,18 +347,20 @@ static result render(const cli_config *cfg, int keep, st_report *r)
     return res;
 }
 
-/* One thing to check: a path as given, or an entry of a folder walk (-r). */
+/* One thing to check: a path or URL as given, or an entry of a folder or Hub walk (-r). */
 typedef struct {
     const char *path;
     const st_tree *tree;
     size_t index;
-    int last_of_tree; /* the walk's last entry: its repository verdict follows */
+    int last_of_tree;  /* the walk's last entry: its repository verdict follows */
+    const st_hub *hub; /* -r hf://OWNER/REPO: entry index of this listing */
+    int url;           /* path is a URL: only st_check_url fetches */
 } item;
 
 /* Text output: after a walk's last file, the repository's verdict (the worst of its files). */
 static void emit_repo(emitter *em, const item *it, st_verdict v)
 {
-    if (it->tree == NULL)
+    if (it->tree == NULL && it->hub == NULL)
         return;
     em->repo[v]++;
     if (!it->last_of_tree)
@@ -395,6 +414,10 @@ static int needs_reports(const emitter *em)
 
 static st_report *check_item(st_ctx *ctx, const item *it)
 {
+    if (it->hub != NULL)
+        return st_hub_check(ctx, it->hub, it->index);
+    if (it->url)
+        return st_check_url(ctx, it->path);
     return it->tree ? st_tree_check(ctx, it->tree, it->index) : st_check_path(ctx, it->path);
 }
 
@@ -632,6 +655,8 @@ typedef struct {
     size_t n, cap;
     st_tree **trees;
     size_t n_trees;
+    st_hub **hubs;
+    size_t n_hubs;
 } item_list;
 
 static int add_item(item_list *l, item it)
@@ -653,18 +678,74 @@ static int add_tree(item_list *l, st_ctx *ctx, const char *root)
         return -1;
     l->trees[l->n_trees++] = t;
     for (size_t i = 0; i < st_tree_count(t); i++)
-        if (add_item(l, (item){root, t, i, i + 1 == st_tree_count(t)}) != 0)
+        if (add_item(l, (item){root, t, i, i + 1 == st_tree_count(t), NULL, 0}) != 0)
             return -1;
     return 0;
 }
 
+/* A URL to fetch rather than a path: http://, https:// or hf:// (a local file of that name is
+ * still reachable as ./http://...). */
+static int st_url_is_remote_arg(const char *arg)
+{
+    return strncasecmp(arg, "http://", 7) == 0 || strncasecmp(arg, "https://", 8) == 0 ||
+           strncasecmp(arg, "hf://", 5) == 0;
+}
+
+/* -r hf://[datasets/|spaces/]OWNER/REPO[@REV]: a reference with no file path after the repo. */
+static int is_hub_repo(const char *arg)
+{
+    if (strncasecmp(arg, "hf://", 5) != 0)
+        return 0;
+    arg += 5;
+    if (strncmp(arg, "datasets/", 9) == 0 || strncmp(arg, "spaces/", 7) == 0)
+        arg += arg[0] == 'd' ? 9 : 7;
+    const char *slash = strchr(arg, '/');
+    return slash != NULL && strchr(slash + 1, '/') == NULL;
+}
+
+static int add_hub(item_list *l, st_ctx *ctx, const char *ref)
+{
+    st_hub **q = realloc(l->hubs, (l->n_hubs + 1) * sizeof(*q));
+    if (q == NULL)
+        return -1;
+    l->hubs = q;
+    st_hub *h = st_hub_open(ctx, ref);
+    if (h == NULL)
+        return -1;
+    l->hubs[l->n_hubs++] = h;
+    for (size_t i = 0; i < st_hub_count(h); i++)
+        if (add_item(l, (item){ref, NULL, i, i + 1 == st_hub_count(h), h, 1}) != 0)
+            return -1;
+    return 0;
+}
+
+/* A URL argument: walked (-r hf://OWNER/REPO) or checked through range requests. */
+static int add_url(const cli_config *cfg, item_list *l, st_ctx *ctx, const char *arg)
+{
+    if (!st_remote_supported()) {
+        fprintf(stderr,
+                "stcheck: %s: this stcheck was built without remote support (STCHECK_REMOTE=OFF): "
+                "URLs cannot be checked\n",
+                SHOWN(arg));
+        return EXIT_USAGE;
+    }
+    if (cfg->recursive && is_hub_repo(arg))
+        return add_hub(l, ctx, arg) != 0 ? EXIT_NOCHECK : 0;
+    return add_item(l, (item){arg, NULL, 0, 0, NULL, 1}) != 0 ? EXIT_NOCHECK : 0;
+}
+
 static int check_all(const cli_config *cfg, st_ctx *ctx, const path_list *paths)
 {
-    item_list l = {NULL, 0, 0, NULL, 0};
+    item_list l = {NULL, 0, 0, NULL, 0, NULL, 0};
     int code = 0;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0); /* the walk (link resolution) is part of the run */
     for (size_t i = 0; code == 0 && i < paths->n; i++) {
+        if (st_url_is_remote_arg(paths->v[i])) {
+            if ((code = add_url(cfg, &l, ctx, paths->v[i])) == EXIT_NOCHECK)
+                fprintf(stderr, "stcheck: out of memory listing %s\n", SHOWN(paths->v[i]));
+            continue;
+        }
         struct stat st;
         int dir = stat(paths->v[i], &st) == 0 && S_ISDIR(st.st_mode);
         int walk = cfg->recursive && dir;
@@ -672,7 +753,7 @@ static int check_all(const cli_config *cfg, st_ctx *ctx, const path_list *paths)
             fprintf(stderr, "stcheck: %s is a folder: use -r to check the files in it\n",
                     SHOWN(paths->v[i]));
         if ((walk ? add_tree(&l, ctx, paths->v[i])
-                  : add_item(&l, (item){paths->v[i], NULL, 0, 0})) != 0) {
+                  : add_item(&l, (item){paths->v[i], NULL, 0, 0, NULL, 0})) != 0) {
             fprintf(stderr, "stcheck: out of memory listing %s\n", SHOWN(paths->v[i]));
             code = EXIT_NOCHECK;
         }
@@ -682,6 +763,9 @@ static int check_all(const cli_config *cfg, st_ctx *ctx, const path_list *paths)
     for (size_t i = 0; i < l.n_trees; i++)
         st_tree_free(l.trees[i]);
     free(l.trees);
+    for (size_t i = 0; i < l.n_hubs; i++)
+        st_hub_free(l.hubs[i]);
+    free(l.hubs);
     free(l.v);
     return code;
 }
@@ -753,6 +837,56 @@ static void policy_hint(const char *arg)
     fprintf(stderr, " (shipped: strict, registry, permissive)\n");
 }
 
+/* BYTES with an optional K, M or G suffix (powers of 1024); 0 or -1. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = *end == 'K' || *end == 'k'   ? 10
+                : *end == 'M' || *end == 'm' ? 20
+                : *end == 'G' || *end == 'g' ? 30
+                                             : 0;
+    if (shift != 0)
+        end++;
+    if (*end != '\0' || v == 0 || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+/* --max-fetch, --header, --cacert, --timeout (docs/remote.md); 0 or a usage error. Header
+ * values are never echoed: they may be credentials. */
+static int configure_remote(const cli_config *cfg, st_ctx *ctx)
+{
+    uint64_t bytes;
+    if (cfg->max_fetch != NULL &&
+        (parse_bytes(cfg->max_fetch, &bytes) != 0 || st_ctx_set_max_fetch(ctx, bytes) != ST_OK)) {
+        fprintf(stderr, "stcheck: --max-fetch takes a positive byte count (K, M, G suffixes)\n");
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < cfg->n_headers; i++)
+        if (st_ctx_add_header(ctx, cfg->headers[i]) != ST_OK) {
+            fprintf(stderr, "stcheck: --header takes 'Name: value' (a token name, no line "
+                            "breaks; at most 64 headers)\n");
+            return EXIT_USAGE;
+        }
+    if (cfg->cacert != NULL &&
+        (access(cfg->cacert, R_OK) != 0 || st_ctx_set_cacert(ctx, cfg->cacert) != ST_OK)) {
+        fprintf(stderr, "stcheck: --cacert: cannot read %s\n", SHOWN(cfg->cacert));
+        return EXIT_USAGE;
+    }
+    char *end;
+    long secs = cfg->timeout ? strtol(cfg->timeout, &end, 10) : 0;
+    if (cfg->timeout != NULL &&
+        (*cfg->timeout == '\0' || *end != '\0' || st_ctx_set_timeout(ctx, secs) != ST_OK)) {
+        fprintf(stderr, "stcheck: --timeout takes a number of seconds from 1 to 3600\n");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* Applies --policy, --fail-on and --strict, in that order; 0 or a usage error. */
 static int configure(const cli_config *cfg, st_ctx *ctx)
 {
@@ -779,7 +913,7 @@ static int configure(const cli_config *cfg, st_ctx *ctx)
         fprintf(stderr, "stcheck: manifest %s: %s\n", SHOWN(cfg->expect), SHOWN(err));
         return EXIT_USAGE;
     }
-    return 0;
+    return configure_remote(cfg, ctx);
 }
 
 static int check_policy(const char *arg)
@@ -872,6 +1006,23 @@ int main(int argc, char **argv)
         case OPT_FILES_FROM:
             cfg.files_from = optarg;
             break;
+        case OPT_MAX_FETCH:
+            cfg.max_fetch = optarg;
+            break;
+        case OPT_CACERT:
+            cfg.cacert = optarg;
+            break;
+        case OPT_TIMEOUT:
+            cfg.timeout = optarg;
+            break;
+        case OPT_HEADER: {
+            char **q = realloc(cfg.headers, (cfg.n_headers + 1) * sizeof(*q));
+            if (q == NULL)
+                return EXIT_NOCHECK;
+            cfg.headers = q;
+            cfg.headers[cfg.n_headers++] = optarg;
+            break;
+        }
         case OPT_JSON_OUTPUT:
             cfg.sink_path[SINK_JSON] = optarg;
             break;
@@ -952,6 +1103,7 @@ int main(int argc, char **argv)
         code = check_all(&cfg, ctx, &paths);
     free(paths.v);
     free(paths.owned);
+    free(cfg.headers);
     st_ctx_free(ctx);
     return code;
 }

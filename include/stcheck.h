@@ -159,6 +159,43 @@ ST_API size_t st_tree_count(const st_tree *t);
 ST_API st_report *st_tree_check(st_ctx *ctx, const st_tree *t, size_t i);
 ST_API void st_tree_free(st_tree *t);
 
+/* ---- remote files (docs/remote.md) ---------------------------------------------------- */
+/* Whether this build checks URLs (CMake option STCHECK_REMOTE, libcurl). */
+ST_API int st_remote_supported(void);
+/* Bytes downloaded per file at most (--max-fetch; default 268,435,456 = 256 MiB); past it the
+ * file is "could not check" (ST643). 0 is refused. */
+ST_API st_error st_ctx_set_max_fetch(st_ctx *ctx, uint64_t bytes);
+/* A request header "Name: value" (--header), sent only to the origin (scheme, host, port) of
+ * each URL as given, never after a redirect to another one. ST_E_INVAL without a colon, with a
+ * CR, LF or NUL, or past 64 headers. */
+ST_API st_error st_ctx_add_header(st_ctx *ctx, const char *header);
+/* A CA certificate file (PEM) trusted for https besides the system's (--cacert). */
+ST_API st_error st_ctx_set_cacert(st_ctx *ctx, const char *path);
+/* Connect timeout in seconds, and the window of the stall guard (a transfer moving less than
+ * 1 KiB/s that long is dropped); default 30, 1 to 3600. */
+ST_API st_error st_ctx_set_timeout(st_ctx *ctx, long seconds);
+/* Checks an http://, https:// or hf://OWNER/REPO[@REV]/PATH URL through range requests (hf://
+ * resolves at $HF_ENDPOINT, default https://huggingface.co, and sends $HF_TOKEN as a bearer
+ * token there). Only this function fetches: st_check_path never does, whatever the path. The
+ * report is named by the URL without its query. NULL only when out of memory. */
+ST_API st_report *st_check_url(st_ctx *ctx, const char *url);
+/* Downloaded body bytes and HTTP requests (redirects and retries included) of a URL's check;
+ * 0 for local files. */
+ST_API uint64_t st_report_bytes_fetched(const st_report *r);
+ST_API uint64_t st_report_requests(const st_report *r);
+/* Nonzero when the report is of a URL. */
+ST_API int st_report_remote(const st_report *r);
+
+/* A Hub repository walk (-r hf://OWNER/REPO[@REV]): the tree API listing ($HF_ENDPOINT) is
+ * read once; each listed file is an item checked like a file of a folder walk (content no model
+ * format claims is skipped as ST608 when identified). A listing that cannot be read is one item
+ * reporting ST648; refused paths are items reporting ST647. NULL only when out of memory. */
+typedef struct st_hub st_hub;
+ST_API st_hub *st_hub_open(st_ctx *ctx, const char *ref);
+ST_API size_t st_hub_count(const st_hub *h);
+ST_API st_report *st_hub_check(st_ctx *ctx, const st_hub *h, size_t i);
+ST_API void st_hub_free(st_hub *h);
+
 /* ---- reports -------------------------------------------------------------------------- */
 ST_API void st_report_free(st_report *r);
 ST_API st_verdict st_report_verdict(const st_report *r);

@@ -145,6 +145,12 @@ static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, cons
     st_sha256_free(in.digest);
 }
 
+void st_scan_src(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
+                 const st_dir *dir)
+{
+    run_formats(ctx, r, src, name, dir);
+}
+
 static st_report *new_report(st_ctx *ctx, const char *name)
 {
     if (ctx == NULL)

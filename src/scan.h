@@ -6,6 +6,7 @@
 #define ST_SCAN_H
 
 #include "core/report.h"
+#include "core/source.h"
 
 /* Where a checked file lies: how to open its folder (for shard indexes), and whether it was
  * found by a folder walk, where content of no model format is an info finding (ST608) rather
@@ -19,6 +20,10 @@ typedef struct {
 /* Checks the file open on fd (fstat'd here: only regular files are read) into r. dir may be
  * NULL (folder unknown, not walked). */
 void st_scan_fd(const st_ctx *ctx, st_report *r, int fd, const char *name, const st_dir *dir);
+
+/* Checks an open source (src/fetch/'s remote source) into r, as st_scan_fd does a file. */
+void st_scan_src(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
+                 const st_dir *dir);
 
 /* Frees a per-path context (st_ctx_for_path) once its report r (may be NULL) is complete. */
 void st_ctx_release(st_ctx *ctx, const st_ctx *base, st_report *r);

@@ -306,5 +306,142 @@ cache_case("hf-cache-escape", {"x": "../../blobs/" + "0" * 40}, ["ST611"], 1)
 # were the link target's, every shard would be missing (ST612).
 cache_case("hf-cache-missing", {"x": "model-00003-of-00003.safetensors"}, ["ST612"], 1)
 
+# ---- issue #12: every check and error path of src/formats/index.c ---------------------------
+
+def exact_case(name, files, index_name, index_raw, want_format, ids, verdict, code, args=(),
+               relative=False):
+    """Runs the CLI on one file of a fresh folder; asserts its format, exact finding list (every
+    id, sorted, as often as reported), verdict and exit code."""
+    global failures
+    d = os.path.join(WORK, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for f, content in files.items():
+        p = os.path.join(d, f)
+        if isinstance(content, tuple):
+            os.symlink(content[1], p)
+        elif content is None:
+            os.makedirs(p)
+        else:
+            gen.write(p, content)
+    ipath = os.path.join(d, index_name)
+    with open(ipath, "wb") as f:
+        f.write(index_raw)
+    if relative:  # a bare name (no folder part), from the folder itself
+        p = subprocess.run([os.path.abspath(STCHECK), "-f", "json", *args, index_name],
+                           capture_output=True, cwd=d)
+    else:
+        p = run([*args, ipath])
+    rep = json.loads(p.stdout)["files"][0]
+    got = (rep["format"], id_list(rep), rep["verdict"], p.returncode)
+    want = (want_format, sorted(ids), verdict, code)
+    if got != want:
+        failures += 1
+        print(f"FAIL {name}: {got}, expected {want}")
+    return rep
+
+
+IX = "model.safetensors.index.json"
+S1, S2 = list(GOOD)
+WM = json.dumps(index_for(GOOD)["weight_map"])
+# grammar and shape of the index itself
+for k, (raw, ids) in enumerate([
+        (b'{"weight_map": {"a": 1}}', ["ST610"]),                    # value not a string
+        (b'{"weight_map": {"a": }}', ["ST610"]),                     # value cut
+        (b'{"weight_map": {"a": "a\\\\b.safetensors"}}', ["ST611"]),  # a backslash
+        (b'{"metadata": {"total_size": "56"}, "weight_map": ' + WM.encode() + b'}', ["ST610"]),
+        (b'{"metadata": {"total_size": }, "weight_map": {}}', ["ST610"]),
+        (b'{"metadata": {"x": [1,]}, "weight_map": {}}', ["ST610"]),  # a skipped value cut
+        (b'{"metadata": [], "weight_map": {}}', ["ST610"]),
+        (b'{"weight_map": {}, "other": [1,]}', ["ST610"]),            # an ignored key cut
+        (b'{"other": }', ["ST610"]),                                   # its value missing
+        (b'{"weight_map": {}} x', ["ST610"]),                         # data after the object
+        ]):
+    exact_case(f"index-grammar-{k}", good_files(), IX, raw, "shard-index", ids, "fail", 1)
+# keys of weight_map's and metadata's lengths that are neither: ignored, as loaders do
+exact_case("index-near-keys", good_files(), IX,
+           b'{"weight_map": {}, "weight_maq": 1, "metadatx": {"total_size": "x"}}',
+           "shard-index", [], "pass", 0)
+# other metadata keys are skipped; a key of total_size's length is not total_size
+exact_case("index-metadata-keys", good_files(), IX,
+           b'{"metadata": {"format": {"a": [1]}, "total_sizf": 1, "total_size": 56},'
+           b' "weight_map": ' + WM.encode() + b'}', "shard-index", [], "pass", 0)
+# an index above the header_bytes limit is not read
+exact_case("index-limit", dict(good_files(), **{"p.json": b'{"limits": {"header_bytes": 64}}'}),
+           IX, index_bytes(), "shard-index", ["ST901"], "could not check", 2,
+           args=("--policy", os.path.join(WORK, "index-limit", "p.json")))
+
+# shards: a directory, a dangling link, a link loop, a shard on another file system
+exact_case("shard-is-dir", dict(good_files(), **{"d.safetensors": None}), IX,
+           index_bytes({"x": "d.safetensors"}), "shard-index", ["ST612"], "fail", 1)
+exact_case("shard-dangling", dict(good_files(), **{"l.safetensors": ("link", "nowhere")}), IX,
+           index_bytes({"x": "l.safetensors"}), "shard-index", ["ST612"], "fail", 1)
+exact_case("shard-loop", dict(good_files(), **{"l.safetensors": ("link", "l.safetensors")}), IX,
+           index_bytes({"x": "l.safetensors"}), "shard-index", ["ST612"], "fail", 1)
+shm = "/dev/shm/stcheck-shard-test-%d.safetensors" % os.getpid()
+gen.write(shm, shard({"c": 8}))
+OTHER_FS = {S1: shard(GOOD[S1]), S2: ("link", shm)}
+exact_case("shard-other-device", OTHER_FS, IX, index_bytes(), "shard-index", [], "pass", 0)
+# the same with the other shard on the other device, and inodes in the other order (the second
+# shard's file made first): shards are grouped by device and inode whatever their order
+gen.write(shm, shard(GOOD[S1]))
+exact_case("shard-other-device-2", {S2: shard(GOOD[S2]), S1: ("link", shm)}, IX, index_bytes(),
+           "shard-index", [], "pass", 0)
+os.unlink(shm)
+exact_case("shard-inode-order", {S2: shard(GOOD[S2]), S1: shard(GOOD[S1])}, IX, index_bytes(),
+           "shard-index", [], "pass", 0)
+# a shard tensor without usable offsets: its size is unknown, so total_size is not judged
+BADOFF = gen.frame({"a": gen.t("F32", [4], 0, 16), "b": {"dtype": "F32", "shape": [2],
+                                                          "data_offsets": [8]}}, 16)
+exact_case("shard-bad-offsets", {S1: BADOFF, S2: shard(GOOD[S2])}, IX, index_bytes(),
+           "shard-index", ["ST618"], "fail", 1)
+# tensor sizes whose sum wraps: not judged either
+HUGE = gen.frame({"a": gen.t("U8", [2 ** 63], 0, 2 ** 63), "b": gen.t("U8", [2 ** 63], 0, 2 ** 63)}, 0)
+exact_case("shard-sizes-wrap", {"h.safetensors": HUGE}, IX,
+           json.dumps({"metadata": {"total_size": 5},
+                       "weight_map": {"a": "h.safetensors", "b": "h.safetensors"}}).encode(),
+           "shard-index", ["ST618"], "fail", 1)
+# a shard with many findings: the message names the first six at warning or above, no info
+# (an unpadded header: ST139, info, comes first; eight ST133 warnings; a trailing byte, ST129)
+MANY_HDR = {"\t%d" % i: gen.t("U8", [1], i, i + 1) for i in range(8)}
+MANY = gen.frame(MANY_HDR, 9, pad=False)
+assert len(json.dumps(MANY_HDR, separators=(",", ":"))) % 8 != 0
+rep = exact_case("shard-many-findings", {"m.safetensors": MANY}, IX,
+                 json.dumps({"weight_map": {k: "m.safetensors" for k in MANY_HDR}}).encode(),
+                 "shard-index", ["ST618"], "fail", 1)
+msg = rep["findings"][0]["message"] if rep["findings"] else ""
+if "fail: ST133 ST133 ST133 ST133 ST133 ST133;" not in msg:
+    failures += 1
+    print(f"FAIL shard-many-findings: message {msg!r}, expected the first six ids at warning or "
+          "above (not ST139, info; not ST129, the seventh)")
+
+# identification
+for k, (fname, raw, fmt, ids, verdict, code) in enumerate([
+        ("m.index.fp16.json", b'{"weight_map": {"a": "../x"}}', "shard-index", ["ST611"], "fail", 1),
+        ("m.index..json", b'{"weight_map": {"a": "../x"}}', "shard-index", ["ST611"], "fail", 1),
+        ("plain.json", b'{"a": 1, "b": [2]}', "unknown", ["ST903"], "could not check", 2),
+        ("plain2.json", b'{"a": 1, x}', "unknown", ["ST903"], "could not check", 2),
+        ("plain3.json", b'{"weight_maq": 1}', "unknown", ["ST903"], "could not check", 2),
+        ("plain4.json", b'{"a": [1,]}', "unknown", ["ST903"], "could not check", 2),
+        ("plain5.json", b'{"w": x, "wait": 1}', "unknown", ["ST903"], "could not check", 2),
+        ("refused.json", b'{"a": 1, "weight_map": {"a": "x",}}', "shard-index", ["ST610"], "fail", 1),
+        ("refused2.json", b'{"weight_map" 1}', "shard-index", ["ST610"], "fail", 1),
+        ("ws.json", b" \t\r\n" * 3000 + b'{"weight_map": {"a": "../x"}}', "shard-index", ["ST611"], "fail", 1),
+        ("allws.index.json", b" " * 9000, "unknown", ["ST903"], "could not check", 2),
+        ("empty.index.json", b"", "unknown", ["ST903"], "could not check", 2),
+        ]):
+    exact_case(f"sniff-{k}", {}, fname, raw, fmt, ids, verdict, code)
+exact_case("sniff-bare-name", {}, "m.index.fp16.json", b'{"weight_map": {"a": "../x"}}',
+           "shard-index", ["ST611"], "fail", 1, relative=True)
+# listed and held names that sort next to each other: "ab" listed, "ac" and "zz" held
+exact_case("listed-held-neighbours",
+           {"s.safetensors": gen.frame({"ac": gen.t("U8", [1], 0, 1), "zz": gen.t("U8", [1], 1, 2)}, 2)},
+           IX, b'{"weight_map": {"ab": "s.safetensors"}}', "shard-index",
+           ["ST613", "ST615", "ST615"], "fail", 1)
+exact_case("sniff-limit", {"p.json": b'{"limits": {"header_bytes": 64}}'}, "big.json",
+           b'{"weight_map": {"a": "../x"}, "pad": "' + b"x" * 100 + b'"}', "unknown", ["ST903"],
+           "could not check", 2,
+           args=("--policy", os.path.join(WORK, "sniff-limit", "p.json")))
+
 print(f"shards: {failures} failures")
 sys.exit(1 if failures else 0)

@@ -515,6 +515,27 @@ static void test_required_metadata(void **state)
     st_ctx_free(ctx);
 }
 
+/* A shard index checked without its folder (a buffer): its shards are not checked, which is
+ * an error (ST617), never a pass. */
+static void test_index_without_folder(void **state)
+{
+    st_ctx *ctx = *state;
+    static const char one[] = "{\"weight_map\":{\"a\":\"x.safetensors\"}}";
+    st_report *r = st_check_buffer(ctx, one, strlen(one), "m.safetensors.index.json");
+    assert_string_equal(st_report_format(r), "shard-index");
+    tu_assert_ids(r, "ST617");
+    assert_int_equal(st_report_verdict(r), FAIL);
+    assert_string_equal(st_report_finding(r, 0)->message,
+                        "the index's folder is not known here: its 1 shard was not checked");
+    st_report_free(r);
+    static const char two[] = "{\"weight_map\":{\"a\":\"x.safetensors\",\"b\":\"y.safetensors\"}}";
+    r = st_check_buffer(ctx, two, strlen(two), "m.safetensors.index.json");
+    tu_assert_ids(r, "ST617");
+    assert_string_equal(st_report_finding(r, 0)->message,
+                        "the index's folder is not known here: its 2 shards were not checked");
+    st_report_free(r);
+}
+
 /* Records sorted by offset: equal begins are ordered by their ends, both ways. */
 static void test_equal_begins(void **state)
 {
@@ -551,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_sniff_whitespace),
         cmocka_unit_test(test_required_metadata),
         cmocka_unit_test(test_equal_begins),
+        cmocka_unit_test(test_index_without_folder),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

@@ -44,6 +44,8 @@ st_ctx *st_ctx_new(void)
         ctx->sev[i] = st_rules_get((st_rule_id)i)->severity;
     ctx->fail_on = ST_SEV_ERROR;
     ctx->max_findings = 1000;
+    ctx->max_fetch = (uint64_t)256 << 20; /* docs/remote.md */
+    ctx->fetch_timeout = 30;
     return ctx;
 }
 
@@ -83,7 +85,9 @@ static int copy_list(st_strlist *dst, const st_strlist *src)
     X(formats_deny)                                                                                \
     X(pk_allow)                                                                                    \
     X(pk_deny)                                                                                     \
-    X(meta_keys) X(meta_values) X(ov_globs) X(ov_policies) X(man_paths) X(man_digests) X(walk_ext)
+    X(meta_keys)                                                                                   \
+    X(meta_values) X(ov_globs) X(ov_policies) X(man_paths) X(man_digests) X(walk_ext)              \
+        X(fetch_headers) X(fetch_cacert)
 
 st_ctx *st_ctx_clone(const st_ctx *ctx)
 {

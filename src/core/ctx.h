@@ -42,6 +42,10 @@ struct st_ctx {
     st_strlist meta_keys, meta_values;
     /* path overrides (policy "overrides"): globs and the policy text each applies */
     st_strlist ov_globs, ov_policies; /* ov_globs[i] holds globs separated by NUL-free '\n' */
+    /* remote checks (src/fetch/): --max-fetch, --timeout, --header lines, --cacert (0 or 1) */
+    uint64_t max_fetch;
+    long fetch_timeout;
+    st_strlist fetch_headers, fetch_cacert;
 };
 
 /* Nonzero when the policy lets this format pass. */

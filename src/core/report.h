@@ -38,6 +38,9 @@ struct st_report {
     size_t n_calls, cap_calls;
     uint64_t calls_total;
     char sha256[65]; /* "" when not computed */
+    /* a URL checked through range requests (src/fetch/): what it cost */
+    int remote;
+    uint64_t bytes_fetched, requests;
 };
 
 #define ST_MAX_CALLS 10000

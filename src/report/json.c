@@ -137,6 +137,15 @@ static cJSON *counts_json(const st_report *r)
     return c;
 }
 
+/* URLs (docs/remote.md): what checking it cost; absent for local files. */
+static int add_fetch(cJSON *o, const st_report *r)
+{
+    if (!r->remote)
+        return 0;
+    return add_u64(o, "bytes_fetched", r->bytes_fetched) || add_u64(o, "requests", r->requests) ? -1
+                                                                                                : 0;
+}
+
 /* Only safetensors files have a header length and a tensor count: absent elsewhere, never a
  * false 0 (a PyTorch checkpoint's storages are not its tensors). */
 static int add_sizes(cJSON *o, const st_report *r)

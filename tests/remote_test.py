@@ -1,0 +1,304 @@
+"""Remote checks over HTTP range requests (issue 14), against real local servers only.
+
+usage: remote_test.py STCHECK WORKDIR
+
+Every case asserts the exact finding ids, the verdict and the exit code. nginx (Debian package)
+serves fixtures with range support over HTTP and HTTPS (a CA made here by openssl) and imitates
+the Hub's resolve redirect to a CDN host; a Python fault server does what nginx will not; a Hub
+imitation answers the tree API for -r hf://. Tokens given by HF_TOKEN or --header must appear in
+no output format, no message and no request to another host.
+"""
+import io
+import json
+import os
+import pickle
+import shutil
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import remote_util as ru  # noqa: E402
+
+STCHECK, WORK = sys.argv[1], sys.argv[2]
+TOKEN = "hf_SECRETtoken1234567890"
+FAILS = []
+
+
+def check(name, cond, detail=""):
+    if not cond:
+        FAILS.append(name)
+        print("FAIL %s %s" % (name, detail))
+
+
+def run(args, env=None, timeout=60):
+    t0 = time.time()
+    p = subprocess.run([STCHECK, *args], capture_output=True, env=env or ru.clean_env(),
+                       timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode(
+        "utf-8", "replace"), time.time() - t0
+
+
+def jcheck(args, env=None):
+    code, out, err, secs = run(["--format", "json", *args], env)
+    doc = json.loads(out)
+    return code, doc["files"], err, secs
+
+
+def ids(f):
+    return sorted(x["id"] for x in f["findings"])
+
+
+def case(name, args, want_ids, want_code, env=None, want_verdict=None):
+    code, files, err, _ = jcheck(args, env)
+    got = ids(files[0])
+    check(name, got == sorted(want_ids) and code == want_code and
+          (want_verdict is None or files[0]["verdict"] == want_verdict),
+          "ids %s exit %d verdict %s stderr %s" % (got, code, files[0]["verdict"], err[-300:]))
+    return files[0]
+
+
+def safetensors(tensors, pad=0):
+    hdr, off, blobs = {}, 0, []
+    for name, n in tensors:
+        hdr[name] = {"dtype": "F32", "shape": [n], "data_offsets": [off, off + 4 * n]}
+        blobs.append(b"\0" * (4 * n))
+        off += 4 * n
+    h = json.dumps(hdr).encode()
+    h += b" " * ((8 - len(h) % 8) % 8 + pad)
+    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
+
+
+def evil_pickle():
+    return b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03."
+
+
+def torch_zip(nbytes):
+    import torch
+    sd = {"layer%d.weight" % i: torch.zeros(nbytes // 4 // 8) for i in range(8)}
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    return buf.getvalue()
+
+
+def setup_files(root):
+    files = {
+        "m.safetensors": safetensors([("a", 4), ("b", 300000)]),
+        "small.safetensors": safetensors([("w", 2)]),
+        "evil.pkl": evil_pickle(),
+        "model.pt": torch_zip(3 << 20),
+        "big.bin": b"\x80\x02" + b"N" * (1 << 20) + b".",
+    }
+    os.makedirs(root, exist_ok=True)
+    for n, d in files.items():
+        with open(os.path.join(root, n), "wb") as f:
+            f.write(d)
+    return files
+
+
+def local_ids(path):
+    code, files, _, _ = jcheck([path])
+    return ids(files[0]), code, files[0]["verdict"]
+
+
+def test_nginx(ng, root, files):
+    u = ng.url
+    f = case("nginx-safetensors", [u + "/m.safetensors"], ["ST139"] if False else
+             local_ids(os.path.join(root, "m.safetensors"))[0], 0, want_verdict="pass")
+    check("nginx-safetensors-cost", f["requests"] <= 2 and f["bytes_fetched"] < 70000 and
+          f["size"] == len(files["m.safetensors"]), str((f["requests"], f["bytes_fetched"])))
+    for name in ("evil.pkl", "model.pt"):
+        want, code, verdict = local_ids(os.path.join(root, name))
+        f = case("nginx-same-verdict-" + name, [u + "/" + name], want, code,
+                 want_verdict=verdict)
+        if name == "model.pt":
+            check("nginx-torch-zip-partial", f["bytes_fetched"] < len(files[name]) // 4,
+                  "%d of %d" % (f["bytes_fetched"], len(files[name])))
+    case("nginx-404", [u + "/missing.safetensors"], ["ST640"], 2)
+    # URLs mixed with local paths, in order, one exit code
+    code, out, err, _ = run([os.path.join(root, "small.safetensors"), u + "/evil.pkl",
+                             u + "/small.safetensors"])
+    lines = [l for l in out.splitlines() if ": PASS" in l or ": FAIL" in l]
+    check("mixed-paths-urls", code == 1 and len(lines) == 3 and "evil.pkl: FAIL" in lines[1],
+          out + err)
+    # --digest over HTTP: the same SHA-256 as the local file
+    code, fs, _, _ = jcheck(["--digest", u + "/big.bin", os.path.join(root, "big.bin")])
+    check("digest-remote", fs[0]["sha256"] == fs[1]["sha256"] and
+          fs[0]["sha256"] is not None and fs[0]["bytes_fetched"] >= len(files["big.bin"]),
+          str([(x["sha256"], x.get("bytes_fetched")) for x in fs]))
+    # --max-fetch: past it, could not check (never a pass)
+    # the pickle walk stops at the budget, then the digest cannot read the rest either
+    case("max-fetch", ["--digest", "--max-fetch", "512K", u + "/big.bin"],
+         ["ST643", "ST902", "ST902"], 2)
+    case("max-fetch-small-file-ok", ["--max-fetch", "1K", u + "/evil.pkl"],
+         local_ids(os.path.join(root, "evil.pkl"))[0], 1)
+
+
+def test_tls(ng, ca):
+    case("https-unverified", [ng.tls_url + "/small.safetensors"], ["ST640"], 2)
+    case("https-cacert", ["--cacert", ca, ng.tls_url + "/small.safetensors"], [], 0,
+         want_verdict="pass")
+    code, out, err, _ = run(["--cacert", "/nonexistent/ca.pem", ng.tls_url + "/x"])
+    check("cacert-missing-usage", code == 3, err)
+
+
+def test_hub_redirect(root):
+    """nginx as the Hub: resolve answers 302 to a CDN on another port; the token goes to the
+    Hub only."""
+    repo = os.path.join(root, "_repos", "org", "model")
+    os.makedirs(repo, exist_ok=True)
+    shutil.copy(os.path.join(root, "m.safetensors"), repo)
+    ng = ru.Nginx(WORK, root, token=TOKEN)
+    try:
+        env = ru.clean_env(HF_ENDPOINT=ng.url, HF_TOKEN=TOKEN)
+        f = case("hub-redirect", ["hf://org/model/m.safetensors"], ["ST139"] if False else
+                 local_ids(os.path.join(root, "m.safetensors"))[0], 0, env=env,
+                 want_verdict="pass")
+        check("hub-redirect-cost", f["requests"] <= 3, str(f["requests"]))
+        access, cdn = ng.log("access.log"), ng.log("cdn.log")
+        check("token-sent-to-hub", ("auth=[Bearer %s]" % TOKEN) in access, access)
+        check("token-not-sent-to-cdn", TOKEN not in cdn and "auth=[-]" in cdn, cdn)
+        case("hub-no-token", ["hf://org/model/m.safetensors"], ["ST640"], 2,
+             env=ru.clean_env(HF_ENDPOINT=ng.url))
+        # --header goes to the URL's origin only, too
+        code, fs, err, _ = jcheck(["--header", "Authorization: Bearer " + TOKEN,
+                                   ng.url + "/org/model/resolve/main/m.safetensors"])
+        check("header-origin-only", code == 0 and TOKEN not in ng.log("cdn.log"), err)
+        token_nowhere(env, ["hf://org/model/m.safetensors", "hf://org/model/missing.bin",
+                            "hf://org/model/../x", ng.url + "/org/model/resolve/main/nope"])
+    finally:
+        ng.stop()
+
+
+def token_nowhere(env, targets):
+    """Every output format, stderr and written documents: the token never appears."""
+    out_dir = os.path.join(WORK, "outs")
+    os.makedirs(out_dir, exist_ok=True)
+    for fmt in ("text", "json", "jsonl", "sarif", "junit"):
+        extra = ["--json-output", os.path.join(out_dir, "a.json"), "--sarif-output",
+                 os.path.join(out_dir, "a.sarif"), "--junit-output",
+                 os.path.join(out_dir, "a.xml")]
+        code, out, err, _ = run(["--format", fmt, "--header", "X-Api-Key: " + TOKEN, *extra,
+                                 *targets], env)
+        written = "".join(open(os.path.join(out_dir, n)).read()
+                          for n in ("a.json", "a.sarif", "a.xml"))
+        check("token-nowhere-" + fmt, TOKEN not in out + err + written and code == 2,
+              "exit %d" % code)
+
+
+def test_faults(files):
+    srv = ru.fault_server(files)
+    u = srv.url
+    try:
+        f = case("fault-ignores-range", [u + "/norange/m.safetensors"],
+                 ["ST139", "ST645"] if "ST139" in ids_local_m else ["ST645"], 0,
+                 want_verdict="pass")
+        # read from the start as far as needed: the first 64 KiB, then to the end for the
+        # last bytes (identification reads them)
+        check("fault-ignores-range-bounded",
+              f["bytes_fetched"] <= 2 * len(files["m.safetensors"]), str(f["bytes_fetched"]))
+        case("fault-ignores-range-max-fetch", ["--max-fetch", "256K", u + "/norange/m.safetensors"],
+             ["ST643", "ST645", "ST902"], 2)
+        case("fault-wrong-content-range", [u + "/badrange/m.safetensors"], ["ST641"], 2)
+        case("fault-size-changes", [u + "/changing/m.safetensors"],
+             ["ST642", "ST902"], 2)
+        t0 = time.time()
+        case("fault-drop-mid-body", [u + "/drop/m.safetensors"], ["ST640"], 2)
+        f = case("fault-500-then-200", [u + "/flaky/small.safetensors"], [], 0,
+                 want_verdict="pass")
+        check("fault-500-retried", f["requests"] == 2, str(f["requests"]))
+        f = case("fault-redirect-loop", [u + "/loop/x"], ["ST644"], 2)
+        check("fault-redirect-bounded", f["requests"] == 11, str(f["requests"]))
+        case("fault-redirect-file", [u + "/tofile/x"], ["ST644"], 2)
+        case("fault-redirect-ftp", [u + "/toftp/x"], ["ST644"], 2)
+        t0 = time.time()
+        case("fault-slow-loris", ["--timeout", "1", u + "/slow/m.safetensors"],
+             ["ST640"], 2)
+        check("fault-slow-loris-time", time.time() - t0 < 15, str(time.time() - t0))
+        case("url-credentials", ["http://user:pw@127.0.0.1:%d/ok/x" % srv.port],
+             ["ST646"], 2)
+        code, out, err, _ = run(["--max-fetch", "0", u + "/ok/m.safetensors"])
+        check("max-fetch-zero-usage", code == 3, err)
+        code, out, err, _ = run(["--header", "no colon", u + "/ok/m.safetensors"])
+        check("header-bad-usage", code == 3, err)
+        code, out, err, _ = run(["--timeout", "0", u + "/ok/m.safetensors"])
+        check("timeout-bad-usage", code == 3, err)
+    finally:
+        srv.stop()
+
+
+def test_hub_walk(files):
+    st = files["small.safetensors"]
+    good = {
+        "o/r/model.safetensors": files["m.safetensors"],
+        "o/r/sub/evil.pkl": files["evil.pkl"],
+        "o/r/README.md": b"# a model\n",
+    }
+    pages = [[{"type": "directory", "oid": "1", "size": 0, "path": "sub"},
+              ru.tree_entry("README.md", 10), ru.tree_entry("model.safetensors", 1)],
+             [ru.tree_entry("sub/evil.pkl", len(files["evil.pkl"]))]]
+    bad = [ru.tree_entry(p, 1) for p in
+           ("../escape.bin", "/etc/passwd", "a//b", "a\\b", "ok\u0001.bin", "./x", "dup.bin",
+            "dup.bin")]
+    listings = {"o/r": pages, "o/bad": [bad], "o/html": b"<html>nope</html>",
+                "o/obj": b'{"path": "x"}', "o/dupkey": b'[{"type":"file","type":"file"}]'}
+    good["o/bad/dup.bin"] = st
+    srv = ru.hub_server(good, listings, token=TOKEN)
+    env = ru.clean_env(HF_ENDPOINT=srv.url, HF_TOKEN=TOKEN)
+    try:
+        code, fs, err, _ = jcheck(["-r", "hf://o/r"], env)
+        got = [(f["path"], f["verdict"], ids(f), f["repository"]) for f in fs]
+        want = [("hf://o/r/README.md", "pass", ["ST608"], "hf://o/r"),
+                ("hf://o/r/model.safetensors", "pass", ids_local_m, "hf://o/r"),
+                ("hf://o/r/sub/evil.pkl", "fail", ids_local_evil, "hf://o/r")]
+        check("hub-walk", code == 1 and got == want, str(got) + err)
+        code, out, err, _ = run(["-r", "hf://o/r"], env)
+        check("hub-walk-text", "hf://o/r: REPOSITORY FAIL (3 files" in out, out)
+        code, fs, err, _ = jcheck(["-r", "hf://o/bad"], env)
+        got = sorted((f["path"], ids(f)) for f in fs)
+        check("hub-walk-refused-paths", code == 1 and len(fs) == 8 and
+              sum(1 for f in fs if ids(f) == ["ST647"]) == 7 and
+              [f["verdict"] for f in fs].count("pass") == 1, str(got))
+        for repo in ("html", "obj", "dupkey"):
+            case("hub-listing-" + repo, ["-r", "hf://o/" + repo], ["ST648"], 2, env=env)
+        case("hub-listing-404", ["-r", "hf://o/none"], ["ST640", "ST648"], 2, env=env)
+        case("hub-listing-no-token", ["-r", "hf://o/r"], ["ST640", "ST648"], 2,
+             env=ru.clean_env(HF_ENDPOINT=srv.url))
+        srv.httpd.next_base = "http://localhost:%d" % srv.port  # another origin
+        case("hub-listing-next-other-host", ["-r", "hf://o/r"], ["ST648"], 2, env=env)
+        srv.httpd.next_base = None
+        case("hf-bad-ref", ["hf://o/../x"], ["ST646"], 2, env=env)
+        case("hf-repo-without-r", ["hf://o/r"], ["ST646"], 2, env=env)
+        # a file reference under -r is checked as that file (here: not found)
+        case("hf-walk-file-ref", ["-r", "hf://o/r/x/y"], ["ST640"], 2, env=env)
+        case("hf-bad-walk-ref", ["-r", "hf://o/r@bad..rev"], ["ST646"], 2, env=env)
+        token_nowhere(env, ["hf://o/r/model.safetensors", "hf://o/none/x", "-r", "hf://o/bad"])
+    finally:
+        srv.stop()
+
+
+def main():
+    global ids_local_m, ids_local_evil
+    shutil.rmtree(WORK, ignore_errors=True)
+    root = os.path.join(WORK, "www")
+    files = setup_files(root)
+    ids_local_m = local_ids(os.path.join(root, "m.safetensors"))[0]
+    ids_local_evil = local_ids(os.path.join(root, "evil.pkl"))[0]
+    ca, cert, key = ru.make_certs(WORK)
+    ng = ru.Nginx(WORK, root, tls=(cert, key))
+    try:
+        test_nginx(ng, root, files)
+        test_tls(ng, ca)
+    finally:
+        ng.stop()
+    test_hub_redirect(root)
+    test_faults(files)
+    test_hub_walk(files)
+    print("%d failure(s)" % len(FAILS))
+    sys.exit(1 if FAILS else 0)
+
+
+if __name__ == "__main__":
+    main()
