@@ -558,7 +558,8 @@ static void walk_expect(st_ctx *ctx, const char *what, const void *b, size_t n,
 #define WALK(ctx, what, lit, job, f, ids, v, msg)                                                  \
     walk_expect((ctx), (what), (lit), sizeof(lit) - 1, (job), (f), (ids), (v), (msg), NULL)
 
-/* Reads that fail are "could not check" (ST902), never a pass. */
+/* Reads that fail are "could not check" (ST902), never a pass, and never a judgement of bytes
+ * that were not read (these were "malformed" (ST205) or "does not decode" (ST203) before). */
 static void test_io_failures(void **state)
 {
     st_ctx *ctx = *state;
@@ -567,17 +568,16 @@ static void test_io_failures(void **state)
     failing f = {(const unsigned char *)g, 0, 0};
     WALK(ctx, "first window read", g, &raw, &f, "ST902", NOCHECK, "could not read pickle bytes");
     f = (failing){(const unsigned char *)g, 1, 2};
-    WALK(ctx, "GLOBAL argument read", g, &raw, &f, "ST205", FAIL, "unreadable GLOBAL argument");
+    WALK(ctx, "GLOBAL argument read", g, &raw, &f, "ST902", NOCHECK, "could not read pickle bytes");
     static const char put[] = "Np0\n.";
     f = (failing){(const unsigned char *)put, 2, 1};
-    WALK(ctx, "PUT argument read", put, &raw, &f, "ST205", FAIL,
-         "decimal argument stcheck does not read");
+    WALK(ctx, "PUT argument read", put, &raw, &f, "ST902", NOCHECK, "could not read pickle bytes");
     static const char i5[] = "I5\n.";
     f = (failing){(const unsigned char *)i5, 1, 1};
-    WALK(ctx, "INT argument read", i5, &raw, &f, "ST205", FAIL, "unreadable argument");
+    WALK(ctx, "INT argument read", i5, &raw, &f, "ST902", NOCHECK, "could not read pickle bytes");
     static const char tail[] = "N.N.";
     f = (failing){(const unsigned char *)tail, 2, 2};
-    WALK(ctx, "tail peek read", tail, &raw, &f, "ST208", PASS, "2 bytes follow the STOP");
+    WALK(ctx, "tail peek read", tail, &raw, &f, "ST208,ST902", NOCHECK, "2 bytes follow the STOP");
     /* a module string read back from beyond the window */
     size_t n = 2 + 7 + 5 + 70000 + 1 + 11 + 2;
     unsigned char *b = calloc(1, n);
@@ -585,8 +585,8 @@ static void test_io_failures(void **state)
     memcpy(b, P4 "X\x02\x00\x00\x00osB\x70\x11\x01\x00", 14);
     memcpy(b + 14 + 70000, "0X\x06\x00\x00\x00system\x93.", 14);
     f = (failing){b, 7, 2};
-    walk_expect(ctx, "string read back", b, 14 + 70000 + 14, &raw, &f, "ST203", FAIL,
-                "module string that does not decode", NULL);
+    walk_expect(ctx, "string read back", b, 14 + 70000 + 14, &raw, &f, "ST902", NOCHECK,
+                "could not read pickle bytes", NULL);
     f = (failing){b, UINT64_MAX, 0};
     walk_expect(ctx, "string read back (no failure)", b, 14 + 70000 + 14, &raw, &f, "ST201", FAIL,
                 "os.system", NULL);

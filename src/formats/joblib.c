@@ -387,8 +387,16 @@ static void view(const st_pk_job *job, int plain, uint64_t diverge, const char *
             st_report_add_import_as(real, m->module, m->name, m->written_module, m->written_name,
                                     m->member, m->judgement, m->offset);
     }
-    if (err == ST_E_NOMEM)
+    if (err != ST_OK) { /* memory, a read, a limit: the view was not finished (fail closed) */
+        for (size_t i = 0; i < in.report->n_findings; i++) {
+            const st_finding *f = &in.report->findings[i];
+            st_rule_id rule;
+            if (strncmp(f->id, "ST90", 4) == 0 && rule_of(f->id, &rule) == 0)
+                st_report_add(real, rule, f->offset, f->length, "%s (as %s reads the bytes)",
+                              f->message, reader);
+        }
         st_report_fail(real, err);
+    }
     st_report_free(in.report);
 }
 

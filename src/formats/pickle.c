@@ -222,6 +222,19 @@ static int nomem(walker *w)
 
 /* ---- reading --------------------------------------------------------------------------- */
 
+/* Reads len bytes at off from the source. A read that fails (an I/O error, a remote source
+ * that stops answering) is "could not check" (ST902), never a judgement of the bytes. */
+static int read_src(walker *w, uint64_t off, void *buf, size_t len)
+{
+    if (st_src_read(w->job->src, off, buf, len) == ST_OK)
+        return 0;
+    st_report_add(w->r, ST_R_IO, off, len, "could not read pickle bytes");
+    st_report_fail(w->r, ST_E_IO);
+    w->err = ST_E_IO;
+    w->fault = 1;
+    return -1;
+}
+
 /* Makes [pos, pos+n) available in the window (n <= w->win). -1 at end of input or on I/O. */
 static int fill(walker *w, size_t n)
 {
@@ -231,13 +244,8 @@ static int fill(walker *w, size_t n)
     if (w->pos > w->job->end || avail < n)
         return -1;
     size_t len = avail < w->win ? (size_t)avail : w->win;
-    if (st_src_read(w->job->src, w->pos, w->buf, len) != ST_OK) {
-        st_report_add(w->r, ST_R_IO, w->pos, len, "could not read pickle bytes");
-        st_report_fail(w->r, ST_E_IO);
-        w->err = ST_E_IO;
-        w->fault = 1;
+    if (read_src(w, w->pos, w->buf, len) != 0)
         return -1;
-    }
     w->buf_off = w->pos;
     w->buf_len = len;
     return 0;
@@ -452,15 +460,17 @@ static int string_text(walker *w, const pv *v, char *out, size_t cap)
         raw = malloc(len);
         dec = malloc(2 * len + 8);
         in = raw;
-        if (raw == NULL || dec == NULL)
+        if (raw == NULL || dec == NULL) {
+            nomem(w);
             goto out;
+        }
     }
     /* A string just pushed is usually still in the window: no read (a pread per dict key
      * would dominate the walk of a dense pickle). */
     if (v->off >= w->buf_off && v->off - w->buf_off <= w->buf_len &&
         len <= w->buf_len - (v->off - w->buf_off))
         in = w->buf + (v->off - w->buf_off);
-    else if (st_src_read(w->job->src, v->off, raw, len) != ST_OK)
+    else if (read_src(w, v->off, raw, len) != 0)
         goto out;
     size_t n = decode_text(v, in, len, dec, &ok);
     if (!ok || memchr(dec, 0, n) != NULL)
@@ -714,8 +724,10 @@ static int decimal_line(walker *w, uint64_t *v)
     if (line(w, &off, &len) != 0)
         return -1;
     /* int() takes signs, spaces, underscores and leading zeros: refused, never a warning */
-    if (len == 0 || len > 20 || st_src_read(w->job->src, off, d, len) != ST_OK)
+    if (len == 0 || len > 20)
         return refused(w, ST_R_PK_MALFORMED, "decimal argument stcheck does not read");
+    if (read_src(w, off, d, len) != 0)
+        return -1;
     *v = 0;
     for (size_t i = 0; i < len; i++)
         if (d[i] < '0' || d[i] > '9' || st_mul_u64(*v, 10, v) || st_add_u64(*v, d[i] - '0', v))
@@ -915,10 +927,8 @@ static uint32_t line_global(walker *w, const char *opname)
             continue;
         }
         size_t n = (size_t)len;
-        if (st_src_read(w->job->src, off, dst, n) != ST_OK) {
-            malformed(w, "unreadable GLOBAL argument");
+        if (read_src(w, off, dst, n) != 0)
             return NO_IDX;
-        }
         dst[n] = '\0';
         /* CPython decodes these lines as UTF-8; invalid text or NUL makes the import fail. */
         for (size_t i = 0; i < n;) {
@@ -948,6 +958,8 @@ static int op_stack_global(walker *w)
     if (pop(w, &name) != 0 || pop(w, &mod) != 0)
         return -1;
     int rm = string_text(w, &mod, m, ST_PK_NAME_MAX), rn = string_text(w, &name, n, ST_PK_NAME_MAX);
+    if (w->fault) /* a read failed: no judgement of what could not be read */
+        return -1;
     if (rm == -2 || rn == -2) {
         name_too_long(w, "STACK_GLOBAL", rm == -2 ? mod.aux : name.aux);
         return push(w, V_GLOBAL, 0, NO_IDX, w->op_off);
@@ -1278,6 +1290,25 @@ static int joblib_array(walker *w, uint32_t wrapper)
     return skip(w, rd.nbytes);
 }
 
+static int makes_instance(const walker *w, uint32_t idx);
+
+/* A call whose result joblib may replace by an array after BUILD: of a wrapper class, or of
+ * copyreg (whose class argument may be one). */
+static int may_be_wrapper(const walker *w, uint32_t idx)
+{
+    int cls = class_of(w, idx);
+    return cls == ST_PKC_NUMPY_WRAPPER || cls == ST_PKC_ND_WRAPPER || cls == ST_PKC_ZND_WRAPPER ||
+           makes_instance(w, idx);
+}
+
+/* The records ran out (their limit, or memory) before a call or its state got one: whether
+ * joblib replaces the result by an array, and which bytes it reads, cannot be told. */
+static int records_lost(const walker *w, const pv *t)
+{
+    return t->kind == V_CALL && w->job->profile == ST_PK_PROFILE_DATA && w->job->plain != 1 &&
+           st_pkvals_exhausted(w->vals) && may_be_wrapper(w, t->aux);
+}
+
 static int op_build(walker *w)
 {
     pv state;
@@ -1301,6 +1332,10 @@ static int op_build(walker *w)
             t->off = 0; /* the array that replaces the wrapper on the stack */
             return joblib_array(w, id);
         }
+        if (cls == ST_PKC_NONE && records_lost(w, t))
+            return joblib_array(w, 0);
+    } else if (records_lost(w, t)) {
+        return joblib_array(w, 0);
     } else if (t->kind == V_CALL && class_of(w, t->aux) == ST_PKC_ARRAY) {
         /* ndarray.__setstate__((version, shape, dtype, is_fortran, rawdata)) */
         char text[ST_PK_TEXT_MAX + 1];
@@ -1661,8 +1696,8 @@ static int op_int_line(walker *w, uint8_t op)
     if (op == 'F')
         return len == 0 ? malformed(w, "empty FLOAT") : push(w, V_FLOAT, op, 0, off);
     size_t n = len < sizeof(d) ? (size_t)len : 0; /* longer: a big number, value unknown */
-    if (n > 0 && st_src_read(w->job->src, off, d, n) != ST_OK)
-        return malformed(w, "unreadable argument");
+    if (n > 0 && read_src(w, off, d, n) != 0)
+        return -1;
     if (op == 'L' && n > 0 && d[n - 1] == 'L')
         n--;
     /* int(b"", 0) raises (load_int, load_long); _pickle.c's "bad readline" too: every loader
@@ -2098,7 +2133,7 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
          * Only the first opcode decides (a 300-byte INT line or 31 opcodes before the
          * window ends must not hide what follows); a walk that then faults where every loader
          * stops is a warning (ST215). */
-        if (st_src_read(job->src, w.pos, peek, n) != ST_OK || !may_begin(peek, n))
+        if (read_src(&w, w.pos, peek, n) != 0 || !may_begin(peek, n))
             break;
         /* PERSID first where no loader gives a persistent_load: the load fails at once,
          * nothing runs (a zip's "PK" after a pickle is not a pickle) */
@@ -2107,6 +2142,8 @@ st_error st_pickle_walk(const st_pk_job *job, st_pk_result *res)
         reset_machine(&w);
         w.in_tail = 1;
     }
+    if (w.err == ST_OK && st_pkvals_out_of_memory(w.vals))
+        nomem(&w); /* a value record could not be made: decisions after it were "unknown" */
     if (w.err == ST_OK)
         finish_imports(&w);
     keep_used_storages(res);

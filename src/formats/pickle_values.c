@@ -103,6 +103,11 @@ int st_pkvals_exhausted(const st_pkvals *t)
     return t == NULL || t->exhausted;
 }
 
+int st_pkvals_out_of_memory(const st_pkvals *t)
+{
+    return t != NULL && t->exhausted == 2;
+}
+
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
@@ -126,9 +131,12 @@ static uint32_t new_rec(st_pkvals *t, uint8_t type)
 {
     if (t == NULL || t->exhausted)
         return 0;
-    if (t->n >= t->max || t->n >= UINT32_MAX ||
-        grow((void **)&t->recs, &t->cap, t->n + 1, sizeof(rec)) != 0) {
+    if (t->n >= t->max || t->n >= UINT32_MAX) {
         t->exhausted = 1;
+        return 0;
+    }
+    if (grow((void **)&t->recs, &t->cap, t->n + 1, sizeof(rec)) != 0) {
+        t->exhausted = 2;
         return 0;
     }
     rec *r = &t->recs[t->n];
@@ -169,7 +177,7 @@ static uint32_t dict_rec(st_pkvals *t, uint64_t key, int create)
         if (t->dicts == NULL || cap < old) {
             free(t->dicts);
             t->dicts = prev;
-            t->exhausted = 1;
+            t->exhausted = 2;
             return 0;
         }
         t->cap_dicts = cap;
@@ -198,9 +206,12 @@ static rec *get_v(const st_pkvals *t, const st_pkl *v, uint8_t type)
 st_pkl st_pkl_str(st_pkvals *t, const char *text, size_t len)
 {
     st_pkl v = {ST_PKL_TEXT, 0, 0, len > 0, 0, len};
-    if (t == NULL || len > TEXT_MAX || t->n_pool + len + 1 > POOL_MAX ||
-        grow((void **)&t->pool, &t->cap_pool, t->n_pool + len + 1, 1) != 0)
+    if (t == NULL || len > TEXT_MAX || t->n_pool + len + 1 > POOL_MAX)
         return v;
+    if (grow((void **)&t->pool, &t->cap_pool, t->n_pool + len + 1, 1) != 0) {
+        t->exhausted = 2;
+        return v;
+    }
     memcpy(t->pool + t->n_pool, text, len);
     t->pool[t->n_pool + len] = '\0';
     v.kind = ST_PKL_STR;
@@ -261,8 +272,10 @@ st_pkl st_pkvals_tuple(st_pkvals *t, const st_pkl *items, const char *const *tex
     if (!tuple_matters(items, texts, n))
         return v;
     uint32_t id = new_rec(t, R_TUPLE);
-    if (id == 0 || grow((void **)&t->items, &t->cap_items, t->n_items + n, sizeof(st_pkl)) != 0) {
-        t->exhausted = 1;
+    if (id == 0)
+        return v;
+    if (grow((void **)&t->items, &t->cap_items, t->n_items + n, sizeof(st_pkl)) != 0) {
+        t->exhausted = 2;
         return v;
     }
     for (size_t k = 0; k < n; k++) {
@@ -292,7 +305,7 @@ static const st_pkl *item(const st_pkvals *t, const rec *tup, size_t i)
 static attrs *attrs_of(st_pkvals *t, rec *r)
 {
     if (r->a == NULL && (r->a = calloc(1, sizeof(attrs))) == NULL)
-        t->exhausted = 1;
+        t->exhausted = 2;
     return r->a;
 }
 

@@ -58,6 +58,8 @@ void st_pkvals_free(st_pkvals *t);
 /* Nonzero once a record could not be made (limit or memory): identities may then be lost, so
  * every later array decision is "unknown" (fail closed). */
 int st_pkvals_exhausted(const st_pkvals *t);
+/* Nonzero when that was memory: the walk could not finish (ST_E_NOMEM). */
+int st_pkvals_out_of_memory(const st_pkvals *t);
 
 /* A literal string for a record element (the pool copies it); returns the ST_PKL_STR value. */
 st_pkl st_pkl_str(st_pkvals *t, const char *text, size_t len);

@@ -212,10 +212,14 @@ static st_error legacy_storages(st_input *in, st_pk_storage_ref *refs, size_t n,
         unsigned char cnt[8];
         uint64_t numel, bytes, end;
         st_escape(refs[i].key, strlen(refs[i].key), shown, sizeof(shown), 60);
-        if (in->src->size - pos < 8 || st_src_read(in->src, pos, cnt, 8) != ST_OK) {
+        if (in->src->size - pos < 8) {
             st_report_add(in->report, ST_R_TORCH_STORAGE, pos, 0,
                           "storage \"%s\" is missing from the end of the file", shown);
             return ST_OK;
+        }
+        if (st_src_read(in->src, pos, cnt, 8) != ST_OK) { /* not "missing": could not check */
+            st_report_add(in->report, ST_R_IO, pos, 8, "could not read storage \"%s\"", shown);
+            return ST_E_IO;
         }
         numel = st_le64(cnt);
         if (numel != refs[i].numel) {
