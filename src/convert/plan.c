@@ -122,8 +122,11 @@ st_error st_cv_fill(const st_src *src, const st_cv_tensor *t, uint64_t first, ui
     st_error err = ST_OK;
     if (count == 0)
         return ST_OK;
-    if (t->contiguous)
-        err = st_src_read(src, t->base + (t->first + first) * es, out, (size_t)(count * es));
+    if (t->contiguous) /* a failing read is an I/O error, whatever the source */
+        err =
+            st_src_read(src, t->base + (t->first + first) * es, out, (size_t)(count * es)) == ST_OK
+                ? ST_OK
+                : ST_E_IO;
     else
         err = gather(src, t, first, count, out, c);
     if (err == ST_OK && t->swap)
