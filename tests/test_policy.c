@@ -4,6 +4,9 @@
  */
 #include "test_util.h"
 
+#include "core/ctx.h"
+#include "core/rules.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -308,6 +311,206 @@ static void test_overrides(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* prefix, n generated items (kind 0: "fN", 1: "kN":true, 2: "globNNNNN"), suffix; malloc'd. */
+static char *list_policy(const char *prefix, const char *suffix, size_t n, int kind)
+{
+    size_t cap = strlen(prefix) + strlen(suffix) + n * 32 + 16, len = 0;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    len += (size_t)snprintf(s + len, cap - len, "%s", prefix);
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t)snprintf(s + len, cap - len, i ? "," : "");
+        if (kind == 0)
+            len += (size_t)snprintf(s + len, cap - len, "\"f%zu\"", i);
+        else if (kind == 1)
+            len += (size_t)snprintf(s + len, cap - len, "\"k%zu\":true", i);
+        else
+            len += (size_t)snprintf(s + len, cap - len, "\"glob%05zu\"", i);
+    }
+    snprintf(s + len, cap - len, "%s", suffix);
+    return s;
+}
+
+/* Every refusal of a value of the wrong kind, with the key path it names. */
+static void test_errors_every_kind(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *path;
+    } bad[] = {
+        {"{\"severity\":{\"ST101\":1}}", "severity.ST101"},
+        {"{\"limits\":[]}", "limits"},
+        {"{\"limits\":{\"tensors\":\"1\"}}", "limits.tensors"},
+        {"{\"limits\":{\"tensors\":1e300}}", "limits.tensors"},
+        {"{\"limits\":{\"tensors\":0.5}}", "limits.tensors"},
+        {"{\"formats\":1}", "formats"},
+        {"{\"formats\":{\"allow\":[\"\"]}}", "formats.allow"},
+        {"{\"formats\":{\"deny\":[1]}}", "formats.deny"},
+        {"{\"pickle\":[]}", "pickle"},
+        {"{\"pickle\":{\"allow\":[\"ab\"]}}", "pickle.allow"},
+        {"{\"pickle\":{\"allow\":[\".a.b\"]}}", "pickle.allow"},
+        {"{\"pickle\":{\"allow\":[\"abc\"]}}", "pickle.allow"},
+        {"{\"pickle\":{\"allow\":[\"a..b\"]}}", "pickle.allow"},
+        {"{\"pickle\":{\"allow\":[\"a*.b\"]}}", "pickle.allow"},
+        {"{\"pickle\":{\"deny\":[\"ab.c*\"]}}", "pickle.deny"},
+        {"{\"pickle\":{\"replace_denylist\":1}}", "pickle.replace_denylist"},
+        {"{\"safetensors\":1}", "safetensors"},
+        {"{\"safetensors\":{\"require_metadata\":[]}}", "safetensors.require_metadata"},
+        {"{\"safetensors\":{\"require_metadata\":{\"k\":\"\"}}}", "safetensors.require_metadata.k"},
+        {"{\"safetensors\":{\"require_metadata\":{\"k\":false}}}",
+         "safetensors.require_metadata.k"},
+        {"{\"walk_extensions\":\".bin\"}", "walk_extensions"},
+        {"{\"fail_on\":1}", "fail_on"},
+        {"{\"fail_on\":\"off\"}", "fail_on"},
+        {"{\"symlinks\":1}", "symlinks"},
+        {"{\"git_store\":1}", "git_store"},
+        {"{\"description\":1}", "description"},
+        {"{\"overrides\":[1]}", "overrides[0]"},
+        {"{\"overrides\":[{\"paths\":[\"a\"],\"policy\":{},\"x\":1}]}", "overrides[0]"},
+        {"{\"overrides\":[{\"paths\":\"a\",\"policy\":{}}]}", "overrides[0]"},
+        {"{\"overrides\":[{\"paths\":[\"a\"],\"policy\":[]}]}", "overrides[0]"},
+        {"{\"overrides\":[{\"paths\":[1],\"policy\":{}}]}", "overrides[0]"},
+        {"{\"overrides\":[{\"paths\":[\"\"],\"policy\":{}}]}", "overrides[0]"},
+        {"{\"overrides\":[{\"paths\":[\"a\\nb\"],\"policy\":{}}]}", "overrides[0]"},
+        {"{\"overrides\":[{\"paths\":[\"a\"],\"policy\":{\"overrides\":[]}}]}",
+         "overrides[0].policy.overrides"},
+        {"{\"extends\":\"/dev/null\"}", "(document)"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_error(bad[i].json, bad[i].path);
+
+    /* list and key-count bounds */
+    char *s = list_policy("{\"formats\":{\"allow\":[", "]}}", 4097, 0);
+    expect_error(s, "formats.allow");
+    free(s);
+    s = list_policy("{\"formats\":{\"allow\":[", "]}}", 4096, 0);
+    st_ctx *ctx = with_policy(s);
+    assert_int_equal(ctx->formats_allow.n, 4096);
+    st_ctx_free(ctx);
+    free(s);
+    s = list_policy("{\"safetensors\":{\"require_metadata\":{", "}}}", 65, 1);
+    expect_error(s, "safetensors.require_metadata.k64");
+    free(s);
+    s = list_policy("{\"overrides\":[{\"paths\":[", "],\"policy\":{}}]}", 500, 2);
+    expect_error(s, "overrides[0]"); /* 500 globs of 9 bytes: over 4 KiB */
+    free(s);
+
+    /* the API's own refusals */
+    char err[128] = "";
+    ctx = st_ctx_new();
+    assert_int_equal(st_ctx_load_policy_text(NULL, "{}", NULL, err, sizeof(err)), ST_E_INVAL);
+    assert_int_equal(st_ctx_load_policy_text(ctx, NULL, NULL, err, sizeof(err)), ST_E_INVAL);
+    assert_int_equal(st_ctx_load_policy_text(ctx, "{\"bogus\":1}", NULL, NULL, 0), ST_E_INVAL);
+    assert_int_equal(st_ctx_load_policy(NULL, "default", err, sizeof(err)), ST_E_INVAL);
+    assert_int_equal(st_ctx_load_policy(ctx, NULL, err, sizeof(err)), ST_E_INVAL);
+    assert_int_equal(st_ctx_load_policy(ctx, "/no/such/policy.json", err, sizeof(err)), ST_E_IO);
+    assert_string_equal(err, "cannot open: No such file or directory");
+    assert_int_equal(st_ctx_load_policy(ctx, "/no/such/policy.json", NULL, 0), ST_E_IO);
+    err[0] = 'x'; /* a buffer of size 0 is not written */
+    assert_int_equal(st_ctx_load_policy(ctx, "/no/such/policy.json", err, 0), ST_E_IO);
+    assert_int_equal(err[0], 'x');
+    assert_int_equal(st_ctx_load_policy(ctx, "default", err, sizeof(err)), ST_OK);
+    st_ctx_free(ctx);
+}
+
+/* Values of each key that are accepted, and the effective policy that shows them. */
+static void test_accepted_values(void **state)
+{
+    (void)state;
+    st_ctx *ctx = with_policy("{\"description\":\"d\",\"symlinks\":\"follow\",\"git_store\":"
+                              "\"check\",\"walk_extensions\":[\".bin\",\".pt\"],"
+                              "\"formats\":{\"allow\":[\"pickle\"]},"
+                              "\"pickle\":{\"allow\":[\"a.*\",\"b.c\"]},"
+                              "\"limits\":{\"pickle_opcodes\":9007199254740992},"
+                              "\"safetensors\":{\"require_metadata\":{\"format\":\"pt\","
+                              "\"license\":true}}}");
+    assert_int_equal(ctx->follow_symlinks, 1);
+    assert_int_equal(ctx->walk_git_store, 1);
+    assert_int_equal(ctx->walk_ext.n, 2);
+    char *json = st_ctx_policy_json(ctx);
+    assert_non_null(json);
+    assert_non_null(strstr(json, "\"symlinks\":\t\"follow\""));
+    assert_non_null(strstr(json, "\"git_store\":\t\"check\""));
+    assert_non_null(strstr(json, "\"license\":\ttrue"));
+    assert_non_null(strstr(json, "\"format\":\t\"pt\""));
+    assert_non_null(strstr(json, "\".pt\""));
+    assert_non_null(strstr(json, "\"a.*\""));
+    free(json);
+    st_ctx_free(ctx);
+    ctx = with_policy("{\"symlinks\":\"report\",\"git_store\":\"skip\"}");
+    assert_int_equal(ctx->follow_symlinks, 0);
+    assert_int_equal(ctx->walk_git_store, 0);
+    st_ctx_free(ctx);
+}
+
+/* "extends": relative to the policy's folder, to the working folder without one, bounded in
+ * depth (a cycle) and in size. */
+static void test_extends_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/st-ext-XXXXXX", cwd[4096], err[512];
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(dir), 0);
+    FILE *f = fopen("loop.json", "w");
+    assert_non_null(f);
+    fputs("{\"extends\":\"loop.json\"}", f);
+    fclose(f);
+    f = fopen("base.json", "w");
+    assert_non_null(f);
+    fputs("{\"fail_on\":\"warning\"}", f);
+    fclose(f);
+    f = fopen("big.json", "w");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), (4 << 20) + 1), 0);
+    fclose(f);
+    st_ctx *ctx = st_ctx_new();
+    /* a bare name, no base folder: read from the working folder, which is then no folder */
+    assert_int_equal(
+        st_ctx_load_policy_text(ctx, "{\"extends\":\"base.json\"}", NULL, err, sizeof(err)), ST_OK);
+    assert_int_equal(ctx->fail_on, ST_SEV_WARNING);
+    assert_int_equal(st_ctx_load_policy(ctx, "base.json", err, sizeof(err)), ST_OK);
+    assert_int_equal(st_ctx_load_policy(ctx, "loop.json", err, sizeof(err)), ST_E_INVAL);
+    assert_string_equal(err, "extends: chain too long (a cycle?)");
+    assert_int_equal(st_ctx_load_policy(ctx, "big.json", err, sizeof(err)), ST_E_INVAL);
+    assert_string_equal(err, "extends: policy missing or larger than 4 MiB");
+    assert_int_equal(
+        st_ctx_load_policy_text(ctx, "{\"extends\":\"base.json\"}", dir, err, sizeof(err)), ST_OK);
+    st_ctx_free(ctx);
+    assert_int_equal(chdir(cwd), 0);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Overrides: a pattern with a leading '/' names the path from the root of what is checked, and
+ * two matching overrides apply in order to one copy of the context. */
+static void test_override_matching(void **state)
+{
+    (void)state;
+    st_ctx *ctx = with_policy("{\"overrides\":[{\"paths\":[\"/top.bin\"],\"policy\":{\"fail_on\":"
+                              "\"warning\"}},{\"paths\":[\"*.bin\"],\"policy\":{\"severity\":"
+                              "{\"ST201\":\"info\"}}}]}");
+    st_ctx *c = st_ctx_for_path(ctx, "top.bin");
+    assert_ptr_not_equal(c, ctx);
+    assert_int_equal(c->fail_on, ST_SEV_WARNING);
+    assert_int_equal(
+        c->sev[ST_R_COUNT_ - ST_R_COUNT_ + (size_t)(st_rule_find("ST201") - st_rule_at(0))],
+        ST_SEV_INFO);
+    st_ctx_free(c);
+    c = st_ctx_for_path(ctx, "./top.bin");
+    assert_int_equal(c->fail_on, ST_SEV_WARNING);
+    st_ctx_free(c);
+    c = st_ctx_for_path(ctx, "/top.bin"); /* an absolute path is matched as given */
+    assert_int_equal(c->fail_on, ST_SEV_WARNING);
+    st_ctx_free(c);
+    c = st_ctx_for_path(ctx, "sub/top.bin"); /* not at the root: the second only */
+    assert_int_equal(c->fail_on, ST_SEV_ERROR);
+    st_ctx_free(c);
+    assert_ptr_equal(st_ctx_for_path(ctx, "top.pt"), ctx); /* none: the context itself */
+    st_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +518,8 @@ int main(void)
         cmocka_unit_test(test_limits_and_formats),      cmocka_unit_test(test_shipped_policies),
         cmocka_unit_test(test_errors_name_the_key),     cmocka_unit_test(test_pickle_lists),
         cmocka_unit_test(test_required_metadata),       cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_errors_every_kind),       cmocka_unit_test(test_accepted_values),
+        cmocka_unit_test(test_extends_files),           cmocka_unit_test(test_override_matching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,8 +125,8 @@ static int set_list(st_strlist *l, const cJSON *arr, const char *path, errbuf *e
             return fail(e, path, "must hold only non-empty strings");
         if (l->n >= ST_MAX_POLICY_LIST)
             return fail(e, path, "too many entries");
-        if (st_strlist_add(l, it->valuestring) != 0)
-            return fail(e, path, "out of memory");
+        if (st_strlist_add(l, it->valuestring) != 0) /* GCOVR_EXCL_BR_LINE: allocation failure */
+            return fail(e, path, "out of memory");   /* GCOVR_EXCL_LINE: allocation failure */
     }
     return 0;
 }
@@ -207,9 +207,11 @@ static int apply_require_metadata(st_ctx *c, const cJSON *obj, errbuf *e)
             return fail(e, path, "must be a string (the exact value) or true (any value)");
         if (c->meta_keys.n >= 64)
             return fail(e, path, "more than 64 required keys");
+        /* GCOVR_EXCL_BR_START: allocation failure */
         if (st_strlist_add(&c->meta_keys, it->string) != 0 ||
             st_strlist_add(&c->meta_values, cJSON_IsString(it) ? it->valuestring : "") != 0)
-            return fail(e, path, "out of memory");
+            return fail(e, path, "out of memory"); /* GCOVR_EXCL_LINE */
+        /* GCOVR_EXCL_BR_STOP */
         /* "" stands for "any value": an exact empty value is written as true's opposite */
         if (cJSON_IsString(it) && it->valuestring[0] == '\0')
             return fail(e, path, "an empty required value: use true to require the key only");
@@ -262,6 +264,8 @@ static int apply_overrides(st_ctx *c, const cJSON *arr, const char *base_dir, in
             globs[gl + n] = '\n';
             gl += n + 1;
         }
+        /* GCOVR_EXCL_BR_START: paths is a non-empty list, so gl > 0; scratch and text are NULL
+         * and the list additions fail on allocation failure only */
         globs[gl ? gl - 1 : 0] = '\0';
         st_ctx *scratch = st_ctx_clone(c);
         char inner[600];
@@ -277,7 +281,8 @@ static int apply_overrides(st_ctx *c, const cJSON *arr, const char *base_dir, in
                   st_strlist_add(&c->ov_policies, text) != 0;
         cJSON_free(text);
         if (bad)
-            return fail(e, path, "out of memory");
+            return fail(e, path, "out of memory"); /* GCOVR_EXCL_LINE: allocation failure */
+        /* GCOVR_EXCL_BR_STOP */
     }
     return 0;
 }
@@ -301,9 +306,10 @@ static int apply_extends(st_ctx *c, const cJSON *v, const char *base_dir, int de
         return -1;
     }
     char *text = malloc(MAX_POLICY_BYTES + 1);
-    size_t n = text ? fread(text, 1, MAX_POLICY_BYTES + 1, f) : 0;
+    size_t n = text ? fread(text, 1, MAX_POLICY_BYTES + 1, f) : 0; /* GCOVR_EXCL_BR_LINE: alloc */
     fclose(f);
-    if (text == NULL || n > MAX_POLICY_BYTES) {
+    /* (text is NULL on allocation failure only) */
+    if (text == NULL || n > MAX_POLICY_BYTES) { /* GCOVR_EXCL_BR_LINE */
         free(text);
         return fail(e, "extends", "policy missing or larger than 4 MiB");
     }
@@ -402,8 +408,8 @@ st_error st_ctx_load_policy_text(st_ctx *ctx, const char *json, const char *base
     if (ctx == NULL || json == NULL)
         return ST_E_INVAL;
     st_ctx *tmp = st_ctx_clone(ctx);
-    if (tmp == NULL)
-        return ST_E_NOMEM;
+    if (tmp == NULL)       /* GCOVR_EXCL_BR_LINE: allocation failure */
+        return ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
     if (apply_text(tmp, json, base_dir, 0, &e) != 0) {
         st_ctx_free(tmp);
         return ST_E_INVAL;
@@ -431,6 +437,7 @@ st_error st_ctx_load_policy(st_ctx *ctx, const char *path, char *err, size_t err
         fclose(f);
     /* A file is loaded as the policy {"extends": path}: one code path for files and layers. */
     cJSON *doc = cJSON_CreateObject();
+    /* GCOVR_EXCL_START: allocation failure */
     if (doc == NULL || cJSON_AddStringToObject(doc, "extends", path) == NULL) {
         cJSON_Delete(doc);
         return ST_E_NOMEM;
@@ -439,6 +446,7 @@ st_error st_ctx_load_policy(st_ctx *ctx, const char *path, char *err, size_t err
     cJSON_Delete(doc);
     if (json == NULL)
         return ST_E_NOMEM;
+    /* GCOVR_EXCL_STOP */
     st_error rc = st_ctx_load_policy_text(ctx, json, NULL, err, err_size);
     cJSON_free(json);
     return rc;
@@ -447,7 +455,7 @@ st_error st_ctx_load_policy(st_ctx *ctx, const char *path, char *err, size_t err
 static cJSON *list_json(const st_strlist *l)
 {
     cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; a != NULL && i < l->n; i++)
+    for (size_t i = 0; a != NULL && i < l->n; i++) /* GCOVR_EXCL_BR_LINE: a NULL: allocation */
         cJSON_AddItemToArray(a, cJSON_CreateString(l->v[i]));
     return a;
 }
@@ -468,14 +476,14 @@ static void add_more_json(cJSON *doc, const st_ctx *ctx)
     cJSON_AddBoolToObject(pk, "replace_denylist", ctx->pk_replace_deny);
     cJSON *req =
         cJSON_AddObjectToObject(cJSON_AddObjectToObject(doc, "safetensors"), "require_metadata");
-    for (size_t i = 0; req != NULL && i < ctx->meta_keys.n; i++) {
+    for (size_t i = 0; req != NULL && i < ctx->meta_keys.n; i++) { /* GCOVR_EXCL_BR_LINE: alloc */
         if (ctx->meta_values.v[i][0] == '\0')
             cJSON_AddTrueToObject(req, ctx->meta_keys.v[i]);
         else
             cJSON_AddStringToObject(req, ctx->meta_keys.v[i], ctx->meta_values.v[i]);
     }
     cJSON *ov = cJSON_AddArrayToObject(doc, "overrides");
-    for (size_t i = 0; ov != NULL && i < ctx->ov_globs.n; i++) {
+    for (size_t i = 0; ov != NULL && i < ctx->ov_globs.n; i++) { /* GCOVR_EXCL_BR_LINE: alloc */
         cJSON *o = cJSON_CreateObject(), *paths = cJSON_AddArrayToObject(o, "paths");
         char globs[4096];
         snprintf(globs, sizeof(globs), "%s", ctx->ov_globs.v[i]);
@@ -528,8 +536,8 @@ st_ctx *st_ctx_for_path(st_ctx *ctx, const char *path)
     for (size_t i = 0; i < ctx->ov_globs.n; i++) {
         if (!any_glob(ctx->ov_globs.v[i], path))
             continue;
-        if (c == ctx && (c = st_ctx_clone(ctx)) == NULL)
-            return NULL;
+        if (c == ctx && (c = st_ctx_clone(ctx)) == NULL) /* GCOVR_EXCL_BR_LINE: allocation */
+            return NULL;                                 /* GCOVR_EXCL_LINE: allocation failure */
         char err[8];
         errbuf e = {err, sizeof(err)};
         apply_text(c, ctx->ov_policies.v[i], NULL, 1, &e); /* validated when loaded */
@@ -541,7 +549,7 @@ char *st_ctx_policy_json(const st_ctx *ctx)
 {
     cJSON *doc = cJSON_CreateObject(), *sev = cJSON_CreateObject(), *lim = cJSON_CreateObject();
     char *out = NULL;
-    if (doc && sev && lim) {
+    if (doc && sev && lim) { /* GCOVR_EXCL_BR_LINE: allocation failure */
         cJSON_AddStringToObject(doc, "fail_on", sev_names[ctx->fail_on]);
         for (size_t i = 0; i < st_rule_count(); i++)
             cJSON_AddStringToObject(sev, st_rule_at(i)->id, sev_names[ctx->sev[i]]);
@@ -554,8 +562,10 @@ char *st_ctx_policy_json(const st_ctx *ctx)
         cJSON_Delete(doc);
         return out;
     }
+    /* GCOVR_EXCL_START: allocation failure */
     cJSON_Delete(doc);
     cJSON_Delete(sev);
     cJSON_Delete(lim);
     return NULL;
+    /* GCOVR_EXCL_STOP */
 }
