@@ -611,6 +611,18 @@ static void test_persistent_ids(void **state)
     assert_true(res.storages[0].numel == 2);
     assert_int_equal(res.storages[0].elem_size, 4);
     st_pk_result_free(&res);
+    /* a storage tuple through the memo keeps its index; one no BINPERSID uses is dropped */
+    static const char memo[] = P2 "ctorch\nFloatStorage\n0" STORAGE("0", "\x02") "tq\x00"
+                                  "0h\x00Q.";
+    walk_expect(ctx, "storage id via memo", memo, sizeof(memo) - 1, &torch, NULL, "", PASS, NULL,
+                &res);
+    assert_int_equal(res.n_storages, 1);
+    st_pk_result_free(&res);
+    static const char unused[] = P2 "ctorch\nFloatStorage\n0" STORAGE("0", "\x02") "t.";
+    walk_expect(ctx, "storage id unused", unused, sizeof(unused) - 1, &torch, NULL, "", PASS, NULL,
+                &res);
+    assert_int_equal(res.n_storages, 0);
+    st_pk_result_free(&res);
     /* the index guard: a data class tuple carries a marker in the same field */
     WALK(ctx, "data-class tuple as persistent id", P2 "cnumpy\nmatrix\nN\x86Q.", &torch_data, NULL,
          "ST202,ST211", FAIL, "persistent id is not a ('storage'");
@@ -670,6 +682,79 @@ static void test_persistent_ids(void **state)
     WALK(ctx, "PERSID tail under torch rules", "N.Pabc\n.", &torch, NULL, "ST208,ST211", FAIL,
          "a text persistent id");
     WALK(ctx, "PERSID tail, keyed", "N.Pabc\n.", &keyed, NULL, "ST208", PASS, NULL);
+}
+
+/* Job flags only containers set: the nesting depth a joblib object array reaches, the readers
+ * that read a wrapper's array (plain 0 and 3) or not (1; 2: NDArrayWrapper siblings only), the
+ * TorchScript profile. */
+#define NAW                                                                                        \
+    P2 "cjoblib.numpy_pickle\nNumpyArrayWrapper\n(cnumpy\nndarray\nK\x02\x85U\x01"                \
+       "Ccnumpy\ndtype\n(U\x03<f8\x89\x88tRtR}b"
+#define NAW_O                                                                                      \
+    P2 "cjoblib.numpy_pickle\nNumpyArrayWrapper\n(cnumpy\nndarray\nK\x02\x85U\x01"                \
+       "Ccnumpy\ndtype\n(U\x02O8\x89\x88tRtR}b"
+static void test_job_flags(void **state)
+{
+    st_ctx *ctx = *state;
+    const st_pk_job deep = {.profile = ST_PK_PROFILE_DATA, .depth = 4};
+    WALK(ctx, "nested pickle beyond the nesting limit", NAW_O "N..", &deep, NULL, "ST901", NOCHECK,
+         "pickle nesting of pickles above the limit of 4");
+    const st_pk_job old = {.profile = ST_PK_PROFILE_DATA, .plain = 3};
+    WALK(ctx, "joblib < 1.2 reads no padding byte",
+         NAW "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00.", &old, NULL,
+         "", PASS, NULL);
+    const st_pk_job zip = {.profile = ST_PK_PROFILE_DATA, .plain = 2};
+    WALK(ctx, "ZipNumpyUnpickler reads no NumpyArrayWrapper", NAW ".", &zip, NULL, "", PASS, NULL);
+    WALK(ctx, "ZipNumpyUnpickler reads NDArrayWrapper siblings",
+         "cjoblib.numpy_pickle\nNDArrayWrapper\n(U\x05"
+         "a.npycnumpy\nndarray\ntR}b.",
+         &zip, NULL, "ST234", NOCHECK, "a.npy");
+    const st_pk_job plain = {.profile = ST_PK_PROFILE_DATA, .plain = 1};
+    WALK(ctx, "pickle.load reads no array", NAW ".", &plain, NULL, "", PASS, NULL);
+    const st_pk_job ts = {.profile = ST_PK_PROFILE_TORCHSCRIPT, .torch_rules = 1};
+    WALK(ctx, "TorchScript profile names itself", "cmylib\nNet\n.", &ts, NULL, "ST202", FAIL,
+         "which the TorchScript allowlist does not hold");
+    const st_pk_job torch = {.profile = ST_PK_PROFILE_TORCH, .torch_rules = 1};
+    WALK(ctx, "BINPERSID of an int under torch rules", "K\x01Q.", &torch, NULL, "ST211", FAIL,
+         "persistent id is not a ('storage'");
+}
+
+/* Identification of pickles by their first opcodes (st_pk_looks_like_pickle). */
+static void test_looks_like(void **state)
+{
+    (void)state;
+#define LOOKS(b, want)                                                                             \
+    do {                                                                                           \
+        if (st_pk_looks_like_pickle((const unsigned char *)(b), sizeof(b) - 1) != (want))          \
+            fail_msg("looks_like(%s) != %d", #b, (want));                                         \
+    } while (0)
+    LOOKS("", 0);
+    LOOKS("\x80\x05", 1);
+    LOOKS("\x80\x0f", 1);
+    LOOKS("\x80\x10N.", 0);
+    LOOKS("\x80", 0);
+    LOOKS("x.", 0);
+    LOOKS("(\xff.", 0);
+    LOOKS("(cos", 0);
+    LOOKS("(cos\nsys", 0);
+    LOOKS("(cos\nsystem\n.", 1);
+    LOOKS("(U\x01" "a.", 1);
+    LOOKS("(C\x01" "a.", 1);
+    LOOKS("(\x8a\x01\x01.", 1);
+    LOOKS("(\x8c\x01" "a.", 1);
+    LOOKS("(T\x01\x00\x00\x00" "a.", 1);
+    LOOKS("(X\x01\x00\x00\x00" "a.", 1);
+    LOOKS("(B\x01\x00\x00\x00" "a.", 1);
+    LOOKS("(\x8b\x01\x00\x00\x00\x01.", 1);
+    LOOKS("(\x8d\x01\x00\x00\x00\x00\x00\x00\x00" "a.", 1);
+    LOOKS("(\x8e\x01\x00\x00\x00\x00\x00\x00\x00" "a.", 1);
+    LOOKS("(\x96\x01\x00\x00\x00\x00\x00\x00\x00" "a.", 1);
+    LOOKS("(X\xff\x00\x00\x00" "a", 0); /* a long argument beyond the window */
+    LOOKS("(G\x00\x00\x00\x00\x00\x00\x00\x00.", 1);
+    LOOKS("(M\x01\x00.", 1);
+    LOOKS("(J\x01\x00\x00\x00.", 1);
+    LOOKS("(K", 0); /* cut before 32 opcodes */
+#undef LOOKS
 }
 
 /* ---- legacy torch checkpoints (rawpickle.c) ------------------------------------------------ */
@@ -901,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_wrappers),        cmocka_unit_test(test_io_failures),
         cmocka_unit_test(test_persistent_ids),  cmocka_unit_test(test_legacy),
         cmocka_unit_test(test_legacy_magic),    cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_job_flags),       cmocka_unit_test(test_looks_like),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
