@@ -94,11 +94,44 @@ expect_exit 3 "$ST" --files-from "$W/no-such-list"
 expect_exit 1 "$ST" --json-output "$W/side.json" "$VALID" "$BAD"
 grep -q "ST114-duplicate-tensor.safetensors: FAIL" "$W/out" && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['summary']['files']==2" "$W/side.json" && ok || bad "--json-output"
 
-# Policies: --policy, --fail-on, --check-policy (exit 3 naming the key), --print-policy.
-expect_exit 1 "$ST" --policy "$SRC/rules/strict.json" "$WARN"
-expect_exit 0 "$ST" --policy "$SRC/rules/permissive.json" "$BAD"
-expect_exit 1 "$ST" --fail-on warning "$WARN"
-expect_exit 0 "$ST" --fail-on none "$BAD"
+# expect_findings CODE "VERDICT ID:SEVERITY..." CMD...: runs CMD (which writes JSON Lines for
+# one file), compares its exit code and the file's exact verdict and findings (id and severity,
+# in order; ST905 included).
+expect_findings() {
+    want_code=$1
+    want=$2
+    shift 2
+    "$@" >"$W/out.jsonl" 2>"$W/err"
+    got_code=$?
+    got=$(python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines
+d = json.loads(lines[0])
+print(" ".join([d["verdict"].replace(" ", "-")] + ["%s:%s" % (f["id"], f["severity"]) for f in d["findings"]]))
+' "$W/out.jsonl" 2>&1)
+    if [ "$got_code" -eq "$want_code" ] && [ "$got" = "$want" ]; then ok; else
+        bad "exit $got_code, findings '$got' (want $want_code, '$want'): $*"; fi
+}
+
+# Policies: --policy, --fail-on, --check-policy (exit 3 naming the key), --print-policy; each
+# case asserts the exit code, the verdict and the exact findings with their severities.
+expect_findings 1 "fail ST132:warning" "$ST" --format jsonl --policy "$SRC/rules/strict.json" "$WARN"
+expect_findings 0 "pass ST114:error" "$ST" --format jsonl --policy "$SRC/rules/permissive.json" "$BAD"
+expect_findings 1 "fail ST132:warning" "$ST" --format jsonl --fail-on warning "$WARN"
+expect_findings 0 "pass ST114:error" "$ST" --format jsonl --fail-on none "$BAD"
+expect_findings 0 "pass ST132:warning" "$ST" --format jsonl "$WARN"
+expect_findings 1 "fail ST114:error" "$ST" --format jsonl --policy "$SRC/rules/default.json" "$BAD"
+expect_findings 0 "pass" "$ST" --format jsonl --policy "$SRC/rules/strict.json" "$VALID"
+printf '{"severity":{"ST132":"error"}}' >"$W/p-raise.json"
+expect_findings 1 "fail ST132:error" "$ST" --format jsonl --policy "$W/p-raise.json" "$WARN"
+printf '{"severity":{"ST114":"off"}}' >"$W/p-off.json"
+expect_findings 0 "pass" "$ST" --format jsonl --policy "$W/p-off.json" "$BAD"
+mkdir -p "$W/pol" && cp "$SRC/rules/strict.json" "$W/pol/strict.json"
+printf '{"extends":"strict.json","severity":{"ST132":"info"}}' >"$W/pol/p-extends.json"
+expect_findings 0 "pass ST132:info" "$ST" --format jsonl --policy "$W/pol/p-extends.json" "$WARN"
+printf '{"extends":"strict.json","fail_on":"error"}' >"$W/pol/p-fail-on.json"
+expect_findings 0 "pass ST132:warning" "$ST" --format jsonl --policy "$W/pol/p-fail-on.json" "$WARN"
 expect_exit 3 "$ST" --fail-on sometimes "$VALID"
 expect_exit 0 "$ST" --check-policy "$SRC/rules/registry.json"
 printf '{"limits":{"tensorz":1}}' >"$W/bad-policy.json"
@@ -113,12 +146,21 @@ cp "$VALID" "$W/-s"
 expect_exit 0 "$ST" -- "$W/-s"
 (cd "$W" && "$ST" -- -s >/dev/null 2>&1); [ $? -eq 0 ] && ok || bad "-- -s"
 
-# A FIFO is refused without blocking.
-if mkfifo "$W/fifo" 2>/dev/null; then expect_exit 2 "$ST" "$W/fifo"; fi
+# A FIFO is refused without blocking (no FIFO: a failure, never a silent skip).
+if mkfifo "$W/fifo"; then
+    expect_exit 2 "$ST" "$W/fifo"
+    grep -q "error ST601: not a regular file" "$W/out" && ok || bad "ST601 for a FIFO: $(cat "$W/out")"
+else
+    bad "mkfifo failed: the FIFO case cannot run"
+fi
 
-# Unknown content is named by libmagic (a second opinion in the message, never a verdict).
+# Unknown content is named by libmagic (a second opinion in the message, never a verdict);
+# without its database (MAGIC names a missing file) the content is "unidentified".
 "$ST" "$W/notes.txt" >"$W/out"
 grep -q "ST903: content is not a format stcheck recognises (libmagic: ASCII text)" "$W/out" && ok || bad "libmagic naming"
+MAGIC="$W/no-such-magic.mgc" "$ST" "$W/notes.txt" >"$W/out"
+grep -q "ST903: content is not a format stcheck recognises (libmagic: unidentified)" "$W/out" && ok ||
+    bad "libmagic without its database: $(cat "$W/out")"
 
 # Text format: a finding line with id, offset and length, then the verdict line.
 "$ST" "$BAD" >"$W/out"
@@ -229,8 +271,8 @@ want="/strict.json: valid policy"
 (cd "$W" && "$ST" --check-policy strict) >"$W/out" 2>"$W/err" &&
     case "$(cat "$W/out")" in *"$want") true ;; *) false ;; esac && ok ||
     bad "--check-policy strict: $(cat "$W/out" "$W/err")"
-(cd "$W" && "$ST" --policy strict "$WARN") >"$W/out" 2>"$W/err"
-[ $? -eq 1 ] && ok || bad "--policy strict did not fail a warning"
+expect_findings 1 "fail ST132:warning" sh -c 'cd "$1" && "$2" --format jsonl --policy strict "$3"' \
+    sh "$W" "$ST" "$WARN"
 (cd "$W" && "$ST" --policy registry.json --print-policy) >"$W/out" 2>"$W/err" && ok ||
     bad "--policy registry.json by name: $(cat "$W/err")"
 (cd "$W" && "$ST" --policy stric "$VALID") >"$W/out" 2>"$W/err"
