@@ -500,6 +500,164 @@ static void test_wrappers(void **state)
     st_pkvals_free(t);
 }
 
+/* The decisions' remaining edges: states that are records only because they hold one, calls
+ * of copyreg with a wrapper class, attributes of the wrong kind, the string pool's bound. */
+static void test_value_edges(void **state)
+{
+    (void)state;
+    st_pkvals *t = st_pkvals_new(100000);
+    uint32_t f8 = dtype(t, "<f8", v_bool(0));
+    st_pkl targs[2], args;
+    /* states holding a record (so they are tuples with records) that numpy refuses */
+    struct {
+        const char *what;
+        st_pkl items[9];
+        size_t n;
+    } bad[] = {
+        {"version 5", {v_int(5), v_str(t, "|"), v_rec(f8), v_none(), v_none(), v_int(8), v_int(1),
+                       v_int(0), v_int(0)}, 9},
+        {"version not an int", {v_kind(ST_PKL_NUMBER, 2), v_str(t, "|"), v_rec(f8), v_none(),
+                                v_none(), v_int(8), v_int(1), v_int(0), v_int(0)}, 9},
+        {"endianness of 2", {v_int(3), v_str(t, "<<"), v_rec(f8), v_none(), v_none(), v_int(8),
+                             v_int(1), v_int(0), v_int(0)}, 9},
+        {"endianness not text", {v_int(3), v_none(), v_rec(f8), v_none(), v_none(), v_int(8),
+                                 v_int(1), v_int(0), v_int(0)}, 9},
+        {"five items", {v_int(3), v_str(t, "|"), v_rec(f8), v_none(), v_none()}, 5},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        st_pkl st = tup(t, bad[i].items, bad[i].n, NULL);
+        assert_int_equal(st.kind, ST_PKL_REC);
+        uint32_t d = dtype(t, "V8", v_bool(0));
+        st_pkvals_build(t, d, &st);
+        targs[0] = v_rec(d);
+        targs[1] = v_none();
+        args = tup(t, targs, 2, NULL);
+        if (st_pkvals_forged_object_dtype(t, &args, 0) != 1)
+            fail_msg("%s: dtype still known", bad[i].what);
+    }
+    /* flags as a bool; versions below 3 take the object flag from flags or the type */
+    uint32_t v = dtype(t, "V8", v_bool(0));
+    st_pkl bst = dstate(t, 3, v_int(8), v_bool(1));
+    st_pkvals_build(t, v, &bst);
+    targs[0] = v_rec(v);
+    args = tup(t, targs, 2, NULL);
+    assert_int_equal(st_pkvals_forged_object_dtype(t, &args, 0), 0);
+    uint32_t f = dtype(t, ">f8", v_bool(0));
+    st_pkl v1 = dstate(t, 1, v_int(8), v_int(1));
+    st_pkvals_build(t, f, &v1);
+    uint32_t f2 = dtype(t, ">f8", v_bool(0));
+    st_pkl v1z = dstate(t, 1, v_int(8), v_int(0));
+    st_pkvals_build(t, f2, &v1z);
+    /* dtype(typestr, align): no copy argument; dtype of a 4-tuple: unknown */
+    st_pkl two[2] = {{ST_PKL_STR, 0, 0, 1, 0, 3}, v_bool(0)};
+    st_pkl a2 = tup(t, two, 2, "<i4");
+    uint32_t i4 = st_pkvals_call(t, ST_PKC_DTYPE, 'R', &a2);
+    st_pkl four[4] = {v_global(0, 1), v_none(), v_none(), v_none()};
+    st_pkl a4 = tup(t, four, 4, NULL);
+    uint32_t d4 = st_pkvals_call(t, ST_PKC_DTYPE, 'R', &a4);
+    targs[0] = v_rec(d4);
+    args = tup(t, targs, 2, NULL);
+    assert_int_equal(st_pkvals_forged_object_dtype(t, &args, 0), 1);
+    targs[0] = v_rec(i4);
+    args = tup(t, targs, 2, NULL);
+    assert_int_equal(st_pkvals_forged_object_dtype(t, &args, 0), 0);
+    targs[0] = v_rec(99999); /* no such record */
+    args = tup(t, targs, 2, NULL);
+    assert_int_equal(st_pkvals_forged_object_dtype(t, &args, 0), 0);
+    /* a pooled str item is not a type string numpy reads here (its text is not re-read) */
+    st_pkl pooled[2] = {v_str(t, "f8"), v_bool(0)};
+    assert_int_equal(tup(t, pooled, 2, NULL).kind, ST_PKL_CONTAINER);
+    st_pkl ints4[4] = {v_int(1u << 31), v_int(1u << 31), v_int(1u << 31), v_int(3)};
+    assert_int_equal(tup(t, ints4, 4, NULL).overflow, 1);
+    assert_int_equal(st_pkvals_tuple(NULL, four, NULL, 4).kind, ST_PKL_CONTAINER);
+    assert_int_equal(st_pkvals_out_of_memory(NULL), 0);
+    assert_int_equal(st_pkvals_out_of_memory(t), 0);
+    /* copyreg: first item not a class; a wrapper class made without __init__ */
+    st_pkl notcls[2] = {v_int(3), v_global(0, 1)};
+    st_pkl nc = tup(t, notcls, 2, NULL);
+    assert_int_equal(st_pkvals_call(t, ST_PKC_NONE, 'C', &nc), 0);
+    st_pkl wcls[2] = {v_global(ST_PKC_NUMPY_WRAPPER, 2), v_none()};
+    st_pkl wc = tup(t, wcls, 2, NULL);
+    uint32_t w = st_pkvals_call(t, ST_PKC_NONE, 'C', &wc);
+    assert_true(w != 0);
+    st_pkl none = v_none();
+    assert_int_equal(st_pkvals_build(t, w, &none), ST_PKC_NUMPY_WRAPPER);
+    st_jl_read rd;
+    read_wrapper(t, w, ST_JL_FAILS, "without a shape or dtype attribute", &rd);
+    /* a shape but no dtype; a dtype attribute that is not a dtype */
+    st_pkl sh = v_shape(2, 0), num = v_int(8);
+    st_pkvals_setitem(t, 500, "shape", &sh, NULL);
+    st_pkl d500 = {ST_PKL_DICT, 0, 0, 2, 0, 500};
+    w = st_pkvals_call(t, ST_PKC_NONE, 'C', &wc);
+    st_pkvals_build(t, w, &d500);
+    read_wrapper(t, w, ST_JL_FAILS, "without a shape or dtype attribute", &rd);
+    st_pkvals_setitem(t, 500, "dtype", &num, NULL);
+    w = st_pkvals_call(t, ST_PKC_NONE, 'C', &wc);
+    st_pkvals_build(t, w, &d500);
+    read_wrapper(t, w, ST_JL_UNKNOWN, "its dtype is not one stcheck can follow", &rd);
+    /* a state that is a record but no pair: a mapping stcheck does not follow */
+    st_pkl trio[3] = {v_global(0, 1), v_none(), v_none()};
+    st_pkl tr = tup(t, trio, 3, NULL);
+    w = st_pkvals_call(t, ST_PKC_NONE, 'C', &wc);
+    st_pkvals_build(t, w, &tr);
+    read_wrapper(t, w, ST_JL_UNKNOWN, "keys stcheck cannot read", &rd);
+    /* a pooled str value is kept as is */
+    st_pkl fname = v_str(t, "f.npy");
+    st_pkvals_setitem(t, 501, "filename", &fname, NULL);
+    st_pkl d501 = {ST_PKL_DICT, 0, 0, 2, 0, 501};
+    st_pkl ndcls[2] = {v_global(ST_PKC_ND_WRAPPER, 2), v_none()};
+    st_pkl ndc = tup(t, ndcls, 2, NULL);
+    w = st_pkvals_call(t, ST_PKC_NONE, 'C', &ndc);
+    st_pkvals_build(t, w, &d501);
+    read_wrapper(t, w, ST_JL_SIBLING, NULL, &rd);
+    assert_memory_equal(rd.name, "f.npy", 5);
+    /* ZNDArrayWrapper without init_args, or with init_args of another length */
+    st_pkl zcls[2] = {v_global(ST_PKC_ZND_WRAPPER, 2), v_none()};
+    st_pkl zc = tup(t, zcls, 2, NULL);
+    w = st_pkvals_call(t, ST_PKC_NONE, 'C', &zc);
+    st_pkvals_build(t, w, &d501);
+    read_wrapper(t, w, ST_JL_ZFILE, NULL, &rd);
+    assert_int_equal(rd.has_subclass, 0);
+    st_pkl init2[2] = {v_global(0, 9), v_none()};
+    st_pkl in2 = tup(t, init2, 2, NULL);
+    st_pkvals_setitem(t, 502, "filename", &fname, NULL);
+    st_pkvals_setitem(t, 502, "init_args", &in2, NULL);
+    st_pkl d502 = {ST_PKL_DICT, 0, 0, 2, 0, 502};
+    w = st_pkvals_call(t, ST_PKC_NONE, 'C', &zc);
+    st_pkvals_build(t, w, &d502);
+    read_wrapper(t, w, ST_JL_ZFILE, NULL, &rd);
+    assert_int_equal(rd.has_subclass, 0);
+    st_pkl init3[3] = {v_int(1), v_none(), v_global(0, 2)};
+    st_pkl in3 = tup(t, init3, 3, NULL);
+    st_pkvals_setitem(t, 503, "filename", &fname, NULL);
+    st_pkvals_setitem(t, 503, "init_args", &in3, NULL);
+    st_pkl d503 = {ST_PKL_DICT, 0, 0, 2, 0, 503};
+    w = st_pkvals_call(t, ST_PKC_NONE, 'C', &zc);
+    st_pkvals_build(t, w, &d503);
+    read_wrapper(t, w, ST_JL_ZFILE, NULL, &rd);
+    assert_int_equal(rd.has_subclass, 0);
+    /* ndarray states: item 2 not a dtype; a dtype with its object flag */
+    st_pkl as[5] = {v_int(1), v_shape(1, 0), v_rec(f8), v_bool(0), v_kind(ST_PKL_TEXT, 1)};
+    st_pkl ast = tup(t, as, 5, NULL);
+    assert_int_equal(st_pkvals_raw_objects(t, &ast), 0);
+    uint32_t o = dtype(t, "O8", v_bool(0));
+    as[2] = v_rec(o);
+    ast = tup(t, as, 5, NULL);
+    assert_int_equal(st_pkvals_raw_objects(t, &ast), 0);
+    as[2] = v_global(0, 1);
+    ast = tup(t, as, 5, NULL);
+    assert_int_equal(st_pkvals_raw_objects(t, &ast), 0);
+    /* the string pool holds at most 32 MiB: later strings stay unresolved */
+    char s256[256];
+    memset(s256, 's', sizeof(s256));
+    st_pkl last = v_none();
+    for (int i = 0; i < 140000 && last.kind != ST_PKL_TEXT; i++)
+        last = st_pkl_str(t, s256, sizeof(s256));
+    assert_int_equal(last.kind, ST_PKL_TEXT);
+    assert_int_equal(st_pkvals_exhausted(t), 0);
+    st_pkvals_free(t);
+}
+
 /* ---- the walker with container flags and failing reads --------------------------------- */
 
 typedef struct {
@@ -757,6 +915,49 @@ static void test_looks_like(void **state)
 #undef LOOKS
 }
 
+/* The pickle view every file gets (views.c): which first bytes it walks, and what it reports. */
+static void view_expect(st_ctx *ctx, const char *what, const char *b, size_t n, const char *ids,
+                        st_verdict v)
+{
+    st_report *r = st_report_new(ctx, "x");
+    st_src src = {-1, (const unsigned char *)b, n};
+    st_input in = {.ctx = ctx, .report = r, .src = &src, .head = (const unsigned char *)b,
+                   .head_len = n};
+    st_error err = st_pickle_view_check(&in);
+    if (err != ST_OK)
+        st_report_fail(r, err);
+    char got[512];
+    tu_ids(r, got, sizeof(got));
+    if (strcmp(got, ids) != 0 || st_report_verdict(r) != v)
+        fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d", what, got,
+                 st_report_verdict(r), ids, v);
+    st_report_free(r);
+}
+
+static void test_pickle_view(void **state)
+{
+    static const struct {
+        const char *b;
+        size_t n;
+        int want;
+    } sniff[] = {
+        {"", 0, 0},      {"\0", 1, 0},   {"x", 1, 0},    {"N", 1, 100},  {"(", 1, 100},
+        {"\x80", 1, 100}, {"\x95", 1, 100}, {"\x81", 1, 0}, {"\xff", 1, 0}, {".", 1, 0},
+    };
+    for (size_t i = 0; i < sizeof(sniff) / sizeof(sniff[0]); i++) {
+        st_input in = {.head = (const unsigned char *)sniff[i].b, .head_len = sniff[i].n};
+        if (st_pickle_view_sniff(&in) != sniff[i].want)
+            fail_msg("view sniff %zu: %d", i, st_pickle_view_sniff(&in));
+    }
+    view_expect(*state, "imports and calls", "cos\nsystem\n(S'x'\ntR.", 20, "ST201,ST520", FAIL);
+    view_expect(*state, "runs nothing", "N.", 2, "", PASS);
+    view_expect(*state, "fails at once", "NR", 2, "", PASS);
+    st_ctx *ctx = st_ctx_new();
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_PICKLE_OPCODES, 2), ST_OK);
+    view_expect(ctx, "could not finish, imported nothing", "NNNN.", 5, "ST901", NOCHECK);
+    st_ctx_free(ctx);
+}
+
 /* ---- legacy torch checkpoints (rawpickle.c) ------------------------------------------------ */
 
 typedef struct {
@@ -987,6 +1188,7 @@ int main(void)
         cmocka_unit_test(test_persistent_ids),  cmocka_unit_test(test_legacy),
         cmocka_unit_test(test_legacy_magic),    cmocka_unit_test(test_judge),
         cmocka_unit_test(test_job_flags),       cmocka_unit_test(test_looks_like),
+        cmocka_unit_test(test_value_edges),     cmocka_unit_test(test_pickle_view),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
