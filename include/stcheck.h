@@ -78,6 +78,10 @@ typedef enum {
     ST_LIMIT_TREE_ENTRIES,     /* entries listed in one folder walk (-r); default 1,000,000 */
     ST_LIMIT_TREE_DEPTH,       /* folder depth of a walk; default 256 */
     ST_LIMIT_LINK_STEPS,       /* path components looked up resolving one walk's links; 1,000,000 */
+    ST_LIMIT_GGUF_KV,          /* GGUF metadata key/value pairs; default 1,000,000 */
+    ST_LIMIT_GGUF_ARRAY_DEPTH, /* GGUF arrays nested in arrays; default 8 */
+    ST_LIMIT_TEMPLATE_BYTES,   /* bytes of one GGUF chat template; default 1,048,576 */
+    ST_LIMIT_TEMPLATE_DEPTH,   /* nesting of a chat template's blocks and expressions; 64 */
     ST_LIMIT_COUNT_
 } st_limit;
 

@@ -31,6 +31,10 @@ static const struct {
     [ST_LIMIT_TREE_ENTRIES] = {1000000u, 0xFFFFFFFFu},
     [ST_LIMIT_TREE_DEPTH] = {256u, 4096u},
     [ST_LIMIT_LINK_STEPS] = {1000000u, (uint64_t)1 << 40},
+    [ST_LIMIT_GGUF_KV] = {1000000u, 0xFFFFFFFu},
+    [ST_LIMIT_GGUF_ARRAY_DEPTH] = {8u, 64u},
+    [ST_LIMIT_TEMPLATE_BYTES] = {1u << 20, 1u << 26},
+    [ST_LIMIT_TEMPLATE_DEPTH] = {64u, 1024u},
 };
 
 st_ctx *st_ctx_new(void)

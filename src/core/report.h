@@ -24,6 +24,12 @@ struct st_report {
     uint64_t file_size;
     uint64_t header_len;
     uint64_t tensor_count;
+    /* GGUF (format "gguf"): version, alignment, key/value count, general.architecture
+     * (escaped, "" when absent) and the SHA-256 of tokenizer.chat_template ("" when absent) */
+    uint32_t gguf_version, gguf_alignment;
+    uint64_t gguf_kv_count;
+    char gguf_arch[72];
+    char gguf_template_sha256[65];
     st_error err;
     int fail_on;               /* from the context: lowest failing severity */
     const st_severity *sevmap; /* the context's severities, used while checking */

@@ -93,6 +93,9 @@ st_error st_zfile_check(st_input *in);
 int st_tar_sniff(const st_input *in);
 int st_tar_header_valid(const unsigned char *h, size_t n);
 st_error st_tar_check(st_input *in);
+/* gguf/gguf.c: GGUF (llama.cpp) */
+int st_gguf_sniff(const st_input *in);
+st_error st_gguf_check(st_input *in);
 int st_opaque_sniff(const st_input *in);
 st_error st_opaque_check(st_input *in);
 int st_index_sniff(const st_input *in);

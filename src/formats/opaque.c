@@ -1,6 +1,6 @@
 /*
  * opaque.c - formats stcheck recognises but cannot check yet: zstd, lz4 and 7z containers, and
- * model files whose structure is not validated: GGUF (llama.cpp), TensorFlow Lite (a flatbuffer
+ * model files whose structure is not validated: TensorFlow Lite (a flatbuffer
  * with "TFL3" at offset 4), HDF5 (Keras .h5, whose Lambda layers hold code) and ONNX (a protobuf
  * ModelProto without a magic number: a name ending .onnx and a first field ir_version, tag 0x08).
  * Their content is unknown, so the verdict is "could not check" with a finding naming the
@@ -19,7 +19,6 @@ static const struct {
     {"zstd", 0, "\x28\xb5\x2f\xfd", 4},
     {"lz4", 0, "\x04\x22\x4d\x18", 4},
     {"7z", 0, "7z\xbc\xaf\x27\x1c", 6},
-    {"gguf", 0, "GGUF", 4},
     {"tflite", 4, "TFL3", 4},
     {"hdf5", 0, "\x89HDF\r\n\x1a\n", 8},
     {"hdf5", 512, "\x89HDF\r\n\x1a\n", 8}, /* after a user block (h5py userblock_size) */

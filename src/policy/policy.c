@@ -51,6 +51,10 @@ static const char *const limit_names[ST_LIMIT_COUNT_] = {
     [ST_LIMIT_TREE_ENTRIES] = "tree_entries",
     [ST_LIMIT_TREE_DEPTH] = "tree_depth",
     [ST_LIMIT_LINK_STEPS] = "link_steps",
+    [ST_LIMIT_GGUF_KV] = "gguf_kv",
+    [ST_LIMIT_GGUF_ARRAY_DEPTH] = "gguf_array_depth",
+    [ST_LIMIT_TEMPLATE_BYTES] = "chat_template_bytes",
+    [ST_LIMIT_TEMPLATE_DEPTH] = "chat_template_depth",
 };
 static const char *const sev_names[] = {"off", "info", "warning", "error", "none"};
 

@@ -137,6 +137,24 @@ static cJSON *counts_json(const st_report *r)
     return c;
 }
 
+/* GGUF: the tensor count and a "gguf" object (docs/report-json.md). */
+static int add_gguf(cJSON *o, const st_report *r)
+{
+    cJSON *g = cJSON_AddObjectToObject(o, "gguf");
+    if (g == NULL || add_u64(o, "tensor_count", r->tensor_count) ||
+        add_u64(g, "version", r->gguf_version) || add_u64(g, "alignment", r->gguf_alignment) ||
+        add_u64(g, "kv_count", r->gguf_kv_count) || add_u64(g, "tensor_count", r->tensor_count) ||
+        add_u64(g, "data_offset", r->header_len))
+        return -1;
+    if ((r->gguf_arch[0] ? !st_json_text(g, "architecture", r->gguf_arch)
+                         : !cJSON_AddNullToObject(g, "architecture")) ||
+        (r->gguf_template_sha256[0]
+             ? !cJSON_AddStringToObject(g, "chat_template_sha256", r->gguf_template_sha256)
+             : !cJSON_AddNullToObject(g, "chat_template_sha256")))
+        return -1;
+    return 0;
+}
+
 /* URLs (docs/remote.md): what checking it cost; absent for local files. */
 static int add_fetch(cJSON *o, const st_report *r)
 {
@@ -150,6 +168,8 @@ static int add_fetch(cJSON *o, const st_report *r)
  * false 0 (a PyTorch checkpoint's storages are not its tensors). */
 static int add_sizes(cJSON *o, const st_report *r)
 {
+    if (strcmp(r->format, "gguf") == 0 && r->gguf_version != 0)
+        return add_gguf(o, r);
     if (strcmp(r->format, "safetensors") != 0)
         return 0;
     return add_u64(o, "header_length", r->header_len) || add_u64(o, "tensor_count", r->tensor_count)

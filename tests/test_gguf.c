@@ -1,0 +1,1041 @@
+/*
+ * test_gguf.c - every check of the GGUF validator (src/formats/gguf/) on crafted buffers,
+ * asserting the exact set of finding ids and the verdict; the chat-template checker on
+ * templates directly.
+ */
+#include "test_util.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "formats/gguf/gguf.h"
+
+#define PASS ST_VERDICT_PASS
+#define FAIL ST_VERDICT_FAIL
+#define NOCHECK ST_VERDICT_ERROR
+
+/* ---- a GGUF builder ------------------------------------------------------------------------ */
+
+typedef struct {
+    unsigned char *p;
+    size_t n, cap;
+    int v1;
+    uint32_t nkv, nt;
+    unsigned char *infos; /* tensor infos, written after the kvs */
+    size_t ni, capi;
+} gb;
+
+static void raw(unsigned char **p, size_t *n, size_t *cap, const void *src, size_t len)
+{
+    if (*n + len > *cap) {
+        *cap = (*n + len) * 2 + 64;
+        *p = realloc(*p, *cap);
+        assert_non_null(*p);
+    }
+    memcpy(*p + *n, src, len);
+    *n += len;
+}
+
+static void put(gb *b, const void *src, size_t len)
+{
+    raw(&b->p, &b->n, &b->cap, src, len);
+}
+
+static void put_u32(gb *b, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    put(b, x, 4);
+}
+
+static void put_u64(gb *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void put_len(gb *b, uint64_t v)
+{
+    if (b->v1)
+        put_u32(b, (uint32_t)v);
+    else
+        put_u64(b, v);
+}
+
+static void put_str(gb *b, const char *s, size_t n)
+{
+    put_len(b, n);
+    put(b, s, n);
+}
+
+static void key(gb *b, const char *k, uint32_t type)
+{
+    put_str(b, k, strlen(k));
+    put_u32(b, type);
+    b->nkv++;
+}
+
+static void kv_u32(gb *b, const char *k, uint32_t v)
+{
+    key(b, k, GG_U32);
+    put_u32(b, v);
+}
+
+static void kv_str(gb *b, const char *k, const char *v)
+{
+    key(b, k, GG_STRING);
+    put_str(b, v, strlen(v));
+}
+
+/* An array header: element type and count (elements follow through put*). */
+static void kv_arr(gb *b, const char *k, uint32_t etype, uint64_t n)
+{
+    key(b, k, GG_ARRAY);
+    put_u32(b, etype);
+    put_len(b, n);
+}
+
+/* A tensor info, kept apart until finish(). */
+static void tensor(gb *b, const char *name, uint32_t n_dims, const int64_t *ne, uint32_t type,
+                   uint64_t offset)
+{
+    gb t = {.v1 = b->v1};
+    put_str(&t, name, strlen(name));
+    put_u32(&t, n_dims);
+    for (uint32_t i = 0; i < n_dims; i++)
+        put_len(&t, (uint64_t)ne[i]);
+    put_u32(&t, type);
+    put_u64(&t, offset);
+    raw(&b->infos, &b->ni, &b->capi, t.p, t.n);
+    free(t.p);
+    b->nt++;
+}
+
+static void start(gb *b, uint32_t version)
+{
+    memset(b, 0, sizeof(*b));
+    b->v1 = version == 1;
+}
+
+/* header + kvs + infos + padding to align + data bytes of data_len (filled with fill). */
+static unsigned char *finish(gb *b, uint32_t version, size_t align, size_t data_len, int fill,
+                             size_t *len)
+{
+    gb out = {.v1 = b->v1};
+    put(&out, "GGUF", 4);
+    put_u32(&out, version);
+    put_len(&out, b->nt);
+    put_len(&out, b->nkv);
+    put(&out, b->p, b->n);
+    put(&out, b->infos ? b->infos : (unsigned char *)"", b->ni);
+    while (b->nt && out.n % align)
+        put(&out, "", 1);
+    for (size_t i = 0; i < data_len; i++) {
+        unsigned char c = (unsigned char)fill;
+        put(&out, &c, 1);
+    }
+    free(b->p);
+    free(b->infos);
+    *len = out.n;
+    return out.p;
+}
+
+static void arch(gb *b)
+{
+    kv_str(b, "general.architecture", "llama");
+}
+
+static st_report *check(st_ctx *ctx, unsigned char *buf, size_t len)
+{
+    st_report *r = st_check_buffer(ctx, buf, len, "t.gguf");
+    assert_non_null(r);
+    free(buf);
+    return r;
+}
+
+#define EXPECT(ctx, buf, len, ids, verdict)                                                        \
+    do {                                                                                           \
+        st_report *r_ = check((ctx), (buf), (len));                                                \
+        tu_assert_ids(r_, (ids));                                                                  \
+        assert_int_equal(st_report_verdict(r_), (verdict));                                        \
+        st_report_free(r_);                                                                        \
+    } while (0)
+
+static const int64_t NE8[4] = {8, 1, 1, 1};
+
+/* A valid file: arch + one F32 tensor of 8 elements. */
+static unsigned char *simple(uint32_t version, size_t *len)
+{
+    gb b;
+    start(&b, version);
+    arch(&b);
+    tensor(&b, "a", 1, NE8, 0, 0);
+    return finish(&b, version, 32, 32, 0, len);
+}
+
+static unsigned char *with_kv(void (*add)(gb *), uint32_t version, size_t *len);
+static unsigned char *two(uint64_t off_b, size_t data, int fill, size_t *len);
+static void k_grammar(gb *b);
+
+/* ---- header --------------------------------------------------------------------------------- */
+
+static void test_header(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    unsigned char *b = simple(3, &len);
+    st_report *r = check(ctx, b, len);
+    tu_assert_ids(r, "");
+    assert_int_equal(st_report_verdict(r), PASS);
+    assert_string_equal(st_report_format(r), "gguf");
+    assert_int_equal(st_report_tensor_count(r), 1);
+    st_report_free(r);
+
+    b = simple(2, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    b = simple(1, &len);
+    EXPECT(ctx, b, len, "ST703", PASS);
+
+    unsigned char h[24] = "GGUF";
+    h[4] = 4; /* version 4 */
+    EXPECT(ctx, memcpy(malloc(24), h, 24), 24, "ST701", NOCHECK);
+    h[4] = 0;
+    EXPECT(ctx, memcpy(malloc(24), h, 24), 24, "ST701", FAIL);
+    h[7] = 3; /* big-endian 3 */
+    EXPECT(ctx, memcpy(malloc(24), h, 24), 24, "ST702", NOCHECK);
+    EXPECT(ctx, memcpy(malloc(6), h, 6), 6, "ST704", FAIL);
+    memset(h + 4, 0, 20);
+    h[4] = 3;
+    EXPECT(ctx, memcpy(malloc(10), h, 10), 10, "ST704", FAIL); /* counts cut */
+    h[15] = 0x80;                                              /* tensor count negative as int64 */
+    EXPECT(ctx, memcpy(malloc(24), h, 24), 24, "ST705", FAIL);
+    h[15] = 0;
+    h[8] = 200; /* 200 tensors in 0 bytes */
+    EXPECT(ctx, memcpy(malloc(24), h, 24), 24, "ST704", FAIL);
+    h[8] = 0;
+    EXPECT(ctx, memcpy(malloc(24), h, 24), 24, "ST724,ST732", PASS); /* empty, 8 trailing */
+
+    /* limits: keys and tensors */
+    st_ctx *low = st_ctx_new();
+    assert_int_equal(st_ctx_set_limit(low, ST_LIMIT_GGUF_KV, 1), ST_OK);
+    b = with_kv(k_grammar, 3, &len); /* two keys */
+    EXPECT(low, b, len, "ST901", NOCHECK);
+    st_ctx_free(low);
+}
+
+/* ---- keys and values ---------------------------------------------------------------------- */
+
+static unsigned char *with_kv(void (*add)(gb *), uint32_t version, size_t *len)
+{
+    gb b;
+    start(&b, version);
+    arch(&b);
+    add(&b);
+    tensor(&b, "a", 1, NE8, 0, 0);
+    return finish(&b, version, 32, 32, 0, len);
+}
+
+static void k_nul(gb *b)
+{
+    key(b, "x", GG_U8); /* the value, then a key with a NUL */
+    put(b, "\1", 1);
+    put_str(b, "general.na\0me", 13);
+    put_u32(b, GG_U8);
+    put(b, "\0", 1);
+    b->nkv++;
+}
+static void k_empty(gb *b)
+{
+    put_str(b, "", 0);
+    put_u32(b, GG_U8);
+    put(b, "\0", 1);
+    b->nkv++;
+}
+static void k_ctl(gb *b)
+{
+    kv_u32(b, "general.\tx", 1);
+}
+static void k_utf8(gb *b)
+{
+    kv_u32(b, "general.\xc3(", 1);
+}
+static void k_grammar(gb *b)
+{
+    kv_u32(b, "general.Name", 1);
+}
+static void k_grammar2(gb *b)
+{
+    kv_u32(b, "general..x", 1);
+}
+static void k_dup(gb *b)
+{
+    kv_str(b, "general.name", "a");
+    kv_str(b, "general.name", "b");
+}
+static void k_dup_nul(gb *b)
+{
+    kv_str(b, "general.name", "a");
+    put_str(b, "general.name\0x", 14);
+    put_u32(b, GG_U8);
+    put(b, "\0", 1);
+    b->nkv++;
+}
+static void k_type(gb *b)
+{
+    key(b, "general.x", 99);
+}
+static void k_atype(gb *b)
+{
+    kv_arr(b, "general.x", 77, 1);
+}
+static void k_bool(gb *b)
+{
+    key(b, "llama.use_parallel_residual", GG_BOOL);
+    put(b, "\2", 1);
+}
+static void k_bool_arr(gb *b)
+{
+    kv_arr(b, "general.flags", GG_BOOL, 3);
+    put(b, "\0\1\5", 3);
+}
+static void k_utf8_val(gb *b)
+{
+    kv_str(b, "general.name", "\xe0\x80\x80");
+}
+static void k_utf8_arr(gb *b)
+{
+    kv_arr(b, "general.tags", GG_STRING, 2);
+    put_str(b, "ok \xf0\x9f\x98\x80", 8);
+    put_str(b, "\xf4\x90\x80\x80", 4);
+}
+static void k_nested(gb *b)
+{
+    kv_arr(b, "general.n", GG_ARRAY, 2);
+    put_u32(b, GG_STRING);
+    put_len(b, 1);
+    put_str(b, "x", 1);
+    put_u32(b, GG_ARRAY);
+    put_len(b, 1);
+    put_u32(b, GG_U16);
+    put_len(b, 2);
+    put(b, "\1\0\2\0", 4);
+}
+static void k_scalars(gb *b)
+{
+    static const uint32_t types[] = {GG_U8,  GG_I8,  GG_U16, GG_I16, GG_I32,
+                                     GG_F32, GG_U64, GG_I64, GG_F64};
+    static const char *const names[] = {"general.a", "general.b", "general.c",
+                                        "general.d", "general.e", "general.f",
+                                        "general.g", "general.h", "general.i"};
+    static const unsigned sizes[] = {1, 1, 2, 2, 4, 4, 8, 8, 8};
+    for (int i = 0; i < 9; i++) {
+        key(b, names[i], types[i]);
+        put(b, "\xff\xff\xff\xff\xff\xff\xff\xff", sizes[i]);
+    }
+    key(b, "general.t", GG_BOOL);
+    put(b, "\1", 1);
+    kv_arr(b, "general.ints", GG_I64, 2);
+    put_u64(b, 1);
+    put_u64(b, 2);
+}
+
+static void test_keys(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    unsigned char *b;
+    b = with_kv(k_nul, 3, &len);
+    EXPECT(ctx, b, len, "ST706", FAIL);
+    b = with_kv(k_empty, 3, &len);
+    EXPECT(ctx, b, len, "ST706", FAIL);
+    b = with_kv(k_ctl, 3, &len);
+    EXPECT(ctx, b, len, "ST706", FAIL);
+    b = with_kv(k_utf8, 3, &len);
+    EXPECT(ctx, b, len, "ST706", FAIL);
+    b = with_kv(k_grammar, 3, &len);
+    EXPECT(ctx, b, len, "ST707", PASS);
+    b = with_kv(k_grammar2, 3, &len);
+    EXPECT(ctx, b, len, "ST707", PASS);
+    b = with_kv(k_dup, 3, &len);
+    EXPECT(ctx, b, len, "ST708", FAIL);
+    b = with_kv(k_dup_nul, 3, &len);
+    EXPECT(ctx, b, len, "ST706,ST708", FAIL);
+    b = with_kv(k_dup_nul, 1, &len);
+    EXPECT(ctx, b, len, "ST703,ST706,ST708", FAIL);
+    b = with_kv(k_type, 3, &len);
+    EXPECT(ctx, b, len, "ST709", FAIL);
+    b = with_kv(k_atype, 3, &len);
+    EXPECT(ctx, b, len, "ST709", FAIL);
+    b = with_kv(k_bool, 3, &len);
+    EXPECT(ctx, b, len, "ST710", FAIL);
+    b = with_kv(k_bool_arr, 3, &len);
+    EXPECT(ctx, b, len, "ST710", FAIL);
+    b = with_kv(k_utf8_val, 3, &len);
+    EXPECT(ctx, b, len, "ST711", FAIL);
+    b = with_kv(k_utf8_arr, 3, &len);
+    EXPECT(ctx, b, len, "ST711", FAIL);
+    b = with_kv(k_nested, 3, &len);
+    EXPECT(ctx, b, len, "ST712", PASS);
+    b = with_kv(k_nested, 1, &len);
+    EXPECT(ctx, b, len, "ST703,ST712", PASS);
+    b = with_kv(k_scalars, 3, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    b = with_kv(k_scalars, 1, &len);
+    EXPECT(ctx, b, len, "ST703", PASS);
+
+    /* nesting deeper than the limit: could not check */
+    st_ctx *low = st_ctx_new();
+    assert_int_equal(st_ctx_set_limit(low, ST_LIMIT_GGUF_ARRAY_DEPTH, 1), ST_OK);
+    b = with_kv(k_nested, 3, &len);
+    EXPECT(low, b, len, "ST712,ST901", NOCHECK);
+    /* keys and names beyond header_bytes in memory */
+    assert_int_equal(st_ctx_set_limit(low, ST_LIMIT_HEADER_BYTES, 8), ST_OK);
+    b = simple(3, &len);
+    EXPECT(low, b, len, "ST901", NOCHECK);
+    st_ctx_free(low);
+}
+
+/* Truncation at every point of a file with every kind of value: never a pass, never a crash. */
+static void test_truncation(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    k_scalars(&b);
+    k_nested(&b);
+    k_bool_arr(&b);
+    tensor(&b, "a", 1, NE8, 0, 0);
+    unsigned char *full = finish(&b, 3, 32, 32, 0, &len);
+    for (size_t cut = 4; cut + 32 < len; cut++) {
+        st_report *r = st_check_buffer(ctx, full, cut, "t.gguf");
+        assert_int_not_equal(st_report_verdict(r), PASS);
+        st_report_free(r);
+    }
+    free(full);
+}
+
+/* ---- alignment ------------------------------------------------------------------------------ */
+
+static unsigned char *aligned(uint32_t type, uint32_t value, size_t *len)
+{
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    key(&b, "general.alignment", type);
+    if (type == GG_U32)
+        put_u32(&b, value);
+    else
+        put(&b, "\0\1", 2);
+    tensor(&b, "a", 1, NE8, 0, 0);
+    tensor(&b, "b", 1, NE8, 0, value == 64 ? 64 : 32);
+    return finish(&b, 3, value == 64 ? 64 : 32, 96, 0, len);
+}
+
+static void test_alignment(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    unsigned char *b = aligned(GG_U32, 64, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    b = aligned(GG_U32, 48, &len);
+    EXPECT(ctx, b, len, "ST713", FAIL);
+    b = aligned(GG_U32, 0, &len);
+    EXPECT(ctx, b, len, "ST713", FAIL);
+    b = aligned(GG_U32, 1u << 21, &len);
+    EXPECT(ctx, b, len, "ST713", FAIL);
+    b = aligned(GG_U16, 0, &len);
+    EXPECT(ctx, b, len, "ST713", FAIL);
+}
+
+/* ---- tensor infos ---------------------------------------------------------------------------- */
+
+static unsigned char *one_tensor(const char *name, size_t nlen, uint32_t n_dims, const int64_t *ne,
+                                 uint32_t type, size_t data, size_t *len)
+{
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    gb t = {0};
+    put_str(&t, name, nlen);
+    put_u32(&t, n_dims);
+    for (uint32_t i = 0; i < n_dims; i++)
+        put_u64(&t, (uint64_t)ne[i]);
+    put_u32(&t, type);
+    put_u64(&t, 0);
+    raw(&b.infos, &b.ni, &b.capi, t.p, t.n);
+    free(t.p);
+    b.nt = 1;
+    return finish(&b, 3, 32, data, 0, len);
+}
+
+static void test_tensors(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    char name[80];
+    memset(name, 'n', sizeof(name));
+    unsigned char *b = one_tensor(name, 63, 1, NE8, 0, 32, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    b = one_tensor(name, 64, 1, NE8, 0, 32, &len);
+    EXPECT(ctx, b, len, "ST714", FAIL);
+    b = one_tensor("a\0b", 3, 1, NE8, 0, 32, &len);
+    EXPECT(ctx, b, len, "ST714", FAIL);
+    b = one_tensor("a\x80", 2, 1, NE8, 0, 32, &len);
+    EXPECT(ctx, b, len, "ST714", FAIL);
+    int64_t ne5[5] = {1, 1, 1, 1, 1};
+    b = one_tensor("a", 1, 5, ne5, 0, 32, &len);
+    EXPECT(ctx, b, len, "ST716", FAIL);
+    int64_t neg[2] = {8, -1};
+    b = one_tensor("a", 1, 2, neg, 0, 32, &len);
+    EXPECT(ctx, b, len, "ST716", FAIL);
+    int64_t big[2] = {INT64_C(1) << 32, INT64_C(1) << 31};
+    b = one_tensor("a", 1, 2, big, 0, 32, &len);
+    EXPECT(ctx, b, len, "ST716", FAIL);
+    int64_t huge[4] = {INT64_C(1) << 40, INT64_C(1) << 20, 1, 1}; /* 2^60 F32: bytes overflow */
+    b = one_tensor("a", 1, 4, huge, 0, 32, &len);
+    EXPECT(ctx, b, len, "ST720", FAIL);
+    int64_t zero[2] = {0, 8};
+    b = one_tensor("a", 1, 2, zero, 0, 0, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    b = one_tensor("a", 1, 1, NE8, 43, 32, &len);
+    EXPECT(ctx, b, len, "ST717", FAIL);
+    b = one_tensor("a", 1, 1, NE8, 5, 32, &len); /* Q4_3: removed */
+    EXPECT(ctx, b, len, "ST717", FAIL);
+    b = one_tensor("a", 1, 1, NE8, 8, 32, &len); /* Q8_0 blocks of 32 */
+    EXPECT(ctx, b, len, "ST718", FAIL);
+    int64_t q[2] = {256, 2};
+    b = one_tensor("a", 1, 2, q, 12, 288, &len); /* Q4_K: 2 rows of 144 bytes */
+    EXPECT(ctx, b, len, "", PASS);
+    /* a name longer than a key may be */
+    gb t;
+    start(&t, 3);
+    arch(&t);
+    gb info = {0};
+    put_u64(&info, 70000);
+    for (int i = 0; i < 70000; i++)
+        put(&info, "n", 1);
+    put_u32(&info, 1);
+    put_u64(&info, 8);
+    put_u32(&info, 0);
+    put_u64(&info, 0);
+    raw(&t.infos, &t.ni, &t.capi, info.p, info.n);
+    free(info.p);
+    t.nt = 1;
+    b = finish(&t, 3, 32, 32, 0, &len);
+    EXPECT(ctx, b, len, "ST714", FAIL);
+    /* the tensors limit */
+    st_ctx *low = st_ctx_new();
+    assert_int_equal(st_ctx_set_limit(low, ST_LIMIT_TENSORS, 1), ST_OK);
+    b = two(32, 64, 0, &len);
+    EXPECT(low, b, len, "ST901", NOCHECK);
+    st_ctx_free(low);
+}
+
+static void test_duplicates(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    tensor(&b, "a", 1, NE8, 0, 0);
+    tensor(&b, "a", 1, NE8, 0, 32);
+    unsigned char *p = finish(&b, 3, 32, 64, 0, &len);
+    EXPECT(ctx, p, len, "ST715", FAIL);
+    start(&b, 3);
+    arch(&b);
+    gb t = {0};
+    put_str(&t, "a\0x", 3);
+    put_u32(&t, 1);
+    put_u64(&t, 8);
+    put_u32(&t, 0);
+    put_u64(&t, 0);
+    put_str(&t, "a\0y", 3);
+    put_u32(&t, 1);
+    put_u64(&t, 8);
+    put_u32(&t, 0);
+    put_u64(&t, 32);
+    put_str(&t, "a\0y", 3); /* exact duplicate too */
+    put_u32(&t, 1);
+    put_u64(&t, 8);
+    put_u32(&t, 0);
+    put_u64(&t, 64);
+    raw(&b.infos, &b.ni, &b.capi, t.p, t.n);
+    free(t.p);
+    b.nt = 3;
+    p = finish(&b, 3, 32, 96, 0, &len);
+    EXPECT(ctx, p, len, "ST714,ST715", FAIL);
+}
+
+/* ---- data layout ------------------------------------------------------------------------------
+ */
+
+static unsigned char *two(uint64_t off_b, size_t data, int fill, size_t *len)
+{
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    int64_t ne4[1] = {4};
+    tensor(&b, "a", 1, ne4, 0, 0);
+    tensor(&b, "b", 1, NE8, 0, off_b);
+    return finish(&b, 3, 32, data, fill, len);
+}
+
+static void test_layout(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    unsigned char *b = two(32, 64, 0, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    b = two(64, 96, 0, &len);
+    EXPECT(ctx, b, len, "ST719", FAIL); /* gap */
+    b = two(16, 64, 0, &len);
+    EXPECT(ctx, b, len, "ST719", FAIL); /* misaligned */
+    b = two(0, 64, 0, &len);
+    EXPECT(ctx, b, len, "ST719", FAIL); /* overlap */
+    b = two(32, 60, 0, &len);
+    EXPECT(ctx, b, len, "ST720", FAIL); /* second tensor cut */
+    b = two(32, 64, 1, &len);
+    EXPECT(ctx, b, len, "ST721", FAIL); /* nonzero fill: padding after a */
+    /* the last tensor's padding absent: llama.cpp maps the tensor, fine */
+    b = one_tensor("a", 1, 1, (int64_t[]){4}, 0, 16, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    /* the data section starts past the end */
+    b = simple(3, &len);
+    EXPECT(ctx, b, len - 40, "ST720", FAIL);
+    /* nonzero padding before the data section */
+    b = simple(3, &len);
+    b[len - 33] = 7;
+    EXPECT(ctx, b, len, "ST721", FAIL);
+}
+
+static void test_trailing(void **state)
+{
+    st_ctx *ctx = *state;
+    static const struct {
+        const char *bytes;
+        size_t n;
+        const char *ids;
+        st_verdict v;
+    } t[] = {
+        {"plain text", 10, "ST722", PASS},
+        {"PK\3\4zip", 7, "ST723", FAIL},
+        {"PK\5\6", 4, "ST723", FAIL},
+        {"\x80\x04\x95", 3, "ST723", FAIL},
+        {"\x7f"
+         "ELF",
+         4, "ST723", FAIL},
+        {"MZ\x90", 3, "ST723", FAIL},
+        {"GGUF", 4, "ST723", FAIL},
+        {"xx PK\5\6 end record", 18, "ST723", FAIL},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        size_t len;
+        unsigned char *b = simple(3, &len);
+        b = realloc(b, len + t[i].n);
+        memcpy(b + len, t[i].bytes, t[i].n);
+        st_report *r = check(ctx, b, len + t[i].n);
+        tu_assert_ids(r, t[i].ids);
+        assert_int_equal(st_report_verdict(r), t[i].v);
+        st_report_free(r);
+    }
+}
+
+/* ---- well-known keys ------------------------------------------------------------------------ */
+
+static unsigned char *keyed(void (*add)(gb *), size_t *len)
+{
+    gb b;
+    start(&b, 3);
+    add(&b);
+    tensor(&b, "a", 1, NE8, 0, 0);
+    return finish(&b, 3, 32, 32, 0, len);
+}
+
+static void w_good(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.block_count", 2);
+    kv_u32(b, "llama.expert_count", 8);
+    kv_u32(b, "llama.expert_used_count", 2);
+    kv_arr(b, "llama.attention.head_count", GG_U32, 2);
+    put_u64(b, 0x0000000400000004u);
+    kv_arr(b, "tokenizer.ggml.tokens", GG_STRING, 2);
+    put_str(b, "a", 1);
+    put_str(b, "b", 1);
+    kv_arr(b, "tokenizer.ggml.scores", GG_F32, 2);
+    put_u64(b, 0);
+    kv_arr(b, "tokenizer.ggml.merges", GG_STRING, 1);
+    put_str(b, "a b", 3);
+    kv_u32(b, "tokenizer.ggml.bos_token_id", 1);
+    key(b, "split.no", GG_U16);
+    put(b, "\0\0", 2);
+    key(b, "split.count", GG_U16);
+    put(b, "\2\0", 2);
+    key(b, "split.tensors.count", GG_I32);
+    put_u32(b, 1);
+    kv_str(b, "tokenizer.chat_template.tool_use", "{{ messages[0].content }}");
+    kv_arr(b, "general.tags", GG_STRING, 0);
+}
+static void w_noarch(gb *b)
+{
+    kv_u32(b, "general.file_type", 1);
+}
+static void w_badarch(gb *b)
+{
+    kv_str(b, "general.architecture", "");
+}
+static void w_archtype(gb *b)
+{
+    kv_u32(b, "general.architecture", 1);
+}
+static void w_types(gb *b)
+{
+    arch(b);
+    kv_str(b, "llama.block_count", "2");
+    kv_arr(b, "general.tags", GG_U8, 0);
+    kv_str(b, "tokenizer.chat_template.x", "");
+    key(b, "tokenizer.chat_template.y", GG_U8);
+    put(b, "\0", 1);
+}
+static void w_ns(gb *b)
+{
+    arch(b);
+    kv_u32(b, "qwen2.block_count", 2);
+    kv_u32(b, "nonamespace", 2);
+}
+static void w_layers(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.block_count", 0);
+    kv_u32(b, "llama.expert_count", 1000);
+    kv_u32(b, "llama.expert_used_count", 1001);
+}
+static void w_layers2(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.expert_used_count", 1);
+    kv_arr(b, "llama.feed_forward_length", GG_I32, 1);
+    put_u32(b, 1);
+}
+static void w_tok(gb *b)
+{
+    arch(b);
+    kv_arr(b, "tokenizer.ggml.tokens", GG_STRING, 1);
+    put_str(b, "a", 1);
+    kv_arr(b, "tokenizer.ggml.token_type", GG_I32, 2);
+    put_u64(b, 0);
+    kv_u32(b, "tokenizer.ggml.eos_token_id", 1);
+}
+static void w_split(gb *b)
+{
+    arch(b);
+    key(b, "split.count", GG_U16);
+    put(b, "\0\0", 2);
+    key(b, "split.tensors.count", GG_I32);
+    put_u32(b, 0);
+}
+static void w_split2(gb *b)
+{
+    arch(b);
+    key(b, "split.no", GG_U16);
+    put(b, "\1\0", 2);
+}
+
+static void test_known_keys(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    unsigned char *b = keyed(w_good, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    b = keyed(w_noarch, &len);
+    EXPECT(ctx, b, len, "ST732", PASS);
+    b = keyed(w_badarch, &len);
+    EXPECT(ctx, b, len, "ST731", FAIL);
+    b = keyed(w_archtype, &len);
+    EXPECT(ctx, b, len, "ST730", FAIL);
+    b = keyed(w_types, &len);
+    EXPECT(ctx, b, len, "ST730", FAIL);
+    b = keyed(w_ns, &len);
+    EXPECT(ctx, b, len, "ST733", PASS);
+    b = keyed(w_layers, &len);
+    EXPECT(ctx, b, len, "ST734", FAIL);
+    b = keyed(w_layers2, &len);
+    EXPECT(ctx, b, len, "ST734", FAIL);
+    b = keyed(w_tok, &len);
+    EXPECT(ctx, b, len, "ST735", FAIL);
+    b = keyed(w_split, &len);
+    EXPECT(ctx, b, len, "ST736", FAIL);
+    b = keyed(w_split2, &len);
+    EXPECT(ctx, b, len, "ST736", FAIL);
+}
+
+/* ---- --deep ---------------------------------------------------------------------------------- */
+
+static void test_deep(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    st_ctx_set_deep(ctx, 1);
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    int64_t ne2[1] = {16};
+    tensor(&b, "f32", 1, ne2, 0, 0);  /* 64 bytes */
+    tensor(&b, "f16", 1, ne2, 1, 64); /* 32 bytes */
+    tensor(&b, "bf16", 1, ne2, 30, 96);
+    tensor(&b, "q", 1, (int64_t[]){32}, 8, 128); /* not a float type: skipped */
+    size_t len;
+    unsigned char *p = finish(&b, 3, 32, 128 + 34, 0, &len);
+    size_t data = len - (128 + 34);
+    memcpy(p + data, "\x00\x00\xc0\x7f\x00\x00\x80\x7f", 8); /* F32 NaN, Inf */
+    memcpy(p + data + 64, "\x00\x7e", 2);                    /* F16 NaN */
+    memcpy(p + data + 96, "\x80\x7f", 2);                    /* BF16 Inf */
+    st_report *r = check(ctx, p, len);
+    tu_assert_ids(r, "ST750");
+    assert_int_equal(st_report_finding_count(r), 3); /* f32, f16, bf16; not the Q8_0 tensor */
+    st_report_free(r);
+    st_ctx_free(ctx);
+}
+
+/* ---- JSON fields and a sparse file beyond llama.cpp's maxima ----------------------------------
+ */
+
+static void test_report_fields(void **state)
+{
+    st_ctx *ctx = *state;
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    kv_str(&b, "tokenizer.chat_template", "{{ x }}");
+    tensor(&b, "a", 1, NE8, 0, 0);
+    size_t len;
+    unsigned char *p = finish(&b, 3, 32, 32, 0, &len);
+    st_report *r = check(ctx, p, len);
+    tu_assert_ids(r, "");
+    assert_int_equal(r->gguf_version, 3);
+    assert_int_equal(r->gguf_alignment, 32);
+    assert_int_equal(r->gguf_kv_count, 2);
+    assert_string_equal(r->gguf_arch, "llama");
+    /* sha256("{{ x }}") */
+    assert_int_equal(strlen(r->gguf_template_sha256), 64);
+    st_report_free(r);
+}
+
+static void test_sparse_maxima(void **state)
+{
+    st_ctx *ctx = *state;
+    char path[] = "/tmp/st-gguf-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    kv_arr(&b, "general.big", GG_U8, (UINT64_C(1) << 30) + 1); /* above GGUF_MAX_ARRAY_ELEMENTS */
+    size_t len;
+    unsigned char *p = finish(&b, 3, 32, 0, 0, &len);
+    assert_int_equal(write(fd, p, len), (ssize_t)len);
+    assert_int_equal(ftruncate(fd, (off_t)len + (1 << 30) + 1), 0);
+    close(fd);
+    free(p);
+    st_report *r = st_check_path(ctx, path);
+    tu_assert_ids(r, "ST705,ST724");
+    assert_int_equal(st_report_verdict(r), FAIL);
+    st_report_free(r);
+
+    /* a key longer than 1 GiB */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    unsigned char h[32] = "GGUF\3";
+    h[16] = 1; /* one key */
+    uint64_t kl = (UINT64_C(1) << 30) + 1;
+    for (int i = 0; i < 8; i++)
+        h[24 + i] = (unsigned char)(kl >> (8 * i));
+    assert_int_equal(write(fd, h, 32), 32);
+    assert_int_equal(ftruncate(fd, 32 + (off_t)kl + 5), 0);
+    close(fd);
+    r = st_check_path(ctx, path);
+    tu_assert_ids(r, "ST705,ST706,ST724,ST732");
+    st_report_free(r);
+    unlink(path);
+}
+
+/* ---- chat templates ------------------------------------------------------------------------- */
+
+typedef struct {
+    unsigned kinds; /* bit per st_jj_kind */
+} sink_got;
+
+static void on_found(void *arg, st_jj_kind kind, size_t pos, size_t len, const char *what)
+{
+    (void)pos, (void)len, (void)what;
+    ((sink_got *)arg)->kinds |= 1u << kind;
+}
+
+#define SY (1u << ST_JJ_SYNTAX)
+#define DE (1u << ST_JJ_DENIED)
+#define TX (1u << ST_JJ_TEXT)
+#define UR (1u << ST_JJ_URL)
+#define LI (1u << ST_JJ_LIMIT)
+
+static unsigned jinja(const char *t, unsigned depth)
+{
+    sink_got g = {0};
+    st_jj_sink s = {on_found, &g, depth};
+    st_jinja_check(t, strlen(t), &s);
+    return g.kinds;
+}
+
+static void test_templates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *t;
+        unsigned kinds;
+    } cases[] = {
+        /* allowed constructs */
+        {"{{ messages[0]['content'] | trim }}", 0},
+        {"{%- for m in messages if m.role != 'system' -%}{{ m.content }}{%- endfor %}", 0},
+        {"{% for k, v in d.items() %}{{ k }}{% else %}{{ 'x' }}{% endfor %}", TX},
+        {"{% set ns = namespace(a=[], b={'x': 1}) %}{% set ns.a = ns.a + [1] %}", 0},
+        {"{% if x is not none and x is divisibleby 3 %}{% elif y is string %}{% else %}{% endif %}",
+         0},
+        {"{% macro m(a, b='c') %}{{ a }}{% endmacro %}{{ m(1) }}", 0},
+        {"{% call m() %}inner{% endcall %}{% macro m() %}{{ caller() }}{% endmacro %}", TX},
+        {"{% set x %}body{% endset %}{{ x }}", TX},
+        {"{% raw %}{{ not parsed }}{% endraw %}", TX},
+        {"{% for m in messages %}{% if loop.first %}{% continue %}{% endif %}{% break %}"
+         "{% endfor %}",
+         0},
+        {"{# comment #}{{ messages[1:] | length }}{{ messages[::-1][-1] }}{{ x[:2] }}", 0},
+        {"{{ x if y else z }}{{ -1 + 2 * 3 // 4 ** 5 % 6 }}{{ 'a' 'b' }}", TX},
+        {"{{ x.strip().split(',') }}{{ [1, 2,] }}{{ () }}{{ {} }}{{ x is sameas none }}", 0},
+        {"{{ strftime_now('%Y') }}{{ range(3) | list }}{{ raise_exception('no') }}", 0},
+        {"{% generation %}{{ x }}{% endgeneration %}", 0},
+        {"{{ '\\u0041\\101\\n\\t\\'' }}", TX},
+        {"<|im_start|>system\n[INST] <s>", 0},
+        {"{{ tool | tojson(indent=2) }}{{ x|selectattr('role', 'equalto', 'user')|list }}", 0},
+        /* emitted text */
+        {"Hello there", TX},
+        {"visit http://x.invalid", UR},
+        {"{{ '{\"name\": \"get_weather\"}' }}", UR},
+        /* denied */
+        {"{{ x.__class__ }}", DE},
+        {"{{ _x }}", DE},
+        {"{{ x|attr('y') }}", DE},
+        {"{{ x is callable }}", DE},
+        {"{{ cycler }}", DE},
+        {"{{ open('f') }}", DE},
+        {"{{ x.pop() }}", DE},
+        {"{{ x.mro }}", DE},
+        {"{{ '\\x5f_class__' }}", DE},
+        {"{{ '\\N{LOW LINE}' }}", DE},
+        {"{{ x['_y'] }}", DE},
+        {"{{ x['a' ~ 'b'] }}", DE},
+        {"{{ x[y|string] }}", DE},
+        {"{% set k = 'a' %}{{ x[k] }}", DE},
+        {"{% for k in ['a'] %}{{ x[k] }}{% endfor %}", DE},
+        {"{{ x|map(attribute='_y') }}", DE},
+        {"{{ f(_a=1) }}", DE},
+        {"{% for x in y recursive %}{{ loop(x) }}{% endfor %}", DE},
+        {"{% set _x = 1 %}", DE},
+        {"{% macro _m() %}{% endmacro %}", DE},
+        {"{% extends 'x' %}", DE},
+        {"{% do x.append(1) %}", DE},
+        /* syntax */
+        {"{{ x", SY},
+        {"{% if x %}", SY},
+        {"{% endif %}", SY},
+        {"{% elif x %}", SY},
+        {"{% else %}", SY},
+        {"{% break %}", SY},
+        {"{{ 'open }}", SY},
+        {"{{ x ) }}", SY},
+        {"{{ (x] }}", SY},
+        {"{{ x y }}", SY},
+        {"{{ x . 1 }}", SY},
+        {"{{ x | 1 }}", SY},
+        {"{{ x + }}", SY},
+        {"{{ * }}", SY},
+        {"{{ x $ y }}", SY},
+        {"{{ (x }}", SY},
+        {"{# open", SY},
+        {"{% %}", SY},
+        {"{% for x %}{% endfor %}", SY},
+        {"{% set 1 = 2 %}", SY},
+        {"{% macro %}", SY},
+        {"{% raw %}never", SY},
+        {"{% else x %}", SY},
+        {"{% if x %}{% endfor %}{% endif %}", SY},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned got = jinja(cases[i].t, 64);
+        if (got != cases[i].kinds)
+            fail_msg("template %zu \"%s\": kinds 0x%x, expected 0x%x", i, cases[i].t, got,
+                     cases[i].kinds);
+    }
+    /* depth limits: blocks and brackets */
+    assert_int_equal(jinja("{% if a %}{% if b %}{% endif %}{% endif %}", 1), LI | SY);
+    assert_int_equal(jinja("{{ ((x)) }}", 1), LI);
+}
+
+/* A template in a file: findings point into it; the template_bytes and depth limits. */
+static void test_template_file(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    kv_str(&b, "tokenizer.chat_template", "{{ x.__class__ }}");
+    tensor(&b, "a", 1, NE8, 0, 0);
+    unsigned char *p = finish(&b, 3, 32, 32, 0, &len);
+    EXPECT(ctx, p, len, "ST741", FAIL);
+
+    st_ctx *low = st_ctx_new();
+    assert_int_equal(st_ctx_set_limit(low, ST_LIMIT_TEMPLATE_BYTES, 4), ST_OK);
+    start(&b, 3);
+    arch(&b);
+    kv_str(&b, "tokenizer.chat_template", "{{ x }}");
+    tensor(&b, "a", 1, NE8, 0, 0);
+    p = finish(&b, 3, 32, 32, 0, &len);
+    EXPECT(low, p, len, "ST901", NOCHECK);
+    assert_int_equal(st_ctx_set_limit(low, ST_LIMIT_TEMPLATE_BYTES, 100), ST_OK);
+    assert_int_equal(st_ctx_set_limit(low, ST_LIMIT_TEMPLATE_DEPTH, 1), ST_OK);
+    start(&b, 1);
+    arch(&b);
+    kv_str(&b, "tokenizer.chat_template", "{{ ((x)) }}");
+    tensor(&b, "a", 1, NE8, 0, 0);
+    p = finish(&b, 1, 32, 32, 0, &len);
+    EXPECT(low, p, len, "ST703,ST901", NOCHECK);
+    st_ctx_free(low);
+}
+
+static void test_types_table(void **state)
+{
+    (void)state;
+    assert_int_equal(st_gguf_type_count(), 43);
+    assert_null(st_gguf_type_get(43));
+    assert_string_equal(st_gguf_type_get(9)->name, "Q8_1");
+    assert_int_equal(st_gguf_type_get(9)->size, 36); /* ggml's, not @huggingface/gguf's */
+    assert_int_equal(st_gguf_type_get(40)->blck, 64);
+    assert_string_equal(st_gguf_type_name(GG_F64), "FLOAT64");
+    assert_string_equal(st_gguf_type_name(99), "?");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_header),        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_truncation),    cmocka_unit_test(test_alignment),
+        cmocka_unit_test(test_tensors),       cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_layout),        cmocka_unit_test(test_trailing),
+        cmocka_unit_test(test_known_keys),    cmocka_unit_test(test_deep),
+        cmocka_unit_test(test_report_fields), cmocka_unit_test(test_sparse_maxima),
+        cmocka_unit_test(test_templates),     cmocka_unit_test(test_template_file),
+        cmocka_unit_test(test_types_table),
+    };
+    return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
+}
