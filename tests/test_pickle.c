@@ -860,27 +860,24 @@ static void test_frames(void **state)
               "ST207", FAIL, "ST207", "opcode continues past the end of its frame", 11),
         /* a multi-byte argument read through take(): BININT with 1 of 4 bytes in the frame */
         MCASE("BININT straddles frame end",
-              P4 "\x95\x02\x00\x00\x00\x00\x00\x00\x00J\x01\x00\x00\x00.", "ST207", FAIL,
-              "ST207", "opcode straddles the end of its frame", 11),
-        MCASE("line runs past frame end", P4 "\x95\x03\x00\x00\x00\x00\x00\x00\x00I12\n.",
-              "ST207", FAIL, "ST207", "line runs past the end of its frame", 11),
+              P4 "\x95\x02\x00\x00\x00\x00\x00\x00\x00J\x01\x00\x00\x00.", "ST207", FAIL, "ST207",
+              "opcode straddles the end of its frame", 11),
+        MCASE("line runs past frame end", P4 "\x95\x03\x00\x00\x00\x00\x00\x00\x00I12\n.", "ST207",
+              FAIL, "ST207", "line runs past the end of its frame", 11),
         MCASE("GET line runs past frame end", P4 "\x95\x02\x00\x00\x00\x00\x00\x00\x00g1\n.",
               "ST207", FAIL, "ST207", "line runs past the end of its frame", 11),
-        MCASE("PERSID line runs past frame end",
-              P4 "\x95\x02\x00\x00\x00\x00\x00\x00\x00Pa\n.", "ST207", FAIL, "ST207",
-              "line runs past the end of its frame", 11),
-        MCASE("STRING line runs past frame end",
-              P4 "\x95\x02\x00\x00\x00\x00\x00\x00\x00Sa\n.", "ST207", FAIL, "ST207",
-              "line runs past the end of its frame", 11),
+        MCASE("PERSID line runs past frame end", P4 "\x95\x02\x00\x00\x00\x00\x00\x00\x00Pa\n.",
+              "ST207", FAIL, "ST207", "line runs past the end of its frame", 11),
+        MCASE("STRING line runs past frame end", P4 "\x95\x02\x00\x00\x00\x00\x00\x00\x00Sa\n.",
+              "ST207", FAIL, "ST207", "line runs past the end of its frame", 11),
         MCASE("frame begins inside a frame",
               P4 "\x95\x0a\x00\x00\x00\x00\x00\x00\x00\x95\x01"
                  "\x00\x00\x00\x00\x00\x00\x00N.",
               "ST207", FAIL, "ST207", "FRAME begins before the previous frame ends", 11),
-        MCASE("frame longer than the file", P4 "\x95\xff\x00\x00\x00\x00\x00\x00\x00N.",
-              "ST205", FAIL, "ST205", "frame longer than the bytes present", 2),
-        MCASE("frame size above INT64_MAX",
-              P4 "\x95\x00\x00\x00\x00\x00\x00\x00\x80N.", "ST205", FAIL, "ST205",
-              "frame size exceeds the system's maximum size", 2),
+        MCASE("frame longer than the file", P4 "\x95\xff\x00\x00\x00\x00\x00\x00\x00N.", "ST205",
+              FAIL, "ST205", "frame longer than the bytes present", 2),
+        MCASE("frame size above INT64_MAX", P4 "\x95\x00\x00\x00\x00\x00\x00\x00\x80N.", "ST205",
+              FAIL, "ST205", "frame size exceeds the system's maximum size", 2),
         MCASE("FRAME argument cut", P4 "N\x95\x01\x00", "ST205", FAIL, "ST205", "truncated", 3),
     };
     RUN_M(*state, cases);
@@ -917,8 +914,9 @@ static void test_machine_checks(void **state)
         MCASE("EXT1 cut", P2 "N\x82", "ST205", FAIL, "ST205", "truncated", 3),
         MCASE("TUPLE2 underflow", P2 "N\x86.", "ST205", FAIL, "ST205", "stack underflow", 3),
         MCASE("TUPLE1 above a mark", P2 "N(\x85.", "ST205", FAIL, "ST205", "stack underflow", 4),
-        MCASE("STACK_GLOBAL on one value", P4 "\x8c\x01"
-                                              "a\x93.",
+        MCASE("STACK_GLOBAL on one value",
+              P4 "\x8c\x01"
+                 "a\x93.",
               "ST205", FAIL, "ST205", "stack underflow", 5),
         MCASE("STACK_GLOBAL above a mark", P4 "N(\x93.", "ST205", FAIL, "ST205", "stack underflow",
               4),
@@ -938,8 +936,8 @@ static void test_machine_checks(void **state)
         MCASE("STOP on an empty stack", "N(.", "ST205", FAIL, "ST205", "stack underflow", 2),
         MCASE("READONLY_BUFFER on an empty stack", "\x80\x05\x98.", "ST205,ST212", FAIL, "ST205",
               "stack underflow", 2),
-        MCASE("SETITEM target missing", "N(K\x01K\x02s.", "ST205", FAIL, "ST205",
-              "stack underflow", 6),
+        MCASE("SETITEM target missing", "N(K\x01K\x02s.", "ST205", FAIL, "ST205", "stack underflow",
+              6),
         MCASE("APPEND without a value", "N(a.", "ST205", FAIL, "ST205", "stack underflow", 2),
         MCASE("APPENDS without a target", "N((e.", "ST205", FAIL, "ST205", "stack underflow", 3),
         MCASE("leftover marks", "(N.", "ST214", PASS, "ST214",
@@ -952,8 +950,8 @@ static void test_machine_checks(void **state)
               "argument longer than the bytes present", 3),
         MCASE("BINPUT cut", P2 "Nq", "ST205", FAIL, "ST205", "truncated", 3),
         MCASE("BINUNICODE length cut", P2 "NX\x01\x00", "ST205", FAIL, "ST205", "truncated", 3),
-        MCASE("BINBYTES8 above INT64_MAX", "\x80\x04\x8e\x00\x00\x00\x00\x00\x00\x00\x80.",
-              "ST205", FAIL, "ST205", "byte count exceeds the system's maximum size", 2),
+        MCASE("BINBYTES8 above INT64_MAX", "\x80\x04\x8e\x00\x00\x00\x00\x00\x00\x00\x80.", "ST205",
+              FAIL, "ST205", "byte count exceeds the system's maximum size", 2),
         MCASE("SHORT_BINSTRING is not signed", P2 "U\xff.", "ST205", FAIL, "ST205",
               "argument longer than the bytes present", 2),
         MCASE("BINSTRING negative", P2 "T\x00\x00\x00\x80.", "ST205", FAIL, "ST205",
@@ -986,20 +984,22 @@ static void expect_import(const char *what, const char *b, size_t n, const char 
     st_ctx_free(ctx);
 }
 
-#define EXPECT_IMPORT(what, b, module, name, ids) expect_import(what, b, sizeof(b) - 1, module, name, ids)
+#define EXPECT_IMPORT(what, b, module, name, ids)                                                  \
+    expect_import(what, b, sizeof(b) - 1, module, name, ids)
 
 /* STRING is escape-decoded and UNICODE raw-unicode-escape-decoded before STACK_GLOBAL judges
  * them, as codecs does; what does not decode is no name (ST203). */
 static void test_escapes(void **state)
 {
     (void)state;
-    EXPECT_IMPORT("simple escapes", P4 "S'a\\tb\\\\c\\'d\\\"e'\nS'x'\n\x93.", "a\\x09b\\c'd\"e", "x",
-                  "ST202");
+    EXPECT_IMPORT("simple escapes", P4 "S'a\\tb\\\\c\\'d\\\"e'\nS'x'\n\x93.", "a\\x09b\\c'd\"e",
+                  "x", "ST202");
     EXPECT_IMPORT("octal of 1, 2 and 3 digits", P4 "S'\\7\\71\\1418'\nS'x'\n\x93.", "\\x079a8", "x",
                   "ST202");
     EXPECT_IMPORT("unknown escape kept", P4 "S'\\q'\nS'x'\n\x93.", "\\q", "x", "ST202");
     EXPECT_IMPORT("trailing backslash kept", P4 "S'a\\'\nS'x'\n\x93.", "a\\", "x", "ST202");
     EXPECT_IMPORT("\\8 is no escape", P4 "S'\\8'\nS'x'\n\x93.", "\\8", "x", "ST202");
+    EXPECT_IMPORT("octal stops at a non-digit", P4 "S'\\1!'\nS'x'\n\x93.", "\\x01!", "x", "ST202");
     EXPECT_IMPORT("octal stops at 8", P4 "S'\\18'\nS'x'\n\x93.", "\\x018", "x", "ST202");
     EXPECT_IMPORT("double quotes", P4 "S\"os\"\nS\"system\"\n\x93.", "os", "system", "ST201");
     EXPECT_IMPORT("hex escape", P4 "S'\\x6fs'\nS'system'\n\x93.", "os", "system", "ST201");
@@ -1084,8 +1084,7 @@ static void test_global_lines(void **state)
     pb_rep(&p, "\\x41", 2565);
     PB(&p, "'\nS'x'\n\x93.");
     r = pb_check(*state, &p, "ST216", FAIL, "STRING far too long for a name");
-    expect_finding("STRING far too long", r, "ST216", "imports a name of 10262 bytes",
-                   p.n - 2);
+    expect_finding("STRING far too long", r, "ST216", "imports a name of 10262 bytes", p.n - 2);
     st_report_free(r);
     free(p.b);
 }
@@ -1103,8 +1102,8 @@ static void test_int_lines(void **state)
         CASE("LONG of 30 digits", "L123456789012345678901234567890L\n.", "", PASS),
         CASE("LONG1 empty", P2 "\x8a\x00.", "", PASS),
         CASE("LONG1 negative", P2 "\x8a\x01\xff.", "", PASS),
-        CASE("LONG4 of 9 bytes", P2 "\x8b\x09\x00\x00\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09.",
-             "", PASS),
+        CASE("LONG4 of 9 bytes", P2 "\x8b\x09\x00\x00\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09.", "",
+             PASS),
     };
     run_cases(*state, ok, sizeof(ok) / sizeof(ok[0]));
     static const pk_mcase cases[] = {
@@ -1177,15 +1176,28 @@ static void test_memo_kinds(void **state)
 {
     static const pk_case cases[] = {
         /* an exact int through the memo is still a shape for numpy's reconstructor */
-        CASE("int via memo", P2 "K\x05q\x00" "0h\x00h\x00\x86.", "", PASS),
-        CASE("big int via memo", P2 "\x8a\x08\xff\xff\xff\xff\xff\xff\xff\x7fq\x00" "0h\x00.",
+        CASE("int via memo",
+             P2 "K\x05q\x00"
+                "0h\x00h\x00\x86.",
              "", PASS),
-        CASE("tuple via memo", P2 "K\x01K\x02\x86q\x00" "0h\x00.", "", PASS),
-        CASE("dict via memo", P2 "}q\x00" "0h\x00(K\x01K\x02u.", "", PASS),
-        CASE("bool via memo", P2 "\x88q\x00" "0h\x00.", "", PASS),
+        CASE("big int via memo",
+             P2 "\x8a\x08\xff\xff\xff\xff\xff\xff\xff\x7fq\x00"
+                "0h\x00.",
+             "", PASS),
+        CASE("tuple via memo",
+             P2 "K\x01K\x02\x86q\x00"
+                "0h\x00.",
+             "", PASS),
+        CASE("dict via memo",
+             P2 "}q\x00"
+                "0h\x00(K\x01K\x02u.",
+             "", PASS),
+        CASE("bool via memo",
+             P2 "\x88q\x00"
+                "0h\x00.",
+             "", PASS),
         CASE("unicode line via memo", P4 "Vos\np0\n0Vsystem\np1\n0g0\ng1\n\x93.", "ST201", FAIL),
-        CASE("string line via memo", P4 "S'os'\np0\n0S'system'\np1\n0g0\ng1\n\x93.", "ST201",
-             FAIL),
+        CASE("string line via memo", P4 "S'os'\np0\n0S'system'\np1\n0g0\ng1\n\x93.", "ST201", FAIL),
         CASE("call via memo keeps its import", "cos\nsystem\n)Rp0\n0g0\n(S'x'\ntR.", "ST201,ST213",
              FAIL),
     };
@@ -1315,12 +1327,12 @@ static void test_joblib_arrays(void **state)
         CASE("raw array after its padding", NAW F8 "tR}b\x01\x00" DATA16 ".", "", PASS),
         CASE("object array: a nested pickle", NAW O8 "tR}bN..", "", PASS),
         CASE("array data after a frame that ends at BUILD",
-             P4 "\x95\x58\x00\x00\x00\x00\x00\x00\x00" NAW0 F8 "tR}b\x01\x00" DATA16 ".", "",
-             PASS),
-        CASE("_mareconstruct with a data class second", P2 "cnumpy.ma.core\n_mareconstruct\n("
-                                                         "cnumpy.ma.core\nMaskedArray\ncnumpy\n"
-                                                         "matrix\nK\x00\x85U\x01"
-                                                         "btR.",
+             P4 "\x95\x58\x00\x00\x00\x00\x00\x00\x00" NAW0 F8 "tR}b\x01\x00" DATA16 ".", "", PASS),
+        CASE("_mareconstruct with a data class second",
+             P2 "cnumpy.ma.core\n_mareconstruct\n("
+                "cnumpy.ma.core\nMaskedArray\ncnumpy\n"
+                "matrix\nK\x00\x85U\x01"
+                "btR.",
              "", PASS),
     };
     run_cases(*state, ok, sizeof(ok) / sizeof(ok[0]));
@@ -1341,8 +1353,9 @@ static void test_joblib_arrays(void **state)
         MCASE("wrapper made without __init__ has no shape",
               "cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}b.", "ST205", FAIL, "ST205",
               "joblib array wrapper without a shape or dtype attribute", SG),
-        MCASE("shape that is not literal ints", "cjoblib.numpy_pickle\nNumpyArrayWrapper\n("
-                                                "cnumpy\nndarray\nNU\x01" F8 "tR}b.",
+        MCASE("shape that is not literal ints",
+              "cjoblib.numpy_pickle\nNumpyArrayWrapper\n("
+              "cnumpy\nndarray\nNU\x01" F8 "tR}b.",
               "ST230", FAIL, "ST230", "its shape is not a tuple of literal integers", SG),
         MCASE("object dtype that clears its flag, read raw",
               NAW "Ccnumpy\ndtype\n(U\x02O8\x89\x88tR(K\x03U\x01|NNNJ\xff\xff\xff\xffJ\xff\xff"
@@ -1353,8 +1366,9 @@ static void test_joblib_arrays(void **state)
                  "btR(K\x01K\x02\x85" FORGED_O "\x89"
                  "C\x10" DATA16 "tb.",
               "ST231", FAIL, "ST231", "BUILD at offset", SG),
-        MCASE("NDArrayWrapper names a sibling", "cjoblib.numpy_pickle\nNDArrayWrapper\n(U\x05"
-                                                "a.npycnumpy\nndarray\ntR}b.",
+        MCASE("NDArrayWrapper names a sibling",
+              "cjoblib.numpy_pickle\nNDArrayWrapper\n(U\x05"
+              "a.npycnumpy\nndarray\ntR}b.",
               "ST234", NOCHECK, "ST234", "a.npy", SG), /* a buffer has no folder */
     };
     RUN_M(*state, cases);
@@ -1372,37 +1386,44 @@ static void test_walker_misc(void **state)
         CASE("BUILD on an unresolved call", P2 "\x82\x07)R}b.", "ST204", FAIL),
         CASE("dtype arguments to an EXT callable", P2 "\x82\x07(U\x03<f8\x89\x88tR.", "ST204",
              FAIL),
-        CASE("data class passed to an EXT callable", P2 "\x82\x07"
-                                                           "cnumpy\nmatrix\n\x85R.",
+        CASE("data class passed to an EXT callable",
+             P2 "\x82\x07"
+                "cnumpy\nmatrix\n\x85R.",
              "ST202,ST204", FAIL),
         CASE("dtype arguments through the memo",
              "(U\x03<f8\x89\x88tq\x00"
              "0cnumpy\ndtype\nh\x00R.",
              "", PASS),
-        CASE("dtype through the memo", "cnumpy\ndtype\n(U\x03<f8\x89\x88tRq\x01"
-                                       "0h\x01.",
+        CASE("dtype through the memo",
+             "cnumpy\ndtype\n(U\x03<f8\x89\x88tRq\x01"
+             "0h\x01.",
              "", PASS),
-        CASE("state key of 5 bytes that is no attribute", "}U\x05"
-                                                          "abcdeK\x01s.",
+        CASE("state key of 5 bytes that is no attribute",
+             "}U\x05"
+             "abcdeK\x01s.",
              "", PASS),
         CASE("state key a call returned", "}cbuiltins\nset\n)RK\x01s.", "", PASS),
-        CASE("state value a string", "}U\x05shapeU\x01"
-                                     "as.",
+        CASE("state value a string",
+             "}U\x05shapeU\x01"
+             "as.",
              "", PASS),
         CASE("state value that does not decode", "}U\x05shapeSabc\ns.", "", PASS),
-        CASE("a float among a tuple's items", "(cbuiltins\nset\nG\x00\x00\x00\x00\x00\x00\x00"
-                                              "\x00t.",
+        CASE("a float among a tuple's items",
+             "(cbuiltins\nset\nG\x00\x00\x00\x00\x00\x00\x00"
+             "\x00t.",
              "", PASS),
         CASE("a buffer among a tuple's items", "\x80\x05(cbuiltins\nset\n\x97t.", "ST212", FAIL),
-        CASE("dtype-state shaped tuples", P2 "(\x88U\x01<NNNt0(K\x05U\x01<NNNt0(K\x01"
-                                             "C\x01<NNNt0(K\x01U\x02<<NNNt0(U\x01"
-                                             "aNNNNt0(U\x02"
-                                             "aaNNNt0(K\x01NNNNt.",
+        CASE("dtype-state shaped tuples",
+             P2 "(\x88U\x01<NNNt0(K\x05U\x01<NNNt0(K\x01"
+                "C\x01<NNNt0(K\x01U\x02<<NNNt0(U\x01"
+                "aNNNNt0(U\x02"
+                "aaNNNt0(K\x01NNNNt.",
              "", PASS),
         CASE("tuple of ints beyond 44 bits", "(J\xff\xff\xff\x7fJ\xff\xff\xff\x7ft.", "", PASS),
         CASE("tuple with a negative int", "(J\xff\xff\xff\xfft.", "", PASS),
-        CASE("BINSTRING", "T\x01\x00\x00\x00"
-                          "a.",
+        CASE("BINSTRING",
+             "T\x01\x00\x00\x00"
+             "a.",
              "", PASS),
         CASE("INT overflowing on the last digit", "I18446744073709551616\n.", "", PASS),
         CASE("copyreg.__newobj__ of a dtype", P2 "ccopyreg\n__newobj__\ncnumpy\ndtype\n\x85R.",
@@ -1412,6 +1433,12 @@ static void test_walker_misc(void **state)
     static const pk_mcase m[] = {
         MCASE("SETITEMS without a mark", "}u.", "ST205", FAIL, "ST205",
               "MARK expected but not found", 1),
+        MCASE("LIST without a mark", "Nl.", "ST205", FAIL, "ST205", "MARK expected but not found",
+              1),
+        MCASE("DICT without a mark", "Nd.", "ST205", FAIL, "ST205", "MARK expected but not found",
+              1),
+        MCASE("FROZENSET without a mark", P4 "N\x91.", "ST205", FAIL, "ST205",
+              "MARK expected but not found", 3),
         MCASE("OBJ without a mark", "No.", "ST205", FAIL, "ST205", "MARK expected but not found",
               1),
         MCASE("INST without a mark", "Nios\nsystem\n.", "ST201,ST205", FAIL, "ST205",
@@ -1446,21 +1473,36 @@ static void test_walker_misc(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_opcode_families),    cmocka_unit_test(test_memo_forms),
-        cmocka_unit_test(test_allowlist),          cmocka_unit_test(test_opcode_view),
-        cmocka_unit_test(test_malformed),          cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_evidence),           cmocka_unit_test(test_identification),
-        cmocka_unit_test(test_containers),         cmocka_unit_test(test_fail_closed),
-        cmocka_unit_test(test_data_classes),       cmocka_unit_test(test_long_names),
-        cmocka_unit_test(test_integrity_warnings), cmocka_unit_test(test_tail_bypasses),
-        cmocka_unit_test(test_line_cut_by_eof),    cmocka_unit_test(test_forged_object_dtype),
-        cmocka_unit_test(test_permissive_policy),  cmocka_unit_test(test_lists_disjoint),
-        cmocka_unit_test(test_frames),             cmocka_unit_test(test_machine_checks),
-        cmocka_unit_test(test_escapes),            cmocka_unit_test(test_global_lines),
-        cmocka_unit_test(test_int_lines),          cmocka_unit_test(test_growth),
-        cmocka_unit_test(test_memo_kinds),         cmocka_unit_test(test_window),
-        cmocka_unit_test(test_identify_streams),   cmocka_unit_test(test_rargs_overflow),
-        cmocka_unit_test(test_joblib_arrays),      cmocka_unit_test(test_walker_misc),
+        cmocka_unit_test(test_opcode_families),
+        cmocka_unit_test(test_memo_forms),
+        cmocka_unit_test(test_allowlist),
+        cmocka_unit_test(test_opcode_view),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_evidence),
+        cmocka_unit_test(test_identification),
+        cmocka_unit_test(test_containers),
+        cmocka_unit_test(test_fail_closed),
+        cmocka_unit_test(test_data_classes),
+        cmocka_unit_test(test_long_names),
+        cmocka_unit_test(test_integrity_warnings),
+        cmocka_unit_test(test_tail_bypasses),
+        cmocka_unit_test(test_line_cut_by_eof),
+        cmocka_unit_test(test_forged_object_dtype),
+        cmocka_unit_test(test_permissive_policy),
+        cmocka_unit_test(test_lists_disjoint),
+        cmocka_unit_test(test_frames),
+        cmocka_unit_test(test_machine_checks),
+        cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_global_lines),
+        cmocka_unit_test(test_int_lines),
+        cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_memo_kinds),
+        cmocka_unit_test(test_window),
+        cmocka_unit_test(test_identify_streams),
+        cmocka_unit_test(test_rargs_overflow),
+        cmocka_unit_test(test_joblib_arrays),
+        cmocka_unit_test(test_walker_misc),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

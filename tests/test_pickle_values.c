@@ -88,8 +88,7 @@ static st_pkl dstate(st_pkvals *t, uint64_t version, st_pkl elsize, st_pkl flags
 /* NumpyArrayWrapper(subclass, shape, order, dtype[, allow_mmap[, alignment]]) */
 static uint32_t np_wrapper(st_pkvals *t, st_pkl shape, uint32_t dt, size_t extra, st_pkl align)
 {
-    st_pkl items[6] = {v_global(ST_PKC_NONE, 7), shape, v_str(t, "C"), v_rec(dt), v_bool(0),
-                       align};
+    st_pkl items[6] = {v_global(ST_PKC_NONE, 7), shape, v_str(t, "C"), v_rec(dt), v_bool(0), align};
     st_pkl args = tup(t, items, 4 + extra, NULL);
     uint32_t id = st_pkvals_call(t, ST_PKC_NUMPY_WRAPPER, 'R', &args);
     assert_true(id != 0);
@@ -333,8 +332,9 @@ static void test_dtypes(void **state)
     args = tup(t, targs, 2, NULL);
     assert_int_equal(st_pkvals_forged_object_dtype(t, &args, 0), 0);
     /* version 2 with fields: _descr_find_object over fields stcheck does not follow */
-    st_pkl v2[8] = {v_int(2), v_str(t, "|"), v_none(), v_kind(ST_PKL_CONTAINER, 1),
-                    v_kind(ST_PKL_CONTAINER, 1), v_int(8), v_int(1), v_int(0)};
+    st_pkl v2[8] = {
+        v_int(2), v_str(t, "|"), v_none(), v_kind(ST_PKL_CONTAINER, 1), v_kind(ST_PKL_CONTAINER, 1),
+        v_int(8), v_int(1),      v_int(0)};
     st_pkl s2 = tup(t, v2, 8, NULL);
     uint32_t d2 = dtype(t, "V8", v_bool(0));
     st_pkvals_build(t, d2, &s2);
@@ -514,14 +514,22 @@ static void test_value_edges(void **state)
         st_pkl items[9];
         size_t n;
     } bad[] = {
-        {"version 5", {v_int(5), v_str(t, "|"), v_rec(f8), v_none(), v_none(), v_int(8), v_int(1),
-                       v_int(0), v_int(0)}, 9},
-        {"version not an int", {v_kind(ST_PKL_NUMBER, 2), v_str(t, "|"), v_rec(f8), v_none(),
-                                v_none(), v_int(8), v_int(1), v_int(0), v_int(0)}, 9},
-        {"endianness of 2", {v_int(3), v_str(t, "<<"), v_rec(f8), v_none(), v_none(), v_int(8),
-                             v_int(1), v_int(0), v_int(0)}, 9},
-        {"endianness not text", {v_int(3), v_none(), v_rec(f8), v_none(), v_none(), v_int(8),
-                                 v_int(1), v_int(0), v_int(0)}, 9},
+        {"version 5",
+         {v_int(5), v_str(t, "|"), v_rec(f8), v_none(), v_none(), v_int(8), v_int(1), v_int(0),
+          v_int(0)},
+         9},
+        {"version not an int",
+         {v_kind(ST_PKL_NUMBER, 2), v_str(t, "|"), v_rec(f8), v_none(), v_none(), v_int(8),
+          v_int(1), v_int(0), v_int(0)},
+         9},
+        {"endianness of 2",
+         {v_int(3), v_str(t, "<<"), v_rec(f8), v_none(), v_none(), v_int(8), v_int(1), v_int(0),
+          v_int(0)},
+         9},
+        {"endianness not text",
+         {v_int(3), v_none(), v_rec(f8), v_none(), v_none(), v_int(8), v_int(1), v_int(0),
+          v_int(0)},
+         9},
         {"five items", {v_int(3), v_str(t, "|"), v_rec(f8), v_none(), v_none()}, 5},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -750,6 +758,16 @@ static void test_io_failures(void **state)
                 "os.system", NULL);
     (void)n;
     free(b);
+    /* a line longer than the window: its second window cannot be read */
+    b = malloc(70010);
+    assert_non_null(b);
+    memcpy(b, P2 "S'", 4);
+    memset(b + 4, 'a', 70000);
+    memcpy(b + 70004, "'\n.", 3);
+    f = (failing){b, 3, 65536};
+    walk_expect(ctx, "long line read", b, 70007, &raw, &f, "ST902", NOCHECK,
+                "could not read pickle bytes", NULL);
+    free(b);
 }
 
 /* Persistent ids under the containers' rules: storage tuples are recorded by index, and a
@@ -760,7 +778,9 @@ static void test_persistent_ids(void **state)
     const st_pk_job torch = {.profile = ST_PK_PROFILE_TORCH, .torch_rules = 1};
     const st_pk_job torch_data = {.profile = ST_PK_PROFILE_DATA, .torch_rules = 1};
     const st_pk_job keyed = {.profile = ST_PK_PROFILE_TORCH, .keyed_persid = 1};
-#define STORAGE(key, n) "(U\x07storagectorch\nFloatStorage\nU\x01" key "U\x03" "cpuK" n
+#define STORAGE(key, n)                                                                            \
+    "(U\x07storagectorch\nFloatStorage\nU\x01" key "U\x03"                                         \
+    "cpuK" n
     static const char one[] = P2 "ctorch\nFloatStorage\n0" STORAGE("0", "\x02") "tQ.";
     st_pk_result res;
     walk_expect(ctx, "storage id", one, sizeof(one) - 1, &torch, NULL, "", PASS, NULL, &res);
@@ -771,7 +791,7 @@ static void test_persistent_ids(void **state)
     st_pk_result_free(&res);
     /* a storage tuple through the memo keeps its index; one no BINPERSID uses is dropped */
     static const char memo[] = P2 "ctorch\nFloatStorage\n0" STORAGE("0", "\x02") "tq\x00"
-                                  "0h\x00Q.";
+                                                                                 "0h\x00Q.";
     walk_expect(ctx, "storage id via memo", memo, sizeof(memo) - 1, &torch, NULL, "", PASS, NULL,
                 &res);
     assert_int_equal(res.n_storages, 1);
@@ -784,20 +804,33 @@ static void test_persistent_ids(void **state)
     /* the index guard: a data class tuple carries a marker in the same field */
     WALK(ctx, "data-class tuple as persistent id", P2 "cnumpy\nmatrix\nN\x86Q.", &torch_data, NULL,
          "ST202,ST211", FAIL, "persistent id is not a ('storage'");
-    WALK(ctx, "tuple of ints as persistent id", P2 "K\x01K\x02\x86Q.", &torch, NULL, "ST211",
-         FAIL, "persistent id is not a ('storage'");
+    WALK(ctx, "tuple of ints as persistent id", P2 "K\x01K\x02\x86Q.", &torch, NULL, "ST211", FAIL,
+         "persistent id is not a ('storage'");
     static const struct {
         const char *what, *b;
     } not_storage[] = {
-        {"type not a global", P2 "(U\x07storageNU\x01" "0U\x03" "cpuK\x02tQ."},
-        {"location not a str", P2 "(U\x07storagectorch\nFloatStorage\nU\x01" "0NK\x02tQ."},
-        {"numel not an int", P2 "(U\x07storagectorch\nFloatStorage\nU\x01" "0U\x03" "cpuNtQ."},
-        {"numel negative", P2 "(U\x07storagectorch\nFloatStorage\nU\x01" "0U\x03"
-                           "cpuJ\xff\xff\xff\xfftQ."},
-        {"tag not storage", P2 "(U\x07storagXctorch\nFloatStorage\nU\x01" "0U\x03" "cpuK\x02tQ."},
-        {"tag not a str", P2 "(Nctorch\nFloatStorage\nU\x01" "0U\x03" "cpuK\x02tQ."},
-        {"key not a str", P2 "(U\x07storagectorch\nFloatStorage\nNU\x03" "cpuK\x02tQ."},
-        {"four items", P2 "(U\x07storagectorch\nFloatStorage\nU\x01" "0U\x03" "cputQ."},
+        {"type not a global", P2 "(U\x07storageNU\x01"
+                                 "0U\x03"
+                                 "cpuK\x02tQ."},
+        {"location not a str", P2 "(U\x07storagectorch\nFloatStorage\nU\x01"
+                                  "0NK\x02tQ."},
+        {"numel not an int", P2 "(U\x07storagectorch\nFloatStorage\nU\x01"
+                                "0U\x03"
+                                "cpuNtQ."},
+        {"numel negative", P2 "(U\x07storagectorch\nFloatStorage\nU\x01"
+                              "0U\x03"
+                              "cpuJ\xff\xff\xff\xfftQ."},
+        {"tag not storage", P2 "(U\x07storagXctorch\nFloatStorage\nU\x01"
+                               "0U\x03"
+                               "cpuK\x02tQ."},
+        {"tag not a str", P2 "(Nctorch\nFloatStorage\nU\x01"
+                             "0U\x03"
+                             "cpuK\x02tQ."},
+        {"key not a str", P2 "(U\x07storagectorch\nFloatStorage\nNU\x03"
+                             "cpuK\x02tQ."},
+        {"four items", P2 "(U\x07storagectorch\nFloatStorage\nU\x01"
+                          "0U\x03"
+                          "cputQ."},
     };
     for (size_t i = 0; i < sizeof(not_storage) / sizeof(not_storage[0]); i++)
         walk_expect(ctx, not_storage[i].what, not_storage[i].b, strlen(not_storage[i].b), &torch,
@@ -805,7 +838,9 @@ static void test_persistent_ids(void **state)
     /* a key of 64 bytes does not fit the record */
     char longkey[200];
     int kn = snprintf(longkey, sizeof(longkey),
-                      P2 "(U\x07storagectorch\nFloatStorage\nU\x40%064dU\x03" "cpuK\x02tQ.", 0);
+                      P2 "(U\x07storagectorch\nFloatStorage\nU\x40%064dU\x03"
+                         "cpuK\x02tQ.",
+                      0);
     walk_expect(ctx, "key of 64 bytes", longkey, (size_t)kn, &torch, NULL, "ST211", FAIL,
                 "persistent id is not a ('storage'", NULL);
     /* 70 storages: the table grows past 64; a limit of 2 stops the walk */
@@ -816,7 +851,9 @@ static void test_persistent_ids(void **state)
     n = 3;
     for (int i = 0; i < 70; i++) {
         n += (size_t)snprintf(many + n, 80,
-                              "(U\x07storagectorch\nFloatStorage\nU\x02%02dU\x03" "cpuK\x01tQ", i);
+                              "(U\x07storagectorch\nFloatStorage\nU\x02%02dU\x03"
+                              "cpuK\x01tQ",
+                              i);
     }
     memcpy(many + n, "l.", 2);
     n += 2;
@@ -834,8 +871,8 @@ static void test_persistent_ids(void **state)
     WALK(ctx, "PERSID keyed", "Pabc\nQ.", &keyed, NULL, "", PASS, NULL);
     WALK(ctx, "BINPERSID keyed", "K\x01Q.", &keyed, NULL, "", PASS, NULL);
     WALK(ctx, "PERSID torch", "Pabc\n.", &torch, NULL, "ST211", FAIL, "a text persistent id");
-    WALK(ctx, "PERSID raw", "Pabc\n.", &(st_pk_job){.profile = ST_PK_PROFILE_DATA}, NULL,
-         "ST211", FAIL, "no loader gives a persistent_load");
+    WALK(ctx, "PERSID raw", "Pabc\n.", &(st_pk_job){.profile = ST_PK_PROFILE_DATA}, NULL, "ST211",
+         FAIL, "no loader gives a persistent_load");
     /* a tail that begins with PERSID is walked where a persistent_load exists */
     WALK(ctx, "PERSID tail under torch rules", "N.Pabc\n.", &torch, NULL, "ST208,ST211", FAIL,
          "a text persistent id");
@@ -846,10 +883,10 @@ static void test_persistent_ids(void **state)
  * that read a wrapper's array (plain 0 and 3) or not (1; 2: NDArrayWrapper siblings only), the
  * TorchScript profile. */
 #define NAW                                                                                        \
-    P2 "cjoblib.numpy_pickle\nNumpyArrayWrapper\n(cnumpy\nndarray\nK\x02\x85U\x01"                \
+    P2 "cjoblib.numpy_pickle\nNumpyArrayWrapper\n(cnumpy\nndarray\nK\x02\x85U\x01"                 \
        "Ccnumpy\ndtype\n(U\x03<f8\x89\x88tRtR}b"
 #define NAW_O                                                                                      \
-    P2 "cjoblib.numpy_pickle\nNumpyArrayWrapper\n(cnumpy\nndarray\nK\x02\x85U\x01"                \
+    P2 "cjoblib.numpy_pickle\nNumpyArrayWrapper\n(cnumpy\nndarray\nK\x02\x85U\x01"                 \
        "Ccnumpy\ndtype\n(U\x02O8\x89\x88tRtR}b"
 static void test_job_flags(void **state)
 {
@@ -859,8 +896,8 @@ static void test_job_flags(void **state)
          "pickle nesting of pickles above the limit of 4");
     const st_pk_job old = {.profile = ST_PK_PROFILE_DATA, .plain = 3};
     WALK(ctx, "joblib < 1.2 reads no padding byte",
-         NAW "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00.", &old, NULL,
-         "", PASS, NULL);
+         NAW "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00.", &old, NULL, "",
+         PASS, NULL);
     const st_pk_job zip = {.profile = ST_PK_PROFILE_DATA, .plain = 2};
     WALK(ctx, "ZipNumpyUnpickler reads no NumpyArrayWrapper", NAW ".", &zip, NULL, "", PASS, NULL);
     WALK(ctx, "ZipNumpyUnpickler reads NDArrayWrapper siblings",
@@ -884,7 +921,7 @@ static void test_looks_like(void **state)
 #define LOOKS(b, want)                                                                             \
     do {                                                                                           \
         if (st_pk_looks_like_pickle((const unsigned char *)(b), sizeof(b) - 1) != (want))          \
-            fail_msg("looks_like(%s) != %d", #b, (want));                                         \
+            fail_msg("looks_like(%s) != %d", #b, (want));                                          \
     } while (0)
     LOOKS("", 0);
     LOOKS("\x80\x05", 1);
@@ -896,18 +933,38 @@ static void test_looks_like(void **state)
     LOOKS("(cos", 0);
     LOOKS("(cos\nsys", 0);
     LOOKS("(cos\nsystem\n.", 1);
-    LOOKS("(U\x01" "a.", 1);
-    LOOKS("(C\x01" "a.", 1);
+    LOOKS("(U\x01"
+          "a.",
+          1);
+    LOOKS("(C\x01"
+          "a.",
+          1);
     LOOKS("(\x8a\x01\x01.", 1);
-    LOOKS("(\x8c\x01" "a.", 1);
-    LOOKS("(T\x01\x00\x00\x00" "a.", 1);
-    LOOKS("(X\x01\x00\x00\x00" "a.", 1);
-    LOOKS("(B\x01\x00\x00\x00" "a.", 1);
+    LOOKS("(\x8c\x01"
+          "a.",
+          1);
+    LOOKS("(T\x01\x00\x00\x00"
+          "a.",
+          1);
+    LOOKS("(X\x01\x00\x00\x00"
+          "a.",
+          1);
+    LOOKS("(B\x01\x00\x00\x00"
+          "a.",
+          1);
     LOOKS("(\x8b\x01\x00\x00\x00\x01.", 1);
-    LOOKS("(\x8d\x01\x00\x00\x00\x00\x00\x00\x00" "a.", 1);
-    LOOKS("(\x8e\x01\x00\x00\x00\x00\x00\x00\x00" "a.", 1);
-    LOOKS("(\x96\x01\x00\x00\x00\x00\x00\x00\x00" "a.", 1);
-    LOOKS("(X\xff\x00\x00\x00" "a", 0); /* a long argument beyond the window */
+    LOOKS("(\x8d\x01\x00\x00\x00\x00\x00\x00\x00"
+          "a.",
+          1);
+    LOOKS("(\x8e\x01\x00\x00\x00\x00\x00\x00\x00"
+          "a.",
+          1);
+    LOOKS("(\x96\x01\x00\x00\x00\x00\x00\x00\x00"
+          "a.",
+          1);
+    LOOKS("(X\xff\x00\x00\x00"
+          "a",
+          0); /* a long argument beyond the window */
     LOOKS("(G\x00\x00\x00\x00\x00\x00\x00\x00.", 1);
     LOOKS("(M\x01\x00.", 1);
     LOOKS("(J\x01\x00\x00\x00.", 1);
@@ -921,8 +978,8 @@ static void view_expect(st_ctx *ctx, const char *what, const char *b, size_t n, 
 {
     st_report *r = st_report_new(ctx, "x");
     st_src src = {-1, (const unsigned char *)b, n};
-    st_input in = {.ctx = ctx, .report = r, .src = &src, .head = (const unsigned char *)b,
-                   .head_len = n};
+    st_input in = {
+        .ctx = ctx, .report = r, .src = &src, .head = (const unsigned char *)b, .head_len = n};
     st_error err = st_pickle_view_check(&in);
     if (err != ST_OK)
         st_report_fail(r, err);
@@ -941,7 +998,7 @@ static void test_pickle_view(void **state)
         size_t n;
         int want;
     } sniff[] = {
-        {"", 0, 0},      {"\0", 1, 0},   {"x", 1, 0},    {"N", 1, 100},  {"(", 1, 100},
+        {"", 0, 0},       {"\0", 1, 0},     {"x", 1, 0},    {"N", 1, 100},  {"(", 1, 100},
         {"\x80", 1, 100}, {"\x95", 1, 100}, {"\x81", 1, 0}, {"\xff", 1, 0}, {".", 1, 0},
     };
     for (size_t i = 0; i < sizeof(sniff) / sizeof(sniff[0]); i++) {
@@ -1015,15 +1072,16 @@ static void legacy_expect(st_ctx *ctx, const char *what, const lbuf *p, const ch
 }
 
 /* The object pickle with storages named keys (numel n each, of type), then the storages. */
-static void legacy(lbuf *p, const char *type, const char *const *keys, size_t nkeys,
-                   uint64_t numel)
+static void legacy(lbuf *p, const char *type, const char *const *keys, size_t nkeys, uint64_t numel)
 {
     p->n = 0;
     LB(p, LEGACY_HEAD P2 "(");
     for (size_t i = 0; i < nkeys; i++) {
         char t[256];
-        int n = snprintf(t, sizeof(t), "(U\x07storagec%s\nU%c%sU\x03" "cpuK%ctQ", type,
-                         (char)strlen(keys[i]), keys[i], (char)numel);
+        int n = snprintf(t, sizeof(t),
+                         "(U\x07storagec%s\nU%c%sU\x03"
+                         "cpuK%ctQ",
+                         type, (char)strlen(keys[i]), keys[i], (char)numel);
         lb_put(p, t, (size_t)n);
     }
     LB(p, "l." KEYS);
@@ -1086,12 +1144,14 @@ static void test_legacy_magic(void **state)
         MAGIC_CASE("INT with spaces and a plus", "I +119547037146038801333356 \n.", "ST205,ST325"),
         MAGIC_CASE("INT with an underscore", "I1_19547037146038801333356\n.", "ST205,ST325"),
         MAGIC_CASE("INT hex", "I0x1950a86a20f9469cfc6c\n.", "ST205,ST325"),
-        MAGIC_CASE("INT hex upper with underscores", "I0X1950_A86A_20F9_469C_FC6C\n.", "ST205,ST325"),
+        MAGIC_CASE("INT hex upper with underscores", "I0X1950_A86A_20F9_469C_FC6C\n.",
+                   "ST205,ST325"),
         MAGIC_CASE("LONG with L", "L119547037146038801333356L\n.", "ST205,ST325"),
         MAGIC_CASE("INT octal", "I0o31241241521017450647176154\n.", "ST205,ST325"),
-        MAGIC_CASE("PUT and MEMOIZE around", P4 "\x95\x18\x00\x00\x00\x00\x00\x00\x00"
-                                      "\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x94r"
-                                      "\x01\x00\x00\x00p2\nq\x03.",
+        MAGIC_CASE("PUT and MEMOIZE around",
+                   P4 "\x95\x18\x00\x00\x00\x00\x00\x00\x00"
+                      "\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x94r"
+                      "\x01\x00\x00\x00p2\nq\x03.",
                    "ST205,ST325"),
         MAGIC_CASE("LONG4", P2 "\x8b\x0b\x00\x00\x00\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x00.",
                    "ST205,ST325"),
@@ -1107,14 +1167,26 @@ static void test_legacy_magic(void **state)
     /* near misses stay raw pickles */
     static const char *const misses[] = {
         "I0119547037146038801333356\n.", /* a leading zero */
-        "I1__19547037146038801333356\n.", "I119547037146038801333357\n.",
-        "I-119547037146038801333356\n.", "I0b2\n.", "I0x_1950a86a20f9469cfc6c_\n.",
-        "I0x__1950a86a20f9469cfc6c\n.", "I_1\n.", "I0xg\n.", "I 1 1\n.",
-        "I1\nI1\n.", "I1", "I0x1950a86a20f9469cfc6c00000000000000000000000000\n.",
+        "I1__19547037146038801333356\n.",
+        "I119547037146038801333357\n.",
+        "I-119547037146038801333356\n.",
+        "I0b2\n.",
+        "I0x_1950a86a20f9469cfc6c_\n.",
+        "I0x__1950a86a20f9469cfc6c\n.",
+        "I_1\n.",
+        "I0xg\n.",
+        "I 1 1\n.",
+        "I1\nI1\n.",
+        "I1",
+        "I0x1950a86a20f9469cfc6c00000000000000000000000000\n.",
         P2 "\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x18.",
         P2 "\x8a\x0b\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x01.",
-        P2 "\x8a\x01\x01\x8a\x01\x01.", P2 "\x8b\xff\xff\xff\xff.", P2 "\x8b\x01\x00",
-        P2 "\x8a\x05\x01\x02", P2 "N.", P2 "\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19",
+        P2 "\x8a\x01\x01\x8a\x01\x01.",
+        P2 "\x8b\xff\xff\xff\xff.",
+        P2 "\x8b\x01\x00",
+        P2 "\x8a\x05\x01\x02",
+        P2 "N.",
+        P2 "\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19",
         P2 "p1",
     };
     for (size_t i = 0; i < sizeof(misses) / sizeof(misses[0]); i++) {
@@ -1182,13 +1254,13 @@ static void test_judge(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tuples),          cmocka_unit_test(test_exhaustion),
-        cmocka_unit_test(test_dicts),           cmocka_unit_test(test_dtypes),
-        cmocka_unit_test(test_wrappers),        cmocka_unit_test(test_io_failures),
-        cmocka_unit_test(test_persistent_ids),  cmocka_unit_test(test_legacy),
-        cmocka_unit_test(test_legacy_magic),    cmocka_unit_test(test_judge),
-        cmocka_unit_test(test_job_flags),       cmocka_unit_test(test_looks_like),
-        cmocka_unit_test(test_value_edges),     cmocka_unit_test(test_pickle_view),
+        cmocka_unit_test(test_tuples),         cmocka_unit_test(test_exhaustion),
+        cmocka_unit_test(test_dicts),          cmocka_unit_test(test_dtypes),
+        cmocka_unit_test(test_wrappers),       cmocka_unit_test(test_io_failures),
+        cmocka_unit_test(test_persistent_ids), cmocka_unit_test(test_legacy),
+        cmocka_unit_test(test_legacy_magic),   cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_job_flags),      cmocka_unit_test(test_looks_like),
+        cmocka_unit_test(test_value_edges),    cmocka_unit_test(test_pickle_view),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

@@ -113,12 +113,15 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     if (need <= *cap)
         return 0;
     size_t c = *cap ? *cap : 64;
+    /* GCOVR_EXCL_START: need is bounded by the record limit, 9 items a record and the pool's
+     * 32 MiB, far from overflowing; the checks stay for any future caller */
     while (c < need)
         if (__builtin_mul_overflow(c, (size_t)2, &c))
             return -1;
     size_t bytes;
     if (__builtin_mul_overflow(c, elem, &bytes))
         return -1;
+    /* GCOVR_EXCL_STOP */
     void *q = realloc(*p, bytes);
     if (q == NULL)
         return -1;
@@ -131,7 +134,8 @@ static uint32_t new_rec(st_pkvals *t, uint8_t type)
 {
     if (t == NULL || t->exhausted)
         return 0;
-    if (t->n >= t->max || t->n >= UINT32_MAX) {
+    if (t->n >= t->max ||
+        t->n >= UINT32_MAX) { /* GCOVR_EXCL_BR_LINE: max (REC_MAX, 2^21) is lower */
         t->exhausted = 1;
         return 0;
     }
@@ -174,7 +178,8 @@ static uint32_t dict_rec(st_pkvals *t, uint64_t key, int create)
         size_t cap = t->cap_dicts ? t->cap_dicts * 2 : 64, old = t->cap_dicts;
         dslot *prev = t->dicts;
         t->dicts = calloc(cap, sizeof(*t->dicts));
-        if (t->dicts == NULL || cap < old) {
+        if (t->dicts == NULL ||
+            cap < old) { /* GCOVR_EXCL_BR_LINE: doubling a table of records never wraps */
             free(t->dicts);
             t->dicts = prev;
             t->exhausted = 2;
