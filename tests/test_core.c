@@ -41,7 +41,7 @@ static void test_checked(void **state)
     assert_int_equal(cap, 8);
     size_t huge = SIZE_MAX / 2 + 1; /* doubling the capacity overflows */
     assert_int_equal(st_grow(&a, &huge, huge, sizeof(int), 4), -1);
-    size_t big = SIZE_MAX / 8; /* the byte count overflows */
+    size_t big = SIZE_MAX / 4; /* the byte count overflows */
     assert_int_equal(st_grow(&a, &big, big, sizeof(int), 4), -1);
     size_t none = 0; /* first capacity times the element size overflows */
     assert_int_equal(st_grow(&a, &none, 0, SIZE_MAX / 2, 4), -1);
