@@ -90,8 +90,14 @@ static int copy_list(st_strlist *dst, const st_strlist *src)
     X(pk_allow)                                                                                    \
     X(pk_deny)                                                                                     \
     X(meta_keys)                                                                                   \
-    X(meta_values) X(ov_globs) X(ov_policies) X(man_paths) X(man_digests) X(walk_ext)              \
-        X(fetch_headers) X(fetch_cacert)
+    X(meta_values)                                                                                 \
+    X(ov_globs)                                                                                    \
+    X(ov_policies)                                                                                 \
+    X(man_paths)                                                                                   \
+    X(man_digests)                                                                                 \
+    X(walk_ext)                                                                                    \
+    X(fetch_headers)                                                                               \
+    X(fetch_cacert)
 
 st_ctx *st_ctx_clone(const st_ctx *ctx)
 {
