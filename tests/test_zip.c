@@ -777,6 +777,8 @@ static void test_io_errors(void **state)
     free(z.b);
 }
 
+static size_t torch_pickle(unsigned char *out, const char *type, const char *key, unsigned numel);
+
 /* Every allocation failing in turn: the check fails closed. */
 static void test_alloc_failures(void **state)
 {
@@ -788,6 +790,385 @@ static void test_alloc_failures(void **state)
     zb_build(&z, NULL, 0, m, 3);
     assert_true(tf_every_alloc_fails(ctx, st_ziparchive_check, z.b, z.n) > 5);
     free(z.b);
+    /* a checkpoint whose storage is a pickle (scratch walk); TorchScript */
+    unsigned char pk[512];
+    size_t n = torch_pickle(pk, "FloatStorage", "0", 1);
+    zmember t[4] = {{"a/data.pkl", 0, pk, n, 0, 0, NULL, 0},
+                    {"a/data/0", 0, "\x80\x02K\x01.", 5, 0, 0, NULL, 0},
+                    {"a/constants.pkl", 0, pickle_bytes, sizeof(pickle_bytes), 0, 0, NULL, 0},
+                    {"a/code/m.py", 0, "x = 1\n", 6, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, t, 2);
+    assert_true(tf_every_alloc_fails(ctx, st_ziparchive_check, z.b, z.n) > 5);
+    free(z.b);
+    zb_build(&z, NULL, 0, t, 4);
+    assert_true(tf_every_alloc_fails(ctx, st_ziparchive_check, z.b, z.n) > 5);
+    free(z.b);
+}
+
+/* ---- PyTorch checkpoints (ziparchive.c) --------------------------------------------------- */
+
+/* data.pkl of a state dict with one tensor: storage type, key, numel (K, < 256). */
+static size_t torch_pickle(unsigned char *out, const char *type, const char *key, unsigned numel)
+{
+    char body[512];
+    int n =
+        snprintf(body, sizeof(body),
+                 "\x80\x02"
+                 "ccollections\nOrderedDict\n)RX\x01%c%c%cw"
+                 "ctorch._utils\n_rebuild_tensor_v2\n"
+                 "((X\x07%c%c%cstoragectorch\n%s\nX%c%c%c%c%sX\x03%c%c%ccpuK%ctQ"
+                 "K%cK%c\x85K\x01\x85\x89"
+                 "ccollections\nOrderedDict\n)RtRs.",
+                 0, 0, 0, 0, 0, 0, type, (int)strlen(key), 0, 0, 0, key, 0, 0, 0, numel, 0, numel);
+    assert_true(n > 0 && (size_t)n < sizeof(body));
+    /* snprintf stops at no NUL here: the %c NULs are written, count them in n */
+    memcpy(out, body, (size_t)n);
+    return (size_t)n;
+}
+
+static const unsigned char storage16[16] = {0};
+
+/* A checkpoint: top/data.pkl, top/data/0 (16 bytes), top/version, then extra members. */
+static void torch_zip(zbuf *z, const char *top, const unsigned char *pk, size_t pkl,
+                      const zmember *extra, size_t n_extra)
+{
+    static char names[3][64];
+    snprintf(names[0], sizeof(names[0]), "%sdata.pkl", top);
+    snprintf(names[1], sizeof(names[1]), "%sdata/0", top);
+    snprintf(names[2], sizeof(names[2]), "%sversion", top);
+    zmember m[12] = {{names[0], 0, pk, pkl, 0, 0, NULL, 0},
+                     {names[1], 0, storage16, 16, 0, 0, NULL, 0},
+                     {names[2], 0, "3\n", 2, 0, 0, NULL, 0}};
+    assert_true(n_extra <= 9);
+    for (size_t i = 0; i < n_extra; i++)
+        m[3 + i] = extra[i];
+    zb_build(z, NULL, 0, m, 3 + n_extra);
+}
+
+static void test_torch_zip(void **state)
+{
+    st_ctx *ctx = *state;
+    unsigned char pk[512];
+    zbuf z;
+    size_t n = torch_pickle(pk, "FloatStorage", "0", 4);
+    torch_zip(&z, "a/", pk, n, NULL, 0);
+    st_report *r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    tu_assert_ids(r, "");
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
+    assert_string_equal(st_report_format(r), "pytorch");
+    st_report_free(r);
+    free(z.b);
+    /* the storage too short for numel x element size; a storage the archive lacks */
+    n = torch_pickle(pk, "FloatStorage", "0", 5);
+    torch_zip(&z, "a/", pk, n, NULL, 0);
+    expect_zip(ctx, &z, "ST312", ST_VERDICT_FAIL);
+    free(z.b);
+    n = torch_pickle(pk, "FloatStorage", "9", 4);
+    torch_zip(&z, "a/", pk, n, NULL, 0);
+    expect_zip(ctx, &z, "ST312", ST_VERDICT_FAIL);
+    free(z.b);
+    /* an unknown storage type: its import is the finding, its size is not checked */
+    n = torch_pickle(pk, "WeirdStorage", "0", 200);
+    torch_zip(&z, "a/", pk, n, NULL, 0);
+    expect_zip(ctx, &z, "ST202", ST_VERDICT_FAIL);
+    free(z.b);
+    /* an entry outside the top folder */
+    n = torch_pickle(pk, "FloatStorage", "0", 4);
+    zmember out = {"b/x", 0, "x", 1, 0, 0, NULL, 0};
+    torch_zip(&z, "a/", pk, n, &out, 1);
+    expect_zip(ctx, &z, "ST309", ST_VERDICT_FAIL);
+    free(z.b);
+    /* a storage whose bytes are a pickle that imports something */
+    static const char evil[] = "\x80\x02"
+                               "cos\nsystem\n"
+                               "X\x02\0\0\0id\x85R.";
+    zmember m[3] = {{"a/data.pkl", 0, pk, n, 0, 0, NULL, 0},
+                    {"a/data/0", 0, evil, sizeof(evil) - 1, 0, 0, NULL, 0},
+                    {"a/version", 0, "3\n", 2, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, m, 3);
+    expect_zip(ctx, &z, "ST315", ST_VERDICT_PASS);
+    free(z.b);
+}
+
+/* A checkpoint's records without data.pkl. */
+static void test_torch_missing_pickle(void **state)
+{
+    st_ctx *ctx = *state;
+    zbuf z;
+    zmember m[2] = {{"a/version", 0, "3\n", 2, 0, 0, NULL, 0},
+                    {"a/data/0", 0, storage16, 16, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, m, 2);
+    expect_zip(ctx, &z, "ST314", ST_VERDICT_FAIL);
+    free(z.b);
+    zmember r[2] = {{"version", 0, "3\n", 2, 0, 0, NULL, 0},
+                    {"data/0", 0, storage16, 16, 0, 0, NULL, 0}};
+    zb_build(&z, "junk", 4, r, 2); /* zipfile's view only: prepended bytes */
+    expect_zip(ctx, &z, "ST308,ST314", ST_VERDICT_FAIL);
+    free(z.b);
+    /* version without data/, data/ without version: no checkpoint */
+    zb_build(&z, NULL, 0, m, 1);
+    expect_zip(ctx, &z, "", ST_VERDICT_PASS);
+    free(z.b);
+    zb_build(&z, NULL, 0, m + 1, 1);
+    expect_zip(ctx, &z, "", ST_VERDICT_PASS);
+    free(z.b);
+}
+
+/* zipfile's view of a checkpoint with bytes before it (torch reads no zip there). */
+static void test_torch_python_view(void **state)
+{
+    st_ctx *ctx = *state;
+    unsigned char pk[512];
+    size_t n = torch_pickle(pk, "FloatStorage", "0", 4);
+    zbuf z;
+    for (int root = 0; root < 2; root++) {
+        zmember m[3] = {{root ? "data.pkl" : "x/data.pkl", 0, pk, n, 0, 0, NULL, 0},
+                        {root ? "data/0" : "x/data/0", 0, storage16, 16, 0, 0, NULL, 0},
+                        {root ? "version" : "x/version", 0, "3\n", 2, 0, 0, NULL, 0}};
+        zb_build(&z, "junk", 4, m, 3);
+        expect_zip(ctx, &z, "ST308", ST_VERDICT_PASS);
+        free(z.b);
+        /* the storage missing in that view */
+        zb_build(&z, "junk", 4, m, 1);
+        expect_zip(ctx, &z, "ST308,ST312", ST_VERDICT_FAIL);
+        free(z.b);
+    }
+    /* a pickle before the archive: torch.load reads it, zipfile the archive (ST319) */
+    zmember m[3] = {{"x/data.pkl", 0, pk, n, 0, 0, NULL, 0},
+                    {"x/data/0", 0, storage16, 16, 0, 0, NULL, 0},
+                    {"x/version", 0, "3\n", 2, 0, 0, NULL, 0}};
+    zb_build(&z, pickle_bytes, sizeof(pickle_bytes), m, 3);
+    expect_zip(ctx, &z, "ST208,ST308,ST319", ST_VERDICT_FAIL);
+    free(z.b);
+}
+
+/* Names torch's reader and zipfile match differently (ST317), folders torch refuses. */
+static void test_torch_lookup(void **state)
+{
+    st_ctx *ctx = *state;
+    unsigned char pk[512];
+    size_t n = torch_pickle(pk, "FloatStorage", "0", 4);
+    zbuf z;
+    /* a NUL in the name: zipfile cuts it there, miniz compares the whole name */
+    zmember m[3] = {{"a/data.pkl\0x", 12, pk, n, 0, 0, NULL, 0},
+                    {"a/data/0", 0, storage16, 16, 0, 0, NULL, 0},
+                    {"a/version", 0, "3\n", 2, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, m, 3);
+    /* miniz finds no data.pkl: torch loads nothing, so the archive is checked as any zip (its
+     * records without data.pkl, its pickle under the data profile) */
+    expect_zip(ctx, &z, "ST211,ST309,ST314,ST317", ST_VERDICT_FAIL);
+    free(z.b);
+    /* a NUL in the folder name: every key ends there */
+    zmember f[2] = {{"a\0b/data.pkl", 12, pk, n, 0, 0, NULL, 0},
+                    {"a\0b/data/0", 10, storage16, 16, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, f, 2);
+    /* torch finds no record (all keys are "a"): checked as any zip, the pickle by content */
+    expect_zip(ctx, &z, "ST211,ST309,ST317", ST_VERDICT_FAIL); /* zipfile: "a" is it */
+    free(z.b);
+    /* no folder: torch refuses the archive; an over-long folder */
+    zmember nf[1] = {{"data.pkl", 0, pk, n, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, nf, 1);
+    expect_zip(ctx, &z, "ST211", ST_VERDICT_FAIL); /* any zip: the pickle by content */
+    free(z.b);
+    char longdir[4200];
+    memset(longdir, 'd', sizeof(longdir));
+    memcpy(longdir + 4100, "/data.pkl", 9);
+    zmember ld[1] = {{longdir, 4109, pk, n, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, ld, 1);
+    expect_zip(ctx, &z, "ST211", ST_VERDICT_FAIL);
+    free(z.b);
+}
+
+/* TorchScript: code listed (a long list cut), constants.pkl's storages in constants/. */
+static void test_torchscript(void **state)
+{
+    st_ctx *ctx = *state;
+    unsigned char pk[512];
+    size_t n = torch_pickle(pk, "FloatStorage", "c0", 4);
+    zmember m[16];
+    static char names[11][80];
+    m[0] = (zmember){"a/data.pkl", 0, pickle_bytes, sizeof(pickle_bytes), 0, 0, NULL, 0};
+    m[1] = (zmember){"a/constants.pkl", 0, pk, n, 0, 0, NULL, 0};
+    m[2] = (zmember){"a/constants/c0", 0, storage16, 16, 0, 0, NULL, 0};
+    m[3] = (zmember){"a/code/", 0, "", 0, 0, 0, NULL, 0};
+    m[4] = (zmember){"a/code/x.debug_pkl", 0, "", 0, 0, 0, NULL, 0};
+    for (int i = 0; i < 11; i++) {
+        snprintf(names[i], sizeof(names[i]),
+                 "a/code/__torch__/a_rather_long_module_name_for_the_list_%d.py", i);
+        m[5 + i] = (zmember){names[i], 0, "def f(): pass\n", 14, 0, 0, NULL, 0};
+    }
+    zbuf z;
+    zb_build(&z, NULL, 0, m, 16);
+    st_report *r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    tu_assert_ids(r, "ST318");
+    assert_string_equal(st_report_format(r), "torchscript");
+    const char *msg = NULL;
+    for (size_t i = 0; i < st_report_finding_count(r); i++)
+        if (strcmp(st_report_finding(r, i)->id, "ST318") == 0)
+            msg = st_report_finding(r, i)->message;
+    assert_non_null(msg);
+    if (strstr(msg, "11 code files") == NULL)
+        fail_msg("%s", msg);
+    assert_non_null(strstr(msg, ", ..."));
+    assert_null(strstr(msg, "debug_pkl"));
+    st_report_free(r);
+    /* no code at all; a constants storage that is missing */
+    zb_build(&z, NULL, 0, m, 3);
+    r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    tu_assert_ids(r, "ST318");
+    st_report_free(r);
+    free(z.b);
+    zb_build(&z, NULL, 0, m, 2);
+    expect_zip(ctx, &z, "ST312,ST318", ST_VERDICT_FAIL);
+    free(z.b);
+}
+
+/* Members that are archives or arrays. */
+static void test_nested(void **state)
+{
+    st_ctx *ctx = *state;
+    zbuf inner, z;
+    zb_build(&inner, NULL, 0, &txt, 1);
+    zmember m = {"inner.zip", 0, inner.b, inner.n, 0, 0, NULL, 0};
+    zb_build(&z, NULL, 0, &m, 1);
+    expect_zip(ctx, &z, "ST313", ST_VERDICT_PASS);
+    /* a zip in a zip in a zip, one level allowed: the innermost is not reported as nested,
+     * it is beyond the limit */
+    zbuf outer;
+    m = (zmember){"mid.zip", 0, z.b, z.n, 0, 0, NULL, 0};
+    zb_build(&outer, NULL, 0, &m, 1);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_NESTING, 1), ST_OK);
+    expect_zip(ctx, &outer, "ST313,ST901", ST_VERDICT_ERROR);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_NESTING, 4), ST_OK);
+    free(outer.b);
+    free(z.b);
+    free(inner.b);
+    /* an .npz: every member an .npy */
+    /* what numpy.save writes for np.zeros(1, '<f4'): a 118-byte header padded with spaces */
+    static const char dict[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }";
+    unsigned char npy[132];
+    memset(npy, ' ', sizeof(npy));
+    memcpy(npy, "\x93NUMPY\x01\x00\x76\x00", 10);
+    memcpy(npy + 10, dict, sizeof(dict) - 1);
+    npy[127] = '\n';
+    memset(npy + 128, 0, 4);
+    zmember a = {"x.npy", 0, npy, sizeof(npy), 0, 0, NULL, 0};
+    zb_build(&z, NULL, 0, &a, 1);
+    st_report *r = st_check_buffer(ctx, z.b, z.n, "t.npz");
+    tu_assert_ids(r, "");
+    assert_string_equal(st_report_kind(r), "npz");
+    st_report_free(r);
+    free(z.b);
+}
+
+/* More layouts torch's reader sees: a NUL in the folder (the key is what precedes it, so an
+ * entry named by that prefix is data.pkl), TorchScript without data.pkl, short names. */
+static void test_torch_layouts(void **state)
+{
+    st_ctx *ctx = *state;
+    unsigned char pk[512];
+    size_t n = torch_pickle(pk, "FloatStorage", "0", 4);
+    zbuf z;
+    zmember f[2] = {{"a\0b/x", 5, "x", 1, 0, 0, NULL, 0},
+                    {"a", 0, pickle_bytes, sizeof(pickle_bytes), 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, f, 2);
+    st_report *r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    tu_assert_ids(r, "ST309");
+    assert_string_equal(st_report_format(r), "pytorch"); /* "a" is torch's data.pkl */
+    st_report_free(r);
+    free(z.b);
+    /* TorchScript without data.pkl, one code file, other records, a short name outside */
+    zmember t[5] = {{"a/constants.pkl", 0, pickle_bytes, sizeof(pickle_bytes), 0, 0, NULL, 0},
+                    {"a/code/m.py", 0, "x = 1\n", 6, 0, 0, NULL, 0},
+                    {"a/extra.txt", 0, "x", 1, 0, 0, NULL, 0},
+                    {"a/cod", 0, "x", 1, 0, 0, NULL, 0},
+                    {"z", 0, "x", 1, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, t, 5);
+    r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    tu_assert_ids(r, "ST309,ST318");
+    assert_non_null(strstr(st_report_finding(r, 0)->message, "(1 code file: code/m.py)"));
+    st_report_free(r);
+    free(z.b);
+    /* storages that start like a pickle: only a whole pickle that imports is reported */
+    static const char noimport[] = "\x80\x02K\x01.";
+    static const char broken[] = "\x80\x02K\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff";
+    static const char two[] = "\x80\x02K\x01.\x80\x02K\x01.\0\0\0\0\0\0";
+    const char *const bodies[] = {noimport, broken, two};
+    const size_t lens[] = {16, 16, 16};
+    for (int i = 0; i < 3; i++) {
+        unsigned char body[16] = {0};
+        memcpy(body, bodies[i], i == 0 ? 5 : lens[i]);
+        zmember m[3] = {{"a/data.pkl", 0, pk, n, 0, 0, NULL, 0},
+                        {"a/data/0", 0, body, 16, 0, 0, NULL, 0},
+                        {"a/version", 0, "3\n", 2, 0, 0, NULL, 0}};
+        zb_build(&z, NULL, 0, m, 3);
+        expect_zip(ctx, &z, "", ST_VERDICT_PASS);
+        free(z.b);
+    }
+    /* zipfile's view: a record whose name has the same length as the key */
+    zmember p[3] = {{"x/data.pkl", 0, pk, n, 0, 0, NULL, 0},
+                    {"x/data/0", 0, storage16, 16, 0, 0, NULL, 0},
+                    {"x/data/1", 0, storage16, 16, 0, 0, NULL, 0}};
+    zb_build(&z, "junk", 4, p, 3);
+    expect_zip(ctx, &z, "ST308", ST_VERDICT_PASS);
+    free(z.b);
+}
+
+/* A tar header before the archive: torch.load reads a tar, zipfile the zip (ST319). */
+static void test_tar_prefix(void **state)
+{
+    st_ctx *ctx = *state;
+    unsigned char h[512];
+    memset(h, 0, sizeof(h));
+    memcpy(h, "x", 1);
+    memcpy(h + 100, "0000644", 7);
+    memcpy(h + 108, "0000000", 7);
+    memcpy(h + 116, "0000000", 7);
+    memcpy(h + 124, "00000000000", 11);
+    memcpy(h + 136, "00000000000", 11);
+    h[156] = '0';
+    memcpy(h + 257,
+           "ustar\0"
+           "00",
+           8);
+    unsigned sum = 0;
+    memset(h + 148, ' ', 8);
+    for (int i = 0; i < 512; i++)
+        sum += h[i];
+    snprintf((char *)h + 148, 8, "%06o", sum);
+    zbuf z;
+    zb_build(&z, h, sizeof(h), &txt, 1);
+    st_report *r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    char got[256];
+    tu_ids(r, got, sizeof(got));
+    assert_non_null(strstr(got, "ST319"));
+    int found = 0;
+    for (size_t i = 0; i < st_report_finding_count(r); i++)
+        found |= strstr(st_report_finding(r, i)->message, "as a tar archive") != NULL;
+    assert_true(found);
+    st_report_free(r);
+    free(z.b);
+}
+
+/* Only an end record near the end identifies a zip that does not start with one. */
+static void test_archive_sniff(void **state)
+{
+    (void)state;
+    static const unsigned char tails[][26] = {
+        "xxxxPK\5\6xxxxxxxxxxxxxxxxxx", "xxxxPK\5\7xxxxxxxxxxxxxxxxxx",
+        "xxxxPK\6\6xxxxxxxxxxxxxxxxxx", "xxxxPL\5\6xxxxxxxxxxxxxxxxxx",
+        "xxxxQK\5\6xxxxxxxxxxxxxxxxxx",
+    };
+    static const int want[] = {60, 0, 0, 0, 0};
+    for (size_t i = 0; i < 5; i++) {
+        st_input in;
+        memset(&in, 0, sizeof(in));
+        in.head = (const unsigned char *)"xxxx";
+        in.head_len = 4;
+        in.tail = tails[i];
+        in.tail_len = 26;
+        assert_int_equal(st_ziparchive_sniff(&in), want[i]);
+    }
 }
 
 /* ---- miniz's reading --------------------------------------------------------------------- */
@@ -1004,17 +1385,37 @@ static void test_same_view(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sniff),          cmocka_unit_test(test_valid),
-        cmocka_unit_test(test_end_record),     cmocka_unit_test(test_multi_disk),
-        cmocka_unit_test(test_zip64_end),      cmocka_unit_test(test_central),
-        cmocka_unit_test(test_entry_limits),   cmocka_unit_test(test_zip64_extra),
-        cmocka_unit_test(test_local),          cmocka_unit_test(test_long_name),
-        cmocka_unit_test(test_layout),         cmocka_unit_test(test_descriptor),
-        cmocka_unit_test(test_names),          cmocka_unit_test(test_duplicates),
-        cmocka_unit_test(test_member_reads),   cmocka_unit_test(test_inflate),
-        cmocka_unit_test(test_bombs),          cmocka_unit_test(test_io_errors),
-        cmocka_unit_test(test_alloc_failures), cmocka_unit_test(test_miniz),
-        cmocka_unit_test(test_miniz_zip64),    cmocka_unit_test(test_same_view),
+        cmocka_unit_test(test_sniff),
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_end_record),
+        cmocka_unit_test(test_multi_disk),
+        cmocka_unit_test(test_zip64_end),
+        cmocka_unit_test(test_central),
+        cmocka_unit_test(test_entry_limits),
+        cmocka_unit_test(test_zip64_extra),
+        cmocka_unit_test(test_local),
+        cmocka_unit_test(test_long_name),
+        cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_descriptor),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_member_reads),
+        cmocka_unit_test(test_inflate),
+        cmocka_unit_test(test_bombs),
+        cmocka_unit_test(test_io_errors),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_torch_zip),
+        cmocka_unit_test(test_torch_missing_pickle),
+        cmocka_unit_test(test_torch_python_view),
+        cmocka_unit_test(test_torch_lookup),
+        cmocka_unit_test(test_torchscript),
+        cmocka_unit_test(test_nested),
+        cmocka_unit_test(test_archive_sniff),
+        cmocka_unit_test(test_torch_layouts),
+        cmocka_unit_test(test_tar_prefix),
+        cmocka_unit_test(test_miniz),
+        cmocka_unit_test(test_miniz_zip64),
+        cmocka_unit_test(test_same_view),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

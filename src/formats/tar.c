@@ -840,8 +840,8 @@ static int pickle_acts(st_input *in, st_error *err)
     st_pk_result_free(&res);
     /* a probe whose report ran out of memory may have lost the very imports it looked for:
      * walked again for real (fail closed) */
-    int acts = probe->n_imports > 0 || probe->calls_total > 0 || *err != ST_OK ||
-               probe->err != ST_OK;
+    int acts =
+        probe->n_imports > 0 || probe->calls_total > 0 || *err != ST_OK || probe->err != ST_OK;
     st_report_free(probe);
     *err = ST_OK; /* a probe that could not finish is walked again for real */
     return acts;

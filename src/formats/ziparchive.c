@@ -39,6 +39,7 @@ typedef struct {
     long data_pkl;             /* the entry torch unpickles as data.pkl, or -1 */
     long constants_pkl;        /* the entry torch.jit.load unpickles as constants.pkl, or -1 */
     char top[NAME_MAX_LEN];    /* "archive/" of archive/data.pkl */
+    size_t top_len;            /* its bytes up to the slash (a NUL among them is kept) */
     unsigned char *referenced; /* per entry: a storage record named by a persistent id */
     st_pk_storage_ref *refs;
     size_t n_refs;
@@ -90,8 +91,8 @@ static void find_torch_layout(zjob *j)
  * string: a NUL inside the folder name ends every key there. */
 static void torch_key(const zjob *j, const char *rec, char *out, size_t size)
 {
-    size_t tl = strlen(j->top);
-    if (memchr(j->z.cd + j->z.e[0].name_off, 0, tl) != NULL)
+    /* strlen(top) would stop at that NUL: the folder's own length is kept */
+    if (memchr(j->top, 0, j->top_len) != NULL)
         rec = ""; /* the folder held a NUL: the key is what precedes it */
     snprintf(out, size, "%s%s", j->top, rec);
 }
@@ -150,6 +151,7 @@ static void torch_reader_layout(zjob *j)
     size_t tl = (size_t)(slash - n0) + 1;
     memcpy(j->top, n0, tl);
     j->top[tl] = '\0';
+    j->top_len = tl;
     const char *nul = memchr(j->top, 0, tl);
     if (nul != NULL)
         tl = (size_t)(nul - j->top);
@@ -181,20 +183,24 @@ static void report_torchscript(zjob *j)
 {
     char name[NAME_MAX_LEN], list[400], one[120];
     size_t tl = strlen(j->top), used = 0, n = 0;
+    int cut = 0;
     list[0] = '\0';
     for (size_t i = 0; i < j->z.n; i++) {
         st_zip_name(&j->z, &j->z.e[i], name, sizeof(name));
         if (strncmp(name, j->top, tl) != 0 || strncmp(name + tl, "code/", 5) != 0 ||
             ends_with(name, "/") || ends_with(name, ".debug_pkl"))
             continue;
-        n++;
+        n++; /* every code file counted, the list cut */
+        if (cut)
+            continue;
         st_escape(name + tl, strlen(name + tl), one, sizeof(one), 80);
+        /* used stays below sizeof(list) - 8, so ", ..." always fits */
         if (used + strlen(one) + 3 < sizeof(list) - 8) {
             used +=
                 (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", used ? ", " : "", one);
-        } else if (used + 5 < sizeof(list)) {
+        } else {
             used += (size_t)snprintf(list + used, sizeof(list) - used, ", ...");
-            break;
+            cut = 1;
         }
     }
     st_report_add(j->in->report, ST_R_TORCHSCRIPT, 0, 0,
@@ -371,41 +377,60 @@ static void check_missing_data_pkl(zjob *j)
 
 /* A referenced storage is raw data and is never judged as a pickle; but one whose bytes are a
  * complete pickle that imports something is a smuggling attempt worth a warning. It is walked
- * into a scratch report, so nothing in it can change the verdict except this warning. */
-static void check_storage_pickles(zjob *j)
+ * into a scratch report, so nothing in it can change the verdict except this warning (and
+ * out of memory, which fails the check closed). */
+static void check_storage_pickle(zjob *j, size_t i)
 {
     char name[NAME_MAX_LEN], shown[160];
-    for (size_t i = 0; i < j->z.n; i++) {
-        unsigned char *buf;
-        size_t len;
-        if (!j->referenced[i] || st_zip_read(j->in, &j->z, &j->z.e[i], 4096, &buf, &len) != ST_OK)
-            continue;
-        int looks = len >= 2 && buf[0] == 0x80 && st_pk_looks_like_pickle(buf, len);
-        free(buf);
-        if (!looks || st_zip_read(j->in, &j->z, &j->z.e[i], UINT64_MAX, &buf, &len) != ST_OK)
-            continue;
-        st_report *scratch = st_report_new(j->in->ctx, "");
-        if (scratch != NULL) {
-            st_src src = {-1, buf, len};
-            st_input in = *j->in;
-            in.open_dir = NULL; /* a member's siblings are members, not files */
-            in.report = scratch;
-            st_pk_job job = {
-                .in = &in, .src = &src, .end = len, .profile = ST_PK_PROFILE_DATA, .single = 1};
-            st_pk_result res;
-            st_error e = st_pickle_walk(&job, &res);
-            if (e == ST_OK && res.pickles == 1 && !res.malformed && scratch->n_imports > 0) {
-                st_zip_name(&j->z, &j->z.e[i], name, sizeof(name));
-                st_report_add(j->in->report, ST_R_TORCH_STORAGE_PICKLE, j->z.e[i].local_off, 0,
-                              "storage \"%s\" parses as a pickle importing %zu globals",
-                              st_escape(name, strlen(name), shown, sizeof(shown), 120),
-                              scratch->n_imports);
-            }
-            st_pk_result_free(&res);
-            st_report_free(scratch);
-        }
-        free(buf);
+    unsigned char *buf;
+    size_t len;
+    /* a storage that cannot be read is kept as an error, as any member's read (fail closed) */
+    st_error err = st_zip_read(j->in, &j->z, &j->z.e[i], 4096, &buf, &len);
+    if (err != ST_OK) {
+        keep_error(j, err);
+        return;
     }
+    int looks = len >= 2 && buf[0] == 0x80 && st_pk_looks_like_pickle(buf, len);
+    free(buf);
+    if (!looks)
+        return;
+    if ((err = st_zip_read(j->in, &j->z, &j->z.e[i], UINT64_MAX, &buf, &len)) != ST_OK) {
+        keep_error(j, err);
+        return;
+    }
+    st_report *scratch = st_report_new(j->in->ctx, "");
+    if (scratch == NULL) {
+        free(buf);
+        keep_error(j, ST_E_NOMEM);
+        return;
+    }
+    st_src src = {-1, buf, len};
+    st_input in = *j->in;
+    in.open_dir = NULL; /* a member's siblings are members, not files */
+    in.report = scratch;
+    st_pk_job job = {
+        .in = &in, .src = &src, .end = len, .profile = ST_PK_PROFILE_DATA, .single = 1};
+    st_pk_result res;
+    st_error e = st_pickle_walk(&job, &res);
+    if (e == ST_OK && res.pickles == 1 && !res.malformed && scratch->n_imports > 0) {
+        st_zip_name(&j->z, &j->z.e[i], name, sizeof(name));
+        st_report_add(j->in->report, ST_R_TORCH_STORAGE_PICKLE, j->z.e[i].local_off, 0,
+                      "storage \"%s\" parses as a pickle importing %zu globals",
+                      st_escape(name, strlen(name), shown, sizeof(shown), 120), scratch->n_imports);
+    }
+    /* out of memory in the scratch walk may have lost the very imports it looked for */
+    if (e == ST_E_NOMEM || scratch->err == ST_E_NOMEM)
+        keep_error(j, ST_E_NOMEM);
+    st_pk_result_free(&res);
+    st_report_free(scratch);
+    free(buf);
+}
+
+static void check_storage_pickles(zjob *j)
+{
+    for (size_t i = 0; i < j->z.n && j->err == ST_OK; i++)
+        if (j->referenced[i])
+            check_storage_pickle(j, i);
 }
 
 /* ---- the check ------------------------------------------------------------------------- */
