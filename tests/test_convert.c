@@ -55,6 +55,8 @@ typedef struct {
 
 static const sd_case cases[] = {
     OK("basic", P2 "}" STR1("a") TENS("0") "s."),
+    /* fuzz_convert: REDUCE with only empty tuples made (the tuple store was still empty) */
+    OK("empty ordered dict", P2 "ccollections\nOrderedDict\n)R."),
     OK("setitems, memo, tied", P2 "}q\x00(" STR1("a") TENS("0") "q\x01" STR1("b") "h\x01u."),
     OK("long memo", P2 "}r\x00\x00\x00\x00(" STR1("a")
                         TENS("0") "r\x01\x00\x00\x00" STR1("b") "j\x01\x00\x00\x00u."),

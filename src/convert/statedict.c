@@ -1080,6 +1080,9 @@ st_error st_sd_read(const st_ctx *ctx, st_report *r, const unsigned char *buf, s
 {
     vm m = {.ctx = ctx, .r = r, .p = buf, .len = len, .base = base, .legacy = legacy, .out = out};
     memset(out, 0, sizeof(*out));
+    /* tuples point into kids: allocated up front, so an empty tuple's kids are never NULL */
+    if (st_grow(&m.kids, &m.capk, 0, sizeof(uint32_t), 64) != 0)
+        m.err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
     while (!failed(&m) && !m.stopped) {
         if (m.pos >= m.len) {
             m.op_at = m.pos;
