@@ -9,6 +9,10 @@
 #include "formats/deep.h"
 #include "formats/format.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* ---- .npy headers ----------------------------------------------------------------------- */
@@ -713,6 +717,418 @@ static void test_lfs_pointers(void **state)
 #undef LFS
 }
 
+/* ---- folder walks (tree.c) --------------------------------------------------------------- */
+
+static char tree_root[64];
+
+static void tpath(char *out, size_t size, const char *rel)
+{
+    snprintf(out, size, "%s/%s", tree_root, rel);
+}
+
+static void tmkdir(const char *rel)
+{
+    char p[512];
+    tpath(p, sizeof(p), rel);
+    assert_int_equal(mkdir(p, 0700), 0);
+}
+
+static void twrite(const char *rel, const void *data, size_t len)
+{
+    char p[512];
+    tpath(p, sizeof(p), rel);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void tlink(const char *target, const char *rel)
+{
+    char p[512];
+    tpath(p, sizeof(p), rel);
+    assert_int_equal(symlink(target, p), 0);
+}
+
+static void tremove(const char *rel)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", tree_root, rel);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void tree_fresh(void)
+{
+    if (tree_root[0] != '\0')
+        tremove("");
+    snprintf(tree_root, sizeof(tree_root), "/tmp/st-tree-XXXXXX");
+    assert_non_null(mkdtemp(tree_root));
+}
+
+/* Walks the tree and checks every entry; returns "rel=IDS;rel=IDS;..." in walk order (the
+ * root's own entry as "."), each with its verdict letter (P, F, E). */
+static void tree_run(st_ctx *ctx, char *out, size_t size)
+{
+    st_tree *t = st_tree_open(ctx, tree_root);
+    assert_non_null(t);
+    out[0] = '\0';
+    for (size_t i = 0; i < st_tree_count(t); i++) {
+        st_report *r = st_tree_check(ctx, t, i);
+        assert_non_null(r);
+        char ids[256];
+        tu_ids(r, ids, sizeof(ids));
+        const char *path = st_report_path(r), *rel = path + strlen(tree_root);
+        rel += *rel == '/';
+        st_verdict v = st_report_verdict(r);
+        size_t n = strlen(out);
+        snprintf(out + n, size - n, "%s%s=%s:%c", n ? ";" : "", *rel ? rel : ".", ids,
+                 v == ST_VERDICT_PASS   ? 'P'
+                 : v == ST_VERDICT_FAIL ? 'F'
+                                        : 'E');
+        st_report_free(r);
+    }
+    assert_null(st_tree_check(ctx, t, st_tree_count(t)));
+    assert_null(st_tree_check(NULL, t, 0));
+    assert_null(st_tree_check(ctx, NULL, 0));
+    st_tree_free(t);
+}
+
+#define TREE_EXPECT(ctx, want)                                                                     \
+    do {                                                                                           \
+        char got_[4096];                                                                           \
+        tree_run((ctx), got_, sizeof(got_));                                                       \
+        if (strcmp(got_, (want)) != 0)                                                             \
+            fail_msg("walk:\n  got  %s\n  want %s", got_, (want));                                 \
+    } while (0)
+
+static const char safe_hdr[] = "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}";
+
+static void tsafe(const char *rel)
+{
+    size_t len;
+    unsigned char *b = tu_frame(safe_hdr, strlen(safe_hdr), 1, 1, &len);
+    twrite(rel, b, len);
+    free(b);
+}
+
+/* Links resolved by hand: ".", a name longer than NAME_MAX, a target as long as readlink can
+ * return (cut: dangling), an absolute target met half-way, chains. */
+static void test_tree_links(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    tree_fresh();
+    tsafe("f.safetensors");
+    tmkdir("d");
+    tlink(".", "dot");
+    char longname[300];
+    memset(longname, 'n', 300);
+    longname[299] = '\0';
+    tlink(longname, "long-component");
+    static char longtarget[4096];
+    for (size_t i = 0; i + 2 < 4095; i += 2)
+        memcpy(longtarget + i, "a/", 2);
+    longtarget[4094] = 'b';
+    longtarget[4095] = '\0';
+    tlink(longtarget, "long-target");
+    tlink("long-target", "via-long-target");
+    tlink("/etc", "abs");
+    tlink("abs/passwd", "via-abs");
+    tlink("f.safetensors/x", "file-as-folder");
+    tlink("d/../f.safetensors", "up-and-back.safetensors");
+    TREE_EXPECT(ctx, "abs=ST604:F;dot=ST605:P;f.safetensors=:P;"
+                     "file-as-folder=ST602:F;long-component=ST602:F;long-target=ST602:F;"
+                     "up-and-back.safetensors=ST605:P;via-abs=ST604:F;via-long-target=ST602:F");
+    st_ctx_free(ctx);
+    tremove("");
+}
+
+/* The link_steps budget spent at each lookup resolution makes: the link's own path, a
+ * component, a link met on the way. */
+static void test_tree_link_budget(void **state)
+{
+    (void)state;
+    tree_fresh();
+    tsafe("f.safetensors");
+    tmkdir("d");
+    tlink("../f.safetensors", "d/l.safetensors"); /* its own path costs 2 */
+    tlink("f.safetensors", "l2");
+    tlink("l2", "l1"); /* l1 -> l2 -> f */
+    static const struct {
+        uint64_t steps;
+        const char *want;
+    } cases[] = {
+        {1, "d/l.safetensors=ST901:E;f.safetensors=:P;l1=ST901:E;l2=ST901:E"},
+        {3, "d/l.safetensors=ST605:P;f.safetensors=:P;l1=ST901:E;l2=ST901:E"},
+        {7, "d/l.safetensors=ST605:P;f.safetensors=:P;l1=ST605:P;l2=ST901:E"},
+        {1000, "d/l.safetensors=ST605:P;f.safetensors=:P;l1=ST605:P;l2=ST605:P"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        st_ctx *ctx = st_ctx_new();
+        assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_LINK_STEPS, cases[i].steps), ST_OK);
+        TREE_EXPECT(ctx, cases[i].want);
+        st_ctx_free(ctx);
+    }
+    tremove("");
+}
+
+/* Special files, hard links (three names of one inode, two inodes), and the tree_entries
+ * limit. */
+static void test_tree_specials(void **state)
+{
+    (void)state;
+    tree_fresh();
+    tsafe("a.safetensors");
+    tsafe("x.safetensors");
+    char p1[512], p2[512];
+    static const char *const more[] = {"b.safetensors", "c.safetensors"};
+    tpath(p1, sizeof(p1), "a.safetensors");
+    for (size_t i = 0; i < 2; i++) {
+        tpath(p2, sizeof(p2), more[i]);
+        assert_int_equal(link(p1, p2), 0);
+    }
+    tpath(p1, sizeof(p1), "x.safetensors");
+    tpath(p2, sizeof(p2), "y.safetensors");
+    assert_int_equal(link(p1, p2), 0);
+    tpath(p1, sizeof(p1), "fifo");
+    assert_int_equal(mkfifo(p1, 0600), 0);
+    tpath(p1, sizeof(p1), "sock");
+    int sfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p1);
+    assert_int_equal(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(sfd);
+    tlink("fifo", "to-fifo");
+    st_ctx *ctx = st_ctx_new();
+    TREE_EXPECT(ctx, "a.safetensors=:P;b.safetensors=ST606:P;c.safetensors=ST606:P;fifo=ST601:E;"
+                     "sock=ST601:E;to-fifo=ST601:F;x.safetensors=:P;y.safetensors=ST606:P");
+    st_tree *t = st_tree_open(ctx, tree_root);
+    st_report *r = st_tree_check(ctx, t, 2);
+    assert_non_null(strstr(st_report_finding(r, 0)->message, "a.safetensors\""));
+    st_report_free(r);
+    r = st_tree_check(ctx, t, 4);
+    assert_string_equal(st_report_finding(r, 0)->message, "not a regular file (socket)");
+    st_report_free(r);
+    st_tree_free(t);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_TREE_ENTRIES, 3), ST_OK);
+    TREE_EXPECT(ctx, ".=ST901:E"); /* the folder's entries are not listed past the limit */
+    st_ctx_free(ctx);
+    tremove("");
+}
+
+/* Entries that changed between the walk and their check: a file removed, a file replaced by a
+ * link, a folder replaced by a file. Opened without following links: ST607, never elsewhere. */
+static void test_tree_changed(void **state)
+{
+    (void)state;
+    tree_fresh();
+    tsafe("gone.safetensors");
+    tsafe("swapped.safetensors");
+    tmkdir("d");
+    tsafe("d/f.safetensors");
+    tsafe("keep.safetensors");
+    st_ctx *ctx = st_ctx_new();
+    st_tree *t = st_tree_open(ctx, tree_root);
+    assert_int_equal(st_tree_count(t), 4);
+    tremove("gone.safetensors");
+    tremove("swapped.safetensors");
+    tlink("keep.safetensors", "swapped.safetensors");
+    tremove("d");
+    twrite("d", "x", 1);
+    static const char *const want[] = {"ST607", "ST607", "", "ST607"};
+    for (size_t i = 0; i < 4; i++) {
+        st_report *r = st_tree_check(ctx, t, i);
+        tu_assert_ids(r, want[i]);
+        assert_int_equal(st_report_verdict(r), want[i][0] ? ST_VERDICT_ERROR : ST_VERDICT_PASS);
+        st_report_free(r);
+    }
+    st_tree_free(t);
+    st_ctx_free(ctx);
+    tremove("");
+}
+
+/* A .git folder is git's own store only with objects/, refs/ and a HEAD naming a ref or a
+ * commit (40 or 64 hex digits) on one line; anything else is walked like any folder. */
+static void test_tree_git_store(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *head; /* NULL: HEAD is a folder; "": no HEAD; "@": HEAD is a link */
+        int store;
+    } cases[] = {
+        {"ref: refs/heads/main\n", 1},
+        {"0123456789abcdef0123456789abcdef01234567\n", 1},
+        {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", 1},
+        {"0123456789abcdef0123456789abcdef0123456\n", 0},
+        {"0123456789abcdef0123456789abcdef01234567x\n", 0},
+        {"ref: refs/heads/a b\n", 0},
+        {"ref: refs/heads/main\nmore\n", 0},
+        {"ref: refs/heads/main", 0},
+        {"\n", 0},
+        {"", 0},
+        {"@", 0},
+        {NULL, 0},
+    };
+    st_ctx *ctx = st_ctx_new();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tree_fresh();
+        tmkdir(".git");
+        tmkdir(".git/objects");
+        tmkdir(".git/refs");
+        tsafe(".git/x.safetensors");
+        if (cases[i].head == NULL)
+            tmkdir(".git/HEAD");
+        else if (strcmp(cases[i].head, "@") == 0)
+            tlink("x.safetensors", ".git/HEAD");
+        else if (cases[i].head[0] != '\0')
+            twrite(".git/HEAD", cases[i].head, strlen(cases[i].head));
+        char got[4096];
+        tree_run(ctx, got, sizeof(got));
+        const char *want = cases[i].store ? ".git=ST630:P" : NULL;
+        if (want ? strcmp(got, want) != 0 : strstr(got, ".git/x.safetensors=:P") == NULL)
+            fail_msg("HEAD case %zu: %s", i, got);
+    }
+    /* a store without refs/ (or with a file so named) is walked */
+    tree_fresh();
+    tmkdir(".git");
+    tmkdir(".git/objects");
+    twrite(".git/refs", "x", 1);
+    twrite(".git/HEAD", "ref: refs/heads/main\n", 21);
+    char got[4096];
+    tree_run(ctx, got, sizeof(got));
+    assert_null(strstr(got, "ST630"));
+    /* a HEAD longer than any git writes */
+    tremove(".git/refs");
+    tmkdir(".git/refs");
+    char big[200];
+    memset(big, 'a', sizeof(big));
+    big[199] = '\n';
+    twrite(".git/HEAD", big, sizeof(big));
+    tree_run(ctx, got, sizeof(got));
+    assert_null(strstr(got, "ST630"));
+    st_ctx_free(ctx);
+    tremove("");
+}
+
+/* Paths longer than PATH_MAX below the root. 16 folders of 250-byte names (4,015 bytes) hold a
+ * file and a link whose names take their paths past 4,095 bytes: the file cannot be opened one
+ * component at a time from the root (ST902, could not check) and the link is not resolved
+ * (ST901; cut, its folder would be another one). One more folder level cannot be listed at all
+ * (ST902 for the folder). Link targets that chain past the resolver's buffer: a loop (ST603). */
+static int deep_folder(int levels)
+{
+    int fd = open(tree_root, O_RDONLY | O_DIRECTORY);
+    char name[251];
+    memset(name, 'd', 250);
+    name[250] = '\0';
+    for (int i = 0; i < levels; i++) {
+        assert_int_equal(mkdirat(fd, name, 0700), 0);
+        int nfd = openat(fd, name, O_RDONLY | O_DIRECTORY);
+        close(fd);
+        fd = nfd;
+        assert_true(fd >= 0);
+    }
+    return fd;
+}
+
+static void test_tree_long_paths(void **state)
+{
+    (void)state;
+    tree_fresh();
+    int fd = deep_folder(16);
+    char name[251];
+    memset(name, 'f', 250);
+    name[250] = '\0';
+    int ffd = openat(fd, name, O_WRONLY | O_CREAT, 0600);
+    assert_int_equal(write(ffd, "x", 1), 1);
+    close(ffd);
+    name[0] = 'l';
+    assert_int_equal(symlinkat("f", fd, name), 0);
+    close(fd);
+    st_ctx *ctx = st_ctx_new();
+    st_tree *t = st_tree_open(ctx, tree_root);
+    assert_int_equal(st_tree_count(t), 2);
+    static const char *const want[] = {"ST902", "ST901"};
+    for (size_t i = 0; i < 2; i++) {
+        st_report *r = st_tree_check(ctx, t, i);
+        tu_assert_ids(r, want[i]);
+        assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+        st_report_free(r);
+    }
+    st_tree_free(t);
+    tree_fresh();
+    close(deep_folder(17));
+    static char got[8192];
+    tree_run(ctx, got, sizeof(got));
+    size_t gl = strlen(got);
+    /* one entry: the 17th folder, which cannot be listed (its long name is cut by "...") */
+    assert_true(gl > 10 && strchr(got, ';') == NULL);
+    assert_string_equal(got + gl - 8, "=ST902:E");
+    assert_memory_equal(got, "dddd", 4);
+    tremove("");
+    /* l1 -> l2/a/a/.../a (4,094 bytes), l2 -> l3/a/..., l3 -> l4/a/...: the components still to
+     * walk outgrow twice PATH_MAX */
+    tree_fresh();
+    static char target[4096];
+    static const char *const links[][2] = {{"l1", "l2"}, {"l2", "l3"}, {"l3", "l4"}};
+    for (size_t i = 0; i < 3; i++) {
+        memcpy(target, links[i][1], 2);
+        for (size_t k = 2; k + 2 <= 4094; k += 2)
+            memcpy(target + k, "/a", 2);
+        target[4094] = '\0';
+        tlink(target, links[i][0]);
+    }
+    TREE_EXPECT(ctx, "l1=ST603:F;l2=ST602:F;l3=ST602:F");
+    st_ctx_free(ctx);
+    tremove("");
+}
+
+/* The API's edges: no context or root, a folder that cannot be opened, a root given with
+ * trailing slashes, and the filesystem root itself (displayed without a doubled slash). */
+static void test_tree_api_edges(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    assert_null(st_tree_open(NULL, "/tmp"));
+    assert_null(st_tree_open(ctx, NULL));
+    assert_int_equal(st_tree_count(NULL), 0);
+    st_tree_free(NULL);
+    st_tree *t = st_tree_open(ctx, "/nonexistent-st-tree");
+    assert_int_equal(st_tree_count(t), 1);
+    st_report *r = st_tree_check(ctx, t, 0);
+    tu_assert_ids(r, "ST902");
+    assert_string_equal(st_report_path(r), "/nonexistent-st-tree");
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+    st_report_free(r);
+    st_tree_free(t);
+    tree_fresh();
+    tsafe("f.safetensors");
+    char slashed[128];
+    snprintf(slashed, sizeof(slashed), "%s///", tree_root);
+    t = st_tree_open(ctx, slashed);
+    r = st_tree_check(ctx, t, 0);
+    char want[128];
+    snprintf(want, sizeof(want), "%s/f.safetensors", tree_root);
+    assert_string_equal(st_report_path(r), want);
+    st_report_free(r);
+    st_tree_free(t);
+    /* "/" listed to depth 1: deeper folders are limit entries; paths are displayed "/NAME" */
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_TREE_DEPTH, 1), ST_OK);
+    t = st_tree_open(ctx, "/");
+    assert_non_null(t);
+    assert_true(st_tree_count(t) > 3);
+    for (size_t i = 0; i < st_tree_count(t) && i < 3; i++) {
+        r = st_tree_check(ctx, t, i);
+        const char *p = st_report_path(r);
+        if (!(p[0] == '/' && p[1] != '/'))
+            fail_msg("entry %zu of /: %s", i, p);
+        st_report_free(r);
+    }
+    st_tree_free(t);
+    st_ctx_free(ctx);
+    tremove("");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +1146,13 @@ int main(void)
         cmocka_unit_test(test_lfs_pointers),
         cmocka_unit_test(test_nonmodel_read_error_framed),
         cmocka_unit_test(test_joblib_sibling_without_folder),
+        cmocka_unit_test(test_tree_links),
+        cmocka_unit_test(test_tree_link_budget),
+        cmocka_unit_test(test_tree_specials),
+        cmocka_unit_test(test_tree_changed),
+        cmocka_unit_test(test_tree_git_store),
+        cmocka_unit_test(test_tree_api_edges),
+        cmocka_unit_test(test_tree_long_paths),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
