@@ -19,8 +19,8 @@ mkdir -p "$W/corpus"
 case "$T" in
 zip) SEEDS="corpus/zip corpus/pytorch" ;;
 tar) SEEDS="corpus/pytorch" ;;
-identify) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/json corpus/numpy corpus/index" ;;
-pipeline) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/numpy corpus/index" ;;
+identify) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/json corpus/numpy corpus/index corpus/gguf" ;;
+pipeline) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/numpy corpus/index corpus/gguf" ;;
 *) SEEDS="corpus/$T" ;;
 esac
 OPTS=""
