@@ -717,6 +717,46 @@ static void test_lfs_pointers(void **state)
 #undef LFS
 }
 
+/* ---- the scanner's entry points (scan.c) ------------------------------------------------- */
+
+static void expect_io(st_report *r, const char *id, const char *message, st_verdict v)
+{
+    assert_non_null(r);
+    tu_assert_ids(r, id);
+    if (message != NULL)
+        assert_string_equal(st_report_finding(r, 0)->message, message);
+    assert_int_equal(st_report_verdict(r), v);
+    st_report_free(r);
+}
+
+static void test_scan_entry_points(void **state)
+{
+    st_ctx *ctx = *state;
+    assert_null(st_check_buffer(NULL, "x", 1, "x"));
+    assert_null(st_check_fd(NULL, 0, "x"));
+    assert_null(st_check_path(NULL, "/etc/hostname"));
+    /* no bytes behind a size: invalid, could not check */
+    st_report *r = st_check_buffer(ctx, NULL, 5, "x");
+    assert_int_equal(st_report_error(r), ST_E_INVAL);
+    expect_io(r, "", NULL, ST_VERDICT_ERROR);
+    expect_io(st_check_fd(ctx, -1, "bad-fd"), "ST902", "cannot stat: Bad file descriptor",
+              ST_VERDICT_ERROR);
+    expect_io(st_check_path(ctx, "/dev/null"), "ST601", "not a regular file (character device)",
+              ST_VERDICT_ERROR);
+    expect_io(st_check_path(ctx, "/etc/hostname/x"), "ST902", "cannot open: Not a directory",
+              ST_VERDICT_ERROR);
+    expect_io(st_check_path(ctx, NULL), "ST902", "cannot open: Bad address", ST_VERDICT_ERROR);
+    char loop[] = "/tmp/st-loop-XXXXXX";
+    assert_non_null(mkdtemp(loop));
+    char link_path[64];
+    snprintf(link_path, sizeof(link_path), "%s/a", loop);
+    assert_int_equal(symlink("a", link_path), 0);
+    expect_io(st_check_path(ctx, link_path), "ST902", "symbolic link loop: it points to \"a\"",
+              ST_VERDICT_ERROR);
+    unlink(link_path);
+    rmdir(loop);
+}
+
 /* ---- folder walks (tree.c) --------------------------------------------------------------- */
 
 static char tree_root[64];
@@ -1153,6 +1193,7 @@ int main(void)
         cmocka_unit_test(test_tree_git_store),
         cmocka_unit_test(test_tree_api_edges),
         cmocka_unit_test(test_tree_long_paths),
+        cmocka_unit_test(test_scan_entry_points),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
