@@ -146,6 +146,90 @@ def pickle_of(obj_code):
     return obj_code
 
 
+# ---- hand-made pickles and files for the plan's own checks (tests/test_convert.c reads them
+# with the plan builder directly; most would fail the input check first) ----
+P2, RB = b"\x80\x02", b"ctorch._utils\n_rebuild_tensor_v2\n"
+ODE = b"ccollections\nOrderedDict\n)R"
+
+
+def s_(x):
+    b = x.encode()
+    return b"X" + struct.pack("<I", len(b)) + b
+
+
+def int_(n):
+    return b"J" + struct.pack("<i", n)
+
+
+def tup_(xs):
+    return b"(" + b"".join(int_(x) for x in xs) + b"t"
+
+
+def pid_(key, numel, legacy=False, view=None):
+    v = b""
+    if legacy:
+        v = b"N" if view is None else b"(" + s_(view[0]) + int_(view[1]) + int_(view[2]) + b"t"
+    return (b"(" + s_("storage") + b"ctorch\nFloatStorage\n" + s_(key) + s_("cpu") +
+            int_(numel) + v + b"tQ")
+
+
+def tens_(pid, off, size, stride):
+    return RB + b"(" + pid + int_(off) + tup_(size) + tup_(stride) + b"\x89" + ODE + b"tR"
+
+
+def sd_(items):
+    return P2 + b"}(" + b"".join(s_(k) + v for k, v in items) + b"u."
+
+
+def legacy_file(path, data_pkl, keys, storages):
+    """_legacy_save's layout: magic, protocol, sys_info, object, keys, then the storages."""
+    with open(path, "wb") as f:
+        f.write(pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2))
+        f.write(pickle.dumps(1001, protocol=2))
+        f.write(pickle.dumps({"protocol_version": 1001, "little_endian": True,
+                              "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2))
+        f.write(data_pkl)
+        f.write(pickle.dumps(keys, protocol=2) if not isinstance(keys, bytes) else keys)
+        f.write(storages)
+
+
+def plan_files(out):
+    four = struct.pack("<4f", 1, 2, 3, 4)
+    one = sd_([("a", tens_(pid_("0", 4), 0, [4], [1]))])
+    raw_zip(os.path.join(out, "plan-oob.pt"), sd_([("a", tens_(pid_("0", 2), 0, [4], [1]))]),
+            {"0": four[:8]})
+    raw_zip(os.path.join(out, "plan-short.pt"), one, {"0": four[:8]})
+    raw_zip(os.path.join(out, "plan-missing.pt"), one, {"1": four})
+    raw_zip(os.path.join(out, "plan-longkey.pt"), sd_([("a", tens_(pid_("k" * 250, 4), 0, [4],
+                                                                    [1]))]), {"k" * 250: four})
+    raw_zip(os.path.join(out, "plan-byteorder.pt"), one, {"0": four})
+    with zipfile.ZipFile(os.path.join(out, "plan-byteorder.pt"), "a") as z:
+        z.writestr("archive/byteorder", b"middle")
+    with zipfile.ZipFile(os.path.join(out, "plan-nofolder.pt"), "w") as z:
+        z.writestr("data.pkl", one)
+    with zipfile.ZipFile(os.path.join(out, "plan-nopkl.pt"), "w") as z:
+        z.writestr("archive/version", b"3\n")
+    with zipfile.ZipFile(os.path.join(out, "plan-refused.pt"), "w") as z:
+        z.writestr("archive/data.pkl", P2 + b"K\x01.")
+    st = struct.pack("<q", 4) + four
+    leg1 = sd_([("a", tens_(pid_("0", 4, True), 0, [4], [1]))])
+    legacy_file(os.path.join(out, "plan-leg-ok.pt"), leg1, ["0"], st)
+    legacy_file(os.path.join(out, "plan-leg-unknown.pt"), leg1, ["0", "9"], st)
+    legacy_file(os.path.join(out, "plan-leg-twice.pt"), leg1, ["0", "0"], st + st)
+    legacy_file(os.path.join(out, "plan-leg-unlisted.pt"), leg1, [], b"")
+    legacy_file(os.path.join(out, "plan-leg-count.pt"), leg1, ["0"], struct.pack("<q", 3) + four)
+    legacy_file(os.path.join(out, "plan-leg-cut.pt"), leg1, ["0"], st[:10])
+    legacy_file(os.path.join(out, "plan-leg-keysdict.pt"), leg1, {"0": 1}, st)
+    legacy_file(os.path.join(out, "plan-leg-refused.pt"), P2 + b"K\x01.", ["0"], st)
+    with open(os.path.join(out, "plan-leg-short.pt"), "wb") as f:
+        f.write(pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2) + pickle.dumps(1001, protocol=2))
+    # views of one legacy storage: a complete view and a partial one share the view storage
+    leg2 = sd_([("v", tens_(pid_("0", 8, True, ("v0", 4, 4)), 0, [4], [1])),
+                ("w", tens_(pid_("0", 8, True, ("v0", 4, 4)), 1, [2], [1]))])
+    legacy_file(os.path.join(out, "plan-leg-views.pt"), leg2, ["0"],
+                struct.pack("<q", 8) + struct.pack("<8f", *range(8)))
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -181,6 +265,7 @@ def main():
         data = f.read()
     with open(os.path.join(out, "truncated.pt"), "wb") as f:
         f.write(data[:len(data) // 2])
+    plan_files(out)
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)
 

@@ -508,6 +508,140 @@ static unsigned char *slurp(const char *name, size_t *len)
     return b;
 }
 
+/* ---- plans built directly (the input check skipped: the plan's own checks) ---------------- */
+
+typedef struct {
+    const char *file, *format;
+    st_error err;
+    int refused;
+    const char *id; /* the last finding, or NULL for none */
+} plan_case;
+
+static void test_plan_files(void **state)
+{
+    (void)state;
+    static const plan_case pc[] = {
+        {"zip.pt", "pytorch", ST_OK, 0, "ST674"},
+        {"legacy.pt", "pytorch-legacy", ST_OK, 0, "ST674"},
+        {"plan-oob.pt", "pytorch", ST_OK, 1, "ST672"},
+        {"plan-short.pt", "pytorch", ST_OK, 1, "ST672"},
+        {"plan-missing.pt", "pytorch", ST_OK, 1, "ST672"},
+        {"plan-longkey.pt", "pytorch", ST_OK, 1, "ST672"},
+        {"plan-byteorder.pt", "pytorch", ST_OK, 1, "ST672"},
+        {"plan-nofolder.pt", "pytorch", ST_E_UNSUPPORTED, 0, NULL},
+        {"plan-nopkl.pt", "pytorch", ST_E_UNSUPPORTED, 0, NULL},
+        {"plan-refused.pt", "pytorch", ST_OK, 1, "ST670"},
+        {"refuse-deflated.pt", "pytorch", ST_OK, 1, "ST672"},
+        {"truncated.pt", "pytorch", ST_E_UNSUPPORTED, 0, NULL},
+        {"plan-leg-ok.pt", "pytorch-legacy", ST_OK, 0, NULL},
+        {"plan-leg-views.pt", "pytorch-legacy", ST_OK, 0, "ST674"},
+        {"plan-leg-unknown.pt", "pytorch-legacy", ST_OK, 1, "ST672"},
+        {"plan-leg-twice.pt", "pytorch-legacy", ST_OK, 1, "ST672"},
+        {"plan-leg-unlisted.pt", "pytorch-legacy", ST_OK, 1, "ST672"},
+        {"plan-leg-count.pt", "pytorch-legacy", ST_OK, 1, "ST672"},
+        {"plan-leg-cut.pt", "pytorch-legacy", ST_OK, 1, "ST672"},
+        {"plan-leg-keysdict.pt", "pytorch-legacy", ST_OK, 1, "ST670"},
+        {"plan-leg-refused.pt", "pytorch-legacy", ST_OK, 1, "ST670"},
+        {"plan-leg-short.pt", "pytorch-legacy", ST_E_UNSUPPORTED, 0, NULL},
+        {"zip.pt", "numpy", ST_E_UNSUPPORTED, 0, NULL},
+    };
+    st_ctx *ctx = st_ctx_new();
+    for (size_t i = 0; i < sizeof(pc) / sizeof(pc[0]); i++) {
+        size_t len;
+        unsigned char *b = slurp(pc[i].file, &len);
+        st_src src = {-1, b, len};
+        st_report *r = st_report_new(ctx, pc[i].file);
+        st_cv_plan p;
+        int refused = -1;
+        st_error err = st_cv_plan_build(ctx, r, &src, pc[i].file, pc[i].format, 1, &p, &refused);
+        const char *last = r->n_findings ? r->findings[r->n_findings - 1].id : NULL;
+        int ok = err == pc[i].err && refused == pc[i].refused &&
+                 (pc[i].id == NULL ? last == NULL : last != NULL && strcmp(last, pc[i].id) == 0);
+        if (!ok)
+            printf("%s: err %d refused %d last %s (%s)\n", pc[i].file, err, refused,
+                   last ? last : "-", r->n_findings ? r->findings[r->n_findings - 1].message : "");
+        assert_true(ok);
+        if (err == ST_OK && !refused && strcmp(pc[i].file, "plan-leg-views.pt") == 0) {
+            assert_int_equal(p.n, 1); /* "v" covers its view storage; "w" is an alias */
+            assert_string_equal(p.alias[0].name, "w");
+            float out[4];
+            assert_int_equal(st_cv_fill(&src, &p.t[0], 0, 4, (unsigned char *)out, NULL), ST_OK);
+            assert_true(out[0] == 4.0f && out[3] == 7.0f);
+        }
+        st_cv_plan_free(&p);
+        st_report_free(r);
+        free(b);
+    }
+    st_ctx_free(ctx);
+}
+
+/* safetensors headers the plan reader refuses (the check refuses them first) */
+static void test_plan_safetensors(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "[]",
+        "{\"a\":1}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":1}}",
+        "{\"a\":{\"dtype\":1,\"shape\":[1],\"data_offsets\":[0,4]}}",
+        "{\"a\":{\"dtype\":\"Q8\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":1,\"data_offsets\":[0,4]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[\"1\"],\"data_offsets\":[0,4]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}",
+        "{\"a\":{\"shape\":[1],\"data_offsets\":[0,4]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}",
+        "{\"a\\u0000\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,8]}}",
+        "{\"__metadata__\":[]}",
+        "{\"__metadata__\":{\"k\":1}}",
+        "{\"__metadata__\":{\"k\":\"v\"",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1",
+        "{\"a\":",
+        "",
+    };
+    st_ctx *ctx = st_ctx_new();
+    for (size_t i = 0; i <= sizeof(bad) / sizeof(bad[0]); i++) {
+        unsigned char buf[300];
+        size_t n = i < sizeof(bad) / sizeof(bad[0]) ? strlen(bad[i]) : 250;
+        memset(buf, 0, sizeof(buf));
+        for (int k = 0; k < 8; k++)
+            buf[k] = (unsigned char)(n >> (8 * k));
+        if (i < sizeof(bad) / sizeof(bad[0]))
+            memcpy(buf + 8, bad[i], n);
+        st_src src = {-1, buf, i < sizeof(bad) / sizeof(bad[0]) ? 8 + n + 4 : 20};
+        st_report *r = st_report_new(ctx, "st");
+        st_cv_plan p;
+        int refused;
+        st_error err = st_cv_plan_build(ctx, r, &src, "st", "safetensors", 0, &p, &refused);
+        if (err != ST_E_UNSUPPORTED)
+            printf("header %zu: err %d\n", i, err);
+        assert_int_equal(err, ST_E_UNSUPPORTED);
+        st_report_free(r);
+    }
+    /* aliases: a key naming no tensor whose value names one; other metadata is kept out */
+    static const char good[] = "{\"__metadata__\":{\"format\":\"pt\",\"b\":\"a\",\"a\":\"x\",\"c\":"
+                               "\"nothing\"},\"a\":{\"dtype\":\"F32\",\"shape\":[],"
+                               "\"data_offsets\":[0,4]}}";
+    unsigned char buf[300] = {0};
+    buf[0] = (unsigned char)(sizeof(good) - 1);
+    memcpy(buf + 8, good, sizeof(good) - 1);
+    st_src src = {-1, buf, 8 + sizeof(good) - 1 + 4};
+    st_report *r = st_report_new(ctx, "st");
+    st_cv_plan p;
+    int refused;
+    assert_int_equal(st_cv_plan_build(ctx, r, &src, "st", "safetensors", 0, &p, &refused), ST_OK);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.t[0].rank, 0);
+    assert_int_equal(p.n_alias, 1);
+    assert_string_equal(p.alias[0].name, "b");
+    st_cv_plan_free(&p);
+    st_report_free(r);
+    st_ctx_free(ctx);
+}
+
 static void test_convert_buffer(void **state)
 {
     (void)state;
@@ -563,6 +697,8 @@ int main(void)
         cmocka_unit_test(test_fill),
         cmocka_unit_test(test_compare),
         cmocka_unit_test(test_convert_buffer),
+        cmocka_unit_test(test_plan_files),
+        cmocka_unit_test(test_plan_safetensors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
