@@ -44,6 +44,8 @@ typedef struct {
 
 static void zb_put(zbuf *z, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     if (z->n + n > z->cap) {
         z->cap = (z->n + n) * 2 + 256;
         z->b = realloc(z->b, z->cap);
@@ -1012,6 +1014,7 @@ static void test_torchscript(void **state)
     assert_non_null(strstr(msg, ", ..."));
     assert_null(strstr(msg, "debug_pkl"));
     st_report_free(r);
+    free(z.b);
     /* no code at all; a constants storage that is missing */
     zb_build(&z, NULL, 0, m, 3);
     r = st_check_buffer(ctx, z.b, z.n, "t.pt");
@@ -1219,6 +1222,7 @@ static void test_miniz(void **state)
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 1), ST_OK);
     assert_int_equal(walk_miniz(ctx, z.b, z.n, &ok, &n), ST_E_LIMIT);
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 100000), ST_OK);
+    free(z.b);
     /* each end-record and entry field miniz refuses */
     static const struct {
         int where; /* 0 end record, 1 first central entry */

@@ -763,10 +763,15 @@ st_error st_zip_walk_miniz(st_input *in, st_zip *z, int *ok)
     z->cd_size = me.cd_size;
     z->cd = malloc(me.cd_size ? (size_t)me.cd_size : 1); /* within the file: checked */
     z->e = calloc(me.total ? (size_t)me.total : 1, sizeof(*z->e));
-    if (z->cd == NULL || z->e == NULL)
+    /* on failure nothing is handed back: the caller frees only a view it gets (*ok) */
+    if (z->cd == NULL || z->e == NULL) {
+        st_zip_free(z);
         return ST_E_NOMEM;
-    if (st_src_read(in->src, z->cd_start, z->cd, (size_t)z->cd_size) != ST_OK)
-        return io_error(in, z->cd_start);
+    }
+    if (st_src_read(in->src, z->cd_start, z->cd, (size_t)z->cd_size) != ST_OK) {
+        st_zip_free(z);
+        return io_error(in, me.cd_off);
+    }
     uint64_t pos = 0, used;
     for (uint64_t i = 0; i < me.total; i++) {
         if (!miniz_entry(in, z, pos, z->cd_size - pos, &used)) {
