@@ -171,6 +171,7 @@ def main():
                "refuse-tensor.pt": (1, ["ST670"]), "refuse-complex.pt": (1, ["ST670"]),
                "refuse-shared.pt": (1, ["ST671"]), "refuse-deflated.pt": (1, ["ST672"]),
                "refuse-control.pt": (1, ["ST673"]), "evil.pt": (1, ["ST201"]),
+               "refuse-format.pt": (1, ["ST674", "ST670"]),
                "truncated.pt": (1, ["ST310"])}
     for name, (want_code, ids) in refused.items():
         out = os.path.join(OUT, name + ".safetensors")
@@ -185,6 +186,36 @@ def main():
           f"convert absent: {code} {got}")
     code, _, _, _ = run_json("convert", os.path.join(gen, "zip.pt"), "/nonexistent-dir/out")
     check(code == 2, f"convert into a missing folder: {code}")
+    # the output cannot be written: a file size limit (EFBIG), a folder in the way, a long name
+    def small_files():
+        import resource
+        import signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+    big = os.path.join(OUT, "big.safetensors")
+    p = subprocess.run([STCHECK, "convert", "--format", "json", os.path.join(gen, "zip.pt"), big],
+                       capture_output=True, preexec_fn=small_files)
+    ids = [x["id"] for x in json.loads(p.stdout)["files"][0]["findings"]] if p.stdout else []
+    check(p.returncode == 2 and ids[-1:] == ["ST673"] and not os.path.exists(big),
+          f"convert with a 1 KiB file size limit: {p.returncode} {ids}")
+    os.makedirs(os.path.join(OUT, "taken", "inside"))
+    code, _, got, _ = run_json("convert", os.path.join(gen, "zip.pt"), os.path.join(OUT, "taken"))
+    check((code, got[-1:]) == (2, ["ST673"]), f"convert onto a folder: {code} {got}")
+    code, _, got, _ = run_json("convert", os.path.join(gen, "zip.pt"),
+                               os.path.join(OUT, "x" * 5000))
+    check((code, got[-1:]) == (2, ["ST673"]), f"convert to a long name: {code} {got}")
+    code, _, got, _ = run_json("convert", gen, os.path.join(OUT, "dir.safetensors"))
+    check(code == 2 and not os.path.exists(os.path.join(OUT, "dir.safetensors")),
+          f"convert a folder: {code} {got}")
+    p = subprocess.run([STCHECK, "convert", "-q", os.path.join(gen, "zip.pt"), "bare.safetensors"],
+                       cwd=OUT, capture_output=True)
+    check(p.returncode == 0 and p.stdout == b"" and os.path.exists(os.path.join(OUT, "bare.safetensors")),
+          f"convert to a bare name, quiet: {p.returncode} {p.stdout}")
+    code, verdict, got, _ = run_json("compare", os.path.join(gen, "plain.pkl"),
+                                     os.path.join(gen, "zip.pt"))
+    check((code, got) == (2, ["ST679"]), f"compare a plain pickle: {code} {got}")
+    code, out = run("compare", "-q", os.path.join(gen, "zip.pt"), os.path.join(gen, "legacy.pt"))
+    check(code == 0 and out == b"", f"compare -q: {code} {out}")
     leftovers = [n for n in os.listdir(OUT) if n.startswith(".stcheck-convert")]
     check(leftovers == [], f"no temporary files left: {leftovers}")
     # usage

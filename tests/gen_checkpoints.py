@@ -255,7 +255,12 @@ def main():
     # refused: a complex tensor (no safetensors dtype)
     torch.save({"c": torch.ones(2, dtype=torch.complex64)}, os.path.join(out, "refuse-complex.pt"))
     # a name with a control character: the output would fail --strict (ST133): not written
-    torch.save({"a\tb": torch.ones(2)}, os.path.join(out, "refuse-control.pt"))
+    torch.save({"a\b\f\n\r\t\x01\x7f": torch.ones(2)}, os.path.join(out, "refuse-control.pt"))
+    # a removed name "format" cannot be recorded in __metadata__ (convert.py drops it silently)
+    tied = torch.ones(3)
+    torch.save({"base": tied, "format": tied}, os.path.join(out, "refuse-format.pt"))
+    with open(os.path.join(out, "plain.pkl"), "wb") as f:
+        pickle.dump({"a": 1}, f, protocol=2)
     # malicious: a pickle calling os.system in data.pkl (fails the check: never converted)
     evil = (b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01cos\nsystem\nq\x02X\x04\x00\x00\x00trueq\x03"
             b"\x85q\x04Rq\x05s.")

@@ -679,8 +679,18 @@ static void test_convert_buffer(void **state)
     r = st_cv_convert_buffer(ctx, z, zl / 2, &o2, &ol2, 1u << 20);
     assert_int_equal(st_report_verdict(r), ST_VERDICT_FAIL);
     st_report_free(r);
+    /* an output exactly as large as the bound */
+    r = st_cv_convert_buffer(ctx, z, zl, &o2, &ol2, ol);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
+    assert_int_equal(ol2, ol);
+    st_report_free(r);
+    free(o2);
     assert_null(st_convert_path(NULL, "a", "b"));
+    assert_null(st_convert_path(ctx, NULL, "b"));
+    assert_null(st_convert_path(ctx, "a", NULL));
     assert_null(st_compare_paths(ctx, NULL, "b"));
+    assert_null(st_compare_paths(ctx, "a", NULL));
+    assert_null(st_compare_paths(NULL, "a", "b"));
     free(o);
     free(z);
     free(l);

@@ -27,7 +27,7 @@ static int entry_cmp(const void *pa, const void *pb)
 static entry *entries(const st_cv_plan *p, size_t *n)
 {
     entry *e = malloc((p->n + p->n_alias + 1) * sizeof(entry));
-    if (e == NULL)
+    if (e == NULL)   /* GCOVR_EXCL_BR_LINE: allocation failure */
         return NULL; /* GCOVR_EXCL_LINE: allocation failure */
     for (size_t i = 0; i < p->n; i++)
         e[i] = (entry){p->t[i].name, &p->t[i], NULL};

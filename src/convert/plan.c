@@ -70,14 +70,15 @@ static st_error gather(const st_src *src, const st_cv_tensor *t, uint64_t first,
     int cached = span_bytes <= ST_CV_CACHE;
     if (rank > c->cap_idx) {
         uint64_t *p = realloc(c->idx, rank * sizeof(uint64_t));
-        if (p == NULL)
+        if (p == NULL)         /* GCOVR_EXCL_BR_LINE: allocation failure */
             return ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
         c->idx = p;
         c->cap_idx = rank;
     }
     if (cached && c->of != t) {
-        if (c->buf == NULL && (c->buf = malloc(ST_CV_CACHE)) == NULL)
-            return ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+        if (c->buf == NULL &&
+            (c->buf = malloc(ST_CV_CACHE)) == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+            return ST_E_NOMEM;                      /* GCOVR_EXCL_LINE: allocation failure */
         c->of = NULL;
         if (st_src_read(src, t->base + t->first * es, c->buf, (size_t)span_bytes) != ST_OK)
             return ST_E_IO;
@@ -172,7 +173,7 @@ static int tensor_geometry(cpt *c, const st_sd_tensor *s, st_cv_tensor *t)
     if (bad) {
         char shown[160];
         st_report_add(c->r, ST_R_CV_STORAGE, 0, 0,
-                      "convert: tensor \"%s\" reaches past the end of its storage (or its "
+                      "tensor \"%s\" reaches past the end of its storage (or its "
                       "sizes overflow)",
                       st_escape(s->name, s->name_len, shown, sizeof(shown), 120));
         c->refused = 1;
@@ -185,23 +186,23 @@ static int tensor_geometry(cpt *c, const st_sd_tensor *s, st_cv_tensor *t)
     return 0;
 }
 
-/* A plan entry for state dict tensor s. */
-static int make_tensor(cpt *c, const st_sd_tensor *s, st_cv_tensor *t)
+/* A plan entry for state dict tensor s (a refusal sets c->refused and returns ST_OK). */
+static st_error make_tensor(cpt *c, const st_sd_tensor *s, st_cv_tensor *t)
 {
     t->dtype = c->sd.storages[s->storage].dtype;
     t->rank = s->rank;
     t->base = c->base[s->storage];
     t->swap = c->swap && st_dtype_size(t->dtype) > 1;
     if (tensor_geometry(c, s, t) != 0)
-        return -1;
+        return ST_OK;
     t->name = strdup(s->name);
     t->shape = malloc((s->rank ? 2 * s->rank : 1) * sizeof(uint64_t));
-    if (t->name == NULL || t->shape == NULL)
-        return -1; /* GCOVR_EXCL_LINE: allocation failure */
+    if (t->name == NULL || t->shape == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        return ST_E_NOMEM;                   /* GCOVR_EXCL_LINE: allocation failure */
     t->name_len = s->name_len;
     t->stride = t->shape + s->rank;
     memcpy(t->shape, s->size, 2 * s->rank * sizeof(uint64_t));
-    return 0;
+    return ST_OK;
 }
 
 static int bytes_cmp(const char *a, size_t al, const char *b, size_t bl)
@@ -268,7 +269,7 @@ static int resolve_group(cpt *c, const size_t *order, size_t lo, size_t hi, st_c
     if (kept < 0) {
         char shown[160];
         st_report_add(c->r, ST_R_CV_SHARED, 0, 0,
-                      "convert: %zu tensors share storage \"%s\" and none covers it whole; "
+                      "%zu tensors share storage \"%s\" and none covers it whole; "
                       "convert.py refuses them too",
                       hi - lo,
                       st_escape(c->sd.storages[t[order[lo]].storage].key,
@@ -285,12 +286,12 @@ static int resolve_group(cpt *c, const size_t *order, size_t lo, size_t hi, st_c
         a->name = strdup(t[order[i]].name);
         a->target = strdup(t[kept].name);
         p->n_alias++;
-        if (a->name == NULL || a->target == NULL)
-            return -1; /* GCOVR_EXCL_LINE: allocation failure */
+        if (a->name == NULL || a->target == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+            return -1;                            /* GCOVR_EXCL_LINE: allocation failure */
         char s1[160], s2[160];
         if (c->notes)
             st_report_add(c->r, ST_R_CV_ALIAS, 0, 0,
-                          "convert: \"%s\" shares its storage with \"%s\": left out, recorded in "
+                          "\"%s\" shares its storage with \"%s\": left out, recorded in "
                           "__metadata__",
                           st_escape(t[order[i]].name, t[order[i]].name_len, s1, sizeof(s1), 70),
                           st_escape(t[kept].name, t[kept].name_len, s2, sizeof(s2), 70));
@@ -298,7 +299,8 @@ static int resolve_group(cpt *c, const size_t *order, size_t lo, size_t hi, st_c
     return 0;
 }
 
-static int resolve_shared(cpt *c, st_cv_tensor *all, st_cv_plan *p)
+/* ST_OK (a refusal sets c->refused), or ST_E_NOMEM */
+static st_error resolve_shared(cpt *c, st_cv_tensor *all, st_cv_plan *p)
 {
     size_t n = c->sd.n_tensors;
     size_t *order = malloc((n ? n : 1) * sizeof(size_t));
@@ -306,10 +308,10 @@ static int resolve_shared(cpt *c, st_cv_tensor *all, st_cv_plan *p)
     p->alias = calloc(n ? n : 1, sizeof(st_cv_alias));
     p->t = calloc(n ? n : 1, sizeof(st_cv_tensor));
     int rc = order && keep && p->alias && p->t ? 0 : -1; /* GCOVR_EXCL_BR_LINE: malloc */
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; rc == 0 && i < n; i++)
         order[i] = i;
     g_sd = &c->sd;
-    if (rc == 0 && n > 1)
+    if (rc == 0)
         qsort(order, n, sizeof(size_t), group_cmp);
     for (size_t lo = 0, hi; rc == 0 && lo < n; lo = hi) {
         for (hi = lo + 1;
@@ -328,7 +330,7 @@ static int resolve_shared(cpt *c, st_cv_tensor *all, st_cv_plan *p)
         qsort(p->t, p->n, sizeof(*p->t), crate_cmp);
         qsort(p->alias, p->n_alias, sizeof(*p->alias), alias_cmp);
     }
-    return rc;
+    return rc == 0 || c->refused ? ST_OK : ST_E_NOMEM;
 }
 
 static st_error plan_from_sd(cpt *c, st_cv_plan *p)
@@ -337,10 +339,9 @@ static st_error plan_from_sd(cpt *c, st_cv_plan *p)
     st_cv_tensor *all = calloc(n ? n : 1, sizeof(*all));
     st_error err = all == NULL ? ST_E_NOMEM : ST_OK; /* GCOVR_EXCL_BR_LINE: malloc */
     for (size_t i = 0; err == ST_OK && i < n && !c->refused; i++)
-        if (make_tensor(c, &c->sd.tensors[i], &all[i]) != 0 && !c->refused)
-            err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
-    if (err == ST_OK && !c->refused && resolve_shared(c, all, p) != 0 && !c->refused)
-        err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+        err = make_tensor(c, &c->sd.tensors[i], &all[i]);
+    if (err == ST_OK && !c->refused)
+        err = resolve_shared(c, all, p);
     for (size_t i = 0; all != NULL && i < n; i++) {
         free(all[i].name);
         free(all[i].shape);
@@ -354,7 +355,7 @@ static st_error plan_from_sd(cpt *c, st_cv_plan *p)
 static int storage_unusable(cpt *c, const char *key, const char *why)
 {
     char shown[120];
-    st_report_add(c->r, ST_R_CV_STORAGE, 0, 0, "convert: storage \"%s\": %s",
+    st_report_add(c->r, ST_R_CV_STORAGE, 0, 0, "storage \"%s\": %s",
                   st_escape(key, strlen(key), shown, sizeof(shown), 80), why);
     c->refused = 1;
     return -1;
@@ -437,7 +438,7 @@ static st_error zip_plan(cpt *c, st_input *in, st_cv_plan *p)
     top[tl] = '\0';
     sorted = st_zip_miniz_sorted(&z);
     long e = sorted ? locate(&z, sorted, top, "data.pkl") : -1;
-    if (sorted == NULL)
+    if (sorted == NULL)   /* GCOVR_EXCL_BR_LINE: allocation failure */
         err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
     else if (e < 0)
         err = ST_E_UNSUPPORTED;
@@ -491,7 +492,7 @@ static st_error read_range(const st_src *src, uint64_t lo, uint64_t hi, unsigned
     if (hi - lo > SIZE_MAX - 1)
         return ST_E_LIMIT; /* GCOVR_EXCL_LINE: 32-bit hosts only */
     *out = malloc((size_t)(hi - lo) + 1);
-    if (*out == NULL)
+    if (*out == NULL)      /* GCOVR_EXCL_BR_LINE: allocation failure */
         return ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
     return st_src_read(src, lo, *out, (size_t)(hi - lo));
 }
@@ -592,7 +593,7 @@ static int st_metadata(stj *s)
         if (s->t.type == ST_JT_OBJ_END)
             return 0;
         char **m = realloc(s->meta, (s->n_meta + 2) * sizeof(char *));
-        if (m == NULL)
+        if (m == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
             return -1; /* GCOVR_EXCL_LINE: allocation failure */
         s->meta = m;
         m[s->n_meta] = tok_str(s);
@@ -615,7 +616,7 @@ static int uint_array(stj *s, uint64_t **v, unsigned *n)
         if (s->t.type != ST_JT_NUMBER || !(s->t.flags & ST_JSON_F_UINT) || *n >= 4096)
             return -1;
         uint64_t *p = realloc(*v, (2 * (size_t)*n + 2) * sizeof(uint64_t));
-        if (p == NULL)
+        if (p == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
             return -1; /* GCOVR_EXCL_LINE: allocation failure */
         *v = p;
         p[(*n)++] = s->t.u64;
@@ -682,7 +683,7 @@ static int st_header(stj *s)
             continue;
         }
         st_cv_tensor *t = realloc(p->t, (p->n + 1) * sizeof(*t));
-        if (t == NULL)
+        if (t == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
             return -1; /* GCOVR_EXCL_LINE: allocation failure */
         p->t = t;
         t = &p->t[p->n++];
@@ -708,8 +709,8 @@ static int st_aliases(stj *s)
 {
     st_cv_plan *p = s->p;
     p->alias = calloc(s->n_meta / 2 + 1, sizeof(st_cv_alias));
-    if (p->alias == NULL)
-        return -1; /* GCOVR_EXCL_LINE: allocation failure */
+    if (p->alias == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        return -1;        /* GCOVR_EXCL_LINE: allocation failure */
     for (size_t i = 0; i < s->n_meta; i += 2) {
         if (find_tensor(p, s->meta[i]) >= 0 || find_tensor(p, s->meta[i + 1]) < 0)
             continue;
@@ -732,8 +733,9 @@ static st_error safetensors_plan(cpt *c, st_cv_plan *p)
     if (err == ST_OK)
         err = read_range(c->src, 8, 8 + n, &hdr);
     s.data_start = 8 + n;
-    if (err == ST_OK && (s.j = st_json_new(hdr, (size_t)n, 64)) == NULL)
-        err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+    if (err == ST_OK && (s.j = st_json_new(hdr, (size_t)n, 64)) ==
+                            NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        err = ST_E_NOMEM;         /* GCOVR_EXCL_LINE: allocation failure */
     if (err == ST_OK && (st_header(&s) != 0 || st_aliases(&s) != 0))
         err = ST_E_UNSUPPORTED; /* the check passed the header: defensive */
     for (size_t i = 0; err == ST_OK && i < p->n; i++)

@@ -176,9 +176,10 @@ static int nomem(vm *m)
 
 static uint32_t new_val(vm *m, uint8_t kind)
 {
-    if (m->nv >= UINT32_MAX - 1 || st_grow(&m->v, &m->capv, m->nv, sizeof(val), 64) != 0) {
-        nomem(m);      /* GCOVR_EXCL_LINE: allocation failure */
-        return NO_VAL; /* GCOVR_EXCL_LINE: allocation failure */
+    if (m->nv >= UINT32_MAX - 1 || st_grow(&m->v, &m->capv, m->nv, sizeof(val), 64) !=
+                                       0) { /* GCOVR_EXCL_BR_LINE: allocation failure */
+        nomem(m);                           /* GCOVR_EXCL_LINE: allocation failure */
+        return NO_VAL;                      /* GCOVR_EXCL_LINE: allocation failure */
     }
     m->v[m->nv] = (val){.kind = kind};
     return (uint32_t)m->nv++;
@@ -195,7 +196,8 @@ static int push(vm *m, uint32_t v)
         m->err = ST_E_LIMIT;
         return -1;
     }
-    if (st_grow(&m->stack, &m->capstack, m->sp, sizeof(uint32_t), 64) != 0)
+    if (st_grow(&m->stack, &m->capstack, m->sp, sizeof(uint32_t), 64) !=
+        0)               /* GCOVR_EXCL_BR_LINE: allocation failure */
         return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
     m->stack[m->sp++] = v;
     return 0;
@@ -262,7 +264,7 @@ static uint32_t new_str(vm *m, const unsigned char *s, size_t n)
     while (m->cappool - m->npool < n + 1) {
         size_t cap = m->cappool ? m->cappool * 2 : 256;
         char *p = realloc(m->pool, cap);
-        if (p == NULL) {
+        if (p == NULL) {   /* GCOVR_EXCL_BR_LINE: allocation failure */
             nomem(m);      /* GCOVR_EXCL_LINE: allocation failure */
             return NO_VAL; /* GCOVR_EXCL_LINE: allocation failure */
         }
@@ -348,7 +350,8 @@ static int make_tuple(vm *m, size_t first, size_t n)
     if (v == NO_VAL)
         return -1;
     while (m->capk - m->nk < n)
-        if (st_grow(&m->kids, &m->capk, m->capk, sizeof(uint32_t), 64) != 0)
+        if (st_grow(&m->kids, &m->capk, m->capk, sizeof(uint32_t), 64) !=
+            0)               /* GCOVR_EXCL_BR_LINE: allocation failure */
             return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
     if (n > 0)
         memcpy(m->kids + m->nk, m->stack + first, n * sizeof(uint32_t));
@@ -378,7 +381,8 @@ static int op_tuple_mark(vm *m)
 
 static int add_item(vm *m, uint32_t owner, uint32_t key, uint32_t value)
 {
-    if (st_grow(&m->items, &m->capi, m->ni, sizeof(item), 64) != 0)
+    if (st_grow(&m->items, &m->capi, m->ni, sizeof(item), 64) !=
+        0)               /* GCOVR_EXCL_BR_LINE: allocation failure */
         return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
     m->items[m->ni++] = (item){owner, key, value};
     return 0;
@@ -456,7 +460,7 @@ static int memo_put(vm *m, uint64_t idx)
         while (cap <= idx)
             cap *= 2;
         uint32_t *p = realloc(m->memo, cap * sizeof(uint32_t));
-        if (p == NULL)
+        if (p == NULL)       /* GCOVR_EXCL_BR_LINE: allocation failure */
             return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
         for (size_t i = m->capmemo; i < cap; i++)
             p[i] = NO_VAL;
@@ -563,7 +567,7 @@ static int rehash(vm *m)
 {
     size_t cap = m->caphash ? m->caphash * 2 : 64;
     uint32_t *h = malloc(cap * sizeof(uint32_t));
-    if (h == NULL)
+    if (h == NULL)       /* GCOVR_EXCL_BR_LINE: allocation failure */
         return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
     for (size_t i = 0; i < cap; i++)
         h[i] = NO_VAL;
@@ -607,10 +611,10 @@ static long storage_for(vm *m, const char *key, st_dtype dt, uint64_t numel)
     char *k = strdup(key);
     if (p != NULL)
         sd->storages = p;
-    if (p == NULL || k == NULL) {
-        free(k);   /* GCOVR_EXCL_LINE: allocation failure */
-        nomem(m);  /* GCOVR_EXCL_LINE: allocation failure */
-        return -1; /* GCOVR_EXCL_LINE: allocation failure */
+    if (p == NULL || k == NULL) { /* GCOVR_EXCL_BR_LINE: allocation failure */
+        free(k);                  /* GCOVR_EXCL_LINE: allocation failure */
+        nomem(m);                 /* GCOVR_EXCL_LINE: allocation failure */
+        return -1;                /* GCOVR_EXCL_LINE: allocation failure */
     }
     sd->storages[sd->n_storages++] = (st_sd_storage){k, dt, numel};
     if (sd->n_storages * 2 > m->caphash)
@@ -709,7 +713,8 @@ static int dims_of(vm *m, uint32_t size, uint32_t stride, unsigned *rank, size_t
     }
     size_t n = (size_t)a->n;
     while (m->capd - m->nd < 2 * n)
-        if (st_grow(&m->dims, &m->capd, m->capd, sizeof(uint64_t), 64) != 0)
+        if (st_grow(&m->dims, &m->capd, m->capd, sizeof(uint64_t), 64) !=
+            0)               /* GCOVR_EXCL_BR_LINE: allocation failure */
             return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
     for (size_t i = 0; i < 2 * n; i++) {
         uint32_t e = m->kids[(i < n ? a->a : b->a) + i % n];
@@ -747,7 +752,8 @@ static int rebuild_v2(vm *m, const val *args)
         refuse(m, "%s overflows", "a storage offset");
         return -1;
     }
-    if (st_grow(&m->t, &m->capt, m->nt, sizeof(rtensor), 16) != 0)
+    if (st_grow(&m->t, &m->capt, m->nt, sizeof(rtensor), 16) !=
+        0)               /* GCOVR_EXCL_BR_LINE: allocation failure */
         return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
     m->t[m->nt] = t;
     uint32_t v = new_val(m, K_TENSOR);
@@ -824,7 +830,8 @@ static int op_misc(vm *m, unsigned char op)
         m->pos += 8;
         return 0;
     case '(': /* MARK */
-        if (st_grow(&m->marks, &m->capmarks, m->nmarks, sizeof(size_t), 16) != 0)
+        if (st_grow(&m->marks, &m->capmarks, m->nmarks, sizeof(size_t), 16) !=
+            0)               /* GCOVR_EXCL_BR_LINE: allocation failure */
             return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
         m->marks[m->nmarks++] = m->sp;
         return 0;
@@ -975,10 +982,10 @@ static int take_tensor(vm *m, const item *it)
                         .rank = t->rank};
     o->name = strdup(str_of(m, it->key));
     o->size = malloc((t->rank ? 2 * t->rank : 1) * sizeof(uint64_t));
-    if (o->name == NULL || o->size == NULL) {
-        free(o->name);   /* GCOVR_EXCL_LINE: allocation failure */
-        free(o->size);   /* GCOVR_EXCL_LINE: allocation failure */
-        return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
+    if (o->name == NULL || o->size == NULL) { /* GCOVR_EXCL_BR_LINE: allocation failure */
+        free(o->name);                        /* GCOVR_EXCL_LINE: allocation failure */
+        free(o->size);                        /* GCOVR_EXCL_LINE: allocation failure */
+        return nomem(m);                      /* GCOVR_EXCL_LINE: allocation failure */
     }
     o->name_len = k->n;
     o->stride = o->size + t->rank;
@@ -1013,14 +1020,14 @@ static int take_state_dict(vm *m, uint32_t top)
     for (size_t i = 0; i < m->ni; i++)
         n += m->items[i].owner == top;
     m->out->tensors = calloc(n ? n : 1, sizeof(st_sd_tensor));
-    if (m->out->tensors == NULL)
-        return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
+    if (m->out->tensors == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        return nomem(m);         /* GCOVR_EXCL_LINE: allocation failure */
     for (size_t i = 0; i < m->ni; i++)
         if (m->items[i].owner == top && take_tensor(m, &m->items[i]) != 0)
             return -1;
     /* a key twice: Python keeps the last value at the first position; refused, no guess */
     st_sd_tensor *sorted = malloc((n ? n : 1) * sizeof(*sorted));
-    if (sorted == NULL)
+    if (sorted == NULL)  /* GCOVR_EXCL_BR_LINE: allocation failure */
         return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
     memcpy(sorted, m->out->tensors, n * sizeof(*sorted));
     qsort(sorted, n, sizeof(*sorted), name_cmp);
@@ -1045,8 +1052,8 @@ static int take_keys(vm *m, uint32_t top)
     for (size_t i = 0; i < m->ni; i++)
         n += m->items[i].owner == top;
     sd->keys = calloc(n ? n : 1, sizeof(char *));
-    if (sd->keys == NULL)
-        return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
+    if (sd->keys == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        return nomem(m);  /* GCOVR_EXCL_LINE: allocation failure */
     for (size_t i = 0; i < m->ni; i++) {
         if (m->items[i].owner != top)
             continue;
@@ -1054,7 +1061,8 @@ static int take_keys(vm *m, uint32_t top)
             refuse(m, "the storage key list holds a %s", kind_names[m->v[m->items[i].value].kind]);
             return -1;
         }
-        if ((sd->keys[sd->n_keys] = strdup(str_of(m, m->items[i].value))) == NULL)
+        if ((sd->keys[sd->n_keys] = strdup(str_of(m, m->items[i].value))) ==
+            NULL)            /* GCOVR_EXCL_BR_LINE: allocation failure */
             return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
         sd->n_keys++;
     }
@@ -1081,7 +1089,8 @@ st_error st_sd_read(const st_ctx *ctx, st_report *r, const unsigned char *buf, s
     vm m = {.ctx = ctx, .r = r, .p = buf, .len = len, .base = base, .legacy = legacy, .out = out};
     memset(out, 0, sizeof(*out));
     /* tuples point into kids: allocated up front, so an empty tuple's kids are never NULL */
-    if (st_grow(&m.kids, &m.capk, 0, sizeof(uint32_t), 64) != 0)
+    if (st_grow(&m.kids, &m.capk, 0, sizeof(uint32_t), 64) !=
+        0)                  /* GCOVR_EXCL_BR_LINE: allocation failure */
         m.err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
     while (!failed(&m) && !m.stopped) {
         if (m.pos >= m.len) {
