@@ -57,6 +57,7 @@ def state_dict():
     sd["bool"] = torch.tensor([True, False, True])
     sd["scalar"] = torch.tensor(3.5)
     sd["empty"] = torch.zeros(0, 4)
+    sd["empty.tied"] = sd["empty"]         # a storage of 0 bytes: never grouped
     sd["base"] = base                      # complete: kept
     sd["base.tied"] = base                 # the same tensor: an alias of "base"
     sd["base.rows"] = base[1:4]            # a view of base's storage: an alias of "base"
@@ -211,6 +212,28 @@ def plan_files(out):
         z.writestr("archive/version", b"3\n")
     with zipfile.ZipFile(os.path.join(out, "plan-refused.pt"), "w") as z:
         z.writestr("archive/data.pkl", P2 + b"K\x01.")
+    raw_zip(os.path.join(out, "plan-huge.pt"),
+            sd_([("a", tens_(pid_("0", 4), 0, [2**31 - 1] * 3, [1, 1, 1]))]), {"0": four})
+    raw_zip(os.path.join(out, "plan-empty-view.pt"),
+            sd_([("a", tens_(pid_("0", 4), 0, [4], [1])), ("e", tens_(pid_("0", 4), 0, [0, 3],
+                                                                    [1, 5]))]), {"0": four})
+    raw_zip(os.path.join(out, "plan-bug.pt"), one, {"0": four})
+    with zipfile.ZipFile(os.path.join(out, "plan-bug.pt"), "a") as z:
+        z.writestr("archive/byteorder", b"bug")
+    big_numel = (b"(" + s_("storage") + b"ctorch\nFloatStorage\n" + s_("0") + s_("cpu") +
+                 b"\x8a\x08" + struct.pack("<q", 2**62) + b"tQ")
+    raw_zip(os.path.join(out, "plan-numel.pt"), sd_([("a", tens_(big_numel, 0, [4], [1]))]),
+            {"0": four})
+    zipfile.ZipFile(os.path.join(out, "plan-emptyzip.pt"), "w").close()
+    with zipfile.ZipFile(os.path.join(out, "plan-longfolder.pt"), "w") as z:
+        z.writestr("f" * 5000 + "/data.pkl", one)
+    with zipfile.ZipFile(os.path.join(out, "plan-nulfolder.pt"), "w") as z:
+        z.writestr("arc_ive/data.pkl", one)
+    with open(os.path.join(out, "plan-nulfolder.pt"), "rb") as f:
+        data = f.read().replace(b"arc_ive", b"arc\x00ive")
+    with open(os.path.join(out, "plan-nulfolder.pt"), "wb") as f:
+        f.write(data)
+    raw_zip(os.path.join(out, "plan-empty.pt"), sd_([]), {})
     st = struct.pack("<q", 4) + four
     leg1 = sd_([("a", tens_(pid_("0", 4, True), 0, [4], [1]))])
     legacy_file(os.path.join(out, "plan-leg-ok.pt"), leg1, ["0"], st)
@@ -225,7 +248,9 @@ def plan_files(out):
         f.write(pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2) + pickle.dumps(1001, protocol=2))
     # views of one legacy storage: a complete view and a partial one share the view storage
     leg2 = sd_([("v", tens_(pid_("0", 8, True, ("v0", 4, 4)), 0, [4], [1])),
-                ("w", tens_(pid_("0", 8, True, ("v0", 4, 4)), 1, [2], [1]))])
+                ("w", tens_(pid_("0", 8, True, ("v0", 4, 4)), 1, [2], [1])),
+                ("x", tens_(pid_("0", 8, True), 0, [8], [1])),
+                ("y", tens_(pid_("0", 8, True, ("v1", 0, 4)), 0, [4], [1]))])
     legacy_file(os.path.join(out, "plan-leg-views.pt"), leg2, ["0"],
                 struct.pack("<q", 8) + struct.pack("<8f", *range(8)))
 

@@ -411,6 +411,8 @@ static void test_fill(void **state)
     /* rows far apart: one read per row (not cached) */
     uint64_t rows[] = {3, 2, 1100000, 1};
     st_cv_tensor u = view(rows, 2, 7, 0);
+    assert_int_equal(st_cv_fill(&src, &u, 0, 1, (unsigned char *)out, &c), ST_OK);
+    assert_int_equal(out[0], 7);
     assert_int_equal(st_cv_fill(&src, &u, 1, 5, (unsigned char *)out, &c), ST_OK);
     assert_int_equal(out[0], 8);
     assert_int_equal(out[1], 1100007);
@@ -544,6 +546,14 @@ static void test_plan_files(void **state)
         {"plan-leg-refused.pt", "pytorch-legacy", ST_OK, 1, "ST670"},
         {"plan-leg-short.pt", "pytorch-legacy", ST_E_UNSUPPORTED, 0, NULL},
         {"zip.pt", "numpy", ST_E_UNSUPPORTED, 0, NULL},
+        {"plan-huge.pt", "pytorch", ST_OK, 1, "ST672"},
+        {"plan-empty-view.pt", "pytorch", ST_OK, 0, "ST674"},
+        {"plan-bug.pt", "pytorch", ST_OK, 1, "ST672"},
+        {"plan-numel.pt", "pytorch", ST_OK, 1, "ST672"},
+        {"plan-emptyzip.pt", "pytorch", ST_E_UNSUPPORTED, 0, NULL},
+        {"plan-longfolder.pt", "pytorch", ST_E_UNSUPPORTED, 0, NULL},
+        {"plan-nulfolder.pt", "pytorch", ST_E_UNSUPPORTED, 0, NULL},
+        {"plan-empty.pt", "pytorch", ST_OK, 0, NULL},
     };
     st_ctx *ctx = st_ctx_new();
     for (size_t i = 0; i < sizeof(pc) / sizeof(pc[0]); i++) {
@@ -562,13 +572,29 @@ static void test_plan_files(void **state)
                    last ? last : "-", r->n_findings ? r->findings[r->n_findings - 1].message : "");
         assert_true(ok);
         if (err == ST_OK && !refused && strcmp(pc[i].file, "plan-leg-views.pt") == 0) {
-            assert_int_equal(p.n, 1); /* "v" covers its view storage; "w" is an alias */
+            assert_int_equal(p.n, 3); /* "v" covers its view storage; "w" is an alias */
+            assert_int_equal(p.n_alias, 1);
             assert_string_equal(p.alias[0].name, "w");
             float out[4];
             assert_int_equal(st_cv_fill(&src, &p.t[0], 0, 4, (unsigned char *)out, NULL), ST_OK);
             assert_true(out[0] == 4.0f && out[3] == 7.0f);
         }
         st_cv_plan_free(&p);
+        st_report_free(r);
+        free(b);
+    }
+    /* a limit while reading the state dict is an error, not a refusal */
+    st_ctx_set_limit(ctx, ST_LIMIT_PICKLE_STORAGES, 1);
+    for (int legacy = 0; legacy < 2; legacy++) {
+        size_t len;
+        unsigned char *b = slurp(legacy ? "legacy.pt" : "zip.pt", &len);
+        st_src src = {-1, b, len};
+        st_report *r = st_report_new(ctx, "limit");
+        st_cv_plan p;
+        int refused;
+        assert_int_equal(st_cv_plan_build(ctx, r, &src, "limit",
+                                          legacy ? "pytorch-legacy" : "pytorch", 1, &p, &refused),
+                         ST_E_LIMIT);
         st_report_free(r);
         free(b);
     }
