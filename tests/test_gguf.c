@@ -496,6 +496,12 @@ static void test_tensors(void **state)
     int64_t huge[4] = {INT64_C(1) << 40, INT64_C(1) << 20, 1, 1}; /* 2^60 F32: bytes overflow */
     b = one_tensor("a", 1, 4, huge, 0, 32, &len);
     EXPECT(ctx, b, len, "ST720", FAIL);
+    int64_t i64[1] = {INT64_C(1) << 62}; /* I64: 2^65 bytes */
+    b = one_tensor("a", 1, 1, i64, 27, 32, &len);
+    EXPECT(ctx, b, len, "ST716", FAIL);
+    int64_t i64b[1] = {(INT64_C(1) << 61) - 1}; /* I64: 2^64 - 8 bytes, past any file */
+    b = one_tensor("a", 1, 1, i64b, 27, 32, &len);
+    EXPECT(ctx, b, len, "ST720", FAIL);
     int64_t zero[2] = {0, 8};
     b = one_tensor("a", 1, 2, zero, 0, 0, &len);
     EXPECT(ctx, b, len, "", PASS);
@@ -679,6 +685,36 @@ static void w_good(gb *b)
     kv_str(b, "tokenizer.chat_template.tool_use", "{{ messages[0].content }}");
     kv_arr(b, "general.tags", GG_STRING, 0);
 }
+static void w_prefix(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llamax.block_count", 1);
+    kv_u32(b, "ll.x", 1);
+    kv_u32(b, "llama.block_countx", 1);
+    kv_u32(b, "llama.block_count", 600);
+    kv_arr(b, "llama.attention.head_count_kv", GG_U32, 600);
+    for (int i = 0; i < 600; i++)
+        put_u32(b, 1);
+    kv_arr(b, "tokenizer.ggml.scores", GG_F32, 3);
+    put(b, "\0\0\0\0\0\0\0\0\0\0\0\0", 12);
+}
+static void w_arch_chars(gb *b)
+{
+    kv_str(b, "general.architecture", "a_b-c9Z");
+}
+static void w_arch_long(gb *b)
+{
+    kv_str(b, "general.architecture",
+           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+}
+static void w_arch_len(gb *b)
+{
+    kv_str(b, "general.architecture",
+           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"); /* 64: fine */
+    kv_u32(b, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.block_count", 1);
+    key(b, "split.tensors.count", GG_I32);
+    put_u32(b, 0xFFFFFFFFu);
+}
 static void w_noarch(gb *b)
 {
     kv_u32(b, "general.file_type", 1);
@@ -752,6 +788,14 @@ static void test_known_keys(void **state)
     EXPECT(ctx, b, len, "", PASS);
     b = keyed(w_noarch, &len);
     EXPECT(ctx, b, len, "ST732", PASS);
+    b = keyed(w_prefix, &len);
+    EXPECT(ctx, b, len, "ST733,ST734,ST735", FAIL);
+    b = keyed(w_arch_chars, &len);
+    EXPECT(ctx, b, len, "ST731", FAIL);
+    b = keyed(w_arch_long, &len);
+    EXPECT(ctx, b, len, "ST731", FAIL);
+    b = keyed(w_arch_len, &len);
+    EXPECT(ctx, b, len, "ST736", FAIL);
     b = keyed(w_badarch, &len);
     EXPECT(ctx, b, len, "ST731", FAIL);
     b = keyed(w_archtype, &len);
@@ -917,6 +961,30 @@ static void test_templates(void **state)
         {"{{ '\\u0041\\101\\n\\t\\'' }}", TX},
         {"<|im_start|>system\n[INST] <s>", 0},
         {"{{ tool | tojson(indent=2) }}{{ x|selectattr('role', 'equalto', 'user')|list }}", 0},
+        {"{{\tx\r}}{{ 1_000e3 }}{{ \"<s>\" }}{{ '\\x4A\\u00e9\\U0001F600\\351\\x4' }}", TX},
+        {"{{ x not in y }}{{ not x }}{{ -x }}{{ +x }}{{ x[:] }}{{ x[1:] }}{{ x[-1] }}", 0},
+        {"{{ x is equalto '<s>' }}{{ x is divisibleby 3 }}{{ x[a.b] }}{{ x[a[0]] }}", 0},
+        {"{{ {'a': {'b': 1}} }}{{ x|map(attribute='a') }}{{ x|join(attribute='a') }}", 0},
+        {"{% for x in y %}{% if a %}{% break %}{% endif %}{% endfor %}", 0},
+        {"{% for a,b,c,d,e,f,g,h,i in y %}{% endfor %}{% for (a, b) in y %}{% endfor %}", 0},
+        {"{%+ if x +%}{% endif %}{# a # b #}{% macro m %}{% endmacro %}", 0},
+        {"{% macro a() %}{% endmacro %}{% macro b() %}{% endmacro %}{% macro c() %}{% endmacro %}"
+         "{% macro d() %}{% endmacro %}{% macro e() %}{% endmacro %}{% macro f() %}{% endmacro %}"
+         "{% macro g() %}{% endmacro %}{% macro h() %}{% endmacro %}{% macro i() %}{% endmacro %}"
+         "{% macro j() %}{% endmacro %}{% macro k() %}{% endmacro %}{% macro l() %}{% endmacro %}"
+         "{% macro m() %}{% endmacro %}{% macro n() %}{% endmacro %}{% macro o() %}{% endmacro %}"
+         "{% macro p() %}{% endmacro %}{% macro q() %}{% endmacro %}{{ q() }}{{ a() }}",
+         0},
+        {"{%- raw -%}<s>{% if %}{%- endraw -%}", TX},
+        {"<unclosed [a b] <"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx>",
+         TX},
+        {"h\xc3\xa9llo", TX},
+        {"{\"name\":   \"x\"}", UR},
+        {"{\"name\": }{\"name\": \"", 0},
+        {"go to www.x", UR},
+        {"a{{x}}b{{x}}c{{x}}d{{x}}e{{x}}f{{x}}g{{x}}h{{x}}i{{x}}j{{x}}k", TX},
+        {"abc{", TX},
         /* emitted text */
         {"Hello there", TX},
         {"visit http://x.invalid", UR},
@@ -935,6 +1003,9 @@ static void test_templates(void **state)
         {"{{ x['_y'] }}", DE},
         {"{{ x['a' ~ 'b'] }}", DE},
         {"{{ x[y|string] }}", DE},
+        {"{{ x['a' + 'b'] }}", DE},
+        {"{% set k = x|join %}{{ y[k] }}", DE},
+        {"{% set k = a ~ b %}{{ y[k] }}", DE},
         {"{% set k = 'a' %}{{ x[k] }}", DE},
         {"{% for k in ['a'] %}{{ x[k] }}{% endfor %}", DE},
         {"{{ x|map(attribute='_y') }}", DE},
@@ -969,6 +1040,11 @@ static void test_templates(void **state)
         {"{% raw %}never", SY},
         {"{% else x %}", SY},
         {"{% if x %}{% endfor %}{% endif %}", SY},
+        {"{{ [x) }}", SY},
+        {"{{ {x) }}", SY},
+        {"{{ 1 = 2 }}", 0},
+        {"{% endset %}", SY},
+        {"{% for x in %}{% endfor %}", SY},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         unsigned got = jinja(cases[i].t, 64);
@@ -1013,6 +1089,75 @@ static void test_template_file(void **state)
     st_ctx_free(low);
 }
 
+/* Reads that fail (the file is shorter than the size the source was opened with, as when a
+ * file shrinks while it is checked): could not check, never a pass. A leading string of
+ * nearly 64 KiB moves the reader's window boundary through every later item, and the file
+ * ends at that boundary, so each read of the parse fails in turn. */
+static unsigned char *io_file(uint32_t version, size_t pad, size_t *len)
+{
+    gb b;
+    start(&b, version);
+    arch(&b);
+    char *p = malloc(pad);
+    assert_non_null(p);
+    memset(p, 'P', pad);
+    key(&b, "general.pad", GG_STRING);
+    put_str(&b, p, pad);
+    free(p);
+    k_scalars(&b);
+    k_nested(&b);
+    k_bool_arr(&b);
+    kv_str(&b, "tokenizer.chat_template", "{{ x }}");
+    int64_t ne[1] = {4};
+    tensor(&b, "a", 1, ne, 0, 0);
+    tensor(&b, "b", 1, NE8, 0, 32);
+    return finish(&b, version, 32, 64, 0, len);
+}
+
+static void io_check(st_ctx *ctx, int fd, const unsigned char *full, size_t len, size_t cut)
+{
+    assert_int_equal(ftruncate(fd, 0), 0);
+    assert_int_equal(pwrite(fd, full, cut, 0), (ssize_t)cut);
+    st_report *r = st_report_new(ctx, "io.gguf");
+    st_src src = {fd, NULL, len};
+    st_input in = {.ctx = ctx,
+                   .report = r,
+                   .src = &src,
+                   .head = full,
+                   .head_len = 8,
+                   .tail = full,
+                   .tail_len = 0,
+                   .name = "io.gguf"};
+    st_error err = st_gguf_check(&in);
+    assert_int_equal(err, ST_E_IO);
+    st_report_fail(r, err);
+    assert_int_equal(st_report_verdict(r), NOCHECK);
+    st_report_free(r);
+}
+
+static void test_io_errors(void **state)
+{
+    st_ctx *ctx = st_ctx_new();
+    (void)state;
+    st_ctx_set_deep(ctx, 1);
+    char path[] = "/tmp/st-gguf-io-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    for (uint32_t v = 1; v <= 3; v += 2)
+        for (size_t d = 0; d < 700; d++) {
+            size_t len, pad = 65536 - 200 + 1 - d;
+            unsigned char *full = io_file(v, pad, &len);
+            size_t start = (size_t)((unsigned char *)memchr(full, 'P', len) - full);
+            size_t cut = start + 65536; /* the window read at the string ends here */
+            if (cut < len)
+                io_check(ctx, fd, full, len, cut);
+            free(full);
+        }
+    close(fd);
+    unlink(path);
+    st_ctx_free(ctx);
+}
+
 static void test_types_table(void **state)
 {
     (void)state;
@@ -1035,7 +1180,7 @@ int main(void)
         cmocka_unit_test(test_known_keys),    cmocka_unit_test(test_deep),
         cmocka_unit_test(test_report_fields), cmocka_unit_test(test_sparse_maxima),
         cmocka_unit_test(test_templates),     cmocka_unit_test(test_template_file),
-        cmocka_unit_test(test_types_table),
+        cmocka_unit_test(test_types_table),   cmocka_unit_test(test_io_errors),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
