@@ -396,7 +396,8 @@ BADOFF = gen.frame({"a": gen.t("F32", [4], 0, 16), "b": {"dtype": "F32", "shape"
 exact_case("shard-bad-offsets", {S1: BADOFF, S2: shard(GOOD[S2])}, IX, index_bytes(),
            "shard-index", ["ST618"], "fail", 1)
 # tensor sizes whose sum wraps: not judged either
-HUGE = gen.frame({"a": gen.t("U8", [2 ** 63], 0, 2 ** 63), "b": gen.t("U8", [2 ** 63], 0, 2 ** 63)}, 0)
+HALF = 2 ** 63
+HUGE = gen.frame({"a": gen.t("U8", [HALF], 0, HALF), "b": gen.t("U8", [HALF], 0, HALF)}, 0)
 exact_case("shard-sizes-wrap", {"h.safetensors": HUGE}, IX,
            json.dumps({"metadata": {"total_size": 5},
                        "weight_map": {"a": "h.safetensors", "b": "h.safetensors"}}).encode(),
@@ -417,16 +418,19 @@ if "fail: ST133 ST133 ST133 ST133 ST133 ST133;" not in msg:
 
 # identification
 for k, (fname, raw, fmt, ids, verdict, code) in enumerate([
-        ("m.index.fp16.json", b'{"weight_map": {"a": "../x"}}', "shard-index", ["ST611"], "fail", 1),
+        ("m.index.fp16.json", b'{"weight_map": {"a": "../x"}}', "shard-index", ["ST611"],
+         "fail", 1),
         ("m.index..json", b'{"weight_map": {"a": "../x"}}', "shard-index", ["ST611"], "fail", 1),
         ("plain.json", b'{"a": 1, "b": [2]}', "unknown", ["ST903"], "could not check", 2),
         ("plain2.json", b'{"a": 1, x}', "unknown", ["ST903"], "could not check", 2),
         ("plain3.json", b'{"weight_maq": 1}', "unknown", ["ST903"], "could not check", 2),
         ("plain4.json", b'{"a": [1,]}', "unknown", ["ST903"], "could not check", 2),
         ("plain5.json", b'{"w": x, "wait": 1}', "unknown", ["ST903"], "could not check", 2),
-        ("refused.json", b'{"a": 1, "weight_map": {"a": "x",}}', "shard-index", ["ST610"], "fail", 1),
+        ("refused.json", b'{"a": 1, "weight_map": {"a": "x",}}', "shard-index", ["ST610"],
+         "fail", 1),
         ("refused2.json", b'{"weight_map" 1}', "shard-index", ["ST610"], "fail", 1),
-        ("ws.json", b" \t\r\n" * 3000 + b'{"weight_map": {"a": "../x"}}', "shard-index", ["ST611"], "fail", 1),
+        ("ws.json", b" \t\r\n" * 3000 + b'{"weight_map": {"a": "../x"}}', "shard-index",
+         ["ST611"], "fail", 1),
         ("allws.index.json", b" " * 9000, "unknown", ["ST903"], "could not check", 2),
         ("empty.index.json", b"", "unknown", ["ST903"], "could not check", 2),
         ]):
@@ -435,7 +439,8 @@ exact_case("sniff-bare-name", {}, "m.index.fp16.json", b'{"weight_map": {"a": ".
            "shard-index", ["ST611"], "fail", 1, relative=True)
 # listed and held names that sort next to each other: "ab" listed, "ac" and "zz" held
 exact_case("listed-held-neighbours",
-           {"s.safetensors": gen.frame({"ac": gen.t("U8", [1], 0, 1), "zz": gen.t("U8", [1], 1, 2)}, 2)},
+           {"s.safetensors": gen.frame({"ac": gen.t("U8", [1], 0, 1),
+                                        "zz": gen.t("U8", [1], 1, 2)}, 2)},
            IX, b'{"weight_map": {"ab": "s.safetensors"}}', "shard-index",
            ["ST613", "ST615", "ST615"], "fail", 1)
 exact_case("sniff-limit", {"p.json": b'{"limits": {"header_bytes": 64}}'}, "big.json",

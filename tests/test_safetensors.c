@@ -549,6 +549,123 @@ static void test_equal_begins(void **state)
 #undef U8E
 }
 
+/* Writes a little-endian float32 bit pattern at p. */
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Builds header + data (data_len bytes, zero) into a malloc'd buffer; returns it and sets
+ * *base to the data section's file offset. */
+static unsigned char *deep_file(const char *hdr, size_t data_len, size_t *len, size_t *base)
+{
+    unsigned char *b = tu_frame(hdr, strlen(hdr), data_len, 1, len);
+    *base = *len - data_len;
+    return b;
+}
+
+static void deep_expect(st_ctx *ctx, const unsigned char *b, size_t len, const char *ids,
+                        st_verdict v)
+{
+    st_report *r = tu_check_raw(ctx, b, len);
+    tu_assert_ids(r, ids);
+    assert_int_equal(st_report_verdict(r), v);
+    st_report_free(r);
+}
+
+/* --deep: NaN/Inf counting is skipped when the ranges overlap or run past the file; elements
+ * split across the 1 MiB read chunks are carried; tensors that start in a later chunk, end at
+ * the end of the file or are followed by trailing bytes are each finished once. */
+static void test_deep_pass(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    st_ctx_set_deep(ctx, 1);
+    size_t len, base;
+    unsigned char *b;
+
+    /* an Inf alone is reported; a NaN in overlapping or cut ranges is never read */
+    b = deep_file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, &len,
+                  &base);
+    put_u32(b + base, 0x7f800000u);
+    deep_expect(ctx, b, len, "ST141", PASS);
+    free(b);
+    b = deep_file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                  "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                  8, &len, &base);
+    put_u32(b + base, 0x7fc00000u);
+    deep_expect(ctx, b, len, "ST127", FAIL);
+    free(b);
+    b = deep_file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, &len,
+                  &base);
+    put_u32(b + base, 0x7fc00000u);
+    deep_expect(ctx, b, len, "ST128", FAIL);
+    free(b);
+    b = deep_file("{}", 0, &len, &base);
+    deep_expect(ctx, b, len, "ST138", PASS);
+    free(b);
+    /* an unknown dtype is not counted (its bytes hold a NaN pattern) */
+    b = deep_file("{\"a\":{\"dtype\":\"F31\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, &len,
+                  &base);
+    put_u32(b + base, 0x7fc00000u);
+    deep_expect(ctx, b, len, "ST119", FAIL);
+    free(b);
+    /* trailing bytes after the last tensor: it is finished inside the read loop */
+    b = deep_file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8, &len,
+                  &base);
+    put_u32(b + base, 0x7fc00000u);
+    deep_expect(ctx, b, len, "ST129,ST141", FAIL);
+    free(b);
+
+    /* Across chunks of C = 1 MiB (offsets below are in the data section, which starts at hb):
+     * a (U8) ends 2 bytes before the first boundary; b (F32, one element in 3 bytes: ST125,
+     * and off its 4-byte alignment: ST136) straddles it and ends in the next piece, its element
+     * never completed; c (F32, 4 elements, a NaN first) straddles the second boundary, its
+     * element completed from the carry; after a gap (ST126) d (F32, an Inf) starts in the
+     * fourth chunk and runs to the end of the file; z is empty at the end. */
+    const size_t C = (size_t)1 << 20, hb = 8 + 384; /* header padded to 384 bytes below */
+    size_t e1 = C - hb - 2, c0 = 2 * C - hb - 2, d0 = 3 * C - hb + 8, end = d0 + 4;
+    char hdr[512];
+    int n = snprintf(hdr, sizeof(hdr),
+                     "{\"a\":{\"dtype\":\"U8\",\"shape\":[%zu],\"data_offsets\":[0,%zu]},"
+                     "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[%zu,%zu]},"
+                     "\"c\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[%zu,%zu]},"
+                     "\"d\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[%zu,%zu]},"
+                     "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[%zu,%zu]}}",
+                     e1, e1, e1, e1 + 3, c0, c0 + 16, d0, end, end, end);
+    assert_true(n > 0 && n <= 384);
+    memset(hdr + n, ' ', 384 - (size_t)n);
+    b = tu_frame(hdr, 384, end, 0, &len);
+    assert_int_equal(len, hb + end);
+    put_u32(b + hb + c0, 0x7fc00000u); /* split 2 + 2 across the second boundary */
+    put_u32(b + hb + d0, 0xff800000u);
+    st_report *r = tu_check_raw(ctx, b, len);
+    tu_assert_ids(r, "ST125,ST126,ST136,ST141");
+    assert_int_equal(st_report_verdict(r), FAIL);
+    size_t nan_inf = 0;
+    for (size_t i = 0; i < st_report_finding_count(r); i++) {
+        const st_finding *f = st_report_finding(r, i);
+        if (strcmp(f->id, "ST141") != 0)
+            continue;
+        nan_inf++;
+        if (strstr(f->message, "\"c\"") != NULL)
+            assert_non_null(strstr(f->message, "1 NaN"));
+        else
+            assert_non_null(strstr(f->message, "\"d\""));
+    }
+    assert_int_equal(nan_inf, 2);
+    st_report_free(r);
+    /* the same with --digest: one read serves both, and the digest covers the whole file */
+    st_ctx_set_digest(ctx, 1);
+    r = tu_check_raw(ctx, b, len);
+    tu_assert_ids(r, "ST125,ST126,ST136,ST141");
+    assert_int_equal(strlen(st_report_sha256(r)), 64);
+    st_report_free(r);
+    free(b);
+    st_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_required_metadata),
         cmocka_unit_test(test_equal_begins),
         cmocka_unit_test(test_index_without_folder),
+        cmocka_unit_test(test_deep_pass),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
