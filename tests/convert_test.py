@@ -171,7 +171,7 @@ def main():
                "refuse-tensor.pt": (1, ["ST670"]), "refuse-complex.pt": (1, ["ST670"]),
                "refuse-shared.pt": (1, ["ST671"]), "refuse-deflated.pt": (1, ["ST672"]),
                "refuse-control.pt": (1, ["ST673"]), "evil.pt": (1, ["ST201"]),
-               "refuse-format.pt": (1, ["ST674", "ST670"]),
+               "refuse-format.pt": (1, ["ST674", "ST670"]), "refuse-controls.pt": (1, ["ST673"]),
                "truncated.pt": (1, ["ST310"])}
     for name, (want_code, ids) in refused.items():
         out = os.path.join(OUT, name + ".safetensors")
@@ -204,6 +204,16 @@ def main():
     code, _, got, _ = run_json("convert", os.path.join(gen, "zip.pt"),
                                os.path.join(OUT, "x" * 5000))
     check((code, got[-1:]) == (2, ["ST673"]), f"convert to a long name: {code} {got}")
+    code, _, got, _ = run_json("convert", os.path.join(gen, "zip.pt"),
+                               os.path.join(OUT, "d" * 4300, "x.safetensors"))
+    check((code, got[-1:]) == (2, ["ST673"]), f"convert into a folder with a long name: {code} {got}")
+    # a view repeating its storage's elements past the member limit (a policy lowers it)
+    with open(os.path.join(OUT, "small-members.json"), "w") as fh:
+        json.dump({"extends": "default", "limits": {"member_bytes": 16}}, fh)
+    code, verdict, got, _ = run_json("convert", "--policy", os.path.join(OUT, "small-members.json"),
+                                     os.path.join(gen, "legacy.pt"), os.path.join(OUT, "amp.st"))
+    check((code, got[-1:]) == (2, ["ST901"]) and not os.path.exists(os.path.join(OUT, "amp.st")),
+          f"convert an amplifying view: {code} {got}")
     code, _, got, _ = run_json("convert", gen, os.path.join(OUT, "dir.safetensors"))
     check(code == 2 and not os.path.exists(os.path.join(OUT, "dir.safetensors")),
           f"convert a folder: {code} {got}")

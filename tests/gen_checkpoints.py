@@ -284,6 +284,9 @@ def main():
     # a removed name "format" cannot be recorded in __metadata__ (convert.py drops it silently)
     tied = torch.ones(3)
     torch.save({"base": tied, "format": tied}, os.path.join(out, "refuse-format.pt"))
+    torch.save({"c%02d\x01" % i: torch.ones(1) for i in range(40)},
+               os.path.join(out, "refuse-controls.pt"))  # 40 ST133 in the output
+    torch.save({"w": torch.arange(30000, dtype=torch.float32)}, os.path.join(out, "plan-big.pt"))
     with open(os.path.join(out, "plain.pkl"), "wb") as f:
         pickle.dump({"a": 1}, f, protocol=2)
     # malicious: a pickle calling os.system in data.pkl (fails the check: never converted)

@@ -447,7 +447,7 @@ static void test_fill(void **state)
 static void test_compare(void **state)
 {
     (void)state;
-    float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 2, 3, 4, 5, 7};
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 2, 3, 9, 5, 7};
     st_src sa = {-1, (const unsigned char *)a, sizeof(a)};
     st_src sb = {-1, (const unsigned char *)b, sizeof(b)};
     uint64_t d1[] = {2, 3, 3, 1}, d2[] = {3, 2, 2, 1}, d3[] = {6, 1};
@@ -463,20 +463,48 @@ static void test_compare(void **state)
     tb[3].dtype = ST_DT_I32;
     st_cv_alias aa[] = {{"al", "same"}, {"al2", "same"}, {"al3", "same"}};
     st_cv_alias ab[] = {{"al", "same"}, {"al2", "shape"}};
-    st_cv_tensor tal3 = view(d1, 2, 0, 1);
+    st_cv_tensor tal3 = view(d1, 2, 0, 1), tal4 = view(d1, 2, 0, 1), tz = view(d1, 2, 0, 1);
     tal3.name = "al3";
-    st_cv_tensor tbx[5] = {tb[0], tb[1], tb[2], tb[3], tal3};
-    st_cv_plan pa = {ta, 4, aa, 3}, pb = {tbx, 5, ab, 2};
+    tal4.name = "al4";
+    tz.name = "zzz";
+    /* shapes too long to show whole */
+    uint64_t w1[] = {1000000000000000,
+                     1000000000000000,
+                     1000000000000000,
+                     1000000000000000,
+                     1000000000000000,
+                     1,
+                     1,
+                     1,
+                     1,
+                     1};
+    uint64_t w2[] = {1000000000000000,
+                     1000000000000000,
+                     1000000000000000,
+                     1000000000000000,
+                     1000000000000001,
+                     1,
+                     1,
+                     1,
+                     1,
+                     1};
+    st_cv_tensor wa = view(w1, 5, 0, 1), wb = view(w2, 5, 0, 1);
+    wa.name = wb.name = "wide";
+    st_cv_tensor tax[6] = {ta[0], ta[1], ta[2], ta[3], tal4, wa};
+    st_cv_tensor tbx[7] = {tb[0], tb[1], tb[2], tb[3], tal3, tz, wb};
+    st_cv_alias abx[3] = {ab[0], ab[1], {"al4", "same"}};
+    st_cv_plan pa = {tax, 6, aa, 3}, pb = {tbx, 7, abx, 3};
     st_ctx *ctx = st_ctx_new();
     st_report *r = st_report_new(ctx, "cmp");
     int differs;
     assert_int_equal(st_cv_compare(&sa, &pa, &sb, &pb, r, &differs), ST_OK);
     assert_true(differs);
-    const char *want[] = {"ST677", "ST677", "ST677", "ST678", "ST677", "ST676", "ST675"};
+    const char *want[] = {"ST677", "ST677", "ST677", "ST677", "ST678",
+                          "ST677", "ST677", "ST676", "ST675", "ST676"};
     for (size_t i = 0; i < r->n_findings; i++)
         printf("%s %s\n", r->findings[i].id, r->findings[i].message);
-    assert_int_equal(r->n_findings, 7);
-    for (size_t i = 0; i < 7; i++)
+    assert_int_equal(r->n_findings, 10);
+    for (size_t i = 0; i < 10; i++)
         assert_string_equal(r->findings[i].id, want[i]);
     st_report_free(r);
     /* identical plans; then a failing read */
@@ -487,6 +515,7 @@ static void test_compare(void **state)
     assert_int_equal(r->n_findings, 0);
     st_src cut = {-1, (const unsigned char *)a, 4};
     assert_int_equal(st_cv_compare(&sa, &p1, &cut, &p1, r, &differs), ST_E_IO);
+    assert_int_equal(st_cv_compare(&cut, &p1, &sa, &p1, r, &differs), ST_E_IO);
     st_report_free(r);
     st_ctx_free(ctx);
 }
@@ -705,6 +734,35 @@ static void test_convert_buffer(void **state)
     r = st_cv_convert_buffer(ctx, z, zl / 2, &o2, &ol2, 1u << 20);
     assert_int_equal(st_report_verdict(r), ST_VERDICT_FAIL);
     st_report_free(r);
+    /* refusals and output failures in memory */
+    static const struct {
+        const char *file, *id;
+    } refuse[] = {{"refuse-format.pt", "ST670"}, {"refuse-control.pt", "ST673"}};
+    for (size_t i = 0; i < 2; i++) {
+        size_t len;
+        unsigned char *b = slurp(refuse[i].file, &len);
+        r = st_cv_convert_buffer(ctx, b, len, &o2, &ol2, 1u << 20);
+        assert_int_equal(st_report_verdict(r), ST_VERDICT_FAIL);
+        assert_null(o2);
+        assert_string_equal(r->findings[r->n_findings - 1].id, refuse[i].id);
+        st_report_free(r);
+        free(b);
+    }
+    /* the memory output grows by doubling up to its bound */
+    size_t bl, bol;
+    unsigned char *big = slurp("plan-big.pt", &bl), *bo;
+    r = st_cv_convert_buffer(ctx, big, bl, &bo, &bol, 1u << 20);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
+    st_report_free(r);
+    free(bo);
+    size_t bounds[] = {bol, bol - 1, 4};
+    for (size_t i = 0; i < 3; i++) {
+        r = st_cv_convert_buffer(ctx, big, bl, &bo, &ol2, bounds[i]);
+        assert_int_equal(st_report_verdict(r), i == 0 ? ST_VERDICT_PASS : ST_VERDICT_ERROR);
+        st_report_free(r);
+        free(bo);
+    }
+    free(big);
     /* an output exactly as large as the bound */
     r = st_cv_convert_buffer(ctx, z, zl, &o2, &ol2, ol);
     assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
