@@ -256,6 +256,11 @@ st_report *st_check_path(st_ctx *base, const char *path)
         st_ctx_release(ctx, base, NULL);
         return NULL;
     }
+    if (path == NULL) { /* as a buffer without bytes: invalid (open(NULL) is undefined) */
+        st_report_fail(r, ST_E_INVAL);
+        st_ctx_release(ctx, base, r);
+        return r;
+    }
     int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         open_failed(r, path, errno);

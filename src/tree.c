@@ -430,7 +430,8 @@ static int walk(st_tree *t, const st_ctx *ctx)
         if (p.depth > ctx->limits[ST_LIMIT_TREE_DEPTH])
             problem(t, p.rel, ST_R_LIMIT, ST_E_LIMIT, "deeper than the tree_depth limit");
         else if ((rc = list_dir(t, &s, &p, &seen, ctx->limits[ST_LIMIT_TREE_ENTRIES])) > 0)
-            s.n = 0; /* limit reached: the problem entry says so; stop listing */
+            while (s.n > 0) /* limit reached: the problem entry says so; stop listing */
+                free(s.v[--s.n].rel);
         free(p.rel);
     }
     for (size_t i = 0; i < s.n; i++) /* GCOVR_EXCL_BR_LINE: left only by an allocation failure */
