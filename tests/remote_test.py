@@ -243,6 +243,8 @@ def test_hub_walk(files):
            ("../escape.bin", "/etc/passwd", "a//b", "a\\b", "ok\u0001.bin", "./x", "dup.bin",
             "dup.bin")]
     listings = {"o/r": pages, "o/bad": [bad], "o/html": b"<html>nope</html>",
+                "o/huge": b"[" + b" " * (64 << 20) + b"]", "o/empty": 204, "o/endless": "endless",
+                "o/long": [[ru.tree_entry("d" * 1000 + "/model.safetensors", 1)]],
                 "o/obj": b'{"path": "x"}', "o/dupkey": b'[{"type":"file","type":"file"}]'}
     good["o/bad/dup.bin"] = st
     srv = ru.hub_server(good, listings, token=TOKEN)
@@ -261,7 +263,7 @@ def test_hub_walk(files):
         check("hub-walk-refused-paths", code == 1 and len(fs) == 8 and
               sum(1 for f in fs if ids(f) == ["ST647"]) == 7 and
               [f["verdict"] for f in fs].count("pass") == 1, str(got))
-        for repo in ("html", "obj", "dupkey"):
+        for repo in ("html", "obj", "dupkey", "huge", "empty", "endless"):
             case("hub-listing-" + repo, ["-r", "hf://o/" + repo], ["ST648"], 2, env=env)
         case("hub-listing-404", ["-r", "hf://o/none"], ["ST640", "ST648"], 2, env=env)
         case("hub-listing-no-token", ["-r", "hf://o/r"], ["ST640", "ST648"], 2,
@@ -270,6 +272,11 @@ def test_hub_walk(files):
         case("hub-listing-next-other-host", ["-r", "hf://o/r"], ["ST648"], 2, env=env)
         srv.httpd.next_base = None
         case("hf-bad-ref", ["hf://o/../x"], ["ST646"], 2, env=env)
+        # an endpoint with a long path: the listing's URL fits, a file's does not
+        srv.httpd.prefix = "/" + "p" * 3100
+        case("hub-url-too-long", ["-r", "hf://o/long"], ["ST646"], 2,
+             env=ru.clean_env(HF_ENDPOINT=srv.url + srv.httpd.prefix, HF_TOKEN=TOKEN))
+        srv.httpd.prefix = ""
         case("hf-repo-without-r", ["hf://o/r"], ["ST646"], 2, env=env)
         # a file reference under -r is checked as that file (here: not found)
         case("hf-walk-file-ref", ["-r", "hf://o/r/x/y"], ["ST640"], 2, env=env)

@@ -230,6 +230,8 @@ class HubHandler(_Handler):
         if srv.token and self.headers.get("Authorization") != "Bearer " + srv.token:
             return self.send(401, b'{"error":"unauthorized"}')
         path, _, query = self.path.partition("?")
+        if srv.prefix and path.startswith(srv.prefix):  # an endpoint with a path
+            path = path[len(srv.prefix):]
         parts = path.split("/")
         if path.startswith("/api/models/") and len(parts) == 7 and parts[5] == "tree":
             repo = "%s/%s" % (parts[3], parts[4])
@@ -238,6 +240,12 @@ class HubHandler(_Handler):
                 return self.send(404, b'{"error":"not found"}')
             if isinstance(pages, bytes):
                 return self.send(200, pages, [("Content-Type", "application/json")])
+            if isinstance(pages, int):
+                return self.send(pages, b"")
+            if pages == "endless":  # every page names a next one
+                nxt = "http://127.0.0.1:%d%s?cursor=%d" % (srv.server_address[1], path,
+                                                          srv.requests)
+                return self.send(200, b"[]", [("Link", '<%s>; rel="next"' % nxt)])
             page = 0
             if query.startswith("cursor="):
                 page = int(query.split("&")[0][7:])
@@ -278,7 +286,7 @@ def fault_server(files):
 
 def hub_server(files, listings, token=None):
     return _Server(HubHandler, files=files, listings=listings, token=token, requests=0,
-                   next_base=None)
+                   next_base=None, prefix="")
 
 
 def tree_entry(path, size):

@@ -198,7 +198,7 @@ static void keep(st_remote *rm, uint64_t no, const unsigned char *p, size_t len)
     size_t at = find(rm, no, &found);
     unsigned char *data = found ? NULL : malloc(len);
     if (data == NULL) /* GCOVR_EXCL_BR_LINE: already cached, or malloc failure */
-        return;
+        return;       /* GCOVR_EXCL_LINE: fill_run fetches only missing pages; malloc failure */
     memcpy(data, p, len);
     memmove(&rm->pages[at + 1], &rm->pages[at], (rm->n_pages - at) * sizeof(page));
     rm->pages[at] = (page){no, ++rm->clock, len, data};
@@ -243,8 +243,8 @@ static st_error fill_run(st_remote *rm, uint64_t p, uint64_t off, uint64_t end, 
     if (stop > rm->size)
         stop = rm->size;
     unsigned char *tmp = malloc((size_t)(stop - start));
-    if (tmp == NULL) /* GCOVR_EXCL_BR_LINE: malloc failure */
-        return ST_E_NOMEM;
+    if (tmp == NULL)       /* GCOVR_EXCL_BR_LINE: malloc failure */
+        return ST_E_NOMEM; /* GCOVR_EXCL_LINE: malloc failure */
     st_error e = fetch_into(rm, start, stop - start, tmp, 0);
     if (e == ST_OK) {
         uint64_t from = off > start ? off : start, to = end < stop ? end : stop;
@@ -295,10 +295,12 @@ st_remote *st_remote_open(st_transport *t, st_report *r, const char *url,
     if (rm != NULL)
         rm->pages = malloc(ST_CACHE_PAGES * sizeof(page));
     if (rm == NULL || first == NULL || rm->pages == NULL) { /* GCOVR_EXCL_BR_LINE: malloc */
+        /* GCOVR_EXCL_START: malloc failure */
         free(first);
         st_remote_close(rm);
         *err = ST_E_NOMEM;
         return NULL;
+        /* GCOVR_EXCL_STOP */
     }
     rm->size = UINT64_MAX;
     rm->cb = (st_src_cb){st_remote_read, rm};

@@ -137,6 +137,9 @@ typedef struct {
     st_error fail_err;          /* what they return */
 } st_fetcher;
 
+/* The first retry's delay (doubling after), 250 ms; tests lower it. */
+extern unsigned st_fetch_backoff_ms;
+
 /* 0, or -1 (and a finding) when url cannot be requested. */
 int st_fetcher_init(st_fetcher *f, st_transport *t, st_report *r, const char *url,
                     const char *const *headers, uint64_t max_bytes);

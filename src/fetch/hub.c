@@ -23,7 +23,7 @@ static int add(st_hub_list *l, st_hub_entry e)
         size_t cap = l->cap ? 2 * l->cap : 64;
         st_hub_entry *v = realloc(l->v, cap * sizeof(*v));
         if (v == NULL) /* GCOVR_EXCL_BR_LINE: malloc failure */
-            return -1;
+            return -1; /* GCOVR_EXCL_LINE: malloc failure */
         l->v = v;
         l->cap = cap;
     }
@@ -39,9 +39,9 @@ static int add_refused(st_hub_list *l, const char *p, size_t n, const char *why)
     snprintf(msg, sizeof(msg), "the listing names \"%s\": %s", shown, why);
     st_hub_entry e = {strdup(shown), 0, 1, strdup(msg)};
     if (e.path == NULL || e.message == NULL || add(l, e) != 0) { /* GCOVR_EXCL_BR_LINE: malloc */
-        free(e.path);
-        free(e.message);
-        return -1;
+        free(e.path);    /* GCOVR_EXCL_LINE: malloc failure */
+        free(e.message); /* GCOVR_EXCL_LINE: malloc failure */
+        return -1;       /* GCOVR_EXCL_LINE: malloc failure */
     }
     return 0;
 }
@@ -76,8 +76,8 @@ static int field(st_json *j, const st_json_tok *k, entry *e, char *msg, size_t m
         e->type[n] = '\0';
     } else if (is_path) {
         free(e->path);
-        if ((e->path = malloc(v.str_len + 1)) == NULL) /* GCOVR_EXCL_BR_LINE: malloc */
-            return snprintf(msg, ms, "out of memory"), -1;
+        if ((e->path = malloc(v.str_len + 1)) == NULL)     /* GCOVR_EXCL_BR_LINE: malloc */
+            return snprintf(msg, ms, "out of memory"), -1; /* GCOVR_EXCL_LINE: malloc */
         memcpy(e->path, v.str, v.str_len);
         e->path[v.str_len] = '\0';
         e->path_len = v.str_len;
@@ -130,7 +130,7 @@ int st_hub_parse(const unsigned char *buf, size_t len, unsigned max_depth, uint6
     int rc = -1;
     msg[0] = '\0';
     if (j == NULL) /* GCOVR_EXCL_BR_LINE: malloc failure (a listing is cut below 2 GiB) */
-        return snprintf(msg, msg_size, "out of memory"), -1;
+        return snprintf(msg, msg_size, "out of memory"), -1; /* GCOVR_EXCL_LINE: malloc */
     if (st_json_next(j, &t) != ST_JSON_OK)
         goto out;
     if (t.type != ST_JT_ARR_BEGIN) {
@@ -181,7 +181,7 @@ int st_hub_list_finish(st_hub_list *l)
         snprintf(msg, sizeof(msg), "the listing names \"%.1200s\" twice", l->v[i].path);
         char *m = strdup(msg);
         if (m == NULL) /* GCOVR_EXCL_BR_LINE: malloc failure */
-            return -1;
+            return -1; /* GCOVR_EXCL_LINE: malloc failure */
         l->v[i].refused = 1;
         l->v[i].message = m;
     }

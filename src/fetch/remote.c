@@ -100,7 +100,7 @@ static int headers_for(const st_ctx *ctx, int hub, header_set *h)
     if (tok != NULL && tok[0] != '\0' && !has_auth && strpbrk(tok, "\r\n") == NULL) {
         size_t len = strlen(tok) + 32;
         if ((h->owned = malloc(len)) == NULL) /* GCOVR_EXCL_BR_LINE: malloc failure */
-            return -1;
+            return -1;                        /* GCOVR_EXCL_LINE: malloc failure */
         snprintf(h->owned, len, "Authorization: Bearer %s", tok);
         h->v[n++] = h->owned;
     }
@@ -114,20 +114,24 @@ static void refuse(st_report *r, const char *why)
     st_report_fail(r, ST_E_UNSUPPORTED);
 }
 
+/* GCOVR_EXCL_START: called on allocation failures only */
 static void nomem(st_report *r)
 {
     st_report_add(r, ST_R_NOMEM, 0, 0, "out of memory");
     st_report_fail(r, ST_E_NOMEM);
 }
+/* GCOVR_EXCL_STOP */
 
 static st_transport *transport(const st_ctx *ctx, st_report *r)
 {
     st_http_opts o = {ctx->fetch_cacert.n ? ctx->fetch_cacert.v[0] : NULL, ctx->fetch_timeout};
     st_transport *t = st_http_new(&o);
+    /* GCOVR_EXCL_START: builds without STCHECK_REMOTE (tests/remote_off_test.sh), malloc */
     if (t == NULL && !st_remote_supported())
         refuse(r, "this stcheck was built without remote support (STCHECK_REMOTE=OFF)");
-    else if (t == NULL) /* GCOVR_EXCL_BR_LINE: malloc failure */
+    else if (t == NULL)
         nomem(r);
+    /* GCOVR_EXCL_STOP */
     return t;
 }
 
@@ -136,12 +140,12 @@ static void check_resolved(const st_ctx *ctx, st_report *r, const char *url, con
                            int walked)
 {
     st_transport *t = transport(ctx, r);
-    if (t == NULL)
-        return;
+    if (t == NULL) /* GCOVR_EXCL_BR_LINE: builds without STCHECK_REMOTE, malloc failure */
+        return;    /* GCOVR_EXCL_LINE: builds without STCHECK_REMOTE, malloc failure */
     st_error err;
     st_remote *rm = st_remote_open(t, r, url, h->v, ctx->max_fetch, &err);
     if (rm == NULL) { /* GCOVR_EXCL_BR_LINE: malloc failure */
-        nomem(r);
+        nomem(r);     /* GCOVR_EXCL_LINE: malloc failure */
     } else {
         if (err == ST_OK) {
             char name[ST_URL_MAX];
@@ -184,8 +188,8 @@ st_report *st_check_url(st_ctx *ctx, const char *url)
         return r;
     }
     if (headers_for(ctx, hub, &h) != 0) { /* GCOVR_EXCL_BR_LINE: malloc failure */
-        nomem(r);
-        return r;
+        nomem(r);                         /* GCOVR_EXCL_LINE: malloc failure */
+        return r;                         /* GCOVR_EXCL_LINE: malloc failure */
     }
     check_resolved(ctx, r, hub ? resolved : url, &h, 0);
     free(h.owned);
@@ -224,8 +228,8 @@ static int collect(void *arg, const unsigned char *p, size_t n, const st_http_re
         while (cap < b->len + n)
             cap *= 2;
         unsigned char *q = realloc(b->buf, cap);
-        if (q == NULL) /* GCOVR_EXCL_BR_LINE: malloc failure */
-            return b->nomem = 1;
+        if (q == NULL)           /* GCOVR_EXCL_BR_LINE: malloc failure */
+            return b->nomem = 1; /* GCOVR_EXCL_LINE: malloc failure */
         b->buf = q;
         b->cap = cap;
     }
@@ -256,8 +260,8 @@ static int list_page(const st_ctx *ctx, st_hub *h, st_transport *t, const header
     st_error e = st_fetch(&f, 0, 0, collect, &b, &resp);
     r->requests += f.requests;
     r->bytes_fetched += f.bytes;
-    if (b.nomem) /* GCOVR_EXCL_BR_LINE: malloc failure */
-        nomem(r);
+    if (b.nomem)  /* GCOVR_EXCL_BR_LINE: malloc failure */
+        nomem(r); /* GCOVR_EXCL_LINE: malloc failure */
     else if (b.over)
         listing_failed(r, "the listing is larger than 64 MiB");
     else if (e != ST_OK)
@@ -288,12 +292,12 @@ static void list_repo(const st_ctx *ctx, st_hub *h)
     char url[ST_URL_MAX], next[ST_URL_MAX];
     header_set hs;
     st_transport *t = transport(ctx, h->failure);
-    if (t == NULL)
-        return;
+    if (t == NULL)                       /* GCOVR_EXCL_BR_LINE: no STCHECK_REMOTE, malloc */
+        return;                          /* GCOVR_EXCL_LINE: no STCHECK_REMOTE, malloc */
     if (headers_for(ctx, 1, &hs) != 0) { /* GCOVR_EXCL_BR_LINE: malloc failure */
-        t->free(t);
-        nomem(h->failure);
-        return;
+        t->free(t);                      /* GCOVR_EXCL_LINE: malloc failure */
+        nomem(h->failure);               /* GCOVR_EXCL_LINE: malloc failure */
+        return;                          /* GCOVR_EXCL_LINE: malloc failure */
     }
     int rc = st_hf_tree_url(&h->hf, h->endpoint, url, sizeof(url));
     if (rc != 0)
@@ -309,8 +313,10 @@ static void list_repo(const st_ctx *ctx, st_hub *h)
     }
     free(hs.owned);
     t->free(t);
-    if (h->failure->err == ST_OK && st_hub_list_finish(&h->list) != 0) /* GCOVR_EXCL_BR_LINE */
-        nomem(h->failure);
+    /* GCOVR_EXCL_BR_START: st_hub_list_finish fails on malloc failure only */
+    if (h->failure->err == ST_OK && st_hub_list_finish(&h->list) != 0)
+        nomem(h->failure); /* GCOVR_EXCL_LINE: malloc failure */
+    /* GCOVR_EXCL_BR_STOP */
 }
 
 st_hub *st_hub_open(st_ctx *ctx, const char *ref)
@@ -320,8 +326,8 @@ st_hub *st_hub_open(st_ctx *ctx, const char *ref)
     st_hub *h = calloc(1, sizeof(*h));
     if (h == NULL || (h->ref = strdup(ref)) == NULL ||
         (h->failure = st_report_new(ctx, ref)) == NULL) { /* GCOVR_EXCL_BR_LINE: malloc */
-        st_hub_free(h);
-        return NULL;
+        st_hub_free(h);                                   /* GCOVR_EXCL_LINE: malloc failure */
+        return NULL;                                      /* GCOVR_EXCL_LINE: malloc failure */
     }
     h->failure->remote = 1;
     h->endpoint = st_hf_endpoint();
@@ -345,8 +351,8 @@ size_t st_hub_count(const st_hub *h)
 static st_report *failure_copy(st_ctx *ctx, const st_hub *h)
 {
     st_report *r = st_report_new(ctx, h->ref);
-    if (r == NULL) /* GCOVR_EXCL_BR_LINE: malloc failure */
-        return NULL;
+    if (r == NULL)   /* GCOVR_EXCL_BR_LINE: malloc failure */
+        return NULL; /* GCOVR_EXCL_LINE: malloc failure */
     r->remote = 1;
     r->requests = h->failure->requests;
     r->bytes_fetched = h->failure->bytes_fetched;
@@ -371,12 +377,12 @@ st_report *st_hub_check(st_ctx *ctx, const st_hub *h, size_t i)
         snprintf(name, sizeof(name), "%s/%s", h->ref, e->path);
         r = st_report_new(ctx, name);
     }
-    if (r == NULL) /* GCOVR_EXCL_BR_LINE: malloc failure */
-        return NULL;
+    if (r == NULL)   /* GCOVR_EXCL_BR_LINE: malloc failure */
+        return NULL; /* GCOVR_EXCL_LINE: malloc failure */
     r->remote = 1;
     st_escape(h->ref, strlen(h->ref), shown, sizeof(shown), 1000);
     if ((r->repository = strdup(shown)) == NULL) /* GCOVR_EXCL_BR_LINE: malloc failure */
-        nomem(r);
+        nomem(r);                                /* GCOVR_EXCL_LINE: malloc failure */
     if (e == NULL || r->err != ST_OK)
         return r;
     if (e->refused) {
@@ -387,7 +393,7 @@ st_report *st_hub_check(st_ctx *ctx, const st_hub *h, size_t i)
     if (st_hf_resolve_url(&h->hf, h->endpoint, e->path, url, sizeof(url)) != 0)
         refuse(r, "the file's URL is too long");
     else if (headers_for(ctx, 1, &hs) != 0) /* GCOVR_EXCL_BR_LINE: malloc failure */
-        nomem(r);
+        nomem(r);                           /* GCOVR_EXCL_LINE: malloc failure */
     else {
         check_resolved(ctx, r, url, &hs, 1);
         free(hs.owned);

@@ -91,9 +91,9 @@ static void link_next(st_http_resp *r, const char *v, size_t n)
         size_t plen = end ? (size_t)(end - gt) : (size_t)(v + n - gt);
         size_t ulen = (size_t)(gt - lt - 1);
         int is_next = 0;
-        for (size_t k = 0; k + 10 <= plen; k++)
-            if (strncasecmp(gt + k, "rel=\"next\"", 10) == 0 ||
-                (k + 8 <= plen && strncasecmp(gt + k, "rel=next", 8) == 0))
+        for (size_t k = 0; k + 8 <= plen; k++)
+            if ((k + 10 <= plen && strncasecmp(gt + k, "rel=\"next\"", 10) == 0) ||
+                strncasecmp(gt + k, "rel=next", 8) == 0)
                 is_next = 1;
         if (is_next && ulen > 0 && ulen < sizeof(r->next)) {
             memcpy(r->next, lt + 1, ulen);

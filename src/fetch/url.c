@@ -102,7 +102,7 @@ static int put(char *out, size_t size, size_t *at, const char *s, size_t n)
     return 0;
 }
 
-int st_url_resolve(const char *base, const char *ref, size_t len, char *out, size_t size)
+static int resolve(const char *base, const char *ref, size_t len, char *out, size_t size)
 {
     st_url b;
     size_t at = 0;
@@ -134,14 +134,36 @@ int st_url_resolve(const char *base, const char *ref, size_t len, char *out, siz
            put(out, size, &at, ref, len);
 }
 
+int st_url_resolve(const char *base, const char *ref, size_t len, char *out, size_t size)
+{
+    return resolve(base, ref, len, out, size) != 0 ? -1 : 0;
+}
+
+/* Without query, fragment or user:password@ (shown neither in reports nor in messages). */
 const char *st_url_display(const char *url, char *out, size_t size)
 {
-    size_t n = strcspn(url, "?#");
+    char tmp[ST_URL_MAX];
+    size_t n = strcspn(url, "?#"), at = 0;
+    const char *sep = strstr(url, "://");
     if (size == 0)
         return out;
+    if (sep != NULL && (size_t)(sep - url) < n) {
+        size_t a = (size_t)(sep - url) + 3, alen = strcspn(url + a, "/?#");
+        const char *cred = memchr(url + a, '@', alen);
+        if (cred != NULL && a < sizeof(tmp)) { /* scheme://, then what follows the '@' */
+            memcpy(tmp, url, a);
+            at = a;
+            n -= (size_t)(cred + 1 - url);
+            url = cred + 1;
+        }
+    }
+    if (n > sizeof(tmp) - 1 - at)
+        n = sizeof(tmp) - 1 - at;
+    memcpy(tmp + at, url, n);
+    n += at;
     if (n >= size)
         n = size - 1;
-    memcpy(out, url, n);
+    memcpy(out, tmp, n);
     out[n] = '\0';
     return out;
 }

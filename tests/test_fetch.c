@@ -1,0 +1,1052 @@
+/*
+ * test_fetch.c - src/fetch/ through its internal API: URL and hf:// parsing, response header
+ * lines, the Hub listing parser, and the remote source (fetch.c + cache.c) fed by a fake
+ * transport that plays a script of server behaviours (a proper 206, a 200 ignoring Range, a
+ * lying Content-Range, a size that changes, short and long bodies, drops, 5xx, redirects).
+ * Real servers (nginx, the fault server, the Hub imitation) are in tests/remote_test.py.
+ */
+#include "test_util.h"
+
+#include "core/report.h"
+#include "fetch/fetch.h"
+
+/* ---- a fake transport ----------------------------------------------------------------- */
+enum {
+    A_OK,   /* 206 with the range asked (clipped), or 200 when no Range */
+    A_FULL, /* 200 with the whole file (ignores Range) */
+    A_FULL_NOLEN,
+    A_WRONG_CR, /* 206, Content-Range one byte later */
+    A_GROW,     /* 206, total one more than the file */
+    A_SHORT,    /* 206, body one byte short */
+    A_LONG,     /* 206, body one byte longer */
+    A_DROP,     /* transport error */
+    A_STATUS,   /* status st (no body) */
+    A_REDIRECT, /* status 302 to loc */
+    A_ENCODED,  /* 206 with Content-Encoding: gzip */
+    A_DUP_CR,   /* two Content-Range headers */
+    A_NO_CR,    /* 206 without Content-Range */
+    A_STAR,     /* 206 with total '*' */
+    A_BADLEN,   /* 206 whose Content-Length differs from the range */
+    A_EMPTY416, /* 416 bytes * /0 */
+    A_BIGBODY,  /* 404 with a 100 KiB body */
+    A_NOLOC,    /* 302 without Location */
+};
+
+typedef struct {
+    int action;
+    int status;
+    const char *loc;
+} step;
+
+typedef struct {
+    st_transport base;
+    uint64_t size;
+    const step *script;
+    size_t n_steps, at;
+    int last; /* action repeated after the script */
+    unsigned calls;
+    const char *const *last_headers;
+    char last_url[ST_URL_MAX];
+} fake;
+
+static unsigned char byte_at(uint64_t off)
+{
+    return (unsigned char)((off * 131u) ^ (off >> 9));
+}
+
+static void hdr(st_http_resp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void hdr(st_http_resp *r, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    st_http_header_line(r, line, strlen(line));
+}
+
+/* Sends [a, b) of the file (generated) in 7000-byte pieces; stops when fn asks. */
+static void body(st_body_fn fn, void *arg, st_http_resp *resp, uint64_t a, uint64_t b)
+{
+    unsigned char buf[7000];
+    fn(arg, NULL, 0, resp);
+    while (a < b) {
+        size_t n = b - a < sizeof(buf) ? (size_t)(b - a) : sizeof(buf);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = byte_at(a + i);
+        if (fn(arg, buf, n, resp) != 0)
+            return;
+        a += n;
+    }
+}
+
+static st_error fake_get(st_transport *t, const char *url, const char *const *headers, uint64_t off,
+                         uint64_t len, st_body_fn fn, void *arg, st_http_resp *resp, char *err,
+                         size_t err_size)
+{
+    fake *f = (fake *)t;
+    int act = f->at < f->n_steps ? f->script[f->at].action : f->last;
+    const step *s = f->at < f->n_steps ? &f->script[f->at] : NULL;
+    f->at++;
+    f->calls++;
+    f->last_headers = headers;
+    snprintf(f->last_url, sizeof(f->last_url), "%s", url);
+    memset(resp, 0, sizeof(*resp));
+    uint64_t a = off, b = len ? off + len : f->size;
+    if (b > f->size)
+        b = f->size;
+    switch (act) {
+    case A_DROP:
+        snprintf(err, err_size, "Connection reset");
+        return ST_E_IO;
+    case A_STATUS:
+        hdr(resp, "HTTP/1.1 %d Whatever\r\n", s ? s->status : 500);
+        body(fn, arg, resp, 0, 0);
+        return ST_OK;
+    case A_BIGBODY:
+        hdr(resp, "HTTP/1.1 404 Not Found\r\n");
+        body(fn, arg, resp, 0, f->size < 100000 ? f->size : 100000);
+        return ST_OK;
+    case A_REDIRECT:
+        hdr(resp, "HTTP/1.1 302 Found\r\n");
+        hdr(resp, "Location: %s\r\n", s->loc);
+        body(fn, arg, resp, 0, 0);
+        return ST_OK;
+    case A_NOLOC:
+        hdr(resp, "HTTP/1.1 302 Found\r\n");
+        return ST_OK;
+    case A_EMPTY416:
+        hdr(resp, "HTTP/1.1 416 Range Not Satisfiable\r\n");
+        hdr(resp, "Content-Range: bytes */0\r\n");
+        return ST_OK;
+    case A_FULL:
+    case A_FULL_NOLEN:
+        hdr(resp, "HTTP/1.1 200 OK\r\n");
+        if (act == A_FULL)
+            hdr(resp, "Content-Length: %llu\r\n", (unsigned long long)f->size);
+        body(fn, arg, resp, 0, f->size);
+        return ST_OK;
+    default:
+        break;
+    }
+    if (len == 0) {
+        hdr(resp, "HTTP/1.1 200 OK\r\n");
+        body(fn, arg, resp, 0, f->size);
+        return ST_OK;
+    }
+    hdr(resp, "HTTP/1.1 206 Partial Content\r\n");
+    uint64_t shift = act == A_WRONG_CR, total = f->size + (act == A_GROW);
+    if (act == A_STAR)
+        hdr(resp, "Content-Range: bytes %llu-%llu/*\r\n", (unsigned long long)a,
+            (unsigned long long)b - 1);
+    else if (act != A_NO_CR)
+        hdr(resp, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)(a + shift),
+            (unsigned long long)(b - 1 + shift), (unsigned long long)total);
+    if (act == A_DUP_CR)
+        hdr(resp, "Content-Range: bytes 0-0/%llu\r\n", (unsigned long long)total);
+    if (act == A_ENCODED)
+        hdr(resp, "Content-Encoding: gzip\r\n");
+    hdr(resp, "Content-Length: %llu\r\n", (unsigned long long)(b - a + (act == A_BADLEN)));
+    body(fn, arg, resp, a, b - (act == A_SHORT) + (act == A_LONG && b < f->size));
+    return ST_OK;
+}
+
+static void fake_free(st_transport *t)
+{
+    (void)t;
+}
+
+static fake new_fake(uint64_t size, const step *script, size_t n, int last)
+{
+    fake f;
+    memset(&f, 0, sizeof(f));
+    f.base.get = fake_get;
+    f.base.free = fake_free;
+    f.size = size;
+    f.script = script;
+    f.n_steps = n;
+    f.last = last;
+    return f;
+}
+
+static st_ctx *g_ctx;
+
+static st_report *new_report(void)
+{
+    st_report *r = st_report_new(g_ctx, "test");
+    assert_non_null(r);
+    return r;
+}
+
+/* The report's finding ids, space-separated. */
+static const char *ids_of(const st_report *r)
+{
+    static char buf[256];
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->n_findings; i++) {
+        strncat(buf, r->findings[i].id, sizeof(buf) - strlen(buf) - 2);
+        if (i + 1 < r->n_findings)
+            strncat(buf, " ", sizeof(buf) - strlen(buf) - 1);
+    }
+    return buf;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    st_fetch_backoff_ms = 0;
+    g_ctx = st_ctx_new();
+    return g_ctx == NULL;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    st_ctx_free(g_ctx);
+    return 0;
+}
+
+#define URL "http://h.test/dir/model.bin"
+
+/* Opens a remote over the fake and reads [off, off+len); returns the error of the read (or
+ * of the open) and leaves the findings in *rp. */
+static st_error open_read(fake *f, uint64_t max, uint64_t off, size_t len, st_report **rp,
+                          uint64_t *requests)
+{
+    st_report *r = new_report();
+    st_error err;
+    st_remote *rm = st_remote_open(&f->base, r, URL, NULL, max, &err);
+    assert_non_null(rm);
+    if (err == ST_OK && len > 0) {
+        unsigned char *buf = malloc(len);
+        st_src src;
+        st_remote_src(rm, &src);
+        err = st_src_read(&src, off, buf, len);
+        for (size_t i = 0; err == ST_OK && i < len; i++)
+            assert_int_equal(buf[i], byte_at(off + i));
+        free(buf);
+    }
+    if (requests)
+        *requests = st_remote_requests(rm);
+    st_remote_close(rm);
+    *rp = r;
+    return err;
+}
+
+static void expect_read(int action, uint64_t size, uint64_t off, size_t len, st_error want,
+                        const char *ids)
+{
+    step s[] = {{A_OK, 0, NULL}, {action, 0, NULL}};
+    fake f = new_fake(size, s, 2, action);
+    st_report *r;
+    assert_int_equal(open_read(&f, 1u << 30, off, len, &r, NULL), want);
+    assert_string_equal(ids_of(r), ids);
+    st_report_free(r);
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static void test_url_parse(void **state)
+{
+    (void)state;
+    st_url u;
+    assert_int_equal(st_url_parse("HTTPS://Example.COM:8443/a/b?q=1#frag", &u), 0);
+    assert_int_equal(u.https, 1);
+    assert_string_equal(u.host, "example.com");
+    assert_int_equal(u.port, 8443);
+    assert_int_equal(u.path_len, strlen("/a/b?q=1"));
+    assert_int_equal(st_url_parse("http://h", &u), 0);
+    assert_int_equal(u.port, 80);
+    assert_string_equal(u.path, "");
+    assert_int_equal(st_url_parse("https://[::1]:9/x", &u), 0);
+    assert_string_equal(u.host, "[::1]");
+    assert_int_equal(st_url_parse("https://[::1]/x", &u), 0);
+    assert_int_equal(u.port, 443);
+    static const char *const bad[] = {
+        "ftp://h/x",        "file:///etc/passwd", "http://user:pw@h/x",
+        "http:///x",        "http://h:0/x",       "http://h:65536/",
+        "http://h:123456/", "http://h:8a/",       "http://h:/x",
+        "http://[]/x",      "http://[::1/x",      "http://[zz]/x",
+        "http://h x/",      "http://h/\x01",      "http://h/\xc3\xa9",
+        "http://h!x/",      "http://[::1]x",      "h/x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(st_url_parse(bad[i], &u), -1);
+    char longu[ST_URL_MAX + 10];
+    memset(longu, 'a', sizeof(longu));
+    memcpy(longu, "http://h/", 9);
+    longu[sizeof(longu) - 1] = '\0';
+    assert_int_equal(st_url_parse(longu, &u), -1);
+    char host[300];
+    memset(host, 'a', sizeof(host));
+    memcpy(host, "http://", 7);
+    host[sizeof(host) - 1] = '\0';
+    assert_int_equal(st_url_parse(host, &u), -1);
+
+    st_url a, b;
+    st_url_parse("http://h:80/x", &a);
+    st_url_parse("http://H/y", &b);
+    assert_true(st_url_same_origin(&a, &b));
+    st_url_parse("https://h/y", &b);
+    assert_false(st_url_same_origin(&a, &b));
+    st_url_parse("http://h:81/y", &b);
+    assert_false(st_url_same_origin(&a, &b));
+    st_url_parse("http://g/y", &b);
+    assert_false(st_url_same_origin(&a, &b));
+
+    char out[64];
+    assert_string_equal(st_url_display("http://h/a?token=x#f", out, sizeof(out)), "http://h/a");
+    assert_string_equal(st_url_display("http://h/abcdef", out, 9), "http://h");
+    assert_string_equal(st_url_display("http://h/", out, 0), out);
+    assert_string_equal(st_url_display("http://u:p@h/x?q", out, sizeof(out)), "http://h/x");
+    assert_string_equal(st_url_display("http://u:p@h/x?q", out, 5), "http");
+    assert_string_equal(st_url_display("mailto:a@b", out, sizeof(out)), "mailto:a@b");
+    char huge[ST_URL_MAX + 100], shown[ST_URL_MAX + 100];
+    memset(huge, 'a', sizeof(huge));
+    memcpy(huge, "http://u@h/", 11);
+    huge[sizeof(huge) - 1] = '\0';
+    assert_int_equal(strlen(st_url_display(huge, shown, sizeof(shown))), ST_URL_MAX - 1);
+    assert_true(st_url_is_remote("HTTP://x"));
+    assert_true(st_url_is_remote("https://x"));
+    assert_true(st_url_is_remote("hf://o/r"));
+    assert_false(st_url_is_remote("./http://x"));
+}
+
+static void test_url_resolve(void **state)
+{
+    (void)state;
+    char out[ST_URL_MAX];
+#define RES(base, ref, want)                                                                       \
+    do {                                                                                           \
+        assert_int_equal(st_url_resolve(base, ref, strlen(ref), out, sizeof(out)), 0);             \
+        assert_string_equal(out, want);                                                            \
+    } while (0)
+    RES("http://h/a/b?q", "https://cdn/x", "https://cdn/x");
+    RES("http://h/a/b?q", "file:///etc/passwd", "file:///etc/passwd");
+    RES("https://h:1/a/b", "//cdn:2/x?y", "https://cdn:2/x?y");
+    RES("http://h/a/b?q=/z", "/c", "http://h/c");
+    RES("http://h/a/b?q=/z", "c?d", "http://h/a/c?d");
+    RES("http://h", "c", "http://h/c");
+    RES("http://h?x", "c", "http://h/c");
+    RES("http://h/a", ":x", "http://h/:x");
+    assert_int_equal(st_url_resolve("http://h/", "x", 0, out, sizeof(out)), -1);
+    assert_int_equal(st_url_resolve("ftp://h/", "x", 1, out, sizeof(out)), -1);
+    assert_int_equal(st_url_resolve("http://h/", "x\n", 2, out, sizeof(out)), -1);
+    assert_int_equal(st_url_resolve("http://h/", "x", 1, out, 0), -1);
+    assert_int_equal(st_url_resolve("http://h/", "/abcdef", 7, out, 8), -1);
+    assert_int_equal(st_url_resolve("http://h/", "//abcdef", 8, out, 8), -1);
+    assert_int_equal(st_url_resolve("http://h/a/b", "cdefgh", 6, out, 12), -1);
+    assert_int_equal(st_url_resolve("http://h/a/b", "https://x", 9, out, 5), -1);
+    /* every output size short of the result fails cleanly */
+    static const char *const cases[][2] = {{"http://h/a/b?q", "https://cdn/x"},
+                                           {"https://h:1/a/b", "//cdn:2/x"},
+                                           {"http://h/a/b", "/c"},
+                                           {"http://h", "c"},
+                                           {"http://h/a/b", "c"}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        assert_int_equal(
+            st_url_resolve(cases[c][0], cases[c][1], strlen(cases[c][1]), out, sizeof(out)), 0);
+        size_t need = strlen(out) + 1;
+        for (size_t n = 1; n < need; n++)
+            assert_int_equal(st_url_resolve(cases[c][0], cases[c][1], strlen(cases[c][1]), out, n),
+                             -1);
+    }
+#undef RES
+}
+
+static void test_hf(void **state)
+{
+    (void)state;
+    st_hf_ref h;
+    char out[ST_URL_MAX];
+    assert_int_equal(st_hf_parse("hf://org/model@v1.0/sub/a b.safetensors", &h), 0);
+    assert_string_equal(h.owner, "org");
+    assert_string_equal(h.repo, "model");
+    assert_string_equal(h.rev, "v1.0");
+    assert_string_equal(h.path, "sub/a b.safetensors");
+    assert_int_equal(st_hf_resolve_url(&h, "http://e:1/", h.path, out, sizeof(out)), 0);
+    assert_string_equal(out, "http://e:1/org/model/resolve/v1.0/sub/a%20b.safetensors");
+    assert_int_equal(st_hf_tree_url(&h, "http://e:1", out, sizeof(out)), 0);
+    assert_string_equal(out, "http://e:1/api/models/org/model/tree/v1.0?recursive=True&"
+                             "expand=False");
+    assert_int_equal(st_hf_parse("hf://datasets/o/d", &h), 0);
+    assert_string_equal(h.kind, "datasets");
+    assert_string_equal(h.rev, "main");
+    assert_string_equal(h.path, "");
+    assert_int_equal(st_hf_resolve_url(&h, "http://e", "x", out, sizeof(out)), 0);
+    assert_string_equal(out, "http://e/datasets/o/d/resolve/main/x");
+    assert_int_equal(st_hf_tree_url(&h, "http://e", out, sizeof(out)), 0);
+    assert_string_equal(out, "http://e/api/datasets/o/d/tree/main?recursive=True&expand=False");
+    assert_int_equal(st_hf_parse("HF://spaces/o/s/", &h), 0);
+    assert_string_equal(h.kind, "spaces");
+    assert_int_equal(st_hf_parse("hf://models/o/m", &h), 0);
+    assert_string_equal(h.kind, "");
+    for (int kind = 0; kind < 2; kind++) {
+        st_hf_ref k;
+        assert_int_equal(st_hf_parse(kind ? "hf://datasets/o/r@v/p q~" : "hf://o/r/x", &k), 0);
+        assert_int_equal(st_hf_resolve_url(&k, "http://e//", k.path, out, sizeof(out)), 0);
+        for (size_t n = 1; n < strlen(out) + 1; n++)
+            assert_int_equal(st_hf_resolve_url(&k, "http://e//", k.path, out, n), -1);
+        assert_int_equal(st_hf_resolve_url(&k, "http://e//", k.path, out, sizeof(out)), 0);
+        assert_int_equal(st_hf_tree_url(&k, "http://e", out, sizeof(out)), 0);
+        for (size_t n = 1; n < strlen(out) + 1; n++)
+            assert_int_equal(st_hf_tree_url(&k, "http://e", out, n), -1);
+    }
+    assert_int_equal(st_hf_resolve_url(&h, "http://e", "x", out, 10), -1);
+    assert_int_equal(st_hf_resolve_url(&h, "http://e", "x", out, 0), -1);
+    assert_int_equal(st_hf_tree_url(&h, "http://e", out, 10), -1);
+    assert_int_equal(st_hf_tree_url(&h, "http://e", out, 0), -1);
+    static const char *const bad[] = {
+        "http://o/r", "hf://o",        "hf://o/",        "hf:///r",       "hf://.o/r",
+        "hf://o/-r",  "hf://o/r@",     "hf://o/r@..x/f", "hf://o/r@a..b", "hf://o/r@-x",
+        "hf://o/r/.", "hf://o/r/../x", "hf://o/r/a//b",  "hf://o/r/a\\b", "hf://o/r/x/",
+        "hf://o!/r",  "hf://o/r@x y",  "hf://o/r/a\x01b"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(st_hf_parse(bad[i], &h), -1);
+    char name[200] = "hf://o/";
+    memset(name + 7, 'a', 100);
+    assert_int_equal(st_hf_parse(name, &h), -1);
+    unsetenv("HF_ENDPOINT");
+    assert_string_equal(st_hf_endpoint(), "https://huggingface.co");
+    setenv("HF_ENDPOINT", "", 1);
+    assert_string_equal(st_hf_endpoint(), "https://huggingface.co");
+    setenv("HF_ENDPOINT", "http://mirror", 1);
+    assert_string_equal(st_hf_endpoint(), "http://mirror");
+    unsetenv("HF_ENDPOINT");
+    char longp[1100];
+    memset(longp, 'a', sizeof(longp));
+    assert_false(st_hub_path_ok(longp, sizeof(longp)));
+    assert_false(st_hub_path_ok("", 0));
+    assert_false(st_hub_path_ok("a\x7f", 2));
+    assert_true(st_hub_path_ok("a/.b/c..", 8));
+}
+
+static void test_resp(void **state)
+{
+    (void)state;
+    st_http_resp r;
+    memset(&r, 0, sizeof(r));
+#define LINE(s) st_http_header_line(&r, s, strlen(s))
+    LINE("HTTP/1.1 206 Partial Content\r\n");
+    assert_int_equal(r.status, 206);
+    LINE("content-range:  bytes 10-19/100 \r\n");
+    assert_true(r.has_range);
+    assert_true(r.first == 10 && r.last == 19 && r.total == 100);
+    LINE("Content-Range: bytes 10-19/100");
+    assert_true(r.bad);
+    LINE("HTTP/2 200");
+    assert_int_equal(r.status, 200);
+    assert_false(r.bad);
+    static const char *const bad_status[] = {"HTTP/1.1", "HTTP/1.1 2x0 OK", "HTTP/1.1 20",
+                                             "HTTP/1.1 2000"};
+    for (size_t i = 0; i < 4; i++) {
+        LINE(bad_status[i]);
+        assert_int_equal(r.status, -1);
+    }
+    static const char *const bad_cr[] = {"bytes",
+                                         "bits 0-1/2",
+                                         "bytes 0-1",
+                                         "bytes 0-1/x",
+                                         "bytes */*",
+                                         "bytes 1-0/5",
+                                         "bytes 0-5/5",
+                                         "bytes -1/5",
+                                         "bytes 0-/5",
+                                         "bytes 01/5",
+                                         "bytes 0-99999999999999999999/*"};
+    for (size_t i = 0; i < sizeof(bad_cr) / sizeof(bad_cr[0]); i++) {
+        memset(&r, 0, sizeof(r));
+        assert_int_equal(st_http_content_range(bad_cr[i], strlen(bad_cr[i]), &r), -1);
+    }
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(st_http_content_range("bytes */7", 9, &r), 0);
+    assert_true(r.range_unsat && r.total == 7);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(st_http_content_range("bytes 0-4/*", 11, &r), 0);
+    assert_true(r.total == UINT64_MAX);
+    memset(&r, 0, sizeof(r));
+    LINE("Content-Range: bytes */7");
+    LINE("Content-Range: bytes */7");
+    assert_true(r.bad);
+    memset(&r, 0, sizeof(r));
+    LINE("Content-Length: 12");
+    LINE("Content-Length: 12");
+    assert_false(r.bad);
+    LINE("Content-Length: 13");
+    assert_true(r.bad);
+    memset(&r, 0, sizeof(r));
+    LINE("Content-Length: 1x");
+    assert_true(r.bad && !r.has_length);
+    memset(&r, 0, sizeof(r));
+    LINE("Content-Encoding: identity");
+    assert_false(r.encoded);
+    LINE("Content-Encoding: gzip");
+    assert_true(r.encoded);
+    LINE("Location: \t/next \t");
+    assert_string_equal(r.location, "/next");
+    char longl[ST_URL_MAX + 20] = "Location: ";
+    memset(longl + 10, 'a', ST_URL_MAX + 5);
+    longl[ST_URL_MAX + 15] = '\0';
+    LINE(longl);
+    assert_true(r.bad && r.location_len == 0);
+    memset(&r, 0, sizeof(r));
+    LINE("Link: <http://a/1>; rel=\"prev\", <http://a/2>; rel=\"next\"");
+    assert_string_equal(r.next, "http://a/2");
+    memset(&r, 0, sizeof(r));
+    LINE("Link: <http://a/3>; rel=next");
+    assert_string_equal(r.next, "http://a/3");
+    memset(&r, 0, sizeof(r));
+    LINE("Link: <http://a/3>; rel=\"prev\"");
+    LINE("Link: http://a/3");
+    LINE("Link: <http://a/3");
+    LINE("Link: <>; rel=next");
+    LINE("X-Other: 1");
+    LINE("Range");
+    assert_int_equal(r.next_len, 0);
+#undef LINE
+}
+
+static void test_cache_reads(void **state)
+{
+    (void)state;
+    uint64_t size = (40u << 20) + 123; /* past the cache: eviction */
+    fake f = new_fake(size, NULL, 0, A_OK);
+    st_report *r = new_report();
+    st_error err;
+    st_remote *rm = st_remote_open(&f.base, r, URL, NULL, UINT64_MAX, &err);
+    assert_int_equal(err, ST_OK);
+    assert_true(st_remote_size(rm) == size);
+    st_src src;
+    st_remote_src(rm, &src);
+    unsigned char buf[300000];
+    /* the first 64 KiB came with the open: no request */
+    assert_int_equal(st_src_read(&src, 100, buf, 5000), ST_OK);
+    assert_int_equal(st_remote_requests(rm), 1);
+    assert_int_equal(st_src_read(&src, 100, buf, 0), ST_OK);
+    /* the last bytes: one request for the pages */
+    assert_int_equal(st_src_read(&src, size - 4096, buf, 4096), ST_OK);
+    assert_int_equal(buf[4095], byte_at(size - 1));
+    assert_int_equal(st_remote_requests(rm), 2);
+    assert_int_equal(st_src_read(&src, size - 10, buf, 10), ST_OK);
+    assert_int_equal(st_remote_requests(rm), 2);
+    /* sequential reads: read-ahead grows */
+    for (uint64_t off = 65536; off < 65536 + 8 * 65536; off += 4096) {
+        assert_int_equal(st_src_read(&src, off, buf, 4096), ST_OK);
+        for (size_t i = 0; i < 4096; i += 997)
+            assert_int_equal(buf[i], byte_at(off + i));
+    }
+    assert_true(st_remote_requests(rm) < 8);
+    /* a read spanning cached and missing pages */
+    assert_int_equal(st_src_read(&src, 60000, buf, 200000), ST_OK);
+    for (size_t i = 0; i < 200000; i += 331)
+        assert_int_equal(buf[i], byte_at(60000 + i));
+    /* a direct read (bypasses the cache) */
+    assert_int_equal(st_src_read(&src, 1000000, buf, sizeof(buf)), ST_OK);
+    assert_int_equal(buf[sizeof(buf) - 1], byte_at(1000000 + sizeof(buf) - 1));
+    /* scattered reads past the cache's capacity evict the least recently used pages */
+    for (uint64_t p = 0; p < 4200; p++)
+        assert_int_equal(st_src_read(&src, (2u << 20) + p * 8192, buf, 10), ST_OK);
+    assert_int_equal(st_src_read(&src, (2u << 20) + 4199 * 8192, buf, 10), ST_OK);
+    assert_int_equal(buf[9], byte_at((2u << 20) + 4199 * 8192 + 9));
+    assert_int_equal(st_src_read(&src, size, buf, 1), ST_E_INVAL);
+    assert_int_equal(st_remote_read(rm, UINT64_MAX, buf, 2), ST_E_INVAL);
+    assert_true(st_remote_bytes(rm) > 0);
+    st_remote_close(rm);
+    st_remote_close(NULL);
+    assert_string_equal(ids_of(r), "");
+    st_report_free(r);
+}
+
+static void test_cache_small_and_empty(void **state)
+{
+    (void)state;
+    st_report *r;
+    uint64_t req;
+    fake f = new_fake(100, NULL, 0, A_OK);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 100, &r, &req), ST_OK);
+    assert_int_equal(req, 1);
+    st_report_free(r);
+    step s416[] = {{A_EMPTY416, 0, NULL}};
+    f = new_fake(0, s416, 1, A_OK);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, NULL), ST_OK);
+    assert_string_equal(ids_of(r), "");
+    st_report_free(r);
+    /* a budget below 64 KiB still reads a small file */
+    f = new_fake(100, NULL, 0, A_OK);
+    assert_int_equal(open_read(&f, 1000, 0, 100, &r, NULL), ST_OK);
+    st_report_free(r);
+    f = new_fake(100, NULL, 0, A_OK);
+    assert_int_equal(open_read(&f, 50, 0, 100, &r, NULL), ST_E_LIMIT);
+    assert_string_equal(ids_of(r), "ST643");
+    st_report_free(r);
+}
+
+static void test_cache_no_range(void **state)
+{
+    (void)state;
+    st_report *r;
+    uint64_t req;
+    /* a server that ignores Range: streamed from byte 0 as far as needed */
+    fake f = new_fake(1u << 20, NULL, 0, A_FULL);
+    assert_int_equal(open_read(&f, UINT64_MAX, 500000, 1000, &r, &req), ST_OK);
+    assert_string_equal(ids_of(r), "ST645");
+    assert_int_equal(req, 2);
+    st_report_free(r);
+    f = new_fake(1u << 20, NULL, 0, A_FULL);
+    assert_int_equal(open_read(&f, 300000, 500000, 1000, &r, NULL), ST_E_LIMIT);
+    assert_string_equal(ids_of(r), "ST645 ST643");
+    st_report_free(r);
+    f = new_fake(1u << 20, NULL, 0, A_FULL_NOLEN);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, NULL), ST_E_IO);
+    assert_string_equal(ids_of(r), "ST641");
+    st_report_free(r);
+}
+
+static void test_cache_bad_responses(void **state)
+{
+    (void)state;
+    uint64_t big = 2u << 20;
+    expect_read(A_WRONG_CR, big, 900000, 100, ST_E_IO, "ST641");
+    expect_read(A_GROW, big, 900000, 100, ST_E_IO, "ST642");
+    expect_read(A_SHORT, big, 900000, 100, ST_E_IO, "ST641");
+    expect_read(A_LONG, big, 900000, 100, ST_E_IO, "ST641");
+    expect_read(A_ENCODED, big, 900000, 100, ST_E_IO, "ST641");
+    expect_read(A_DUP_CR, big, 900000, 100, ST_E_IO, "ST641");
+    expect_read(A_NO_CR, big, 900000, 100, ST_E_IO, "ST641");
+    expect_read(A_STAR, big, 900000, 100, ST_E_IO, "ST641");
+    expect_read(A_BADLEN, big, 900000, 100, ST_E_IO, "ST641");
+    expect_read(A_EMPTY416, big, 900000, 100, ST_E_IO, "ST641");
+    expect_read(A_FULL, big, 900000, 100, ST_OK, "ST645");
+    expect_read(A_FULL_NOLEN, big, 900000, 100, ST_E_IO, "ST641");
+    expect_read(A_DROP, big, 900000, 300000, ST_E_IO, "ST640");
+    expect_read(A_BIGBODY, big, 900000, 100, ST_E_IO, "ST640");
+    /* a 200 whose Content-Length is not the size */
+    expect_read(A_FULL, big + 1, 900000, 100, ST_OK, "ST645");
+    step grow200[] = {{A_OK, 0, NULL}, {A_FULL, 0, NULL}};
+    fake f = new_fake(big, grow200, 2, A_FULL);
+    st_report *r = new_report();
+    st_error err;
+    st_remote *rm = st_remote_open(&f.base, r, URL, NULL, UINT64_MAX, &err);
+    f.size++; /* the server's file grew */
+    unsigned char buf[100];
+    st_src src;
+    st_remote_src(rm, &src);
+    assert_int_equal(st_src_read(&src, 900000, buf, 100), ST_E_IO);
+    assert_string_equal(ids_of(r), "ST642");
+    /* later reads fail at once, without another finding or request */
+    unsigned calls = f.calls;
+    assert_int_equal(st_src_read(&src, 900000, buf, 100), ST_E_IO);
+    assert_int_equal(f.calls, calls);
+    assert_string_equal(ids_of(r), "ST642");
+    st_remote_close(rm);
+    st_report_free(r);
+    /* the first response: other statuses, no size */
+    static const int firsts[] = {A_NO_CR, A_STAR, A_WRONG_CR, A_SHORT};
+    for (size_t i = 0; i < 4; i++) {
+        step s[] = {{firsts[i], 0, NULL}};
+        f = new_fake(big, s, 1, A_OK);
+        assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, NULL), ST_E_IO);
+        assert_string_equal(ids_of(r), "ST641");
+        st_report_free(r);
+    }
+    step s204[] = {{A_STATUS, 204, NULL}};
+    f = new_fake(big, s204, 1, A_OK);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, NULL), ST_E_IO);
+    assert_string_equal(ids_of(r), "ST641");
+    st_report_free(r);
+}
+
+static void test_fetch_retries_and_status(void **state)
+{
+    (void)state;
+    st_report *r;
+    uint64_t req;
+    step flaky[] = {{A_STATUS, 500, NULL}, {A_DROP, 0, NULL}, {A_STATUS, 429, NULL}};
+    fake f = new_fake(1000, flaky, 3, A_OK);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 1000, &r, &req), ST_OK);
+    assert_int_equal(req, 4);
+    assert_string_equal(ids_of(r), "");
+    st_report_free(r);
+    f = new_fake(1000, NULL, 0, A_DROP);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, &req), ST_E_IO);
+    assert_int_equal(req, 1 + ST_FETCH_RETRIES);
+    assert_string_equal(ids_of(r), "ST640");
+    assert_non_null(strstr(r->findings[0].message, "Connection reset"));
+    st_report_free(r);
+    step s503[] = {{A_STATUS, 503, NULL}};
+    f = new_fake(1000, s503, 1, A_STATUS);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, &req), ST_E_IO);
+    assert_non_null(strstr(r->findings[0].message, "after retries"));
+    st_report_free(r);
+    step s404[] = {{A_STATUS, 404, NULL}};
+    f = new_fake(1000, s404, 1, A_OK);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, &req), ST_E_IO);
+    assert_int_equal(req, 1);
+    assert_string_equal(ids_of(r), "ST640");
+    st_report_free(r);
+    step s101[] = {{A_STATUS, 101, NULL}};
+    f = new_fake(1000, s101, 1, A_OK);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, &req), ST_E_IO);
+    assert_string_equal(ids_of(r), "ST640");
+    st_report_free(r);
+}
+
+static void test_fetch_redirects(void **state)
+{
+    (void)state;
+    st_report *r;
+    uint64_t req;
+    const char *const headers[] = {"Authorization: Bearer x", NULL};
+    /* same host: headers kept; another host: dropped, and later requests go there directly */
+    step s[] = {{A_REDIRECT, 0, "/other/model.bin"},
+                {A_REDIRECT, 0, "https://cdn.test/m?sig=1"},
+                {A_OK, 0, NULL}};
+    fake f = new_fake(300000, s, 3, A_OK);
+    st_error err;
+    r = new_report();
+    st_remote *rm = st_remote_open(&f.base, r, URL, headers, UINT64_MAX, &err);
+    assert_int_equal(err, ST_OK);
+    assert_null(f.last_headers);
+    assert_string_equal(f.last_url, "https://cdn.test/m?sig=1");
+    unsigned char buf[10];
+    st_src src;
+    st_remote_src(rm, &src);
+    assert_int_equal(st_src_read(&src, 200000, buf, 10), ST_OK);
+    assert_string_equal(f.last_url, "https://cdn.test/m?sig=1");
+    assert_null(f.last_headers);
+    assert_int_equal(st_remote_requests(rm), 4);
+    st_remote_close(rm);
+    st_report_free(r);
+    step same[] = {{A_REDIRECT, 0, "http://H.test/x"}, {A_OK, 0, NULL}};
+    f = new_fake(1000, same, 2, A_OK);
+    r = new_report();
+    rm = st_remote_open(&f.base, r, URL, headers, UINT64_MAX, &err);
+    assert_ptr_equal(f.last_headers, headers);
+    st_remote_close(rm);
+    st_report_free(r);
+    /* refused: a loop, file://, ftp://, credentials, https -> http, no Location */
+    step loop[] = {{A_REDIRECT, 0, "/loop"}};
+    f = new_fake(1000, loop, 1, A_REDIRECT);
+    f.script = loop;
+    f.n_steps = 100;
+    step loops[100];
+    for (int i = 0; i < 100; i++)
+        loops[i] = loop[0];
+    f.script = loops;
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, &req), ST_E_IO);
+    assert_int_equal(req, ST_FETCH_MAX_REDIRECTS + 1);
+    assert_string_equal(ids_of(r), "ST644");
+    st_report_free(r);
+    static const char *const targets[] = {"file:///etc/passwd", "ftp://h/x", "http://u:p@h/x",
+                                          "http://h:99999/"};
+    for (size_t i = 0; i < 4; i++) {
+        step t[] = {{A_REDIRECT, 0, targets[i]}};
+        f = new_fake(1000, t, 1, A_OK);
+        assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, NULL), ST_E_IO);
+        assert_string_equal(ids_of(r), "ST644");
+        assert_null(strstr(r->findings[0].message, "u:p"));
+        st_report_free(r);
+    }
+    step down[] = {{A_REDIRECT, 0, "http://h.test/x"}};
+    f = new_fake(1000, down, 1, A_OK);
+    r = new_report();
+    rm = st_remote_open(&f.base, r, "https://h.test/x", NULL, UINT64_MAX, &err);
+    assert_int_equal(err, ST_E_IO);
+    assert_string_equal(ids_of(r), "ST644");
+    st_remote_close(rm);
+    st_report_free(r);
+    /* every redirect status; a Location that cannot be resolved */
+    static const int codes[] = {301, 303, 307, 308};
+    for (size_t i = 0; i < 4; i++) {
+        step t[] = {{A_STATUS, codes[i], NULL}};
+        f = new_fake(1000, t, 1, A_OK);
+        assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, NULL), ST_E_IO);
+        assert_string_equal(ids_of(r), "ST644");
+        st_report_free(r);
+    }
+    step unres[] = {{A_REDIRECT, 0, "/a b"}};
+    f = new_fake(1000, unres, 1, A_OK);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, NULL), ST_E_IO);
+    assert_string_equal(ids_of(r), "ST644");
+    st_report_free(r);
+    /* https to https elsewhere; then back to the first origin: the headers stay dropped */
+    step hops[] = {{A_REDIRECT, 0, "https://cdn.test/a"},
+                   {A_REDIRECT, 0, "https://h.test/b"},
+                   {A_OK, 0, NULL}};
+    f = new_fake(1000, hops, 3, A_OK);
+    r = new_report();
+    rm = st_remote_open(&f.base, r, "https://h.test/x", headers, UINT64_MAX, &err);
+    assert_int_equal(err, ST_OK);
+    assert_null(f.last_headers);
+    st_remote_close(rm);
+    st_report_free(r);
+    step noloc[] = {{A_NOLOC, 0, NULL}};
+    f = new_fake(1000, noloc, 1, A_OK);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, NULL), ST_E_IO);
+    assert_string_equal(ids_of(r), "ST644");
+    st_report_free(r);
+}
+
+static void test_fetch_limits_and_url(void **state)
+{
+    (void)state;
+    st_report *r;
+    fake f = new_fake(1u << 20, NULL, 0, A_OK);
+    assert_int_equal(open_read(&f, 100000, 500000, 60000, &r, NULL), ST_E_LIMIT);
+    assert_string_equal(ids_of(r), "ST643");
+    st_report_free(r);
+    f = new_fake(1u << 20, NULL, 0, A_OK);
+    assert_int_equal(open_read(&f, 0, 0, 0, &r, NULL), ST_E_LIMIT);
+    assert_string_equal(ids_of(r), "ST643");
+    st_report_free(r);
+    /* the budget is also enforced on bodies (an error body counts too) */
+    step big[] = {{A_BIGBODY, 0, NULL}};
+    f = new_fake(1u << 20, big, 1, A_OK);
+    assert_int_equal(open_read(&f, 65536 + 1000, 0, 0, &r, NULL), ST_E_LIMIT);
+    assert_string_equal(ids_of(r), "ST643");
+    st_report_free(r);
+    /* a URL longer than stcheck requests */
+    char *huge = malloc(ST_URL_MAX + 10);
+    memset(huge, 'a', ST_URL_MAX + 9);
+    memcpy(huge, "http://h/", 9);
+    huge[ST_URL_MAX + 9] = '\0';
+    r = new_report();
+    st_error e2;
+    st_remote *rm2 = st_remote_open(&f.base, r, huge, NULL, 100, &e2);
+    assert_int_equal(e2, ST_E_UNSUPPORTED);
+    assert_string_equal(ids_of(r), "ST646");
+    st_remote_close(rm2);
+    st_report_free(r);
+    free(huge);
+    /* one real pause between retries */
+    st_fetch_backoff_ms = 1;
+    step once[] = {{A_DROP, 0, NULL}};
+    f = new_fake(1000, once, 1, A_OK);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, NULL), ST_OK);
+    st_report_free(r);
+    st_fetch_backoff_ms = 0;
+    /* not a URL stcheck requests */
+    r = new_report();
+    st_error err;
+    st_remote *rm = st_remote_open(&f.base, r, "ftp://h/x?secret", NULL, 100, &err);
+    assert_int_equal(err, ST_E_UNSUPPORTED);
+    assert_string_equal(ids_of(r), "ST646");
+    assert_null(strstr(r->findings[0].message, "secret"));
+    assert_int_equal(r->err, ST_E_UNSUPPORTED);
+    st_remote_close(rm);
+    st_report_free(r);
+}
+
+static void test_hub_parse(void **state)
+{
+    (void)state;
+    st_hub_list l = {NULL, 0, 0};
+    char msg[256];
+    const char *good =
+        "[{\"type\":\"directory\",\"oid\":\"1\",\"size\":0,\"path\":\"sub\"},"
+        "{\"type\":\"file\",\"oid\":\"2\",\"size\":12,\"path\":\"sub/b.bin\",\"lfs\":{\"x\":[1]}},"
+        "{\"type\":\"file\",\"size\":3,\"path\":\"a.bin\"},"
+        "{\"type\":\"file\",\"path\":\"..\"},{\"type\":\"file\",\"path\":\"/abs\"},"
+        "{\"type\":\"file\",\"path\":\"x\\u0000y\"},{\"type\":\"file\",\"path\":\"a.bin\"},"
+        "{\"type\":\"submodule-with-a-long-type\",\"path\":\"../m\"}]";
+    assert_int_equal(
+        st_hub_parse((const unsigned char *)good, strlen(good), 64, 100, &l, msg, sizeof(msg)), 0);
+    assert_int_equal(l.n, 6);
+    assert_int_equal(st_hub_list_finish(&l), 0);
+    assert_string_equal(l.v[0].path, "..");
+    assert_true(l.v[0].refused);
+    assert_string_equal(l.v[2].path, "a.bin");
+    assert_true(l.v[3].refused); /* the second a.bin */
+    assert_non_null(strstr(l.v[3].message, "twice"));
+    assert_string_equal(l.v[4].path, "sub/b.bin");
+    assert_true(l.v[4].size == 12 && !l.v[4].refused);
+    assert_true(l.v[1].refused); /* "/abs" sorts after ".." */
+    st_hub_list_free(&l);
+    static const struct {
+        const char *json;
+        const char *msg;
+    } bad[] = {
+        {"{}", "not a JSON array"},
+        {"[1]", "not an object"},
+        {"[{\"type\":1}]", "type is not a string"},
+        {"[{\"path\":1}]", "path is not a string"},
+        {"[{\"size\":-1}]", "size is not"},
+        {"[{\"type\":\"file\"}]", "without a path"},
+        {"[{\"type\":\"file\",\"type\":\"file\"}]", "not strict JSON"},
+        {"[", "not strict JSON"},
+        {"[{\"a\":", "not strict JSON"},
+        {"[{\"lfs\":{\"a\":[1,", "not strict JSON"},
+        {"[{\"a\"", "not strict JSON"},
+        {"[{\"path\":\"a\"", "not strict JSON"},
+        {"[] x", "not strict JSON"},
+        {"", "not strict JSON"},
+        {"[{\"type\":\"file\",\"path\":\"a\"},{\"type\":\"file\",\"path\":\"b\"}]", "limit"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        l = (st_hub_list){NULL, 0, 0};
+        assert_int_equal(st_hub_parse((const unsigned char *)bad[i].json, strlen(bad[i].json), 64,
+                                      1, &l, msg, sizeof(msg)),
+                         -1);
+        assert_non_null(strstr(msg, bad[i].msg));
+        st_hub_list_free(&l);
+    }
+    l = (st_hub_list){NULL, 0, 0};
+    assert_int_equal(st_hub_parse((const unsigned char *)"[]", 2, 64, 1, &l, msg, sizeof(msg)), 0);
+    assert_int_equal(st_hub_list_finish(&l), 0);
+    assert_int_equal(l.n, 0);
+    st_hub_list_free(&l);
+    /* many entries: the list grows */
+    char *many = malloc(200 * 40 + 10);
+    size_t at = 0;
+    many[at++] = '[';
+    for (int i = 0; i < 200; i++)
+        at += (size_t)snprintf(many + at, 40, "%s{\"type\":\"file\",\"path\":\"f%03d\"}",
+                               i ? "," : "", 199 - i);
+    many[at++] = ']';
+    l = (st_hub_list){NULL, 0, 0};
+    assert_int_equal(st_hub_parse((unsigned char *)many, at, 64, 1000, &l, msg, sizeof(msg)), 0);
+    assert_int_equal(st_hub_list_finish(&l), 0);
+    assert_int_equal(l.n, 200);
+    assert_string_equal(l.v[0].path, "f000");
+    st_hub_list_free(&l);
+    free(many);
+}
+
+static void test_public_api(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    assert_int_equal(st_remote_supported(), 1);
+    assert_int_equal(st_ctx_set_max_fetch(ctx, 0), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_max_fetch(NULL, 1), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_max_fetch(ctx, 1000), ST_OK);
+    assert_int_equal(st_ctx_add_header(ctx, "X-A: 1"), ST_OK);
+    static const char *const bad_headers[] = {"no colon", ": v",          "X A: v", "X\x01: v",
+                                              "X(: v",    "X: a\r\nY: b", "X: \n"};
+    for (size_t i = 0; i < sizeof(bad_headers) / sizeof(bad_headers[0]); i++)
+        assert_int_equal(st_ctx_add_header(ctx, bad_headers[i]), ST_E_INVAL);
+    assert_int_equal(st_ctx_add_header(NULL, "X: 1"), ST_E_INVAL);
+    assert_int_equal(st_ctx_add_header(ctx, "X\x7f: 1"), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_cacert(ctx, NULL), ST_E_INVAL);
+    assert_int_equal(st_ctx_add_header(ctx, NULL), ST_E_INVAL);
+    for (int i = 1; i < 64; i++)
+        assert_int_equal(st_ctx_add_header(ctx, "X-B: 1"), ST_OK);
+    assert_int_equal(st_ctx_add_header(ctx, "X-C: 1"), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_cacert(ctx, ""), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_cacert(NULL, "x"), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_cacert(ctx, "a.pem"), ST_OK);
+    assert_int_equal(st_ctx_set_cacert(ctx, "b.pem"), ST_OK);
+    assert_int_equal(st_ctx_set_timeout(ctx, 0), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_timeout(ctx, 3601), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_timeout(NULL, 5), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_timeout(ctx, 5), ST_OK);
+    assert_null(st_check_url(NULL, "http://x"));
+    assert_null(st_check_url(ctx, NULL));
+    /* refused before any request */
+    static const struct {
+        const char *url, *ids;
+    } refused[] = {{"ftp://127.0.0.1:1/x", "ST646"},
+                   {"http://user:pw@127.0.0.1:1/x", "ST646"},
+                   {"hf://o/../x", "ST646"},
+                   {"hf://o/r", "ST646"}};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        st_report *r = st_check_url(ctx, refused[i].url);
+        assert_string_equal(ids_of(r), refused[i].ids);
+        assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+        assert_true(st_report_remote(r));
+        assert_true(st_report_requests(r) == 0 && st_report_bytes_fetched(r) == 0);
+        assert_null(strstr(st_report_path(r), "pw@"));
+        st_report_free(r);
+    }
+    /* the hf:// reference too long to resolve */
+    char longref[ST_URL_MAX] = "hf://o/r/";
+    memset(longref + 9, 'a', ST_URL_MAX - 20);
+    longref[ST_URL_MAX - 11] = '\0';
+    st_report *r = st_check_url(ctx, longref);
+    assert_string_equal(ids_of(r), "ST646");
+    st_report_free(r);
+    /* an endpoint so long that no URL fits */
+    char endpoint[ST_URL_MAX];
+    memset(endpoint, 'e', sizeof(endpoint));
+    memcpy(endpoint, "http://127.0.0.1:1/", 19);
+    endpoint[ST_URL_MAX - 10] = '\0';
+    setenv("HF_ENDPOINT", endpoint, 1);
+    r = st_check_url(ctx, "hf://o/r/x");
+    assert_string_equal(ids_of(r), "ST646");
+    st_report_free(r);
+    st_hub *lh = st_hub_open(ctx, "hf://o/r");
+    r = st_hub_check(ctx, lh, 0);
+    assert_string_equal(ids_of(r), "ST646");
+    st_report_free(r);
+    st_hub_free(lh);
+    unsetenv("HF_ENDPOINT");
+    /* st_check_path never fetches, whatever the path */
+    r = st_check_path(ctx, "http://127.0.0.1:1/x.safetensors");
+    assert_string_equal(ids_of(r), "ST902");
+    assert_false(st_report_remote(r));
+    st_report_free(r);
+    assert_true(st_report_requests(NULL) == 0 && st_report_bytes_fetched(NULL) == 0);
+    assert_false(st_report_remote(NULL));
+    /* Hub walks: a reference that is not a repository is one failing item */
+    assert_null(st_hub_open(NULL, "hf://o/r"));
+    assert_null(st_hub_open(ctx, NULL));
+    st_hub *h = st_hub_open(ctx, "hf://o/r/file");
+    assert_int_equal(st_hub_count(h), 1);
+    r = st_hub_check(ctx, h, 0);
+    assert_string_equal(ids_of(r), "ST646");
+    assert_string_equal(st_report_repository(r), "hf://o/r/file");
+    st_report_free(r);
+    assert_null(st_hub_check(ctx, h, 1));
+    assert_null(st_hub_check(NULL, h, 0));
+    st_hub_free(h);
+    st_hub_free(NULL);
+    assert_int_equal(st_hub_count(NULL), 0);
+    /* an unreachable endpoint (a closed port on loopback): the listing failed */
+    setenv("HF_ENDPOINT", "http://127.0.0.1:1", 1);
+    setenv("HF_TOKEN", "", 1);
+    r = st_check_url(ctx, "hf://o/r/x");
+    assert_string_equal(ids_of(r), "ST640");
+    st_report_free(r);
+    setenv("HF_TOKEN", "tok", 1);
+    st_ctx *withauth = st_ctx_new();
+    assert_int_equal(st_ctx_add_header(withauth, "authorization: Bearer other"), ST_OK);
+    r = st_check_url(withauth, "hf://o/r/x");
+    assert_string_equal(ids_of(r), "ST640");
+    st_report_free(r);
+    st_ctx_free(withauth);
+    setenv("HF_TOKEN", "tok\nen", 1); /* a token with a line break is never sent */
+    h = st_hub_open(ctx, "hf://o/r");
+    r = st_hub_check(ctx, h, 0);
+    assert_string_equal(ids_of(r), "ST640 ST648");
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+    st_report_free(r);
+    st_hub_free(h);
+    setenv("HF_ENDPOINT", "ftp://127.0.0.1:1", 1);
+    h = st_hub_open(ctx, "hf://o/r");
+    r = st_hub_check(ctx, h, 0);
+    assert_string_equal(ids_of(r), "ST646");
+    st_report_free(r);
+    st_hub_free(h);
+    unsetenv("HF_ENDPOINT");
+    unsetenv("HF_TOKEN");
+    st_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url_parse),
+        cmocka_unit_test(test_url_resolve),
+        cmocka_unit_test(test_hf),
+        cmocka_unit_test(test_resp),
+        cmocka_unit_test(test_cache_reads),
+        cmocka_unit_test(test_cache_small_and_empty),
+        cmocka_unit_test(test_cache_no_range),
+        cmocka_unit_test(test_cache_bad_responses),
+        cmocka_unit_test(test_fetch_retries_and_status),
+        cmocka_unit_test(test_fetch_redirects),
+        cmocka_unit_test(test_fetch_limits_and_url),
+        cmocka_unit_test(test_hub_parse),
+        cmocka_unit_test(test_public_api),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
