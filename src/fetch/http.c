@@ -133,8 +133,8 @@ static st_error http_get(st_transport *t, const char *url, const char *const *he
 static void http_free(st_transport *t)
 {
     http *h = (http *)t;
-    if (h == NULL)   /* GCOVR_EXCL_BR_LINE: defensive: callers free only what they made */
-        return;      /* GCOVR_EXCL_LINE: defensive */
+    if (h == NULL) /* GCOVR_EXCL_BR_LINE: defensive: callers free only what they made */
+        return;    /* GCOVR_EXCL_LINE: defensive */
     curl_easy_cleanup(h->curl);
     free(h);
 }
