@@ -232,6 +232,11 @@ def cases(workdir):
         ("zf-blank.pkl", zf_raw(b"", N_PICKLE), ["ST903"], 2),  # no length: not claimed
         ("zf-over-64-bits.pkl", zf_raw(b"0x" + b"f" * 17, N_PICKLE), ["ST235"], 2),
         ("zf-short.pkl", b"ZF0x1", ["ST235"], 2),
+        ("zf-short-digits.pkl", b"ZF12", ["ST903"], 2),  # too short for a field: not claimed
+        ("zf-one-digit.pkl", zf_raw(b"5", zlib.compress(b"N.")), ["ST236"], 0),  # int("5", 16)
+        ("zf-leading-0.pkl", zf_raw(b"04", N_PICKLE), [], 0),
+        ("zf-upper-hex.pkl", zf_raw(b"0X%X" % len(N_PICKLE_RAW), N_PICKLE), [], 0),
+        ("zf-mixed-hex.pkl", zf_raw(b"0x1aBf", N_PICKLE), ["ST236"], 0),
         # the zlib stream: cut, corrupt, its length a lie, bytes after it
         ("zf-cut.pkl", zfile(pickle.dumps(list(range(500)), 2))[:60], ["ST503"], 1),
         ("zf-corrupt.pkl", zf_raw(b"0x10", b"\x78\x9c\xff\xff\xff\xff"), ["ST503"], 1),
@@ -311,6 +316,17 @@ def sibling_cases(workdir):
     # a NUL in the name: the walker refuses the text before any file is named (ST230)
     put("badname-nul.pkl", nd_wrapper("a\0b.npy"))
     out.append(("badname-nul.pkl", ["ST230"], 1))
+    # a two-byte name that is no "..", a sibling too short for any magic, a link loop
+    put("ab.pkl", nd_wrapper("ab"))
+    out.append(("ab.pkl", ["ST234"], 2))
+    put("s3", b"N.\n")
+    put("three.pkl", nd_wrapper("s3"))
+    out.append(("three.pkl", ["ST232"], 0))
+    os.symlink("loop", os.path.join(folder, "loop"))
+    put("loop.pkl", nd_wrapper("loop"))
+    out.append(("loop.pkl", ["ST234"], 2))
+    put("znd-path.pkl", znd_wrapper("../z.dat"))
+    out.append(("znd-path.pkl", ["ST233"], 1))
     # ZNDArrayWrapper: the sibling is a ZF file whose bytes are raw array data
     put("z.dat", zfile(np.arange(4).tobytes()))
     put("z.pkl", znd_wrapper("z.dat"))
