@@ -1,8 +1,9 @@
 /*
  * cache.c - the remote st_src: validated range reads through a bounded page cache.
  *
- * The first request asks for the first 64 KiB (a safetensors header of that size, the magic of
- * every format) and learns the size from its Content-Range. Later reads fetch the 4 KiB pages
+ * The first request asks for the first 56 KiB (a safetensors header of that size, the magic of
+ * every format) and learns the size from its Content-Range; with the last bytes the scanner
+ * reads for identification (two 4 KiB pages) a safetensors file costs 2 requests and 64 KiB. Later reads fetch the 4 KiB pages
  * they lack, one request per run of missing pages; a read that continues where the last fetch
  * ended doubles the read-ahead (up to 1 MiB: pickle streams), any other read fetches only its
  * pages (a zip's local headers among megabytes of storages). Reads of 256 KiB and more bypass
@@ -304,7 +305,7 @@ st_remote *st_remote_open(st_transport *t, st_report *r, const char *url,
     }
     rm->size = UINT64_MAX;
     rm->cb = (st_src_cb){st_remote_read, rm};
-    /* a --max-fetch below 64 KiB still lets a small file be read whole */
+    /* a --max-fetch below 56 KiB still lets a small file be read whole */
     uint64_t n = max_bytes < ST_CACHE_FIRST ? max_bytes : ST_CACHE_FIRST;
     *err = st_fetcher_init(&rm->f, t, r, url, headers, max_bytes) != 0
                ? rm->f.fail_err
