@@ -972,7 +972,7 @@ static void test_looks_like(void **state)
 #undef LOOKS
 }
 
-/* The pickle view every file gets (views.c): which first bytes it walks, and what it reports. */
+/* The pickle view of every file (views.c): which first bytes it walks, and what it reports. */
 static void view_expect(st_ctx *ctx, const char *what, const char *b, size_t n, const char *ids,
                         st_verdict v)
 {
