@@ -217,6 +217,7 @@ static void test_faults(void **state)
         size_t n, cn;
         unsigned char *p = payload(0, &n), *c = compress_as(k, p, n, &cn);
         tf_every_read_fails(ctx, st_compressed_check, c, cn);
+        tf_each_read_fails_alone(ctx, st_compressed_check, c, cn);
         assert_true(tf_every_alloc_fails(ctx, st_compressed_check, c, cn) >= 2);
         free(p);
         free(c);

@@ -53,12 +53,16 @@ void *__wrap_realloc(void *p, size_t n)
 typedef struct {
     const unsigned char *b;
     size_t reads, fail_at;
+    int once; /* only read fail_at fails (else: it and every later one) */
 } tf_source;
+
+static int tf_once; /* the mode of the next tf_run */
 
 static inline st_error tf_read(void *arg, uint64_t off, void *buf, size_t len)
 {
     tf_source *f = arg;
-    if (f->reads++ >= f->fail_at)
+    size_t k = f->reads++;
+    if (f->once ? k == f->fail_at : k >= f->fail_at)
         return ST_E_IO;
     memcpy(buf, f->b + off, len);
     return ST_OK;
@@ -73,7 +77,7 @@ static inline st_error tf_run(st_ctx *ctx, tf_check fn, const unsigned char *b, 
                               size_t fail_at, long alloc_at, char *ids, size_t ids_size,
                               size_t *reads)
 {
-    tf_source f = {b, 0, fail_at};
+    tf_source f = {b, 0, fail_at, tf_once};
     st_src_cb cb = {tf_read, &f};
     st_src src;
     st_src_callback(&src, &cb, n);
@@ -115,6 +119,29 @@ static inline void tf_every_read_fails(st_ctx *ctx, tf_check fn, const unsigned 
         if (err != ST_E_IO || strstr(ids, "ST902") == NULL)
             fail_msg("read %zu of %zu failing: error %d, ids \"%s\"", k, total, err, ids);
     }
+}
+
+/* Each read of the check failing alone, the others succeeding: the check either reports the
+ * I/O error (ST902, ST_E_IO) or finishes exactly as without the failure (a read whose failure
+ * means "absent", such as a probe that is read again for real). A check that ignored a failed
+ * read would go on with bytes it never got, and differ. */
+static inline void tf_each_read_fails_alone(st_ctx *ctx, tf_check fn, const unsigned char *b,
+                                            size_t n)
+{
+    char clean[512], ids[512];
+    size_t total;
+    st_error clean_err = tf_run(ctx, fn, b, n, (size_t)-1, -1, clean, sizeof(clean), &total);
+    tf_once = 1;
+    for (size_t k = 0; k < total; k++) {
+        st_error err = tf_run(ctx, fn, b, n, k, -1, ids, sizeof(ids), NULL);
+        int io = err == ST_E_IO && strstr(ids, "ST902") != NULL;
+        if (!io && (err != clean_err || strcmp(ids, clean) != 0)) {
+            tf_once = 0;
+            fail_msg("read %zu of %zu failing alone: error %d, ids \"%s\" (clean: %d, \"%s\")", k,
+                     total, err, ids, clean_err, clean);
+        }
+    }
+    tf_once = 0;
 }
 
 /* Every allocation of the check failing in turn (and all after it): the check reports that it

@@ -147,7 +147,8 @@ static void test_numeric_fields(void **state)
         {124, 12, "\x80\0\0\0\0\0\0\0\0\0\0\x05", 12, 1},   /* base-256 */
         {124, 12, "\x80\x01\0\0\0\0\0\0\0\0\0\x05", 12, 0}, /* does not fit 63 bits */
         {124, 12, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xfb", 12, 0}, /* negative */
-        {108, 8, "-7", 2, 1},                                                 /* uid: any int */
+        {124, 12, "\xff\0\0\0\0\0\0\0\0\0\0\x05", 12, 0}, /* negative, small magnitude */
+        {108, 8, "-7", 2, 1},                             /* uid: any int */
         {108, 8, "x", 1, 0},
         {116, 8, "8", 1, 0},
         {136, 12, "x", 1, 0},
@@ -677,6 +678,26 @@ static void test_torch_parts(void **state)
     free(t.b);
 }
 
+/* A hard link to a directory: tarfile's extractfile follows links only, so a member named
+ * "." (what the directory's empty link name would normalise to) is never its data. */
+static void test_link_to_directory(void **state)
+{
+    st_ctx *ctx = *state;
+    blob s, ts;
+    tbuf t = {0};
+    storages(&s, 4, 16, 1);
+    tensors(&ts, 1, 1);
+    tb_member(&t, ".", NULL, 0, '0', NULL);
+    tb_member(&t, "d", NULL, 0, '5', NULL);
+    tb_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
+    tb_member(&t, "pickle", NULL, 0, '1', "d");
+    tb_member(&t, "storages", s.b, s.n, '0', NULL);
+    tb_member(&t, "tensors", ts.b, ts.n, '0', NULL);
+    tb_end(&t);
+    expect_tar_only(ctx, &t, "ST324", ST_OK);
+    free(t.b);
+}
+
 /* A sparse member in a plain tar. */
 static void test_plain_sparse(void **state)
 {
@@ -723,6 +744,7 @@ static void test_faults(void **state)
     tb_member(&t, "ignored", pk, sizeof(pk), '0', NULL);
     tb_end(&t);
     tf_every_read_fails(ctx, st_tar_check, t.b, t.n);
+    tf_each_read_fails_alone(ctx, st_tar_check, t.b, t.n);
     assert_true(tf_every_alloc_fails(ctx, st_tar_check, t.b, t.n) > 5);
     free(t.b);
     memset(&t, 0, sizeof(t));
@@ -739,6 +761,7 @@ static void test_faults(void **state)
     tb_member(&t, "x", pk, sizeof(pk), '0', NULL);
     tb_end(&t);
     tf_every_read_fails(ctx, st_tar_check, t.b, t.n);
+    tf_each_read_fails_alone(ctx, st_tar_check, t.b, t.n);
     free(t.b);
 }
 
@@ -750,8 +773,8 @@ int main(void)
         cmocka_unit_test(test_gnu_long),       cmocka_unit_test(test_sparse),
         cmocka_unit_test(test_member_limit),   cmocka_unit_test(test_names),
         cmocka_unit_test(test_torch_tar),      cmocka_unit_test(test_torch_parts),
-        cmocka_unit_test(test_plain_sparse),   cmocka_unit_test(test_deep_links),
-        cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_plain_sparse),   cmocka_unit_test(test_link_to_directory),
+        cmocka_unit_test(test_deep_links),     cmocka_unit_test(test_faults),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

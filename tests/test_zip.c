@@ -371,6 +371,18 @@ static void test_central(void **state)
     set32(&z, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
     expect_zip(ctx, &z, "ST310", ST_VERDICT_FAIL);
     free(z.b);
+    /* entries of exactly 46 bytes (empty names) fill every slot the directory's size allows:
+     * the bytes left after them are a truncated entry */
+    zmember e[2] = {{"", 0, "x", 1, 0, 0, NULL, 0}, {"", 0, "y", 1, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, e, 2);
+    memcpy(eocd, z.b + z.eocd, 22);
+    z.n = z.eocd;
+    zb_put(&z, "01234567890123456789", 20);
+    z.eocd = z.n;
+    zb_put(&z, eocd, 22);
+    set32(&z, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
+    expect_zip(ctx, &z, "ST301,ST309,ST310", ST_VERDICT_FAIL);
+    free(z.b);
     /* the record counts fewer entries than the directory holds */
     zb_build(&z, NULL, 0, m, 2);
     set16(&z, z.eocd + 8, 1);
@@ -393,6 +405,12 @@ static void test_entry_limits(void **state)
     /* a count within the limit, but more entries in the directory */
     set16(&z, z.eocd + 8, 2);
     set16(&z, z.eocd + 10, 2);
+    expect_zip(ctx, &z, "ST901", ST_VERDICT_ERROR);
+    /* a count over the limit is refused before the directory is read, whatever it holds */
+    free(z.b);
+    zb_build(&z, NULL, 0, m, 1);
+    set16(&z, z.eocd + 8, 3);
+    set16(&z, z.eocd + 10, 3);
     expect_zip(ctx, &z, "ST901", ST_VERDICT_ERROR);
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 100000), ST_OK);
     free(z.b);
@@ -438,8 +456,18 @@ static void test_local(void **state)
     zb_build(&z, NULL, 0, &txt, 1);
     set32(&z, z.cen[0] + 42, (uint32_t)z.cd_start);
     expect_zip(ctx, &z, "ST307,ST310", ST_VERDICT_ERROR); /* the member cannot be read */
+    free(z.b);
+    /* a local header that starts in the data but ends inside the directory */
+    unsigned char d[20];
+    memset(d, 'd', sizeof(d));
+    memcpy(d + 10, "PK\3\4", 4);
+    zmember m = {"a.txt", 0, d, sizeof(d), 0, 0, NULL, 0};
+    zb_build(&z, NULL, 0, &m, 1);
+    set32(&z, z.cen[0] + 42, (uint32_t)(z.data[0] + 10));
+    expect_zip(ctx, &z, "ST307,ST310", ST_VERDICT_ERROR);
+    free(z.b);
     /* no local header signature there */
-    set32(&z, z.cen[0] + 42, 0);
+    zb_build(&z, NULL, 0, &txt, 1);
     set32(&z, z.loc[0], 0x04034b51u);
     expect_zip(ctx, &z, "ST310", ST_VERDICT_ERROR);
     free(z.b);
@@ -772,10 +800,12 @@ static void test_io_errors(void **state)
                     {"c.txt", 0, "text", 4, 0, 0, NULL, 0}};
     zb_build(&z, "pre", 3, m, 3);
     tf_every_read_fails(ctx, st_ziparchive_check, z.b, z.n);
+    tf_each_read_fails_alone(ctx, st_ziparchive_check, z.b, z.n);
     free(z.b);
     zb_build(&z, NULL, 0, m, 3);
     zb_zip64(&z, 3, z.eocd - z.cd_start, z.cd_start);
     tf_every_read_fails(ctx, st_ziparchive_check, z.b, z.n);
+    tf_each_read_fails_alone(ctx, st_ziparchive_check, z.b, z.n);
     free(z.b);
 }
 

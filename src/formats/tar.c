@@ -184,6 +184,13 @@ static void bad(tar_walk *t, uint64_t off, const char *what)
     st_report_add(t->r, ST_R_TAR_MALFORMED, off, BLOCK, "%s", what);
 }
 
+/* A read inside the file's size failed (an I/O error, or the file shrank): could not check. */
+static st_error io_error(tar_walk *t, uint64_t off)
+{
+    st_report_add(t->r, ST_R_IO, off, 0, "could not read the tar archive");
+    return ST_E_IO;
+}
+
 /* The next member's name, link, size and sparse state from pax or GNU headers. */
 typedef struct {
     char name[NAME_LEN], link[NAME_LEN];
@@ -292,7 +299,7 @@ static st_error extended(tar_walk *t, const unsigned char *h, uint64_t off, uint
         return ST_E_NOMEM;
     if (st_src_read(src, data, p, (size_t)size) != ST_OK) {
         free(p);
-        return ST_E_IO;
+        return io_error(t, data);
     }
     if (type == 'L') {
         copy_text(pd->name, p, (size_t)size);
@@ -327,7 +334,7 @@ static st_error skip_sparse_blocks(tar_walk *t, const unsigned char *h, uint64_t
             return ST_E_UNSUPPORTED;
         }
         if (st_src_read(t->in->src, *data, b, BLOCK) != ST_OK)
-            return ST_E_IO;
+            return io_error(t, *data);
         more = b[504] != 0;
         *data += BLOCK;
     }
@@ -414,7 +421,7 @@ static st_error walk(tar_walk *t)
     memset(&pd, 0, sizeof(pd));
     while (off + BLOCK <= src->size) {
         if (st_src_read(src, off, h, BLOCK) != ST_OK)
-            return ST_E_IO;
+            return io_error(t, off);
         if (all_zero(h))
             return ST_OK; /* end of archive (trailing bytes are beyond what tarfile reads) */
         int64_t ssize;
@@ -627,12 +634,17 @@ static int one_pickle(tar_walk *t, const tar_member *m, uint64_t *pos, unsigned 
     return ok ? 0 : -1;
 }
 
+/* 0; -1 when the member ends inside the field (ST312); -2 when the read failed (ST902). */
 static int read_le(tar_walk *t, const tar_member *m, uint64_t pos, unsigned char *out, size_t n)
 {
-    if (m->data_off + m->size - pos < n || st_src_read(t->in->src, pos, out, n) != ST_OK) {
+    if (m->data_off + m->size - pos < n) {
         st_report_add(t->r, ST_R_TORCH_STORAGE, pos, 0, "member \"%s\" ends inside a record",
                       nm(m).s);
         return -1;
+    }
+    if (st_src_read(t->in->src, pos, out, n) != ST_OK) {
+        io_error(t, pos);
+        return -2;
     }
     return 0;
 }
@@ -661,8 +673,9 @@ static st_error walk_storages(tar_walk *t, const tar_member *m)
             break;
         unsigned char cnt[8];
         uint64_t bytes;
-        if (read_le(t, m, pos, cnt, 8) != 0)
-            return ST_OK;
+        int rc = read_le(t, m, pos, cnt, 8);
+        if (rc != 0)
+            return rc == -2 ? ST_E_IO : ST_OK;
         uint64_t numel = st_le64(cnt);
         if (st_mul_u64(numel, elem, &bytes) || bytes > end - pos - 8) {
             st_report_add(t->r, ST_R_TORCH_STORAGE, pos, 8,
@@ -687,8 +700,9 @@ static st_error walk_tensors(tar_walk *t, const tar_member *m)
         unsigned char nd[4];
         if (one_pickle(t, m, &pos, NULL, &err) != 0)
             return err;
-        if (read_le(t, m, pos, nd, 4) != 0)
-            return ST_OK;
+        int rc = read_le(t, m, pos, nd, 4);
+        if (rc != 0)
+            return rc == -2 ? ST_E_IO : ST_OK;
         uint32_t raw =
             (uint32_t)nd[0] | (uint32_t)nd[1] << 8 | (uint32_t)nd[2] << 16 | (uint32_t)nd[3] << 24;
         int64_t ndim = raw & 0x80000000u ? -1 : (int64_t)raw; /* torch reads a signed int32 */
@@ -726,7 +740,9 @@ static st_error check_one(tar_walk *t, const tar_member *m)
     unsigned char *buf = malloc(m->size ? (size_t)m->size : 1);
     if (buf == NULL)
         return ST_E_NOMEM;
-    st_error err = st_src_read(t->in->src, m->data_off, buf, (size_t)m->size);
+    st_error err = st_src_read(t->in->src, m->data_off, buf, (size_t)m->size) == ST_OK
+                       ? ST_OK
+                       : io_error(t, m->data_off);
     if (err == ST_OK)
         err = st_check_nested(t->in, buf, (size_t)m->size, m->name);
     free(buf);
@@ -843,7 +859,11 @@ static int pickle_acts(st_input *in, st_error *err)
     int acts =
         probe->n_imports > 0 || probe->calls_total > 0 || *err != ST_OK || probe->err != ST_OK;
     st_report_free(probe);
-    *err = ST_OK; /* a probe that could not finish is walked again for real */
+    if (*err == ST_E_IO) { /* the bytes could not be read: could not check, not a polyglot */
+        st_report_add(in->report, ST_R_IO, 0, 0, "could not read the file as a pickle");
+        return 0;
+    }
+    *err = ST_OK; /* a probe that could not finish otherwise is walked again for real */
     return acts;
 }
 

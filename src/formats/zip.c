@@ -114,8 +114,10 @@ static st_error read_ends(st_input *in, end_info *ei, const unsigned char rec[EO
     int saturated = ei->entries == 0xFFFF || ei->cd_size == U32MAX || ei->cd_off == U32MAX;
     unsigned char loc[LOC64_LEN], e64[EOCD64_LEN];
     uint64_t loc_off = ei->eocd_off >= LOC64_LEN + EOCD64_LEN ? ei->eocd_off - LOC64_LEN : 0;
-    int has_loc = loc_off > 0 && st_src_read(in->src, loc_off, loc, LOC64_LEN) == ST_OK &&
-                  le32(loc) == 0x07064b50u;
+    /* inside the file: a failed read is an I/O error, not an absent locator */
+    if (loc_off > 0 && st_src_read(in->src, loc_off, loc, LOC64_LEN) != ST_OK)
+        return io_error(in, loc_off);
+    int has_loc = loc_off > 0 && le32(loc) == 0x07064b50u;
     /* Like Python's zipfile, a ZIP64 locator is honoured whenever present (torch writes one
      * for every archive); it is required when the plain fields saturate. */
     if (!has_loc)
