@@ -441,8 +441,22 @@ static void test_zip64_extra(void **state)
     /* a field longer than the extra data */
     set16(&z, z.cen[0] + 46 + 5 + 6, 200);
     expect_zip(ctx, &z, "ST307,ST310", ST_VERDICT_FAIL);
-    set16(&z, z.cen[0] + 46 + 5 + 6, 24);
-    /* an offset that overflows when the prepended bytes are added */
+    free(z.b);
+    /* an offset that overflows when the prepended bytes are added (wrapped, it would name a
+     * copy of the local header placed before the archive) */
+    zb_build(&z, NULL, 0, &m, 1);
+    size_t copy = z.cd_start;
+    zbuf y;
+    zb_build(&y, z.b, copy, &m, 1);
+    v = y.cen[0] + 46 + 5 + 8;
+    set64(&y, v, 5);
+    set64(&y, v + 8, 5);
+    set64(&y, v + 16, (uint64_t)0 - copy);
+    set32(&y, y.cen[0] + 20, 0xFFFFFFFFu);
+    set32(&y, y.cen[0] + 24, 0xFFFFFFFFu);
+    set32(&y, y.cen[0] + 42, 0xFFFFFFFFu);
+    expect_zip(ctx, &y, "ST310", ST_VERDICT_ERROR); /* its member cannot be read */
+    free(y.b);
     free(z.b);
 }
 

@@ -437,7 +437,7 @@ static st_error locate_cd(st_input *in, st_zip *z, const end_info *ei, int *ok)
 st_error st_zip_walk(st_input *in, st_zip *z)
 {
     end_info ei;
-    unsigned char rec[EOCD_LEN];
+    unsigned char rec[EOCD_LEN] = {0};
     int ok;
     memset(z, 0, sizeof(*z));
     memset(&ei, 0, sizeof(ei));
