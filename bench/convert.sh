@@ -21,7 +21,7 @@ torch.save(sd, '$CK')
 fi
 cat "$CK" > /dev/null # page cache
 size=$(stat -c %s "$CK")
-t() { /usr/bin/time -f "%e s, max RSS %M KiB" "$@" 2>&1 >/dev/null | tail -1; }
+t() { /usr/bin/time -f "%e s elapsed, %U+%S s CPU, max RSS %M KiB" "$@" 2>&1 >/dev/null | tail -1; }
 rm -f "$DIR/copy.bin" "$DIR/model.safetensors"
 echo "checkpoint: $size bytes"
 echo "cp:               $(t cp "$CK" "$DIR/copy.bin")"
