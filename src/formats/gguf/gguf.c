@@ -133,7 +133,10 @@ typedef struct {
 
 static void u8_init(u8state *s)
 {
-    memset(s, 0, sizeof(*s));
+    s->need = 0;
+    s->lo = s->hi = 0;
+    s->bad = s->ctl = s->nul = 0;
+    s->n = 0;
     s->first_nul = UINT64_MAX;
     s->space_at = UINT64_MAX;
 }
@@ -150,9 +153,29 @@ static void u8_lead(u8state *s, unsigned char c)
         s->bad = 1;
 }
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGH UINT64_C(0x8080808080808080)
+
+/* Nonzero when none of the 8 bytes of w needs the byte loop: ASCII 0x21-0x7e (no control byte,
+ * no DEL, no space, no UTF-8 sequence). Metadata is mostly such text, 8 bytes per step. */
+static int plain8(uint64_t w)
+{
+    uint64_t low = (w - 0x21 * ONES) & ~w & HIGH; /* a byte below 0x21 */
+    uint64_t del = (w + ONES) & HIGH;              /* 0x7f (or a high byte, tested too) */
+    return ((w & HIGH) | low | del) == 0;
+}
+
 static void u8_feed(u8state *s, const unsigned char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    while (s->need == 0 && i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, p + i, 8); /* only tested by bytes: the host's byte order does not matter */
+        if (!plain8(w))
+            break;
+        i += 8;
+    }
+    for (; i < n; i++) {
         unsigned char c = p[i];
         if (s->need) {
             if (c < s->lo || c > s->hi) {
@@ -556,6 +579,34 @@ typedef struct {
     uint64_t left;
 } frame;
 
+/* The strings of an array that lie wholly inside the reader's window, checked in place: the
+ * vocabulary of a model is hundreds of thousands of short strings, and this loop is most of
+ * the metadata's cost. Strings that cross the window's end (or are captured) take the general
+ * path. */
+static void string_run(val_ctx *v, frame *f)
+{
+    st_gguf *g = v->g;
+    size_t lw = g->v1 ? 4 : 8;
+    if (v->capture || g->pos < g->boff || g->pos > g->boff + g->blen)
+        return;
+    const unsigned char *p = g->buf + (g->pos - g->boff), *end = g->buf + g->blen;
+    while (f->left > 0 && (size_t)(end - p) >= lw) {
+        uint64_t len = g->v1 ? le32(p) : st_le64(p);
+        if (len > (uint64_t)(end - p) - lw)
+            break;
+        u8state u;
+        u8_init(&u);
+        u8_feed(&u, p + lw, (size_t)len);
+        if (!u8_ok(&u) && v->bad_utf8++ == 0)
+            v->first_bad = g->boff + (uint64_t)(p - g->buf);
+        if (v->merges && u.space_at == UINT64_MAX)
+            v->no_space++;
+        p += lw + len;
+        f->left--;
+    }
+    g->pos = g->boff + (uint64_t)(p - g->buf);
+}
+
 /* An array value, nested arrays included, walked with an explicit stack. */
 static int read_array(val_ctx *v)
 {
@@ -579,6 +630,9 @@ static int read_array(val_ctx *v)
             continue;
         }
         if (f->etype == GG_STRING) {
+            string_run(v, f);
+            if (f->left == 0)
+                continue;
             f->left--;
             if (read_string_value(v, g->pos) != 0)
                 return -1;
