@@ -506,10 +506,11 @@ static void test_doc_allocation_failures(void **state)
          * pattern per finding: the first files', sampled. Under valgrind (CI's memcheck stage)
          * the samples are sparser: each run costs a second there. */
         int sarif = fmt == ST_DOC_SARIF, vg = under_valgrind();
-        fi_phase(fmt, &x, PH_CREATE, ref, sarif ? 70 : 1000, vg ? 2999 : 499, vg ? 10 : 40);
+        fi_phase(fmt, &x, PH_CREATE, ref, sarif ? (vg ? 40 : 70) : 1000, vg ? 4999 : 499,
+                 vg ? 10 : 40);
         for (int i = 0; i < FI_N; i++)
-            fi_phase(fmt, &x, PH_ADD + i, ref, sarif ? (vg ? 20 : 100) : 1000, vg ? 13 : 5, 0);
-        fi_phase(fmt, &x, PH_WRITE, ref, 1000, 1, 0);
+            fi_phase(fmt, &x, PH_ADD + i, ref, sarif ? (vg ? 10 : 100) : 1000, vg ? 31 : 5, 0);
+        fi_phase(fmt, &x, PH_WRITE, ref, sarif && vg ? 3 : 1000, 4, 3);
         free(ref);
     }
     /* JSON Lines, one report at a time */
