@@ -420,8 +420,8 @@ static void test_entry_limits(void **state)
 static void test_zip64_extra(void **state)
 {
     st_ctx *ctx = *state;
-    zbuf z;
-    unsigned char x[4 + 4 + 24];
+    zbuf z, y;
+    unsigned char x[4 + 4 + 24] = {0};
     /* an unrelated extra field (skipped), then the ZIP64 one with all three values */
     memcpy(x, "\x55\x54\x00\x00", 4);
     memcpy(x + 4, "\x01\x00\x18\x00", 4);
@@ -435,6 +435,15 @@ static void test_zip64_extra(void **state)
     set32(&z, z.cen[0] + 24, 0xFFFFFFFFu);
     set32(&z, z.cen[0] + 42, 0xFFFFFFFFu);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
+    /* only the local offset saturated: the field holds just that value */
+    zb_build(&y, NULL, 0, &m, 1);
+    set16(&y, y.cen[0] + 46 + 5 + 6, 8);
+    set64(&y, y.cen[0] + 46 + 5 + 8, 0);
+    set16(&y, y.cen[0] + 46 + 5 + 16, 0x5455); /* the rest: another field of 12 bytes */
+    set16(&y, y.cen[0] + 46 + 5 + 18, 12);
+    set32(&y, y.cen[0] + 42, 0xFFFFFFFFu);
+    expect_zip(ctx, &y, "", ST_VERDICT_PASS);
+    free(y.b);
     /* too short for the saturated fields */
     set16(&z, z.cen[0] + 46 + 5 + 6, 16);
     expect_zip(ctx, &z, "ST307,ST310", ST_VERDICT_FAIL);
@@ -446,7 +455,6 @@ static void test_zip64_extra(void **state)
      * copy of the local header placed before the archive) */
     zb_build(&z, NULL, 0, &m, 1);
     size_t copy = z.cd_start;
-    zbuf y;
     zb_build(&y, z.b, copy, &m, 1);
     v = y.cen[0] + 46 + 5 + 8;
     set64(&y, v, 5);
@@ -1284,6 +1292,7 @@ static void test_miniz(void **state)
         {1, 34, 16, 0xFFFF},     /* disk number 0xFFFF */
         {1, 34, 16, 2},          /* disk number 2 */
         {1, 20, 32, 0x7FFFFFF0}, /* data past the end of the file */
+        {1, 42, 32, 0x7FFFFFF0}, /* local header past the end of the file */
         {1, 8, 16, 0x2000},      /* masked local header */
         {1, 28, 16, 200},        /* name past the directory */
     };
@@ -1357,7 +1366,7 @@ static void test_miniz_zip64(void **state)
     assert_true(ok);
     free(z.b);
     /* saturated sizes with their ZIP64 extra field; a bad one is refused */
-    unsigned char x[4 + 24];
+    unsigned char x[4 + 24] = {0};
     memcpy(x, "\x01\x00\x18\x00", 4);
     zmember e = {"a.txt", 0, "hello", 5, 0, 0, x, sizeof(x)};
     zb_build(&z, NULL, 0, &e, 1);
