@@ -142,6 +142,10 @@ static const npy_case npy_cases[] = {
     {"{'descr': [('a',", 4, "ST401", ST_VERDICT_FAIL},
     {"{'descr': '<f4', 'fortran_order': Tr", 4, "ST401", ST_VERDICT_FAIL},
     {"{'descr': '<f4', 'fortran_order': Fal", 4, "ST401", ST_VERDICT_FAIL},
+    /* the same, with no padding between the cut and the closing newline (10 + 53 + 1 bytes) */
+    {"{'descr':                  '<f4', 'fortran_order': Tr", 4, "ST401", ST_VERDICT_FAIL},
+    {"{'descr':                 '<f4', 'fortran_order': Fal", 4, "ST401", ST_VERDICT_FAIL},
+    {"{'descr':  '<f4', 'fortran_order': False, 'shape': (3", 12, "ST401", ST_VERDICT_FAIL},
     /* 2^64 is 1844674407370955161 * 10 + 6: the addition overflows, not the product */
     {H("'<f4'", "False", "(18446744073709551616,)"), 4, "ST401", ST_VERDICT_FAIL},
     {H("'<f18446744073709551616'", "False", "(1,)"), 4, "ST401", ST_VERDICT_FAIL},
