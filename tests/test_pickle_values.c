@@ -1142,6 +1142,8 @@ static void test_legacy_magic(void **state)
     } cases[] = {
         MAGIC_CASE("INT decimal", "I119547037146038801333356\n.", "ST205,ST325"),
         MAGIC_CASE("INT with spaces and a plus", "I +119547037146038801333356 \n.", "ST205,ST325"),
+        MAGIC_CASE("INT between tab and carriage return", "I\t119547037146038801333356\r\n.",
+                   "ST205,ST325"),
         MAGIC_CASE("INT with an underscore", "I1_19547037146038801333356\n.", "ST205,ST325"),
         MAGIC_CASE("INT hex", "I0x1950a86a20f9469cfc6c\n.", "ST205,ST325"),
         MAGIC_CASE("INT hex upper with underscores", "I0X1950_A86A_20F9_469C_FC6C\n.",
@@ -1177,6 +1179,9 @@ static void test_legacy_magic(void **state)
         "I0xg\n.",
         "I 1 1\n.",
         "I1\nI1\n.",
+        "I119547037146038801333356\nI1\n.",
+        "I119547037146038801333356\n\x8a\x01\x01.",
+        "I119547037146038801333356\x01\n.",
         "I1",
         "I0x1950a86a20f9469cfc6c00000000000000000000000000\n.",
         P2 "\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x18.",
