@@ -125,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ctx == NULL)
         ctx = st_ctx_new();
     st_fetch_backoff_ms = 0;
-    uint64_t fsize = ((uint64_t)data[0] << 16 | (uint64_t)data[1] << 8 | data[2]) * 13;
+    uint64_t fsize = (uint64_t)data[0] << 16 | (uint64_t)data[1] << 8 | data[2]; /* < 16 MiB */
     size_t n_acts = data[3] % 32;
     if (size < 4 + n_acts)
         return 0;

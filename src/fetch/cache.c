@@ -1,13 +1,15 @@
 /*
  * cache.c - the remote st_src: validated range reads through a bounded page cache.
  *
- * The first request asks for the first 56 KiB (a safetensors header of that size, the magic of
- * every format) and learns the size from its Content-Range; with the last bytes the scanner
- * reads for identification (two 4 KiB pages) a safetensors file costs 2 requests and 64 KiB. Later reads fetch the 4 KiB pages
- * they lack, one request per run of missing pages; a read that continues where the last fetch
- * ended doubles the read-ahead (up to 1 MiB: pickle streams), any other read fetches only its
- * pages (a zip's local headers among megabytes of storages). Reads of 256 KiB and more bypass
- * the cache. At most ST_CACHE_PAGES pages are kept (16 MiB), the least recently used evicted.
+ * The first request asks for the first 64 KiB (a safetensors header of that size, the magic of
+ * every format, the pickle view's first window) and learns the size from its Content-Range;
+ * with the last 4 KiB the scanner reads for identification (fetched exactly: a run that reaches
+ * the end of the file starts where the read does) a safetensors file costs 2 requests, 68 KiB.
+ * Later reads fetch the 4 KiB pages they lack, one request per run of missing pages; a read that
+ * continues where the last fetch ended doubles the read-ahead (up to 1 MiB: pickle streams), any
+ * other read fetches only its pages (a zip's local headers among megabytes of storages). Reads of
+ * 256 KiB and more bypass the cache. At most ST_CACHE_PAGES pages are kept (16 MiB), the least
+ * recently used evicted.
  *
  * Every response is validated before a byte is used: 206 with a Content-Range that is exactly
  * the range asked for, the body exactly that long, and a total equal to the size seen first (a
@@ -206,10 +208,12 @@ static void keep(st_remote *rm, uint64_t no, const unsigned char *p, size_t len)
     rm->n_pages++;
 }
 
-/* Keeps the whole pages of [off, off+len) held at buf (off is page-aligned). */
+/* Keeps the whole pages of [off, off+len) held at buf, and the file's last page. */
 static void keep_range(st_remote *rm, uint64_t off, const unsigned char *buf, uint64_t len)
 {
-    for (uint64_t at = 0; at < len; at += ST_CACHE_PAGE) {
+    /* from the first page boundary: a fetch of the file's tail starts where the read did */
+    for (uint64_t at = (ST_CACHE_PAGE - off % ST_CACHE_PAGE) % ST_CACHE_PAGE; at < len;
+         at += ST_CACHE_PAGE) {
         uint64_t n = len - at < ST_CACHE_PAGE ? len - at : ST_CACHE_PAGE;
         if (n == ST_CACHE_PAGE || off + at + n == rm->size) /* never a partial page */
             keep(rm, (off + at) / ST_CACHE_PAGE, buf + at, (size_t)n);
@@ -243,6 +247,8 @@ static st_error fill_run(st_remote *rm, uint64_t p, uint64_t off, uint64_t end, 
             stop = (q + 1) * ST_CACHE_PAGE;
     if (stop > rm->size)
         stop = rm->size;
+    if (stop == rm->size && off > start) /* the file's last bytes: exactly those */
+        start = off;
     unsigned char *tmp = malloc((size_t)(stop - start));
     if (tmp == NULL)       /* GCOVR_EXCL_BR_LINE: malloc failure */
         return ST_E_NOMEM; /* GCOVR_EXCL_LINE: malloc failure */
@@ -305,7 +311,7 @@ st_remote *st_remote_open(st_transport *t, st_report *r, const char *url,
     }
     rm->size = UINT64_MAX;
     rm->cb = (st_src_cb){st_remote_read, rm};
-    /* a --max-fetch below 56 KiB still lets a small file be read whole */
+    /* a --max-fetch below 64 KiB still lets a small file be read whole */
     uint64_t n = max_bytes < ST_CACHE_FIRST ? max_bytes : ST_CACHE_FIRST;
     *err = st_fetcher_init(&rm->f, t, r, url, headers, max_bytes) != 0
                ? rm->f.fail_err

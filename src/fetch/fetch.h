@@ -154,14 +154,14 @@ void st_fetch_fail(st_fetcher *f, st_rule_id id, const char *fmt, ...)
 /* ---- cache.c ---------------------------------------------------------------------------- */
 enum {
     ST_CACHE_PAGE = 4096,           /* cache granularity: a fetch covers whole pages */
-    ST_CACHE_FIRST = 57344,         /* the speculative first read: 56 KiB */
+    ST_CACHE_FIRST = 65536,         /* the speculative first read */
     ST_CACHE_MAX_AHEAD = 1u << 20,  /* read-ahead grows to this on sequential reads */
     ST_CACHE_DIRECT = 256u * 1024u, /* reads this large bypass the cache */
     ST_CACHE_PAGES = 4096,          /* bounded memory: 16 MiB of pages */
 };
 
 typedef struct st_remote st_remote;
-/* Opens url: the first request learns the size (and reads the first 56 KiB). *err is ST_OK,
+/* Opens url: the first request learns the size (and reads the first 64 KiB). *err is ST_OK,
  * or the error of the first request (a finding is in r; the remote still gives its request
  * counts). NULL only when out of memory. */
 st_remote *st_remote_open(st_transport *t, st_report *r, const char *url,
