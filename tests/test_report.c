@@ -381,7 +381,7 @@ static FILE *lim_open(size_t *left, int buffered)
 /* Reports with every field the writers treat specially: a failing file with an error and a
  * warning below the threshold, a repository, a wrapper and a digest; a file that could not be
  * checked; a pickle with imports and calls; a passing file without findings. */
-#define FI_N 5
+#define FI_N 7
 typedef struct {
     st_report *r[FI_N];
     unsigned char *buf;
@@ -416,6 +416,22 @@ static void fi_reports_make(st_ctx *ctx, fi_reports *x)
     x->r[3]->repository = strdup("repo");
     x->r[0]->wrapper = "zip";
     x->r[2]->kind = "joblib"; /* what the text writer adds to the format: "pickle [joblib]" */
+    /* a file read from a URL (its cost in the JSON), and two GGUF files: with an architecture
+     * and a chat template digest, and without (nulls) */
+    x->r[4]->remote = 1;
+    x->r[4]->bytes_fetched = 4096;
+    x->r[4]->requests = 2;
+    for (int i = 5; i < 7; i++) {
+        x->r[i] = st_check_buffer(ctx, "x", 1, i == 5 ? "a.gguf" : "b.gguf");
+        x->r[i]->format = "gguf";
+        x->r[i]->gguf_version = 3;
+        x->r[i]->gguf_alignment = 32;
+        x->r[i]->gguf_kv_count = 7;
+        x->r[i]->tensor_count = 2;
+    }
+    memcpy(x->r[5]->gguf_arch, "llama", 6);
+    memset(x->r[5]->gguf_template_sha256, 'b', 64);
+    x->r[5]->gguf_template_sha256[64] = '\0';
     memset(x->r[0]->sha256, 'a', 64);
     x->r[0]->sha256[64] = '\0';
 }
@@ -629,6 +645,29 @@ static void test_doc_api_edges(void **state)
         free(t2);
         st_doc_free(d);
     }
+    /* GGUF's object and a URL's cost, present only where they apply */
+    char *text = doc_text(ST_DOC_JSON, x.r[5], x.r[6]);
+    cJSON *doc = cJSON_Parse(text);
+    cJSON *files = cJSON_GetObjectItem(doc, "files");
+    cJSON *g5 = cJSON_GetObjectItem(cJSON_GetArrayItem(files, 0), "gguf");
+    cJSON *g6 = cJSON_GetObjectItem(cJSON_GetArrayItem(files, 1), "gguf");
+    assert_string_equal(cJSON_GetObjectItem(g5, "architecture")->valuestring, "llama");
+    assert_int_equal(strlen(cJSON_GetObjectItem(g5, "chat_template_sha256")->valuestring), 64);
+    assert_int_equal(cJSON_GetObjectItem(g5, "kv_count")->valueint, 7);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(g6, "architecture")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(g6, "chat_template_sha256")));
+    assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(files, 0), "bytes_fetched"));
+    cJSON_Delete(doc);
+    free(text);
+    text = doc_text(ST_DOC_JSON, x.r[4], x.r[3]);
+    doc = cJSON_Parse(text);
+    files = cJSON_GetObjectItem(doc, "files");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(files, 0), "bytes_fetched")->valueint,
+                     4096);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(files, 0), "requests")->valueint, 2);
+    assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(files, 1), "gguf"));
+    cJSON_Delete(doc);
+    free(text);
     char buf[16];
     assert_string_equal(st_escape_display(NULL, buf, sizeof(buf)), "");
     assert_string_equal(st_escape_display("a\nb", NULL, 8), "");
