@@ -1,0 +1,107 @@
+/*
+ * test_mutants.c - exact tests for checks that tests/mutate.py found unguarded: a mutant of
+ * tests/mutants.txt that removed the check survived every fast test until the case here was
+ * added. Each case names the mutant it kills. Inputs are generated here; every case asserts
+ * the exact finding ids and the verdict.
+ */
+#include "test_util.h"
+
+#include "json/json.h"
+
+static void expect_buf(st_ctx *ctx, const void *b, size_t n, const char *name, const char *ids,
+                       st_verdict v)
+{
+    st_report *r = st_check_buffer(ctx, b, n, name);
+    assert_non_null(r);
+    tu_assert_ids(r, ids);
+    assert_int_equal(st_report_verdict(r), v);
+    st_report_free(r);
+}
+
+#define PK(ctx, lit, ids, v) expect_buf((ctx), (lit), sizeof(lit) - 1, "t.pkl", (ids), (v))
+
+/* json-h05-oversize-input: the scanner refuses an input of 2^31 bytes or more (its offsets are
+ * 32-bit); the length alone decides, nothing is read. */
+static void test_json_oversize(void **state)
+{
+    (void)state;
+    static const unsigned char b[1] = {'1'};
+    assert_null(st_json_new(b, (size_t)1 << 31, 8));
+    st_json *j = st_json_new(b, ((size_t)1 << 31) - 1, 8);
+    assert_non_null(j);
+    st_json_free(j);
+}
+
+/* pk-h05-long-suffix: only LONG's argument may end in 'L' (Lib/pickle.py load_long strips it;
+ * load_int hands "5L" to int(), which raises): INT "5L" is no integer stcheck reads. */
+static void test_pickle_long_suffix(void **state)
+{
+    PK(*state, "I5L\n.", "ST205", ST_VERDICT_FAIL);
+    PK(*state, "L5L\n.", "", ST_VERDICT_PASS);
+}
+
+/* pk-025-create-w-memo-pages: a memo GET in a page the memo never filled (pages exist up to a
+ * later PUT's, 4096 entries each) is "memo value not found", not a read through a NULL page. */
+static void test_pickle_memo_missing_page(void **state)
+{
+    enum { STR = 4200 };
+    static unsigned char b[2 + 5 + STR + 5 + 1 + 2 + 1];
+    size_t n = 0;
+    b[n++] = 0x80, b[n++] = 2;
+    b[n++] = 'X', b[n++] = STR & 0xff, b[n++] = STR >> 8, b[n++] = 0, b[n++] = 0;
+    memset(b + n, 'x', STR);
+    n += STR;
+    b[n++] = 'r', b[n++] = 4100 & 0xff, b[n++] = 4100 >> 8, b[n++] = 0, b[n++] = 0; /* page 1 */
+    b[n++] = '0';
+    b[n++] = 'h', b[n++] = 5; /* page 0: never allocated */
+    b[n++] = '.';
+    assert_int_equal(n, sizeof(b));
+    expect_buf(*state, b, n, "t.pkl", "ST205", ST_VERDICT_FAIL);
+}
+
+/* st-005-valid-fn-s-te: the rank limit stops the shape there: one ST901, not one per
+ * dimension past the limit (the walk of the header ends at the first limit). */
+static void test_safetensors_rank_limit_once(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    assert_non_null(ctx);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_RANK, 2), ST_OK);
+    st_report *r =
+        tu_check(ctx, "{\"a\":{\"dtype\":\"U8\",\"shape\":[1,1,1,1,1],\"data_offsets\":[0,1]}}", 1);
+    tu_assert_ids(r, "ST901");
+    assert_int_equal(st_report_finding_count(r), 1);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+    st_report_free(r);
+    st_ctx_free(ctx);
+}
+
+/* st-023-more-than-llu-tensors, st-h04-tensor-limit-by-one: the tensor-count limit, exactly at
+ * its bound (2 tensors pass a limit of 2, a third is ST901). */
+#define T_U8(name, b, e) "\"" name "\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[" #b "," #e "]}"
+static void test_safetensors_tensor_limit(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    assert_non_null(ctx);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_TENSORS, 2), ST_OK);
+    tu_expect(ctx, "{" T_U8("a", 0, 1) "," T_U8("b", 1, 2) "}", 2, "", ST_VERDICT_PASS);
+    st_report *r = tu_check(ctx, "{" T_U8("a", 0, 1) "," T_U8("b", 1, 2) "," T_U8("c", 2, 3) "}", 3);
+    tu_assert_ids(r, "ST901");
+    assert_int_equal(st_report_finding_count(r), 1);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+    st_report_free(r);
+    st_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_oversize),
+        cmocka_unit_test(test_pickle_long_suffix),
+        cmocka_unit_test(test_pickle_memo_missing_page),
+        cmocka_unit_test(test_safetensors_rank_limit_once),
+        cmocka_unit_test(test_safetensors_tensor_limit),
+    };
+    return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
+}
