@@ -357,6 +357,7 @@ static const nm_case nm_cases[] = {
     {"a.ogg", B("OggS\x00\x02"), "ST608", "media", ST_OK},
     {"a.mp3", B("ID3\x03\x00\x00\x00\x00\x00\x00"), "ST608", "media", ST_OK},
     {"a.mp3", B("ID3abc"), "ST608", "text", ST_OK}, /* too short for a tag: text */
+    {"a.bmp", B("BXaaaaaaaaaaaa"), "ST608", "text", ST_OK},
     /* sentencepiece: pieces (1) framed field by field, other fields skipped, nothing else */
     {"t.model",
      B("\x0a\x0b\x0a\x02"
@@ -382,6 +383,13 @@ static const nm_case nm_cases[] = {
      "ST506", "unknown", ST_E_UNSUPPORTED},
     {"t.model", B("\x0a\x02\x0a\x00\x0a"), "ST506", "unknown", ST_E_UNSUPPORTED},
     {"t.model", B("hello\n"), "ST608", "text", ST_OK},
+    /* a piece's fields with the wrong wire types, a field 0, a length cut, a field past it */
+    {"t.model", B("\x0a\x02\x08\x01"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x0a\x02\x10\x01"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x0a\x02\x1a\x00"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x02\x00"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x0a\x01\x0a"), "ST506", "unknown", ST_E_UNSUPPORTED},
+    {"t.model", B("\x0a\x02\x15\x00\x00\x00\x00"), "ST506", "unknown", ST_E_UNSUPPORTED},
     /* msgpack: one map framing the file exactly */
     {"f.msgpack",
      B("\x81\xa1"
@@ -477,8 +485,10 @@ static const nm_case nm_cases[] = {
     {"a.txt", B("a\x1b[0m"), "ST506", "unknown", ST_E_UNSUPPORTED},
     {"dir/model.py", B("import torch\n"), "ST609", "python", ST_OK},
     {NULL, B("plain\n"), "ST608", "text", ST_OK},
-    /* a text whose pickle view imports a module a loader finds is the pickle it is */
+    /* a text whose pickle view imports a module a loader finds is the pickle it is; so is one
+     * that reaches the extension registry */
     {"notes.txt", B("cos\nsystem\n(S'ls'\ntR."), "ST201", "pickle", ST_OK},
+    {"notes.txt", B("\x82\x01."), "ST204", "pickle", ST_OK},
 };
 
 static st_report *nonmodel(st_ctx *ctx, const char *name, const void *bytes, size_t len,
@@ -568,6 +578,22 @@ static void test_nonmodel_text_kinds(void **state)
         assert_string_equal(st_report_finding(r, 0)->message, want);
         st_report_free(r);
     }
+}
+
+/* A pickle view the walk could not finish (its opcode limit) is judged a pickle: fail closed. */
+static void test_nonmodel_view_unfinished(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_PICKLE_OPCODES, 10), ST_OK);
+    static const char text[] = "NNNNNNNNNNNNNNNNNNNNNNNNNNNNNN\n";
+    st_error rc;
+    st_report *r = nonmodel(ctx, "x.txt", text, sizeof(text) - 1, &rc);
+    assert_string_equal(r->format, "pickle");
+    tu_assert_ids(r, "ST901");
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+    st_report_free(r);
+    st_ctx_free(ctx);
 }
 
 /* A policy may lower ST506: the file then is no longer "could not check". */
@@ -1188,6 +1214,7 @@ int main(void)
         cmocka_unit_test(test_nonmodel_module_names),
         cmocka_unit_test(test_nonmodel_text_kinds),
         cmocka_unit_test(test_nonmodel_lowered),
+        cmocka_unit_test(test_nonmodel_view_unfinished),
         cmocka_unit_test(test_nonmodel_read_error),
         cmocka_unit_test(test_lfs_pointers),
         cmocka_unit_test(test_nonmodel_read_error_framed),
