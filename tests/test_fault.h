@@ -62,8 +62,10 @@ static inline st_error tf_read(void *arg, uint64_t off, void *buf, size_t len)
 {
     tf_source *f = arg;
     size_t k = f->reads++;
-    if (f->once ? k == f->fail_at : k >= f->fail_at)
+    if (f->once ? k == f->fail_at : k >= f->fail_at) {
+        memset(buf, 0xa5, len); /* what a check that ignored the failure would go on with */
         return ST_E_IO;
+    }
     memcpy(buf, f->b + off, len);
     return ST_OK;
 }

@@ -252,12 +252,13 @@ static void test_pax(void **state)
         const char *records;
         const char *ids;
     } cases[] = {
-        {"13 path=b///\n", ""},                       /* trailing slashes dropped */
-        {"18 linkpath=x/y/z\n", ""},                  /* applies to links only */
-        {"12 size=999\n", "ST208,ST320"},             /* differs from the header (then reads on) */
-        {"10 size=5\n", ""},                          /* agrees */
-        {"11 size=x5\n", "ST320"},                    /* not a decimal number */
-        {"9 size=\n", "ST320"},                       /* empty */
+        {"13 path=b///\n", ""},           /* trailing slashes dropped */
+        {"18 linkpath=x/y/z\n", ""},      /* applies to links only */
+        {"12 size=999\n", "ST208,ST320"}, /* differs from the header (then reads on) */
+        {"10 size=5\n", ""},              /* agrees */
+        {"11 size=10\n", "ST208,ST320"},  /* differs, same blocks: the pax size is read */
+        {"11 size=x5\n", "ST320"},        /* not a decimal number */
+        {"9 size=\n", "ST320"},           /* empty */
         {"30 size=123456789012345678901\n", "ST320"}, /* too long */
         {"22 GNU.sparse.major=1\n", "ST324"},         /* sparse */
         {"21 GNU.sparse.name=b\n", ""},               /* a sparse file's name */
@@ -592,6 +593,37 @@ static void test_torch_tar(void **state)
     free(t.b);
 }
 
+/* A record field cut by the end of the member where the member ends the file: the length
+ * check, not a failing read, reports it. */
+static void test_record_at_file_end(void **state)
+{
+    st_ctx *ctx = *state;
+    blob ts;
+    tensors(&ts, 1, 1);
+    unsigned char st[512];
+    size_t o = 0, k = 512 - 3 - 42;
+    memcpy(st, stor_count, sizeof(stor_count) - 1);
+    o += sizeof(stor_count) - 1;
+    memcpy(st + o, "\x80\x02X", 3);
+    o += 3;
+    for (int i = 0; i < 4; i++)
+        st[o++] = (unsigned char)(k >> (8 * i));
+    memset(st + o, 'k', k);
+    o += k;
+    memcpy(st + o, "X\x03\0\0\0cpuctorch\nFloatStorage\n\x87.", 30);
+    o += 30;
+    memcpy(st + o, "\x04\0\0", 3); /* 3 of the element count's 8 bytes */
+    o += 3;
+    assert_int_equal(o, 512);
+    tbuf t = {0};
+    tb_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
+    tb_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, '0', NULL);
+    tb_member(&t, "tensors", ts.b, ts.n, '0', NULL);
+    tb_member(&t, "storages", st, sizeof(st), '0', NULL); /* no end blocks after it */
+    expect_tar_only(ctx, &t, "ST312", ST_OK);
+    free(t.b);
+}
+
 /* Parts missing, duplicated, extra members, links and irregular types. */
 static void test_torch_parts(void **state)
 {
@@ -768,13 +800,21 @@ static void test_faults(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_numeric_fields), cmocka_unit_test(test_plain),
-        cmocka_unit_test(test_bad_headers),    cmocka_unit_test(test_pax),
-        cmocka_unit_test(test_gnu_long),       cmocka_unit_test(test_sparse),
-        cmocka_unit_test(test_member_limit),   cmocka_unit_test(test_names),
-        cmocka_unit_test(test_torch_tar),      cmocka_unit_test(test_torch_parts),
-        cmocka_unit_test(test_plain_sparse),   cmocka_unit_test(test_link_to_directory),
-        cmocka_unit_test(test_deep_links),     cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_numeric_fields),
+        cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_bad_headers),
+        cmocka_unit_test(test_pax),
+        cmocka_unit_test(test_gnu_long),
+        cmocka_unit_test(test_sparse),
+        cmocka_unit_test(test_member_limit),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_torch_tar),
+        cmocka_unit_test(test_torch_parts),
+        cmocka_unit_test(test_plain_sparse),
+        cmocka_unit_test(test_link_to_directory),
+        cmocka_unit_test(test_record_at_file_end),
+        cmocka_unit_test(test_deep_links),
+        cmocka_unit_test(test_faults),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
