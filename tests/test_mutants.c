@@ -4,6 +4,7 @@
  * added. Each case names the mutant it kills. Inputs are generated here; every case asserts
  * the exact finding ids and the verdict.
  */
+#include "test_fault.h"
 #include "test_util.h"
 
 #include "json/json.h"
@@ -94,6 +95,37 @@ static void test_safetensors_tensor_limit(void **state)
     st_ctx_free(ctx);
 }
 
+/* st-046-could-not-read-the, st-047-could-not-read-the, st-049-err-read-header-s: a valid
+ * safetensors file whose reads fail, each in turn (with and without --deep): every one ends
+ * the check as an I/O error with exactly ST902, never a header or tensor data judged from
+ * bytes never read. */
+static void reads_fail_exactly(st_ctx *ctx, tf_check fn, const unsigned char *b, size_t n)
+{
+    char ids[512];
+    size_t total;
+    assert_int_equal(tf_run(ctx, fn, b, n, (size_t)-1, -1, ids, sizeof(ids), &total), ST_OK);
+    assert_string_equal(ids, "");
+    assert_true(total > 0);
+    for (size_t k = 0; k < total; k++) {
+        assert_int_equal(tf_run(ctx, fn, b, n, k, -1, ids, sizeof(ids), NULL), ST_E_IO);
+        assert_string_equal(ids, "ST902");
+    }
+}
+
+static void test_safetensors_reads_fail(void **state)
+{
+    size_t n;
+    static const char hdr[] = "{" T_U8("a", 0, 1) "}";
+    unsigned char *b = tu_frame(hdr, strlen(hdr), 1, 1, &n);
+    reads_fail_exactly(*state, st_safetensors_check, b, n);
+    st_ctx *deep = st_ctx_new();
+    assert_non_null(deep);
+    st_ctx_set_deep(deep, 1);
+    reads_fail_exactly(deep, st_safetensors_check, b, n);
+    st_ctx_free(deep);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -102,6 +134,7 @@ int main(void)
         cmocka_unit_test(test_pickle_memo_missing_page),
         cmocka_unit_test(test_safetensors_rank_limit_once),
         cmocka_unit_test(test_safetensors_tensor_limit),
+        cmocka_unit_test(test_safetensors_reads_fail),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
