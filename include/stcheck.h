@@ -27,6 +27,9 @@ extern "C" {
 #endif
 
 #define ST_VERSION_STRING "0.1.0"
+/* The API's version: raised whenever a public struct, enum or signature changes incompatibly, so
+ * a binding that mirrors them (bindings/python) can refuse a library it would misread. */
+#define ST_API_VERSION 1
 
 /* Symbols of the public API; everything else in the shared library is hidden. */
 #if defined(__GNUC__)
@@ -104,6 +107,15 @@ typedef struct {
     const char *title;   /* short name */
     const char *summary; /* one sentence */
 } st_rule;
+
+/* ---- version ---------------------------------------------------------------------------- */
+/* The library's own ST_VERSION_STRING and ST_API_VERSION, for programs that load it at run time
+ * (the macros are those of the header a program was compiled with). */
+ST_API const char *st_version(void);
+ST_API int st_api_version(void);
+/* Frees what the library returns malloc'd (st_ctx_policy_json, st_rule_explain,
+ * st_doc_write_string) from a program that cannot call the library's free (a binding). */
+ST_API void st_free(void *p);
 
 /* ---- context ---------------------------------------------------------------------------- */
 ST_API st_ctx *st_ctx_new(void);
@@ -285,6 +297,9 @@ ST_API st_doc *st_doc_new(st_doc_format format);      /* NULL when out of memory
 ST_API int st_doc_add(st_doc *d, const st_report *r); /* 0, or -1 when out of memory */
 ST_API int st_doc_write(st_doc *d, FILE *out);        /* 0, or -1 on error; write once */
 ST_API void st_doc_free(st_doc *d);
+/* The document as a NUL-terminated string (malloc'd; st_free it) instead of st_doc_write; NULL
+ * when out of memory or on a write error. Write once, either way. */
+ST_API char *st_doc_write_string(st_doc *d);
 
 /* ---- convert and compare (docs/convert.md) -------------------------------------------- */
 /* Converts a PyTorch checkpoint (zip or legacy) to a safetensors file without executing it.
