@@ -437,12 +437,14 @@ for k, (fname, raw, fmt, ids, verdict, code) in enumerate([
     exact_case(f"sniff-{k}", {}, fname, raw, fmt, ids, verdict, code)
 exact_case("sniff-bare-name", {}, "m.index.fp16.json", b'{"weight_map": {"a": "../x"}}',
            "shard-index", ["ST611"], "fail", 1, relative=True)
-# listed and held names that sort next to each other: "ab" listed, "ac" and "zz" held
+# listed and held names that sort next to each other: "ab", "acx" and "ah" listed; "ac", "ag"
+# and "zz" held (each listed name missing, each held name unlisted)
 exact_case("listed-held-neighbours",
            {"s.safetensors": gen.frame({"ac": gen.t("U8", [1], 0, 1),
-                                        "zz": gen.t("U8", [1], 1, 2)}, 2)},
-           IX, b'{"weight_map": {"ab": "s.safetensors"}}', "shard-index",
-           ["ST613", "ST615", "ST615"], "fail", 1)
+                                        "ag": gen.t("U8", [1], 1, 2),
+                                        "zz": gen.t("U8", [1], 2, 3)}, 3)},
+           IX, json.dumps({"weight_map": {k: "s.safetensors" for k in ("ab", "acx", "ah")}})
+           .encode(), "shard-index", ["ST613"] * 3 + ["ST615"] * 3, "fail", 1)
 exact_case("sniff-limit", {"p.json": b'{"limits": {"header_bytes": 64}}'}, "big.json",
            b'{"weight_map": {"a": "../x"}, "pad": "' + b"x" * 100 + b'"}', "unknown", ["ST903"],
            "could not check", 2,
