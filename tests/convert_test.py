@@ -26,7 +26,7 @@ STCHECK, OUT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 ORDER = ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32",
          "F32", "F64", "I64", "U64"]
 SIZE = {"BOOL": 1, "U8": 1, "I8": 1, "I16": 2, "F16": 2, "BF16": 2, "I32": 4, "F32": 4,
-        "F64": 8, "I64": 8}
+        "F64": 8, "I64": 8, "U64": 8, "U32": 4, "U16": 2}
 failures = []
 
 
@@ -126,6 +126,33 @@ def main():
             verify_against_torch(ref, out, expected[name])
             code, verdict, got, _ = run_json("compare", src, out)
             check((code, verdict, got) == (0, "pass", []), f"compare {name} with its output")
+
+    # .npz of plain arrays (numpy.savez), every array compared with numpy.load's
+    import numpy as np
+    out = os.path.join(OUT, "arrays.safetensors")
+    code, verdict, got, _ = run_json("convert", os.path.join(gen, "arrays.npz"), out)
+    check((code, got) == (0, []), f"convert arrays.npz: {code} {got}")
+    if os.path.exists(out):
+        raw, meta, tensors = read_safetensors(out)
+        expected_layout(raw, meta, tensors)
+        npd = {"float64": "F64", "float32": "F32", "float16": "F16", "int64": "I64",
+               "int32": "I32", "int16": "I16", "int8": "I8", "uint64": "U64", "uint32": "U32",
+               "uint16": "U16", "uint8": "U8", "bool": "BOOL"}
+        with np.load(os.path.join(gen, "arrays.npz")) as z:
+            check(set(z.files) == set(tensors), "npz: every array converted")
+            for k in z.files:
+                a = z[k]
+                want = np.ascontiguousarray(a.astype(a.dtype.newbyteorder("<"))).tobytes()
+                dt, shape, data = tensors.get(k, (None, None, None))
+                check(dt == npd[a.dtype.name] and shape == list(a.shape) and data == want,
+                      f"npz {k}: {dt} {shape}")
+        code, _, got, _ = run_json("compare", os.path.join(gen, "arrays.npz"), out)
+        check((code, got) == (0, []), f"compare arrays.npz with its output: {code} {got}")
+    for name, ids in (("npz-compressed.npz", ["ST672"]), ("npz-complex.npz", ["ST672"]),
+                      ("npz-structured.npz", ["ST672"]), ("npz-mixed.npz", ["ST672"])):
+        code, _, got, _ = run_json("convert", os.path.join(gen, name), os.path.join(OUT, "n.st"))
+        check((code, got) == (1, ids) and not os.path.exists(os.path.join(OUT, "n.st")),
+              f"convert {name}: {code} {got}")
 
     def data_of(n):
         with open(os.path.join(OUT, n), "rb") as fh:

@@ -255,6 +255,73 @@ def plan_files(out):
                 struct.pack("<q", 8) + struct.pack("<8f", *range(8)))
 
 
+def npy_member(header, data=b"", version=1):
+    h = header.encode("latin-1")
+    if version == 1:
+        return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + data
+    return b"\x93NUMPY\x02\x00" + struct.pack("<I", len(h)) + h + data
+
+
+def npz_files(out):
+    import numpy as np
+    arrays = {"f8": np.arange(5, dtype="<f8"), "f4": np.arange(6, dtype="<f4").reshape(2, 3),
+              "f2": np.arange(4, dtype="<f2"), "i8": np.arange(-3, 3, dtype="<i8"),
+              "i4": np.arange(4, dtype="<i4"), "i2": np.arange(4, dtype="<i2"),
+              "i1": np.arange(-2, 2, dtype="i1"), "u8": np.arange(3, dtype="<u8"),
+              "u4": np.arange(3, dtype="<u4"), "u2": np.arange(3, dtype="<u2"),
+              "u1": np.arange(3, dtype="u1"), "b1": np.array([True, False]),
+              "scalar": np.array(2.5), "empty": np.zeros((0, 3), dtype="<f4"),
+              "fortran": np.asfortranarray(np.arange(12, dtype="<f4").reshape(3, 4)),
+              "big": np.arange(5, dtype=">f4"), "big16": np.arange(3, dtype=">i2")}
+    np.savez(os.path.join(out, "arrays.npz"), **arrays)
+    np.savez_compressed(os.path.join(out, "npz-compressed.npz"), a=np.arange(3.0))
+    np.savez(os.path.join(out, "npz-complex.npz"), a=np.ones(2, dtype=np.complex64))
+    np.savez(os.path.join(out, "npz-structured.npz"), a=np.zeros(2, dtype=[("x", "<f4")]))
+    ok = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }"
+    bad = ["{'descr': '=f4', 'fortran_order': False, 'shape': (2,), }",
+           "{'descr': '<f4x 'fortran_order': False, 'shape': (2,), }",
+           "{'descr': '<q9', 'fortran_order': False, 'shape': (2,), }",
+           "{'descr': '<f4'; 'fortran_order': False, 'shape': (2,), }",
+           "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), }",
+           "{'descr': '<f4', 'fortran_order': False; 'shape': (2,), }",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (x,), }",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2;), }",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (" + "1, " * 70 + "), }",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), ",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }    x",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }    ",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4), }",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (9,), }",
+           "{'descr': '<f",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (22",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (18446744073709551616,), }"]
+    for i, h in enumerate(bad):
+        with zipfile.ZipFile(os.path.join(out, "npz-bad-%02d.npz" % i), "w") as z:
+            z.writestr("a.npy", npy_member(h + ("\n" if not h.endswith("    ") and "x" not in h[-2:]
+                                               else ""), b"\0" * 8))
+    with zipfile.ZipFile(os.path.join(out, "npz-big1.npz"), "w") as z:
+        z.writestr("a.npy", npy_member(ok.replace("<f4", ">i1") + "\n", b"\1\2"))
+    with zipfile.ZipFile(os.path.join(out, "npz-noext.npz"), "w") as z:
+        z.writestr("x", npy_member(ok + "\n", struct.pack("<2f", 1, 2)))
+    with zipfile.ZipFile(os.path.join(out, "npz-longheader.npz"), "w") as z:
+        z.writestr("a.npy", b"\x93NUMPY\x01\x00\x00\x01" + b" " * 100)
+    with zipfile.ZipFile(os.path.join(out, "npz-v2.npz"), "w") as z:
+        z.writestr("a.npy", npy_member(ok + "\n", struct.pack("<2f", 1, 2), version=2))
+    with zipfile.ZipFile(os.path.join(out, "npz-mixed.npz"), "w") as z:
+        z.writestr("a.npy", npy_member(ok + "\n", struct.pack("<2f", 1, 2)))
+        z.writestr("readme.txt", b"hello")
+    with zipfile.ZipFile(os.path.join(out, "npz-short.npz"), "w") as z:
+        z.writestr("a.npy", b"\x93NUMPY")
+    with zipfile.ZipFile(os.path.join(out, "npz-hugeheader.npz"), "w") as z:
+        z.writestr("a.npy", b"\x93NUMPY\x01\x00\xff\xff" + b" " * 100)
+    with zipfile.ZipFile(os.path.join(out, "npz-twice.npz"), "w") as z:
+        z.writestr("a.npy", npy_member(ok + "\n", struct.pack("<2f", 1, 2)))
+        z.writestr("a.npy", npy_member(ok + "\n", struct.pack("<2f", 3, 4)))
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -299,6 +366,7 @@ def main():
     with open(os.path.join(out, "truncated.pt"), "wb") as f:
         f.write(data[:len(data) // 2])
     plan_files(out)
+    npz_files(out)
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)
 

@@ -256,12 +256,22 @@ static void ids_of(const st_report *r, char *out, size_t size)
         k += (size_t)snprintf(out + k, size - k, "%s%s", k ? " " : "", r->findings[i].id);
 }
 
+/* The reading a plan takes: the report's format, or "npz" for numpy.savez's zips. */
+static const char *plan_format(const st_report *r)
+{
+    const char *fmt = st_report_format(r), *kind = st_report_kind(r);
+    if (strcmp(fmt, "zip") == 0 && kind != NULL && strcmp(kind, "npz") == 0)
+        return "npz";
+    return fmt;
+}
+
 /* A plan of the input open on src, or the reason there is none (findings in r). */
 static st_error input_plan(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
                            st_cv_plan *p, int *refused)
 {
-    const char *fmt = st_report_format(r);
-    int checkpoint = strcmp(fmt, "pytorch") == 0 || strcmp(fmt, "pytorch-legacy") == 0;
+    const char *fmt = plan_format(r);
+    int checkpoint = strcmp(fmt, "pytorch") == 0 || strcmp(fmt, "pytorch-legacy") == 0 ||
+                     strcmp(fmt, "npz") == 0;
     st_error err =
         checkpoint ? st_cv_plan_build(ctx, r, src, name, fmt, 1, p, refused) : ST_E_UNSUPPORTED;
     if (err == ST_E_UNSUPPORTED)
@@ -511,8 +521,7 @@ static int load_side(st_ctx *ctx, st_report *r, const char *path, side *s)
         return -1;
     }
     int refused = 0;
-    st_error err =
-        st_cv_plan_build(ctx, r, &s->src, path, st_report_format(cr), 0, &s->plan, &refused);
+    st_error err = st_cv_plan_build(ctx, r, &s->src, path, plan_format(cr), 0, &s->plan, &refused);
     st_report_free(cr);
     if (err != ST_OK || refused) {
         st_report_add(r, ST_R_CMP_INPUT, 0, 0, "%s cannot be compared (%s)", shown,

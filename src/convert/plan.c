@@ -771,6 +771,145 @@ static st_error safetensors_plan(cpt *c, st_cv_plan *p)
     return err;
 }
 
+/* ---- .npz of plain arrays ----------------------------------------------------------------- */
+
+/* numpy's dtype.str of the plain numeric types (numpy/lib/format.py writes it as 'descr') */
+static const struct {
+    char code[3];
+    st_dtype dt;
+} npy_types[] = {{"f8", ST_DT_F64}, {"f4", ST_DT_F32}, {"f2", ST_DT_F16}, {"i8", ST_DT_I64},
+                 {"i4", ST_DT_I32}, {"i2", ST_DT_I16}, {"i1", ST_DT_I8},  {"u8", ST_DT_U64},
+                 {"u4", ST_DT_U32}, {"u2", ST_DT_U16}, {"u1", ST_DT_U8},  {"b1", ST_DT_BOOL}};
+
+static int eat(const char **p, const char *end, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0)
+        return -1;
+    *p += n;
+    return 0;
+}
+
+/* The header exactly as numpy's _write_array_header writes it:
+ * "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }" then spaces and '\n'. */
+static int npy_header(const char *h, size_t n, st_cv_tensor *t, int *fortran)
+{
+    const char *p = h, *end = h + n;
+    unsigned k;
+    if (eat(&p, end, "{'descr': '") || end - p < 4 || p[3] != '\'' ||
+        (p[0] != '<' && p[0] != '>' && p[0] != '|'))
+        return -1;
+    for (k = 0; k < sizeof(npy_types) / sizeof(npy_types[0]); k++)
+        if (memcmp(p + 1, npy_types[k].code, 2) == 0)
+            break;
+    if (k == sizeof(npy_types) / sizeof(npy_types[0]))
+        return -1;
+    t->dtype = npy_types[k].dt;
+    t->swap = p[0] == '>' && st_dtype_size(t->dtype) > 1;
+    p += 4;
+    if (eat(&p, end, ", 'fortran_order': "))
+        return -1;
+    *fortran = eat(&p, end, "True") == 0;
+    if ((!*fortran && eat(&p, end, "False")) || eat(&p, end, ", 'shape': ("))
+        return -1;
+    while (p < end && *p != ')') {
+        uint64_t v = 0;
+        if (*p < '0' || *p > '9' || t->rank >= 64)
+            return -1;
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            if (st_mul_u64(v, 10, &v) || st_add_u64(v, (uint64_t)(*p - '0'), &v))
+                return -1;
+        t->shape[t->rank++] = v;
+        if (eat(&p, end, ", ") != 0 && eat(&p, end, ",") != 0 && (p >= end || *p != ')'))
+            return -1;
+    }
+    if (eat(&p, end, "), }"))
+        return -1;
+    while (p < end && *p == ' ')
+        p++;
+    return p + 1 == end && *p == '\n' ? 0 : -1;
+}
+
+/* Strides of a C- or Fortran-ordered array; numel and bytes, overflow-checked. */
+static int npy_layout(st_cv_tensor *t, int fortran)
+{
+    uint64_t prod = 1;
+    t->stride = t->shape + t->rank;
+    for (unsigned i = 0; i < t->rank; i++) {
+        unsigned d = fortran ? i : t->rank - 1 - i;
+        t->stride[d] = prod;
+        if (st_mul_u64(prod, t->shape[d], &prod))
+            return -1;
+    }
+    t->numel = prod;
+    t->span = prod;
+    t->contiguous = !fortran || t->rank <= 1;
+    return st_mul_u64(prod, st_dtype_size(t->dtype), &t->nbytes);
+}
+
+static int name_order(const void *pa, const void *pb)
+{
+    return strcmp(((const st_cv_tensor *)pa)->name, ((const st_cv_tensor *)pb)->name);
+}
+
+/* One member: "<name>.npy", stored, a plain array (numpy.lib.format.read_array). */
+static int npz_member(cpt *c, const st_zip *z, const st_zip_entry *e, st_cv_tensor *t)
+{
+    char name[4096], hdr[4096];
+    unsigned char pre[12];
+    st_zip_name(z, e, name, sizeof(name));
+    size_t nl = strlen(name);
+    if (nl < 4 || strcmp(name + nl - 4, ".npy") != 0)
+        return storage_unusable(c, name, "not an .npy member");
+    if (e->method != 0)
+        return storage_unusable(c, name, "compressed (convert reads stored members in place)");
+    if (e->usize < 12 || st_src_read(c->src, e->data_off, pre, 12) != ST_OK)
+        return storage_unusable(c, name, "too short for an .npy header");
+    int v1 = pre[6] == 1;
+    uint64_t hl = v1 ? (uint64_t)pre[8] | (uint64_t)pre[9] << 8 : st_le64(pre + 8) & 0xffffffffu;
+    uint64_t at = v1 ? 10 : 12, avail = e->usize - at;
+    int fortran = 0;
+    t->shape = calloc(129, sizeof(uint64_t));
+    if (t->shape == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        return -1;        /* GCOVR_EXCL_LINE: allocation failure */
+    if (hl >= sizeof(hdr) || hl > avail ||
+        st_src_read(c->src, e->data_off + at, hdr, (size_t)hl) != ST_OK ||
+        npy_header(hdr, (size_t)hl, t, &fortran) != 0 || npy_layout(t, fortran) != 0 ||
+        t->nbytes > avail - hl)
+        return storage_unusable(c, name, "not a plain numeric array numpy writes");
+    t->name_len = nl - 4;
+    t->name = strdup(name);
+    if (t->name == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        return -1;       /* GCOVR_EXCL_LINE: allocation failure */
+    t->name[nl - 4] = '\0';
+    t->base = e->data_off + at + hl;
+    return 0;
+}
+
+static st_error npz_plan(cpt *c, st_input *in, st_cv_plan *p)
+{
+    st_zip z;
+    st_error err = st_zip_walk(in, &z);
+    if (err != ST_OK) /* GCOVR_EXCL_BR_LINE: the check walked this archive */
+        return err;   /* GCOVR_EXCL_LINE: see above */
+    p->t = calloc(z.n + 1, sizeof(st_cv_tensor));
+    p->alias = calloc(1, sizeof(st_cv_alias));
+    if (p->t == NULL || p->alias == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        err = ST_E_NOMEM;                 /* GCOVR_EXCL_LINE: allocation failure */
+    for (size_t i = 0; err == ST_OK && i < z.n && !c->refused; i++, p->n++)
+        if (npz_member(c, &z, &z.e[i], &p->t[i]) != 0 && !c->refused)
+            err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+    st_zip_free(&z);
+    if (err != ST_OK || c->refused)
+        return err;
+    qsort(p->t, p->n, sizeof(*p->t), name_order);
+    for (size_t i = 1; i < p->n && !c->refused; i++)
+        if (strcmp(p->t[i - 1].name, p->t[i].name) == 0)
+            storage_unusable(c, p->t[i].name, "two members of this name");
+    qsort(p->t, p->n, sizeof(*p->t), crate_cmp);
+    return ST_OK;
+}
+
 /* ---- entry ------------------------------------------------------------------------------ */
 
 st_error st_cv_plan_build(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
@@ -798,6 +937,8 @@ st_error st_cv_plan_build(const st_ctx *ctx, st_report *r, const st_src *src, co
             err = legacy_plan(&c, &in, p);
         else if (strcmp(format, "safetensors") == 0)
             err = safetensors_plan(&c, p);
+        else if (strcmp(format, "npz") == 0)
+            err = npz_plan(&c, &in, p);
         else
             err = ST_E_UNSUPPORTED;
     }
