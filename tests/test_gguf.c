@@ -927,7 +927,7 @@ static void on_found(void *arg, st_jj_kind kind, size_t pos, size_t len, const c
 static unsigned jinja(const char *t, unsigned depth)
 {
     sink_got g = {0};
-    st_jj_sink s = {on_found, &g, depth};
+    st_jj_sink s = {on_found, &g, depth, NULL, 0};
     st_jinja_check(t, strlen(t), &s);
     return g.kinds;
 }
@@ -1158,6 +1158,51 @@ static void test_io_errors(void **state)
     st_ctx_free(ctx);
 }
 
+/* A policy extends the template allowlist (gguf.template_allow); underscores stay refused. */
+static void test_template_policy(void **state)
+{
+    (void)state;
+    static const char *const tpl[] = {"{{ x|attr('y') }}", "{{ x is callable }}", "{{ open(1) }}",
+                                      "{{ x.pop() }}",     "{{ cycler }}",        "{{ x.mro }}"};
+    st_ctx *ctx = st_ctx_new();
+    char err[256];
+    assert_int_equal(st_ctx_load_policy_text(ctx,
+                                             "{\"gguf\": {\"template_allow\": [\"filter:attr\", "
+                                             "\"test:callable\", \"global:open\", \"method:pop\", "
+                                             "\"name:cycler\", \"attribute:mro\"]}}",
+                                             NULL, err, sizeof(err)),
+                     ST_OK);
+    for (size_t i = 0; i < sizeof(tpl) / sizeof(tpl[0]); i++) {
+        gb b;
+        size_t len;
+        start(&b, 3);
+        arch(&b);
+        kv_str(&b, "tokenizer.chat_template", tpl[i]);
+        tensor(&b, "a", 1, NE8, 0, 0);
+        unsigned char *p = finish(&b, 3, 32, 32, 0, &len);
+        EXPECT(ctx, p, len, "", PASS);
+        start(&b, 3);
+        arch(&b);
+        kv_str(&b, "tokenizer.chat_template", tpl[i]);
+        tensor(&b, "a", 1, NE8, 0, 0);
+        p = finish(&b, 3, 32, 32, 0, &len);
+        EXPECT(*state ? *state : ctx, p, len, "ST741", FAIL); /* the default policy */
+    }
+    static const char *const bad[] = {
+        "{\"gguf\": {\"template_allow\": [\"filter:_x\"]}}",
+        "{\"gguf\": {\"template_allow\": [\"statement:do\"]}}",
+        "{\"gguf\": {\"template_allow\": [\"filter:a.b\"]}}",
+        "{\"gguf\": {\"other\": 1}}",
+        "{\"gguf\": []}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(st_ctx_load_policy_text(ctx, bad[i], NULL, err, sizeof(err)), ST_E_INVAL);
+    char *json = st_ctx_policy_json(ctx);
+    assert_non_null(strstr(json, "filter:attr"));
+    free(json);
+    st_ctx_free(ctx);
+}
+
 static void test_types_table(void **state)
 {
     (void)state;
@@ -1173,14 +1218,15 @@ static void test_types_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_header),        cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_truncation),    cmocka_unit_test(test_alignment),
-        cmocka_unit_test(test_tensors),       cmocka_unit_test(test_duplicates),
-        cmocka_unit_test(test_layout),        cmocka_unit_test(test_trailing),
-        cmocka_unit_test(test_known_keys),    cmocka_unit_test(test_deep),
-        cmocka_unit_test(test_report_fields), cmocka_unit_test(test_sparse_maxima),
-        cmocka_unit_test(test_templates),     cmocka_unit_test(test_template_file),
-        cmocka_unit_test(test_types_table),   cmocka_unit_test(test_io_errors),
+        cmocka_unit_test(test_header),          cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_truncation),      cmocka_unit_test(test_alignment),
+        cmocka_unit_test(test_tensors),         cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_layout),          cmocka_unit_test(test_trailing),
+        cmocka_unit_test(test_known_keys),      cmocka_unit_test(test_deep),
+        cmocka_unit_test(test_report_fields),   cmocka_unit_test(test_sparse_maxima),
+        cmocka_unit_test(test_templates),       cmocka_unit_test(test_template_file),
+        cmocka_unit_test(test_types_table),     cmocka_unit_test(test_io_errors),
+        cmocka_unit_test(test_template_policy),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

@@ -89,6 +89,7 @@ static int copy_list(st_strlist *dst, const st_strlist *src)
     X(formats_deny)                                                                                \
     X(pk_allow)                                                                                    \
     X(pk_deny)                                                                                     \
+    X(tpl_allow)                                                                                   \
     X(meta_keys)                                                                                   \
     X(meta_values)                                                                                 \
     X(ov_globs)                                                                                    \

@@ -37,6 +37,9 @@ struct st_ctx {
     st_strlist pk_allow, pk_deny;
     int pk_replace_allow; /* the policy's allow list replaces the built-in one */
     int pk_replace_deny;  /* the policy's deny list replaces the built-in one */
+    /* GGUF chat templates (policy "gguf.template_allow"): "filter:NAME", "test:NAME",
+     * "global:NAME", "method:NAME", "name:NAME" or "attribute:NAME" added to the allowlist */
+    st_strlist tpl_allow;
     /* required safetensors __metadata__ (policy "safetensors.require_metadata"):
      * keys, and the value each must have ("" in meta_any: any value) */
     st_strlist meta_keys, meta_values;

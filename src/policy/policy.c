@@ -197,6 +197,45 @@ static int apply_pickle(st_ctx *c, const cJSON *obj, errbuf *e)
     return 0;
 }
 
+/* gguf.template_allow entries: KIND:NAME, KIND one the template checker extends (statements
+ * change the parse and are not extensible; a leading underscore is never allowed). */
+static int valid_template_entry(const char *s)
+{
+    static const char *const kinds[] = {
+        "filter:", "test:", "global:", "method:", "name:", "attribute:"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        size_t n = strlen(kinds[i]);
+        if (strncmp(s, kinds[i], n) != 0 || s[n] == '\0' || s[n] == '_')
+            continue;
+        for (const char *p = s + n; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '_'))
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int apply_gguf(st_ctx *c, const cJSON *obj, errbuf *e)
+{
+    if (!cJSON_IsObject(obj))
+        return fail(e, "gguf", "must be an object (template_allow)");
+    for (const cJSON *it = obj->child; it != NULL; it = it->next) {
+        char path[64];
+        snprintf(path, sizeof(path), "gguf.%.30s", it->string);
+        if (strcmp(it->string, "template_allow") != 0)
+            return fail(e, path, "unknown key (template_allow)");
+        if (set_list(&c->tpl_allow, it, path, e) != 0)
+            return -1;
+        for (size_t i = 0; i < c->tpl_allow.n; i++)
+            if (!valid_template_entry(c->tpl_allow.v[i]))
+                return fail(e, path,
+                            "entries are KIND:NAME, KIND one of filter, test, global, method, "
+                            "name, attribute; NAME without a leading underscore");
+    }
+    return 0;
+}
+
 static int apply_require_metadata(st_ctx *c, const cJSON *obj, errbuf *e)
 {
     const char *p = "safetensors.require_metadata";
@@ -349,6 +388,8 @@ static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int dept
             rc = apply_formats(c, it, e);
         else if (strcmp(k, "pickle") == 0)
             rc = apply_pickle(c, it, e);
+        else if (strcmp(k, "gguf") == 0)
+            rc = apply_gguf(c, it, e);
         else if (strcmp(k, "walk_extensions") == 0)
             rc = set_list(&c->walk_ext, it, "walk_extensions", e);
         else if (strcmp(k, "safetensors") == 0)
@@ -381,10 +422,10 @@ static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int dept
             snprintf(path, sizeof(path), "%.40s", k);
             rc = fail(e, path,
                       in_override ? "unknown key in an override (description, fail_on, severity, "
-                                    "limits, formats, symlinks, git_store, pickle, "
+                                    "limits, formats, symlinks, git_store, pickle, gguf, "
                                     "safetensors, walk_extensions)"
                                   : "unknown key (extends, description, fail_on, severity, "
-                                    "limits, formats, symlinks, git_store, pickle, "
+                                    "limits, formats, symlinks, git_store, pickle, gguf, "
                                     "safetensors, walk_extensions, overrides)");
         }
     }
@@ -478,6 +519,8 @@ static void add_more_json(cJSON *doc, const st_ctx *ctx)
     cJSON_AddItemToObject(pk, "deny", list_json(&ctx->pk_deny));
     cJSON_AddBoolToObject(pk, "replace_allowlist", ctx->pk_replace_allow);
     cJSON_AddBoolToObject(pk, "replace_denylist", ctx->pk_replace_deny);
+    cJSON *gg = cJSON_AddObjectToObject(doc, "gguf");
+    cJSON_AddItemToObject(gg, "template_allow", list_json(&ctx->tpl_allow));
     cJSON *req =
         cJSON_AddObjectToObject(cJSON_AddObjectToObject(doc, "safetensors"), "require_metadata");
     for (size_t i = 0; req != NULL && i < ctx->meta_keys.n; i++) { /* GCOVR_EXCL_BR_LINE: alloc */

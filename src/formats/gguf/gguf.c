@@ -161,7 +161,7 @@ static void u8_lead(u8state *s, unsigned char c)
 static int plain8(uint64_t w)
 {
     uint64_t low = (w - 0x21 * ONES) & ~w & HIGH; /* a byte below 0x21 */
-    uint64_t del = (w + ONES) & HIGH;              /* 0x7f (or a high byte, tested too) */
+    uint64_t del = (w + ONES) & HIGH;             /* 0x7f (or a high byte, tested too) */
     return ((w & HIGH) | low | del) == 0;
 }
 

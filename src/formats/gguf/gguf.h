@@ -126,6 +126,9 @@ typedef struct {
     void (*found)(void *arg, st_jj_kind kind, size_t pos, size_t len, const char *what);
     void *arg;
     unsigned max_depth; /* nesting of blocks and expressions */
+    /* the policy's additions (gguf.template_allow): "filter:NAME", "method:NAME", ... */
+    char *const *extra;
+    size_t n_extra;
 } st_jj_sink;
 
 /* Tokenizes and parses a template, reports through sink; returns the number of syntax,

@@ -330,7 +330,8 @@ static void check_templates(st_gguf *g)
         if (!kv->has_sval || strncmp(st_gguf_key(g, i), "tokenizer.chat_template", 23) != 0)
             continue;
         tpl_ctx t = {g, kv};
-        st_jj_sink sink = {tpl_found, &t, (unsigned)g->ctx->limits[ST_LIMIT_TEMPLATE_DEPTH]};
+        st_jj_sink sink = {tpl_found, &t, (unsigned)g->ctx->limits[ST_LIMIT_TEMPLATE_DEPTH],
+                           g->ctx->tpl_allow.v, g->ctx->tpl_allow.n};
         st_jinja_check(g->arena + kv->sval_off, kv->sval_len, &sink);
     }
 }

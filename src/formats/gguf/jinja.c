@@ -117,6 +117,18 @@ static int in_list(const char *const *list, size_t n, const char *p, size_t len)
 }
 #define IN(list, p, n) in_list(list, sizeof(list) / sizeof(list[0]), p, n)
 
+/* Nonzero when the policy added kind:name (kind with its colon) to the allowlist. */
+static int extra(const jj *j, const char *kind, const char *p, size_t n)
+{
+    size_t k = strlen(kind);
+    for (size_t i = 0; i < j->sink->n_extra; i++) {
+        const char *e = j->sink->extra[i];
+        if (strncmp(e, kind, k) == 0 && strlen(e + k) == n && memcmp(e + k, p, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int nl_has(const nlist *l, const char *p, size_t n)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -348,9 +360,10 @@ static void judge_name(expr *x, const tok *t, const tok *next)
     const char *p = j->s + t->pos;
     if (p[0] == '_')
         found(j, ST_JJ_DENIED, t->pos, t->len, "name ", p, t->len, " starts with an underscore");
-    else if (IN(denied_names, p, t->len))
+    else if (IN(denied_names, p, t->len) && !extra(j, "name:", p, t->len))
         found(j, ST_JJ_DENIED, t->pos, t->len, "global ", p, t->len, " is not allowed");
-    else if (tok_is(j, next, "(") && !IN(globals, p, t->len) && !nl_has(&j->macros, p, t->len))
+    else if (tok_is(j, next, "(") && !IN(globals, p, t->len) && !nl_has(&j->macros, p, t->len) &&
+             !extra(j, "global:", p, t->len))
         found(j, ST_JJ_DENIED, t->pos, t->len, "call of ", p, t->len,
               ": not an allowed global or a macro");
     if (x->d > 0 && x->st[x->d - 1].type == BR_SUB && nl_has(&j->tainted, p, t->len))
@@ -365,9 +378,9 @@ static int judge_attr(expr *x, const tok *t, const tok *next)
         syntax(j, t->pos, "a name must follow '.'");
         return -1;
     }
-    if (p[0] == '_' || IN(denied_attrs, p, t->len))
+    if (p[0] == '_' || (IN(denied_attrs, p, t->len) && !extra(j, "attribute:", p, t->len)))
         found(j, ST_JJ_DENIED, t->pos, t->len, "attribute ", p, t->len, " is not allowed");
-    else if (tok_is(j, next, "(") && !IN(methods, p, t->len))
+    else if (tok_is(j, next, "(") && !IN(methods, p, t->len) && !extra(j, "method:", p, t->len))
         found(j, ST_JJ_DENIED, t->pos, t->len, "method ", p, t->len, " is not allowed");
     return 0;
 }
@@ -519,7 +532,7 @@ static int named(expr *x, const tok *t, const tok *next)
     }
     if (x->after_pipe) {
         x->after_pipe = 0;
-        if (!IN(filters, p, t->len))
+        if (!IN(filters, p, t->len) && !extra(j, "filter:", p, t->len))
             found(j, ST_JJ_DENIED, t->pos, t->len, "filter ", p, t->len, " is not allowed");
         return 0;
     }
@@ -527,7 +540,7 @@ static int named(expr *x, const tok *t, const tok *next)
         return 0; /* is not */
     x->after_is = 0;
     x->after_test = 1;
-    if (!IN(tests, p, t->len))
+    if (!IN(tests, p, t->len) && !extra(j, "test:", p, t->len))
         found(j, ST_JJ_DENIED, t->pos, t->len, "test ", p, t->len, " is not allowed");
     return 0;
 }
