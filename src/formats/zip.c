@@ -663,21 +663,24 @@ typedef struct {
     uint64_t eocd, total, cd_off, cd_size;
 } miniz_end;
 
-/* mz_zip_reader_read_central_dir up to reading the directory: 1 when miniz accepts it. */
+/* mz_zip_reader_read_central_dir up to reading the directory: 1 when miniz accepts it, 0 when
+ * it refuses, -1 when a read inside the file failed (an I/O error, not a refusal). */
 static int miniz_ends(st_input *in, uint64_t eocd, miniz_end *me)
 {
     unsigned char rec[EOCD_LEN], loc[LOC64_LEN], e64[EOCD64_LEN];
     uint64_t size = in->src->size;
     int zip64 = 0;
-    if (st_src_read(in->src, eocd, rec, EOCD_LEN) != ST_OK)
-        return 0;
-    if (eocd >= LOC64_LEN + EOCD64_LEN &&
-        st_src_read(in->src, eocd - LOC64_LEN, loc, LOC64_LEN) == ST_OK &&
-        le32(loc) == 0x07064b50u) {
+    int has_loc = eocd >= LOC64_LEN + EOCD64_LEN;
+    if (st_src_read(in->src, eocd, rec, EOCD_LEN) != ST_OK ||
+        (has_loc && st_src_read(in->src, eocd - LOC64_LEN, loc, LOC64_LEN) != ST_OK))
+        return -1;
+    if (has_loc && le32(loc) == 0x07064b50u) {
         uint64_t off = st_le64(loc + 8);
         if (off > size - EOCD64_LEN)
             return 0;
-        zip64 = st_src_read(in->src, off, e64, EOCD64_LEN) == ST_OK && le32(e64) == 0x06064b50u;
+        if (st_src_read(in->src, off, e64, EOCD64_LEN) != ST_OK)
+            return -1;
+        zip64 = le32(e64) == 0x06064b50u;
     }
     uint64_t total = le16(rec + 10), this_disk_entries = le16(rec + 8);
     uint64_t disk = le16(rec + 4), cd_disk = le16(rec + 6);
@@ -705,7 +708,7 @@ static int miniz_ends(st_input *in, uint64_t eocd, miniz_end *me)
 
 /* The per-entry checks of mz_zip_reader_read_central_dir, then the entry as torch reads it:
  * sizes and offset from the directory (ZIP64 extra applied), data after the local header's
- * own name and extra lengths. 0 when miniz rejects the archive. */
+ * own name and extra lengths. 0 when miniz rejects the archive, -1 when a read failed. */
 static int miniz_entry(st_input *in, st_zip *z, uint64_t pos, uint64_t left, uint64_t *used)
 {
     const unsigned char *h = z->cd + pos;
@@ -736,8 +739,10 @@ static int miniz_entry(st_input *in, st_zip *z, uint64_t pos, uint64_t left, uin
         apply_zip64(h + CEN_LEN + nl, xl, &e->usize, &e->csize, &e->local_off) != 0)
         return 0;
     unsigned char lh[LOC_LEN];
-    if (!st_add_u64(e->local_off, LOC_LEN, &end) && end <= in->src->size &&
-        st_src_read(in->src, e->local_off, lh, LOC_LEN) == ST_OK && le32(lh) == 0x04034b50u) {
+    int in_file = !st_add_u64(e->local_off, LOC_LEN, &end) && end <= in->src->size;
+    if (in_file && st_src_read(in->src, e->local_off, lh, LOC_LEN) != ST_OK)
+        return -1;
+    if (in_file && le32(lh) == 0x04034b50u) {
         e->data_off = e->local_off + LOC_LEN + le16(lh + 26) + le16(lh + 28);
         e->readable = !st_add_u64(e->data_off, e->csize, &end) && end <= in->src->size;
     }
@@ -753,8 +758,11 @@ st_error st_zip_walk_miniz(st_input *in, st_zip *z, int *ok)
     memset(z, 0, sizeof(*z));
     *ok = 0;
     st_error err = miniz_find_eocd(in, &eocd, &found);
-    if (err != ST_OK || !found || !miniz_ends(in, eocd, &me))
+    if (err != ST_OK || !found)
         return err;
+    int r = miniz_ends(in, eocd, &me);
+    if (r <= 0)
+        return r < 0 ? io_error(in, eocd) : ST_OK;
     if (me.total > in->ctx->limits[ST_LIMIT_ZIP_ENTRIES]) {
         st_report_add(in->report, ST_R_LIMIT, me.eocd, 0, "%llu zip entries (limit %llu)",
                       (unsigned long long)me.total,
@@ -776,9 +784,11 @@ st_error st_zip_walk_miniz(st_input *in, st_zip *z, int *ok)
     }
     uint64_t pos = 0, used;
     for (uint64_t i = 0; i < me.total; i++) {
-        if (!miniz_entry(in, z, pos, z->cd_size - pos, &used)) {
+        int r2 = miniz_entry(in, z, pos, z->cd_size - pos, &used);
+        if (r2 <= 0) {
             st_zip_free(z);
-            return ST_OK; /* miniz refuses the archive: torch loads nothing from it */
+            /* 0: miniz refuses the archive, torch loads nothing from it */
+            return r2 < 0 ? io_error(in, me.cd_off + pos) : ST_OK;
         }
         pos += used;
     }
