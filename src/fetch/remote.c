@@ -168,8 +168,8 @@ st_report *st_check_url(st_ctx *ctx, const char *url)
     if (ctx == NULL || url == NULL)
         return NULL;
     st_report *r = st_report_new(ctx, st_url_display(url, shown, sizeof(shown)));
-    if (r == NULL)
-        return NULL;
+    if (r == NULL)   /* GCOVR_EXCL_BR_LINE: malloc failure */
+        return NULL; /* GCOVR_EXCL_LINE: malloc failure */
     r->remote = 1;
     int hub = strncasecmp(url, "hf://", 5) == 0;
     st_hf_ref hf;
