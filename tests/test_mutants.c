@@ -126,6 +126,81 @@ static void test_safetensors_reads_fail(void **state)
     free(b);
 }
 
+/* st-h06-header-limit-by-one: the header-length limit, exactly at its bound. */
+static void test_safetensors_header_limit(void **state)
+{
+    (void)state;
+    static const char hdr[] = "{" T_U8("a", 0, 1) "}";
+    size_t n;
+    unsigned char *b = tu_frame(hdr, strlen(hdr), 1, 1, &n);
+    uint64_t len = n - 8 - 1; /* the padded header */
+    st_ctx *ctx = st_ctx_new();
+    assert_non_null(ctx);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_HEADER_BYTES, len), ST_OK);
+    expect_buf(ctx, b, n, "t.safetensors", "", ST_VERDICT_PASS);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_HEADER_BYTES, len - 1), ST_OK);
+    expect_buf(ctx, b, n, "t.safetensors", "ST901", ST_VERDICT_ERROR);
+    st_ctx_free(ctx);
+    free(b);
+}
+
+/* The first finding whose message holds `part` (NULL: none). */
+static const char *message_with(const st_report *r, const char *part)
+{
+    for (size_t i = 0; i < st_report_finding_count(r); i++)
+        if (strstr(st_report_finding(r, i)->message, part) != NULL)
+            return st_report_finding(r, i)->message;
+    return NULL;
+}
+
+static void expect_msg(st_ctx *ctx, const void *b, size_t n, const char *name, const char *ids,
+                       st_verdict v, const char *part)
+{
+    st_report *r = st_check_buffer(ctx, b, n, name);
+    assert_non_null(r);
+    tu_assert_ids(r, ids);
+    assert_int_equal(st_report_verdict(r), v);
+    if (message_with(r, part) == NULL)
+        fail_msg("no finding says \"%s\"", part);
+    st_report_free(r);
+}
+
+static unsigned char *slurp(const char *rel, size_t *n)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", ST_CORPUS_DIR, rel);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *b = malloc(1 << 16);
+    assert_non_null(b);
+    *n = fread(b, 1, 1 << 16, f);
+    fclose(f);
+    return b;
+}
+
+/* zip-033-no-end-of-central: a local header and no end record is said to be that (the same
+ * ST310 would come from garbage read as an end record). */
+static void test_zip_no_end_record(void **state)
+{
+    expect_msg(*state, "PK\3\4abcdefgh", 12, "t.zip", "ST310", ST_VERDICT_FAIL,
+               "no end of central directory record");
+}
+
+/* zip-031-llu-zip-entries-limit: the end record's count is judged against the entry limit
+ * before the directory is walked (the walk's own limit says "more than N"). */
+static void test_zip_entry_limit_from_end_record(void **state)
+{
+    (void)state;
+    size_t n;
+    unsigned char *b = slurp("zip/torch-rebuilt-benign.zip", &n);
+    st_ctx *ctx = st_ctx_new();
+    assert_non_null(ctx);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 2), ST_OK);
+    expect_msg(ctx, b, n, "t.zip", "ST901", ST_VERDICT_ERROR, "zip entries (limit 2)");
+    st_ctx_free(ctx);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +210,9 @@ int main(void)
         cmocka_unit_test(test_safetensors_rank_limit_once),
         cmocka_unit_test(test_safetensors_tensor_limit),
         cmocka_unit_test(test_safetensors_reads_fail),
+        cmocka_unit_test(test_safetensors_header_limit),
+        cmocka_unit_test(test_zip_no_end_record),
+        cmocka_unit_test(test_zip_entry_limit_from_end_record),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
