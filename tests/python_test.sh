@@ -1,0 +1,51 @@
+#!/bin/sh
+# The Python package (bindings/python) as a user gets it: the library installed by cmake --install
+# into a scratch prefix, the package installed by pip into a virtual environment (no network,
+# Debian's setuptools: --no-build-isolation --no-index), then its pytest suite against that
+# library (the guard tests load with Debian's torch, numpy and joblib: --system-site-packages).
+#   python_test.sh BUILD_DIR SOURCE_DIR WORK_DIR
+set -eu
+B=$1
+S=$2
+W=$3
+rm -rf "$W"
+mkdir -p "$W/src/include" "$W/src/bindings"
+P="$W/prefix"
+cmake --install "$B" --prefix "$P" >/dev/null
+# A copy of the package (pip builds in the tree it is given: concurrent builds must not share
+# one) beside the header its version is read from.
+cp -R "$S/bindings/python" "$W/src/bindings/python"
+rm -rf "$W/src/bindings/python/build" "$W/src/bindings/python"/*.egg-info
+cp "$S/include/stcheck.h" "$W/src/include/"
+/usr/bin/python3 -m venv --system-site-packages "$W/venv"
+PY="$W/venv/bin/python"
+"$PY" -m pip install --no-build-isolation --no-index --no-cache-dir --quiet \
+    --disable-pip-version-check "$W/src/bindings/python"
+LIB=$(find "$P" -name 'libstcheck.so.0' | head -n 1)
+[ -n "$LIB" ] || { echo "FAIL: no libstcheck.so.0 installed under $P"; exit 1; }
+unset STCHECK_LIBRARY STCHECK_RULES_DIR
+
+# Found through the dynamic loader's path, policies found beside the installed library.
+out=$(cd "$W" && VIRTUAL_ENV_DIR="$W/venv" LD_LIBRARY_PATH=$(dirname "$LIB") "$PY" -c '
+import os, stcheck
+print(stcheck.__file__.startswith(os.path.join(os.environ["VIRTUAL_ENV_DIR"], "lib")),
+      stcheck.__version__, stcheck.Policy.load("strict").to_dict()["fail_on"])' 2>&1) ||
+    { echo "FAIL: import through LD_LIBRARY_PATH: $out"; exit 1; }
+ver=$(sed -n 's/^#define ST_VERSION_STRING "\(.*\)"$/\1/p' "$S/include/stcheck.h")
+[ "$out" = "True $ver warning" ] || { echo "FAIL: installed import gave '$out'"; exit 1; }
+
+# Refused at import: no library, and a library of another API version.
+out=$(cd "$W" && STCHECK_LIBRARY="$W/none.so" "$PY" -c 'import stcheck' 2>&1) &&
+    { echo "FAIL: import without a library succeeded"; exit 1; }
+case $out in *"StcheckLibraryError: libstcheck not found"*"$W/none.so"*) ;;
+*) echo "FAIL: missing library: $out"; exit 1 ;; esac
+printf 'int st_api_version(void) { return 99; }\n' >"$W/v99.c"
+cc -shared -fPIC -o "$W/libv99.so" "$W/v99.c"
+out=$(cd "$W" && STCHECK_LIBRARY="$W/libv99.so" "$PY" -c 'import stcheck' 2>&1) &&
+    { echo "FAIL: import of an API-99 library succeeded"; exit 1; }
+case $out in *"libstcheck API version 99, this binding needs 1"*) ;;
+*) echo "FAIL: API version mismatch: $out"; exit 1 ;; esac
+
+# The suite, from its own folder (conftest.py), against the installed package and library.
+cd "$W/src/bindings/python/tests"
+STCHECK_LIBRARY=$LIB "$PY" -B -m pytest -q -p no:cacheprovider -W error::pytest.PytestUnraisableExceptionWarning .
