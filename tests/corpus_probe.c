@@ -47,8 +47,8 @@ static char *slurp(const char *path, size_t *len)
 
 static int probe_json(const char *text, size_t len)
 {
-    static const char *const kinds[] = {"OK",    "SYNTAX", "UTF8",     "CONTROL",
-                                        "DUPKEY", "DEPTH", "TRAILING", "NOMEM"};
+    static const char *const kinds[] = {"OK",     "SYNTAX", "UTF8",     "CONTROL",
+                                        "DUPKEY", "DEPTH",  "TRAILING", "NOMEM"};
     st_json *j = st_json_new((const unsigned char *)text, len, 32);
     if (j == NULL)
         return puts("error NEW") < 0;
