@@ -454,6 +454,102 @@ static void test_depth_no_recursion(void **state)
     free(s);
 }
 
+/* ---- allocation failures -----------------------------------------------------------------
+ *
+ * Linked with --wrap for malloc, calloc and realloc (tests/CMakeLists.txt): once armed, the
+ * k-th allocation fails. A failure is an error (NULL scanner or ST_JSON_E_NOMEM), never a
+ * silent pass; a failure of the radix pass's scratch memory is no error at all: the object is
+ * then sorted whole by the comparison sort, and must give the same answer. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+
+static long fi_countdown = -1; /* allocations before the one that fails; -1: none fails */
+static int fi_hit;
+
+static int fi_fail(void)
+{
+    if (fi_countdown < 0)
+        return 0;
+    if (fi_countdown-- == 0) {
+        fi_hit = 1;
+        return 1;
+    }
+    return 0;
+}
+
+void *__wrap_malloc(size_t n)
+{
+    return fi_fail() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t m)
+{
+    return fi_fail() ? NULL : __real_calloc(n, m);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    return fi_fail() ? NULL : __real_realloc(p, n);
+}
+
+/* Scans doc with the k-th allocation failing. Returns the final error, or -1 when the scanner
+ * could not be made; *hit says whether an allocation failed. */
+static int fi_run(const char *doc, long k, int *hit)
+{
+    fi_hit = 0;
+    fi_countdown = k;
+    st_json *j = st_json_new((const unsigned char *)doc, strlen(doc), 8);
+    int e = -1;
+    if (j != NULL) {
+        st_json_tok t;
+        while ((e = st_json_next(j, &t)) == ST_JSON_OK && t.type != ST_JT_END)
+            ;
+    }
+    fi_countdown = -1;
+    st_json_free(j);
+    *hit = fi_hit;
+    return e;
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    /* a large object (sorted at its close) with escaped keys and an escaped string value;
+     * the second document repeats a key whose hash differs from its neighbours' */
+    static const char ok[] = "{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,"
+                             "\"k7\":7,\"k\\u0038\":\"v\\n\",\"k9\":[9],\"k10\":{\"x\":1}}";
+    static const char dup[] = "{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,"
+                              "\"k7\":7,\"k\\u0038\":\"v\\n\",\"k9\":[9],\"k\\u0035\":5}";
+    static const struct {
+        const char *doc;
+        int clean; /* the answer with no failure */
+    } docs[] = {{ok, ST_JSON_OK}, {dup, ST_JSON_E_DUPKEY}};
+    for (size_t d = 0; d < 2; d++) {
+        int fallback = 0, nomem = 0, hit;
+        long k;
+        for (k = 0; k < 1000; k++) {
+            int e = fi_run(docs[d].doc, k, &hit);
+            if (!hit) {
+                assert_int_equal(e, docs[d].clean);
+                break;
+            }
+            if (e == docs[d].clean)
+                fallback++; /* the radix scratch failed: sorted whole, same answer */
+            else if (e == -1 || e == ST_JSON_E_NOMEM)
+                nomem++;
+            else
+                fail_msg("document %zu, allocation %ld failed: error %d", d, k, e);
+        }
+        assert_true(k < 1000);
+        assert_int_equal(fallback, 1); /* exactly one allocation is the radix scratch */
+        assert_true(nomem >= 4);       /* scanner, frames, keys, arena, scratch */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_equal_hash_runs_are_sorted),
         cmocka_unit_test(test_grammar_edges),
         cmocka_unit_test(test_scanner_api),
+        cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_whitespace_and_skip),
         cmocka_unit_test(test_depth_no_recursion),
     };

@@ -69,15 +69,13 @@ st_json *st_json_new(const unsigned char *buf, size_t len, unsigned max_depth)
         return NULL;
     pthread_once(&tables_once, init_tables);
     st_json *j = calloc(1, sizeof(*j));
-    if (j == NULL)   /* GCOVR_EXCL_BR_LINE: allocation failure */
-        return NULL; /* GCOVR_EXCL_LINE: allocation failure */
+    if (j == NULL)
+        return NULL;
     j->frames = calloc(max_depth, sizeof(frame));
-    /* GCOVR_EXCL_BR_START: allocation failure */
     if (j->frames == NULL) {
-        free(j);     /* GCOVR_EXCL_LINE */
-        return NULL; /* GCOVR_EXCL_LINE */
+        free(j);
+        return NULL;
     }
-    /* GCOVR_EXCL_BR_STOP */
     j->buf = buf;
     j->len = len;
     j->max_depth = max_depth;
@@ -259,8 +257,8 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
         ncap *= 2;
     }
     void *q = realloc(*p, ncap * elem);
-    if (q == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
-        return -1; /* GCOVR_EXCL_LINE: allocation failure */
+    if (q == NULL)
+        return -1;
     *p = q;
     *cap = ncap;
     return 0;
@@ -294,9 +292,9 @@ static int key_cmp(const void *pa, const void *pb)
 {
     const key_ent *a = pa, *b = pb;
     /* Unequal hashes are compared only when the whole object is sorted here, which happens
-     * when the radix pass has no scratch memory (allocation failure). */
-    if (a->hash != b->hash)                /* GCOVR_EXCL_BR_LINE: allocation failure only */
-        return a->hash < b->hash ? -1 : 1; /* GCOVR_EXCL_LINE: allocation failure only */
+     * when the radix pass has no scratch memory (test_json's allocation failures). */
+    if (a->hash != b->hash)
+        return a->hash < b->hash ? -1 : 1;
     if (a->len != b->len)
         return a->len < b->len ? -1 : 1;
     int c = memcmp(key_text(sort_scanner, a), key_text(sort_scanner, b), a->len);
@@ -312,8 +310,8 @@ static int key_cmp(const void *pa, const void *pb)
 static int radix_by_hash(key_ent *k, size_t n)
 {
     key_ent *tmp = malloc(n * sizeof(*tmp));
-    if (tmp == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
-        return -1;   /* GCOVR_EXCL_LINE: allocation failure */
+    if (tmp == NULL)
+        return -1;
     key_ent *src = k, *dst = tmp;
     for (unsigned shift = 0; shift < 32; shift += 8) {
         size_t count[257] = {0};
@@ -341,8 +339,8 @@ static st_json_err check_large_object(st_json *j, const frame *f)
         return ST_JSON_OK; /* checked on insertion (and j->keys may still be NULL) */
     key_ent *k = j->keys + f->key_base;
     sort_scanner = j;
-    if (radix_by_hash(k, n) != 0)         /* GCOVR_EXCL_BR_LINE: allocation failure */
-        qsort(k, n, sizeof(*k), key_cmp); /* GCOVR_EXCL_LINE: allocation failure */
+    if (radix_by_hash(k, n) != 0)
+        qsort(k, n, sizeof(*k), key_cmp);
     for (size_t run = 0; run < n;) {
         size_t end = run + 1;
         while (end < n && k[end].hash == k[run].hash)
@@ -374,10 +372,8 @@ static st_json_err add_key(st_json *j, key_ent *e)
             if (keys_equal(j, &j->keys[i], e))
                 return fail(j, ST_JSON_E_DUPKEY, e->raw_off, "duplicate key");
     }
-    /* GCOVR_EXCL_START: allocation failure */
     if (grow((void **)&j->keys, &j->capkeys, j->nkeys + 1, sizeof(key_ent)) != 0)
         return fail(j, ST_JSON_E_NOMEM, e->raw_off, "out of memory");
-    /* GCOVR_EXCL_STOP */
     j->keys[j->nkeys++] = *e;
     return ST_JSON_OK;
 }
@@ -403,10 +399,8 @@ static st_json_err scan_string(st_json *j, st_json_tok *t, int is_key)
         char **dst = is_key ? &j->arena : &j->scratch;
         size_t *cap = is_key ? &j->arena_cap : &j->scratch_cap;
         size_t base = is_key ? j->arena_len : 0;
-        /* GCOVR_EXCL_START: allocation failure */
         if (grow((void **)dst, cap, base + raw + 1, 1) != 0)
             return fail(j, ST_JSON_E_NOMEM, start, "out of memory");
-        /* GCOVR_EXCL_STOP */
         t->str_len = decode_string(j, start + 1, end, *dst + base);
         t->str = *dst + base;
         if (is_key) {
