@@ -866,7 +866,9 @@ static int npz_member(cpt *c, const st_zip *z, const st_zip_entry *e, st_cv_tens
     if (e->usize < 12 || st_src_read(c->src, e->data_off, pre, 12) != ST_OK)
         return storage_unusable(c, name, "too short for an .npy header");
     int v1 = pre[6] == 1;
-    uint64_t hl = v1 ? (uint64_t)pre[8] | (uint64_t)pre[9] << 8 : st_le64(pre + 8) & 0xffffffffu;
+    uint64_t hl = (uint64_t)pre[8] | (uint64_t)pre[9] << 8; /* version 1: 2 bytes */
+    if (!v1)                                                /* versions 2 and 3: 4 bytes */
+        hl |= (uint64_t)pre[10] << 16 | (uint64_t)pre[11] << 24;
     uint64_t at = v1 ? 10 : 12, avail = e->usize - at;
     int fortran = 0;
     t->shape = calloc(129, sizeof(uint64_t));
