@@ -14,6 +14,9 @@ import subprocess
 import sys
 
 ST, SRC, WORK = (os.path.abspath(a) for a in sys.argv[1:4])
+with open(ST, "rb") as _f:
+    if _f.read(4) != b"\x7fELF" and os.path.exists(ST + ".real"):
+        ST += ".real"  # ci/valgrind.sh replaced the binary by a wrapper script
 EVIL = b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03."
 BUILD_TOOLS = re.compile(r"\b(build-essential|gcc|g\+\+|clang|cmake|make|pkg-config|[\w.+-]+-dev)\b")
 failures = []
