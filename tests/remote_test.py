@@ -25,6 +25,7 @@ import remote_util as ru  # noqa: E402
 STCHECK, WORK = sys.argv[1], sys.argv[2]
 TOKEN = "hf_SECRETtoken1234567890"
 FAILS = []
+TIMES = []
 
 
 def check(name, cond, detail=""):
@@ -37,6 +38,7 @@ def run(args, env=None, timeout=60):
     t0 = time.time()
     p = subprocess.run([STCHECK, *args], capture_output=True, env=env or ru.clean_env(),
                        timeout=timeout)
+    TIMES.append((time.time() - t0, " ".join(args)[-90:]))
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode(
         "utf-8", "replace"), time.time() - t0
 
@@ -137,7 +139,8 @@ def test_nginx(ng, root, files):
 
 
 def test_tls(ng, ca):
-    case("https-unverified", [ng.tls_url + "/small.safetensors"], ["ST640"], 2)
+    f = case("https-unverified", [ng.tls_url + "/small.safetensors"], ["ST640"], 2)
+    check("https-unverified-not-retried", f["requests"] == 1, str(f["requests"]))
     case("https-cacert", ["--cacert", ca, ng.tls_url + "/small.safetensors"], [], 0,
          want_verdict="pass")
     code, out, err, _ = run(["--cacert", "/nonexistent/ca.pem", ng.tls_url + "/x"])
@@ -303,6 +306,9 @@ def main():
     test_hub_redirect(root)
     test_faults(files)
     test_hub_walk(files)
+    if os.environ.get("REMOTE_TEST_TIMES"):
+        for t, a in sorted(TIMES, reverse=True)[:12]:
+            print("%.2f s  %s" % (t, a))
     print("%d failure(s)" % len(FAILS))
     sys.exit(1 if FAILS else 0)
 

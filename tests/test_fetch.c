@@ -30,6 +30,7 @@ enum {
     A_EMPTY416, /* 416 bytes * /0 */
     A_BIGBODY,  /* 404 with a 100 KiB body */
     A_NOLOC,    /* 302 without Location */
+    A_PERM,     /* a transport error retrying cannot help (TLS verification) */
 };
 
 typedef struct {
@@ -99,6 +100,9 @@ static st_error fake_get(st_transport *t, const char *url, const char *const *he
     case A_DROP:
         snprintf(err, err_size, "Connection reset");
         return ST_E_IO;
+    case A_PERM:
+        snprintf(err, err_size, "SSL peer certificate or SSH remote key was not OK");
+        return ST_E_INVAL;
     case A_STATUS:
         hdr(resp, "HTTP/1.1 %d Whatever\r\n", s ? s->status : 500);
         body(fn, arg, resp, 0, 0);
@@ -671,6 +675,11 @@ static void test_fetch_retries_and_status(void **state)
     assert_int_equal(req, 1 + ST_FETCH_RETRIES);
     assert_string_equal(ids_of(r), "ST640");
     assert_non_null(strstr(r->findings[0].message, "Connection reset"));
+    st_report_free(r);
+    f = new_fake(1000, NULL, 0, A_PERM);
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, &req), ST_E_IO);
+    assert_int_equal(req, 1); /* not retried */
+    assert_string_equal(ids_of(r), "ST640");
     st_report_free(r);
     step s503[] = {{A_STATUS, 503, NULL}};
     f = new_fake(1000, s503, 1, A_STATUS);

@@ -160,7 +160,7 @@ st_error st_fetch(st_fetcher *f, uint64_t off, uint64_t len, st_body_fn fn, void
                           (unsigned long long)f->max_bytes);
             return f->fail_err;
         }
-        int retry = e != ST_OK || resp->status >= 500 || resp->status == 429;
+        int retry = e == ST_E_IO || (e == ST_OK && (resp->status >= 500 || resp->status == 429));
         if (retry && tries < ST_FETCH_RETRIES) {
             pause_ms(f->backoff_ms << tries++);
             continue;
