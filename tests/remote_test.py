@@ -143,6 +143,10 @@ def test_tls(ng, ca):
     check("https-unverified-not-retried", f["requests"] == 1, str(f["requests"]))
     case("https-cacert", ["--cacert", ca, ng.tls_url + "/small.safetensors"], [], 0,
          want_verdict="pass")
+    # a --cacert that is no certificate: not retried either
+    f = case("https-cacert-not-pem", ["--cacert", os.path.join(WORK, "ext.cnf"),
+                                      ng.tls_url + "/small.safetensors"], ["ST640"], 2)
+    check("https-cacert-not-pem-not-retried", f["requests"] == 1, str(f["requests"]))
     code, out, err, _ = run(["--cacert", "/nonexistent/ca.pem", ng.tls_url + "/x"])
     check("cacert-missing-usage", code == 3, err)
 

@@ -104,7 +104,7 @@ struct st_transport {
      * headers (NULL-terminated "Name: value" lines) are sent as given. ST_OK when a response
      * arrived whole or the body callback stopped it; ST_E_IO when the connection failed, timed
      * out or dropped (retried), ST_E_INVAL when retrying cannot help (TLS verification, an
-     * unsupported protocol); err receives a message naming no header or URL. */
+     * unusable --cacert); err receives a message naming no header or URL. */
     st_error (*get)(st_transport *t, const char *url, const char *const *headers, uint64_t off,
                     uint64_t len, st_body_fn fn, void *arg, st_http_resp *resp, char *err,
                     size_t err_size);

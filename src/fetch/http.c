@@ -128,10 +128,8 @@ static st_error http_get(st_transport *t, const char *url, const char *const *he
         return ST_OK;
     snprintf(err, err_size, "%s", curl_easy_strerror(rc));
     /* a certificate that does not verify will not verify on a retry */
-    return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
-                   rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT
-               ? ST_E_INVAL
-               : ST_E_IO;
+    return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ? ST_E_INVAL
+                                                                                  : ST_E_IO;
 }
 
 static void http_free(st_transport *t)
