@@ -174,6 +174,10 @@ def run(cmd, **kw):
 
 def configure(tree, build):
     if os.path.exists(os.path.join(build, "CMakeCache.txt")):
+        # regenerate for the tree as it is now (new tests, new targets), keeping the cache
+        p = run(["cmake", "-S", tree, "-B", build])
+        if p.returncode != 0:
+            sys.exit("mutate: cmake failed\n" + p.stdout[-4000:])
         return
     # -O0: the compile of one parser after each edit dominates the cost of a mutant.
     p = run(["cmake", "-S", tree, "-B", build, "-DCMAKE_C_COMPILER=gcc",
