@@ -10,6 +10,7 @@ import gzip
 import io
 import os
 import pickle
+import random
 import shutil
 import sys
 import warnings
@@ -242,6 +243,8 @@ def cases(workdir):
         ("zf-corrupt.pkl", zf_raw(b"0x10", b"\x78\x9c\xff\xff\xff\xff"), ["ST503"], 1),
         ("zf-length-lie.pkl", zf_raw(b"0x99", N_PICKLE), ["ST236"], 0),
         ("zf-trailing.pkl", zfile(N_PICKLE_RAW) + b"junk", ["ST504"], 0),
+        # raw data whose stream is read in more than one 64 KiB chunk
+        ("zf-two-chunks.pkl", zfile(random.Random(1).randbytes(100000)), ["ST237"], 0),
         # a ZF pickle is a nested input: its importing content is judged as any pickle
         ("zf-in-gzip.pkl.gz", gzip.compress(zfile(PAYLOAD)), ["ST201"], 1),
     ]
@@ -262,8 +265,14 @@ def policy_cases(workdir):
     with open(pol, "w") as f:
         f.write('{"limits": {"member_bytes": 100000, "nesting": 1}}')
     big = zfile(pickle.dumps(bytes(300000), 2))
+    small = os.path.join(workdir, "limits-small.json")
+    with open(small, "w") as f:
+        f.write('{"limits": {"member_bytes": 1000}}')
     return [
         ("zf-over-limit.pkl", big, ["ST311"], 2, ("--policy", pol)),
+        # a limit below the first 64 KiB buffer
+        ("zf-over-small-limit.pkl", zfile(pickle.dumps(bytes(5000), 2)), ["ST311"], 2,
+         ("--policy", small)),
         # in gzip (depth 1), the ZF pickle would be depth 2
         ("zf-nested-too-deep.pkl.gz", gzip.compress(zfile(N_PICKLE_RAW)), ["ST901"], 2,
          ("--policy", pol)),
@@ -319,6 +328,9 @@ def sibling_cases(workdir):
     # a two-byte name that is no "..", a sibling too short for any magic, a link loop
     put("ab.pkl", nd_wrapper("ab"))
     out.append(("ab.pkl", ["ST234"], 2))
+    put("pk", b"PK\x01\x02" + PAYLOAD)  # "PK", but no zip record numpy.load knows: a pickle
+    put("pk.pkl", nd_wrapper("pk"))
+    out.append(("pk.pkl", ["ST211", "ST232"], 1))  # PERSID without a persistent_load
     put("s3", b"N.\n")
     put("three.pkl", nd_wrapper("s3"))
     out.append(("three.pkl", ["ST232"], 0))

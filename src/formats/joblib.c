@@ -119,7 +119,9 @@ static int inflate_src(const st_src *src, uint64_t off, size_t max, unsigned cha
                 break;
             }
             size_t ncap = cap ? (cap > max / 2 ? max : cap * 2) : (max < 65536 ? max : 65536);
+            /* GCOVR_EXCL_BR_START: ncap >= 1 (member_bytes is at least 1); kept */
             unsigned char *p = realloc(*out, ncap ? ncap : 1);
+            /* GCOVR_EXCL_BR_STOP */
             if (p == NULL) { /* GCOVR_EXCL_BR_LINE: allocation failure */
                 result = -1; /* GCOVR_EXCL_LINE: allocation failure */
                 break;       /* GCOVR_EXCL_LINE: allocation failure */
