@@ -847,6 +847,42 @@ static void test_deep(void **state)
 /* ---- JSON fields and a sparse file beyond llama.cpp's maxima ----------------------------------
  */
 
+/* Strings the in-window loop hands over: a merge longer than the window, a string cut by the
+ * end of the file; a long template grows the arena more than once. */
+static void test_long_strings(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len, big = 70000;
+    char *s = malloc(big + 1);
+    assert_non_null(s);
+    memset(s, 'm', big);
+    s[big] = '\0';
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    kv_arr(&b, "tokenizer.ggml.merges", GG_STRING, 1);
+    put_str(&b, s, big);
+    tensor(&b, "a", 1, NE8, 0, 0);
+    unsigned char *p = finish(&b, 3, 32, 32, 0, &len);
+    EXPECT(ctx, p, len, "ST735", FAIL);
+
+    memcpy(s, "{{ x }}", 7); /* a 70,000-byte template: 69,993 bytes of text */
+    start(&b, 3);
+    arch(&b);
+    kv_str(&b, "tokenizer.chat_template", s);
+    tensor(&b, "a", 1, NE8, 0, 0);
+    p = finish(&b, 3, 32, 32, 0, &len);
+    EXPECT(ctx, p, len, "ST742", PASS);
+    free(s);
+
+    start(&b, 3);
+    key(&b, "general.architecture", GG_STRING);
+    put_len(&b, 100); /* 100 bytes announced, 10 present */
+    put(&b, "llamallama", 10);
+    p = finish(&b, 3, 32, 0, 0, &len);
+    EXPECT(ctx, p, len, "ST704", FAIL);
+}
+
 static void test_report_fields(void **state)
 {
     st_ctx *ctx = *state;
@@ -1226,7 +1262,7 @@ int main(void)
         cmocka_unit_test(test_report_fields),   cmocka_unit_test(test_sparse_maxima),
         cmocka_unit_test(test_templates),       cmocka_unit_test(test_template_file),
         cmocka_unit_test(test_types_table),     cmocka_unit_test(test_io_errors),
-        cmocka_unit_test(test_template_policy),
+        cmocka_unit_test(test_template_policy), cmocka_unit_test(test_long_strings),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
