@@ -183,6 +183,16 @@ def main():
                                      os.path.join(OUT, "variant.safetensors"))
     check((code, sorted(got)) == (1, ["ST675", "ST676", "ST677"]), f"variant: {code} {got}")
     # inputs that fail or cannot be read
+    # a removed name is compared by what it holds when both files are checkpoints: a reshaped
+    # or transposed view of the kept tensor is not the kept tensor (both used to pass)
+    cmp = {"reshaped": (1, ["ST677"]), "transposed": (1, ["ST677"]), "tied": (0, [])}
+    for name, want in cmp.items():
+        code, verdict, got, _ = run_json("compare", os.path.join(gen, "cmp-tied.pt"),
+                                         os.path.join(gen, "cmp-" + name + ".pt"))
+        check((code, got) == want, f"compare cmp-tied.pt cmp-{name}.pt: {code} {got}")
+    code, verdict, got, _ = run_json("compare", os.path.join(gen, "cmp-reshaped.pt"),
+                                     os.path.join(gen, "cmp-transposed.pt"))
+    check((code, got) == (1, ["ST678"]), f"compare reshaped transposed: {code} {got}")
     code, verdict, got, _ = run_json("compare", os.path.join(gen, "evil.pt"),
                                      os.path.join(gen, "zip.pt"))
     check((code, got) == (1, ["ST679"]), f"compare evil: {code} {got}")

@@ -353,6 +353,11 @@ def main():
     torch.save({"base": tied, "format": tied}, os.path.join(out, "refuse-format.pt"))
     torch.save({"c%02d\x01" % i: torch.ones(1) for i in range(40)},
                os.path.join(out, "refuse-controls.pt"))  # 40 ST133 in the output
+    # compare: a removed name holds what its view holds (same storage, three different "b")
+    for name, view in (("tied", lambda x: x), ("reshaped", lambda x: x.view(2, 2)),
+                       ("transposed", lambda x: x.view(2, 2).t())):
+        x = torch.arange(4.0)
+        torch.save({"a": x, "b": view(x)}, os.path.join(out, "cmp-" + name + ".pt"))
     torch.save({"w": torch.arange(30000, dtype=torch.float32)}, os.path.join(out, "plan-big.pt"))
     with open(os.path.join(out, "plain.pkl"), "wb") as f:
         pickle.dump({"a": 1}, f, protocol=2)

@@ -461,8 +461,8 @@ static void test_compare(void **state)
         tb[i].name = (char *)nb[i];
     }
     tb[3].dtype = ST_DT_I32;
-    st_cv_alias aa[] = {{"al", "same"}, {"al2", "same"}, {"al3", "same"}};
-    st_cv_alias ab[] = {{"al", "same"}, {"al2", "shape"}};
+    st_cv_alias aa[] = {{"al", "same", {0}}, {"al2", "same", {0}}, {"al3", "same", {0}}};
+    st_cv_alias ab[] = {{"al", "same", {0}}, {"al2", "shape", {0}}};
     st_cv_tensor tal3 = view(d1, 2, 0, 1), tal4 = view(d1, 2, 0, 1), tz = view(d1, 2, 0, 1);
     tal3.name = "al3";
     tal4.name = "al4";
@@ -492,7 +492,7 @@ static void test_compare(void **state)
     wa.name = wb.name = "wide";
     st_cv_tensor tax[6] = {ta[0], ta[1], ta[2], ta[3], tal4, wa};
     st_cv_tensor tbx[7] = {tb[0], tb[1], tb[2], tb[3], tal3, tz, wb};
-    st_cv_alias abx[3] = {ab[0], ab[1], {"al4", "same"}};
+    st_cv_alias abx[3] = {ab[0], ab[1], {"al4", "same", {0}}};
     st_cv_plan pa = {tax, 6, aa, 3}, pb = {tbx, 7, abx, 3};
     st_ctx *ctx = st_ctx_new();
     st_report *r = st_report_new(ctx, "cmp");

@@ -17,6 +17,7 @@ typedef struct {
     const char *name;
     const st_cv_tensor *t; /* NULL for an alias */
     const char *target;    /* alias target */
+    const st_cv_tensor *removed; /* a checkpoint alias: the tensor it names; else NULL */
 } entry;
 
 static int entry_cmp(const void *pa, const void *pb)
@@ -30,9 +31,10 @@ static entry *entries(const st_cv_plan *p, size_t *n)
     if (e == NULL)   /* GCOVR_EXCL_BR_LINE: allocation failure */
         return NULL; /* GCOVR_EXCL_LINE: allocation failure */
     for (size_t i = 0; i < p->n; i++)
-        e[i] = (entry){p->t[i].name, &p->t[i], NULL};
+        e[i] = (entry){p->t[i].name, &p->t[i], NULL, NULL};
     for (size_t i = 0; i < p->n_alias; i++)
-        e[p->n + i] = (entry){p->alias[i].name, NULL, p->alias[i].target};
+        e[p->n + i] = (entry){p->alias[i].name, NULL, p->alias[i].target,
+                              p->alias[i].t.name != NULL ? &p->alias[i].t : NULL};
     *n = p->n + p->n_alias;
     qsort(e, *n, sizeof(entry), entry_cmp);
     return e;
@@ -99,34 +101,43 @@ static int same_meta(const st_cv_tensor *a, const st_cv_tensor *b)
     return a->rank == 0 || memcmp(a->shape, b->shape, a->rank * sizeof(uint64_t)) == 0;
 }
 
+/* A removed name matches the same removal on the other side. A safetensors file records only
+ * the kept name; two checkpoints know what each removed name holds, and that is compared: a
+ * reshaped or transposed view of the kept tensor is not the kept tensor. */
 static st_error compare_one(const st_src *sa, const entry *a, const st_src *sb, const entry *b,
                             bufs *w, st_report *r, int *differs)
 {
     char s[160], x[160], y[160], sha[80], shb[80];
+    const st_cv_tensor *ta = a->t, *tb = b->t;
     if (a->t == NULL || b->t == NULL) {
-        if (a->t == NULL && b->t == NULL && strcmp(a->target, b->target) == 0)
+        int same = a->t == NULL && b->t == NULL && strcmp(a->target, b->target) == 0;
+        if (same && (a->removed == NULL || b->removed == NULL))
             return ST_OK;
-        st_report_add(r, ST_R_CMP_META, 0, 0,
-                      "\"%s\": %s%s%s in the first file, %s%s%s in the "
-                      "second",
-                      show(a->name, s, sizeof(s)), a->t ? "a tensor" : "an alias of \"",
-                      a->t ? "" : show(a->target, x, sizeof(x)), a->t ? "" : "\"",
-                      b->t ? "a tensor" : "an alias of \"",
-                      b->t ? "" : show(b->target, y, sizeof(y)), b->t ? "" : "\"");
-        *differs = 1;
-        return ST_OK;
+        if (!same) {
+            st_report_add(r, ST_R_CMP_META, 0, 0,
+                          "\"%s\": %s%s%s in the first file, %s%s%s in the "
+                          "second",
+                          show(a->name, s, sizeof(s)), a->t ? "a tensor" : "an alias of \"",
+                          a->t ? "" : show(a->target, x, sizeof(x)), a->t ? "" : "\"",
+                          b->t ? "a tensor" : "an alias of \"",
+                          b->t ? "" : show(b->target, y, sizeof(y)), b->t ? "" : "\"");
+            *differs = 1;
+            return ST_OK;
+        }
+        ta = a->removed;
+        tb = b->removed;
     }
-    if (!same_meta(a->t, b->t)) {
-        shape_text(a->t, sha, sizeof(sha));
-        shape_text(b->t, shb, sizeof(shb));
+    if (!same_meta(ta, tb)) {
+        shape_text(ta, sha, sizeof(sha));
+        shape_text(tb, shb, sizeof(shb));
         st_report_add(r, ST_R_CMP_META, 0, 0,
                       "\"%s\": %s %s in the first file, %s %s in the second",
-                      show(a->name, s, sizeof(s)), st_dtype_name(a->t->dtype), sha,
-                      st_dtype_name(b->t->dtype), shb);
+                      show(a->name, s, sizeof(s)), st_dtype_name(ta->dtype), sha,
+                      st_dtype_name(tb->dtype), shb);
         *differs = 1;
         return ST_OK;
     }
-    return compare_data(sa, a->t, sb, b->t, w, r, differs);
+    return compare_data(sa, ta, sb, tb, w, r, differs);
 }
 
 st_error st_cv_compare(const st_src *sa, const st_cv_plan *a, const st_src *sb, const st_cv_plan *b,

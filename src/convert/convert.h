@@ -31,6 +31,7 @@ typedef struct {
 
 typedef struct {
     char *name, *target; /* a removed name and the kept tensor's name */
+    st_cv_tensor t;      /* a checkpoint's: the removed tensor (compare checks it); else zeros */
 } st_cv_alias;
 
 typedef struct {

@@ -35,6 +35,8 @@ void st_cv_plan_free(st_cv_plan *p)
     for (size_t i = 0; i < p->n_alias; i++) {
         free(p->alias[i].name);
         free(p->alias[i].target);
+        free(p->alias[i].t.name);
+        free(p->alias[i].t.shape);
     }
     free(p->t);
     free(p->alias);
@@ -286,6 +288,8 @@ static int resolve_group(cpt *c, const size_t *order, size_t lo, size_t hi, st_c
         st_cv_alias *a = &p->alias[p->n_alias];
         a->name = strdup(t[order[i]].name);
         a->target = strdup(t[kept].name);
+        a->t = all[order[i]]; /* what the name holds: two checkpoints' aliases are compared */
+        memset(&all[order[i]], 0, sizeof(all[order[i]]));
         p->n_alias++;
         if (a->name == NULL || a->target == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
             return -1;                            /* GCOVR_EXCL_LINE: allocation failure */
