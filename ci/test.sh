@@ -12,6 +12,12 @@
 #   coverage       gcc --coverage -O0, every test, then gcovr: fails below 95 % lines or 90 %
 #                  branches of src/; report in out/ci/coverage/ (ci/coverage.sh)
 #                                                                     CPU 150 s   ~2 min
+#   mutation       tests/mutate.py --sample 20 --seed 12: 20 fixed mutants of tests/mutants.txt
+#                  (check-removing edits to zip.c, tar.c, pickle.c, json.c, safetensors.c),
+#                  each applied to a copy in build-mutation/, rebuilt, and run against the fast
+#                  tests; fails below 95 % killed or on a stale anchor; out/ci/mutation.json
+#                  (estimated from parts measured on the loaded machine: setup 78 s, baseline
+#                  20 s, 2-5 s per killed mutant)                     CPU ~170 s   ~2.5 min
 #   valgrind       gcc, every test's programs under memcheck (ci/valgrind.sh)  CPU ~19 min  ~9 min
 #   fuzz smoke     build (CPU 38 s), then every fuzz target (12) for 30 s under libFuzzer
 #                  + ASan + UBSan                                                 ~6.5 min
@@ -57,6 +63,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 start=$SECONDS
 bash ci/coverage.sh
 stage_done "coverage" "$start"
+start=$SECONDS
+python3 tests/mutate.py --sample 20 --seed 12 --min-kill 95 --work build-mutation \
+    --json "$LOGS/mutation.json"
+stage_done "mutation" "$start"
 start=$SECONDS
 bash ci/valgrind.sh build-valgrind
 stage_done "valgrind" "$start"
