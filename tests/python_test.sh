@@ -46,6 +46,39 @@ out=$(cd "$W" && STCHECK_LIBRARY="$W/libv99.so" "$PY" -c 'import stcheck' 2>&1) 
 case $out in *"libstcheck API version 99, this binding needs 1"*) ;;
 *) echo "FAIL: API version mismatch: $out"; exit 1 ;; esac
 
+# The structs the binding mirrors have the header's layout (a change without an API version bump
+# would be misread silently).
+cat >"$W/layout.c" <<'C'
+#include <stddef.h>
+#include <stdio.h>
+#include <stcheck.h>
+#define F(T, m) printf(" %zu", offsetof(T, m))
+int main(void)
+{
+    printf("%zu", sizeof(st_finding));
+    F(st_finding, id), F(st_finding, severity), F(st_finding, offset), F(st_finding, length);
+    F(st_finding, message);
+    printf(" %zu", sizeof(st_import));
+    F(st_import, module), F(st_import, name), F(st_import, member), F(st_import, judgement);
+    F(st_import, offset), F(st_import, count), F(st_import, written_module);
+    F(st_import, written_name);
+    printf(" %zu", sizeof(st_rule));
+    F(st_rule, id), F(st_rule, severity), F(st_rule, title), F(st_rule, summary);
+    printf(" %d\n", ST_API_VERSION);
+    return 0;
+}
+C
+cc -I"$P/include" -o "$W/layout" "$W/layout.c"
+want=$("$W/layout")
+got=$(STCHECK_LIBRARY=$LIB "$PY" -c '
+from stcheck import _lib
+out = []
+for t in (_lib.Finding, _lib.Import, _lib.Rule):
+    out.append(str(__import__("ctypes").sizeof(t)))
+    out += [str(getattr(t, n).offset) for n, _ in t._fields_]
+print(" ".join(out + [str(_lib.API_VERSION)]))')
+[ "$got" = "$want" ] || { echo "FAIL: ctypes layout '$got', header '$want'"; exit 1; }
+
 # The suite, from its own folder (conftest.py), against the installed package and library.
 cd "$W/src/bindings/python/tests"
 STCHECK_LIBRARY=$LIB "$PY" -B -m pytest -q -p no:cacheprovider -W error::pytest.PytestUnraisableExceptionWarning .
