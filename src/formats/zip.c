@@ -773,7 +773,7 @@ st_error st_zip_walk_miniz(st_input *in, st_zip *z, int *ok)
     z->cd_size = me.cd_size;
     z->cd = malloc(me.cd_size ? (size_t)me.cd_size : 1); /* within the file: checked */
     z->e = calloc(me.total ? (size_t)me.total : 1, sizeof(*z->e));
-    /* on failure nothing is handed back: the caller frees only a view it gets (*ok) */
+    /* on failure nothing is handed back: the caller frees only a view it is given (*ok) */
     if (z->cd == NULL || z->e == NULL) {
         st_zip_free(z);
         return ST_E_NOMEM;
