@@ -46,6 +46,7 @@ void st_cv_plan_free(st_cv_plan *p);
 /* Window reads: a cache for views whose elements are spread over at most ST_CV_CACHE bytes. */
 #define ST_CV_WINDOW (4u << 20)
 #define ST_CV_CACHE (8u << 20)
+#define ST_CV_CMP_WINDOW (256u << 10) /* compare's windows: within ST_CV_WINDOW */
 typedef struct {
     unsigned char *buf; /* ST_CV_CACHE bytes, allocated on first use */
     const st_cv_tensor *of;
