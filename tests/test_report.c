@@ -599,7 +599,12 @@ static void test_write_errors(void **state)
         char *ref;
         assert_int_equal(fi_run(fmt, &x, -1, -1, &ref), 0);
         size_t len = strlen(ref);
-        for (size_t n = 0; n < len; n = fmt == ST_DOC_JUNIT || n + 2 >= len ? n + 1 : len - 2) {
+        /* every byte of JUnit's (its writes are many small ones; 1 in 13 under valgrind), the
+         * first and the last two of the others (one fputs each) */
+        size_t step = under_valgrind() ? 13 : 1;
+        for (size_t n = 0; n < len; n = n + 2 >= len          ? n + 1
+                                        : fmt == ST_DOC_JUNIT ? n + step
+                                                              : len - 2) {
             st_doc *d = st_doc_new(fmt);
             for (int i = 0; i < FI_N; i++)
                 assert_int_equal(st_doc_add(d, x.r[i]), 0);
