@@ -204,6 +204,55 @@ static void test_zip_entry_limit_from_end_record(void **state)
     free(b);
 }
 
+/* Scans a document to its end; returns the error, with its detail in *detail. */
+static st_json_err json_scan(const char *doc, const char **detail)
+{
+    st_json *j = st_json_new((const unsigned char *)doc, strlen(doc), 32);
+    assert_non_null(j);
+    st_json_tok t;
+    st_json_err e;
+    while ((e = st_json_next(j, &t)) == ST_JSON_OK && t.type != ST_JT_END)
+        ;
+    static char buf[128];
+    snprintf(buf, sizeof(buf), "%s", st_json_error_detail(j));
+    *detail = buf;
+    st_json_free(j);
+    return e;
+}
+
+#define JSON_ERR(doc, err, what)                                                                   \
+    do {                                                                                           \
+        const char *d_;                                                                            \
+        assert_int_equal(json_scan((doc), &d_), (err));                                            \
+        assert_string_equal(d_, (what));                                                           \
+    } while (0)
+
+/* json-006-unterminated-escape, json-007-invalid-escape, json-004-j-len-i-6,
+ * json-034-unexpected-end-of-input: each refusal for its own reason (another check further on
+ * would refuse the same bytes with the same code and another detail). */
+static void test_json_details(void **state)
+{
+    (void)state;
+    JSON_ERR("\"\\", ST_JSON_E_SYNTAX, "unterminated escape");
+    JSON_ERR("\"\\q\"", ST_JSON_E_SYNTAX, "invalid escape");
+    JSON_ERR("\"\\ud800x\"", ST_JSON_E_SYNTAX, "lone high surrogate escape");
+    JSON_ERR("{\"a\"", ST_JSON_E_SYNTAX, "unexpected end of input");
+}
+
+/* json-h04-small-object-bound, json-031-f-is-obj-check: an object of nine keys (one more than
+ * the keys checked on insertion) whose last key repeats the first is refused when it closes. */
+static void test_json_dup_in_ninth_key(void **state)
+{
+    (void)state;
+    const char *d;
+    assert_int_equal(
+        json_scan("{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"a\":9}", &d),
+        ST_JSON_E_DUPKEY);
+    assert_int_equal(
+        json_scan("{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9}", &d),
+        ST_JSON_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +265,8 @@ int main(void)
         cmocka_unit_test(test_safetensors_header_limit),
         cmocka_unit_test(test_zip_no_end_record),
         cmocka_unit_test(test_zip_entry_limit_from_end_record),
+        cmocka_unit_test(test_json_details),
+        cmocka_unit_test(test_json_dup_in_ninth_key),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
