@@ -253,6 +253,30 @@ static void test_json_dup_in_ninth_key(void **state)
         ST_JSON_OK);
 }
 
+/* json-043-j-err-st-json: an error is sticky: the next call returns it again, at the same
+ * offset, and reads nothing further. json-031-f-is-obj-check: a duplicate among keys past the
+ * ones checked on insertion is found when the object closes. */
+static void test_json_sticky_error_and_late_dup(void **state)
+{
+    (void)state;
+    static const char doc[] = "[1,}";
+    st_json *j = st_json_new((const unsigned char *)doc, strlen(doc), 8);
+    assert_non_null(j);
+    st_json_tok t;
+    st_json_err e;
+    while ((e = st_json_next(j, &t)) == ST_JSON_OK)
+        ;
+    size_t off = st_json_error_offset(j);
+    assert_int_equal(st_json_next(j, &t), e);
+    assert_int_equal(st_json_error_offset(j), off);
+    st_json_free(j);
+    const char *d;
+    assert_int_equal(json_scan("{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,"
+                               "\"h\":8,\"i\":9,\"j\":10,\"k\":11,\"j\":12}",
+                               &d),
+                     ST_JSON_E_DUPKEY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_zip_entry_limit_from_end_record),
         cmocka_unit_test(test_json_details),
         cmocka_unit_test(test_json_dup_in_ninth_key),
+        cmocka_unit_test(test_json_sticky_error_and_late_dup),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
