@@ -244,6 +244,20 @@ def main():
     code, _, got, _ = run_json("convert", os.path.join(gen, "zip.pt"),
                                os.path.join(OUT, "d" * 4300, "x.safetensors"))
     check((code, got[-1:]) == (2, ["ST673"]), f"convert into a folder with a long name: {code} {got}")
+    # a symlink at OUTPUT is replaced, never written through: its target (elsewhere, or not
+    # there yet) keeps its bytes / is not created; no temporary file is left after failures
+    os.makedirs(os.path.join(OUT, "elsewhere"), exist_ok=True)
+    victim = os.path.join(OUT, "elsewhere", "victim")
+    with open(victim, "wb") as fh:
+        fh.write(b"keep")
+    for name, target in (("link.st", victim), ("dangling.st", victim + "-new")):
+        os.symlink(target, os.path.join(OUT, name))
+        code, _, got, _ = run_json("convert", os.path.join(gen, "zip.pt"), os.path.join(OUT, name))
+        check(code == 0 and not os.path.islink(os.path.join(OUT, name)) and
+              open(victim, "rb").read() == b"keep" and not os.path.exists(victim + "-new"),
+              f"convert onto a symlink {name}: {code} {got}")
+    left = [n for n in os.listdir(OUT) if n.startswith(".stcheck-convert.")]
+    check(left == [], f"temporary files left: {left}")
     # a view repeating its storage's elements past the member limit (a policy lowers it)
     with open(os.path.join(OUT, "small-members.json"), "w") as fh:
         json.dump({"extends": "default", "limits": {"member_bytes": 16}}, fh)
