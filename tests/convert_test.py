@@ -183,6 +183,13 @@ def main():
                                      os.path.join(OUT, "variant.safetensors"))
     check((code, sorted(got)) == (1, ["ST675", "ST676", "ST677"]), f"variant: {code} {got}")
     # inputs that fail or cannot be read
+    # a tensor named "pt": the output's {"format": "pt"} was read as a removed name "format",
+    # so the read-back differed (ST673) and the checkpoint could not be converted
+    npt = os.path.join(OUT, "named-pt.safetensors")
+    code, verdict, got, _ = run_json("convert", os.path.join(gen, "named-pt.pt"), npt)
+    check((code, got) == (0, []) and os.path.exists(npt), f"convert named-pt.pt: {code} {got}")
+    code, verdict, got, _ = run_json("compare", os.path.join(gen, "named-pt.pt"), npt)
+    check((code, got) == (0, []), f"compare named-pt.pt with its output: {code} {got}")
     # a removed name is compared by what it holds when both files are checkpoints: a reshaped
     # or transposed view of the kept tensor is not the kept tensor (both used to pass)
     cmp = {"reshaped": (1, ["ST677"]), "transposed": (1, ["ST677"]), "tied": (0, [])}

@@ -353,6 +353,8 @@ def main():
     torch.save({"base": tied, "format": tied}, os.path.join(out, "refuse-format.pt"))
     torch.save({"c%02d\x01" % i: torch.ones(1) for i in range(40)},
                os.path.join(out, "refuse-controls.pt"))  # 40 ST133 in the output
+    # a tensor named "pt": __metadata__'s {"format": "pt"} is no removed name
+    torch.save({"pt": torch.ones(2)}, os.path.join(out, "named-pt.pt"))
     # compare: a removed name holds what its view holds (same storage, three different "b")
     for name, view in (("tied", lambda x: x), ("reshaped", lambda x: x.view(2, 2)),
                        ("transposed", lambda x: x.view(2, 2).t())):

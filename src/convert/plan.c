@@ -735,7 +735,10 @@ static int st_aliases(stj *s)
     if (p->alias == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
         return -1;        /* GCOVR_EXCL_LINE: allocation failure */
     for (size_t i = 0; i < s->n_meta; i += 2) {
-        if (find_tensor(p, s->meta[i]) >= 0 || find_tensor(p, s->meta[i + 1]) < 0)
+        /* "format" is the format's record ("pt"), never a removed name, even beside a tensor
+         * named "pt" (convert refuses to remove a tensor named "format": no_format_alias) */
+        if (strcmp(s->meta[i], "format") == 0 || find_tensor(p, s->meta[i]) >= 0 ||
+            find_tensor(p, s->meta[i + 1]) < 0)
             continue;
         p->alias[p->n_alias].name = s->meta[i];
         p->alias[p->n_alias++].target = s->meta[i + 1];
