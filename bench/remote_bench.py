@@ -6,8 +6,9 @@
 Cases (goals in brackets; figures go to the README):
   st-4gib     a 4 GiB safetensors file (sparse) over HTTP     [<= 2 requests, <= header + 64 KiB]
   torch-200mb a ~200 MB PyTorch zip checkpoint over HTTP       [< 2 MiB, verdict = local check]
-  hub-200     -r hf:// over a 200-shard repository (nginx imitating the Hub: tree API as a static
-              listing, resolve answered by a 302 to a CDN host)  [< 1 % of the bytes, < 2 s]
+  hub-200     -r hf:// over a 200-shard repository and its model.safetensors.index.json (nginx
+              imitating the Hub: tree API as a static listing, resolve answered by a 302 to a
+              CDN host; the index fetches every shard's header)  [< 1 % of the bytes, < 2 s]
 Servers listen on 127.0.0.1 only (tests/remote_util.py). Standard library + Debian's torch.
 """
 import io
@@ -27,11 +28,11 @@ ST = sys.argv[1] if len(sys.argv) > 1 else "build/stcheck"
 WORK = sys.argv[2] if len(sys.argv) > 2 else "/tmp/stcheck-remote-bench"
 
 
-def safetensors_header(n_tensors, total):
+def safetensors_header(n_tensors, total, prefix="model.layers"):
     per = total // n_tensors // 4 * 4
     hdr, off = {}, 0
     for i in range(n_tensors):
-        hdr["model.layers.%d.weight" % i] = {"dtype": "F32", "shape": [per // 4],
+        hdr["%s.%d.weight" % (prefix, i)] = {"dtype": "F32", "shape": [per // 4],
                                              "data_offsets": [off, off + per]}
         off += per
     h = json.dumps(hdr).encode()
@@ -39,12 +40,12 @@ def safetensors_header(n_tensors, total):
     return struct.pack("<Q", len(h)) + h, off
 
 
-def sparse_safetensors(path, n_tensors, total):
-    head, data = safetensors_header(n_tensors, total)
+def sparse_safetensors(path, n_tensors, total, prefix="model.layers"):
+    head, data = safetensors_header(n_tensors, total, prefix)
     with open(path, "wb") as f:
         f.write(head)
         f.truncate(len(head) + data)
-    return len(head) - 8
+    return len(head) - 8, data
 
 
 def run_json(args, env=None):
@@ -59,22 +60,30 @@ def main():
     shutil.rmtree(WORK, ignore_errors=True)
     root = os.path.join(WORK, "www")
     os.makedirs(root)
-    hlen = sparse_safetensors(os.path.join(root, "4g.safetensors"), 291, 4 << 30)
+    hlen = sparse_safetensors(os.path.join(root, "4g.safetensors"), 291, 4 << 30)[0]
     import torch
     sd = {"layer%d.weight" % i: torch.zeros(1 << 20) for i in range(50)}  # 50 x 4 MiB
     torch.save(sd, os.path.join(root, "200mb.pt"))
     # the Hub: 200 shards of 50 MiB (sparse) and their index, listed by the tree API
     repo = os.path.join(root, "_repos", "org", "big")
     os.makedirs(repo)
-    listing, total, weight_map = [], 0, {}
+    listing, total, weight_map, data = [], 0, {}, 0
     for i in range(200):
         name = "model-%05d-of-00200.safetensors" % (i + 1)
-        sparse_safetensors(os.path.join(repo, name), 4, 50 << 20)
+        data += sparse_safetensors(os.path.join(repo, name), 4, 50 << 20,
+                                   "model.layers.%d" % i)[1]
         for k in range(4):
-            weight_map["model.layers.%d.weight" % k] = name
+            weight_map["model.layers.%d.%d.weight" % (i, k)] = name
         size = os.path.getsize(os.path.join(repo, name))
         total += size
         listing.append({"type": "file", "oid": "0" * 40, "size": size, "path": name})
+    # the index: checking it reads every shard's header again (cross-checks)
+    index = json.dumps({"metadata": {"total_size": data}, "weight_map": weight_map}).encode()
+    with open(os.path.join(repo, "model.safetensors.index.json"), "wb") as f:
+        f.write(index)
+    total += len(index)
+    listing.append({"type": "file", "oid": "0" * 40, "size": len(index),
+                    "path": "model.safetensors.index.json"})
     os.makedirs(os.path.join(root, "_tree", "org", "big"))
     with open(os.path.join(root, "_tree", "org", "big", "main.json"), "w") as f:
         json.dump(listing, f)
@@ -100,10 +109,14 @@ def main():
         fetched = sum(x["bytes_fetched"] for x in fs)
         reqs = sum(x["requests"] for x in fs)
         verdicts = sorted(set(x["verdict"] for x in fs))
+        ix = [x for x in fs if x["path"].endswith(".index.json")][0]
         print("hub-200: %d files, %d bytes in the repository, %d fetched (%.3f %%) in %d "
               "requests, verdicts %s, %.3f s wall" % (len(fs), total, fetched,
                                                        100.0 * fetched / total, reqs, verdicts,
                                                        secs))
+        print("hub-200 index: verdict %s, findings %s, %d requests, %d bytes"
+              % (ix["verdict"], sorted(x["id"] for x in ix["findings"]), ix["requests"],
+                 ix["bytes_fetched"]))
     finally:
         ng.stop()
 

@@ -116,7 +116,7 @@ void st_scan_input(st_input *in)
 }
 
 static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
-                        const st_dir *dir)
+                        const st_dir *dir, const st_siblings *sib)
 {
     unsigned char head[ST_HEAD_BYTES], tail[ST_HEAD_BYTES];
     size_t n = src->size < sizeof(head) ? (size_t)src->size : sizeof(head);
@@ -131,6 +131,11 @@ static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, cons
     if (dir != NULL) {
         in.open_dir = dir->open;
         in.dir_arg = dir->arg;
+    }
+    if (sib != NULL) {
+        in.open_sibling = sib->open;
+        in.close_sibling = sib->close;
+        in.sibling_arg = sib->arg;
     }
     r->file_size = src->size;
     /* GCOVR_EXCL_START: libcrypto out of memory (st_sha256_new returns NULL only then) */
@@ -148,9 +153,9 @@ static void run_formats(const st_ctx *ctx, st_report *r, const st_src *src, cons
 }
 
 void st_scan_src(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
-                 const st_dir *dir)
+                 const st_dir *dir, const st_siblings *sib)
 {
-    run_formats(ctx, r, src, name, dir);
+    run_formats(ctx, r, src, name, dir, sib);
 }
 
 static st_report *new_report(st_ctx *ctx, const char *name)
@@ -170,7 +175,7 @@ st_report *st_check_buffer(st_ctx *ctx, const void *data, size_t size, const cha
         return r;
     }
     st_src src = {-1, data, size};
-    run_formats(ctx, r, &src, display_name, NULL);
+    run_formats(ctx, r, &src, display_name, NULL, NULL);
     return r;
 }
 
@@ -194,7 +199,7 @@ void st_scan_fd(const st_ctx *ctx, st_report *r, int fd, const char *name, const
         return;
     }
     st_src src = {fd, NULL, (uint64_t)st.st_size};
-    run_formats(ctx, r, &src, name, dir);
+    run_formats(ctx, r, &src, name, dir, NULL);
 }
 
 st_report *st_check_fd(st_ctx *ctx, int fd, const char *display_name)

@@ -17,13 +17,21 @@ typedef struct {
     int walked;
 } st_dir;
 
+/* A remote source's siblings, opened by name (st_input.open_sibling): no folder descriptor. */
+typedef struct {
+    st_error (*open)(void *arg, const char *name, st_report *r, st_src *src, void **handle);
+    void (*close)(void *arg, void *handle);
+    void *arg;
+} st_siblings;
+
 /* Checks the file open on fd (fstat'd here: only regular files are read) into r. dir may be
  * NULL (folder unknown, not walked). */
 void st_scan_fd(const st_ctx *ctx, st_report *r, int fd, const char *name, const st_dir *dir);
 
-/* Checks an open source (src/fetch/'s remote source) into r, as st_scan_fd does a file. */
+/* Checks an open source (src/fetch/'s remote source) into r, as st_scan_fd does a file; sib
+ * (may be NULL) opens its siblings. */
 void st_scan_src(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
-                 const st_dir *dir);
+                 const st_dir *dir, const st_siblings *sib);
 
 /* Frees a per-path context (st_ctx_for_path) once its report r (may be NULL) is complete. */
 void st_ctx_release(st_ctx *ctx, const st_ctx *base, st_report *r);

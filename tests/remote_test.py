@@ -138,6 +138,60 @@ def test_nginx(ng, root, files):
          local_ids(os.path.join(root, "evil.pkl"))[0], 1)
 
 
+def shard_set(variant):
+    """A two-shard safetensors set with its index: good, a shard missing, or a bad header."""
+    s1 = safetensors([("a", 4), ("b", 8)])
+    s2 = safetensors([("c", 16)])
+    if variant == "bad":
+        s2 = struct.pack("<Q", 1 << 40) + s2[8:]
+    wm = {"a": "model-00001-of-00002.safetensors", "b": "model-00001-of-00002.safetensors",
+          "c": "model-00002-of-00002.safetensors"}
+    out = {"model.safetensors.index.json": json.dumps(
+        {"metadata": {"total_size": 4 * 28}, "weight_map": wm}).encode(),
+        "model-00001-of-00002.safetensors": s1}
+    if variant != "missing":
+        out["model-00002-of-00002.safetensors"] = s2
+    return out
+
+
+def write_shard_sets(root):
+    sets = {}
+    for v in ("good", "missing", "bad"):
+        sets[v] = shard_set(v)
+        d = os.path.join(root, "shards-" + v)
+        os.makedirs(d, exist_ok=True)
+        for n, data in sets[v].items():
+            with open(os.path.join(d, n), "wb") as f:
+                f.write(data)
+    # a shard name no URL of this length can hold
+    d = os.path.join(root, "shards-long")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+        json.dump({"weight_map": {"a": "x" * 4100 + ".safetensors"}}, f)
+    return sets
+
+
+def test_shards(ng, root, sets):
+    """A shard index over a URL: its shards are fetched from the index's folder."""
+    idx = "/model.safetensors.index.json"
+    for v, code, verdict in (("good", 0, "pass"), ("missing", 1, "fail"), ("bad", 1, "fail")):
+        want, lcode, lverdict = local_ids(os.path.join(root, "shards-" + v) + idx)
+        check("shards-local-" + v, lcode == code and lverdict == verdict and "ST617" not in want,
+              str((want, lcode, lverdict)))
+        f = case("shards-remote-" + v, [ng.url + "/shards-" + v + idx], want, code,
+                 want_verdict=verdict)
+        if v == "good":
+            total = sum(len(d) for d in sets[v].values())
+            check("shards-remote-counted", f["requests"] == 3 and f["bytes_fetched"] == total,
+                  str((f["requests"], f["bytes_fetched"], total)))
+    # --max-fetch bounds the index and its shards together: past it, never a pass
+    size = len(sets["good"]["model.safetensors.index.json"])
+    case("shards-max-fetch", ["--max-fetch", str(size + 10), ng.url + "/shards-good" + idx],
+         ["ST618", "ST618"], 1, want_verdict="fail")
+    case("shards-name-too-long", [ng.url + "/shards-long" + idx], ["ST618"], 1,
+         want_verdict="fail")
+
+
 def test_tls(ng, ca):
     f = case("https-unverified", [ng.tls_url + "/small.safetensors"], ["ST640"], 2)
     check("https-unverified-not-retried", f["requests"] == 1, str(f["requests"]))
@@ -254,6 +308,10 @@ def test_hub_walk(files):
                 "o/long": [[ru.tree_entry("d" * 1000 + "/model.safetensors", 1)]],
                 "o/obj": b'{"path": "x"}', "o/dupkey": b'[{"type":"file","type":"file"}]'}
     good["o/bad/dup.bin"] = st
+    sharded = shard_set("good")
+    listings["o/s"] = [[ru.tree_entry(n, len(d)) for n, d in sorted(sharded.items())]]
+    for n, d in sharded.items():
+        good["o/s/" + n] = d
     srv = ru.hub_server(good, listings, token=TOKEN)
     env = ru.clean_env(HF_ENDPOINT=srv.url, HF_TOKEN=TOKEN)
     try:
@@ -263,6 +321,12 @@ def test_hub_walk(files):
                 ("hf://o/r/model.safetensors", "pass", ids_local_m, "hf://o/r"),
                 ("hf://o/r/sub/evil.pkl", "fail", ids_local_evil, "hf://o/r")]
         check("hub-walk", code == 1 and got == want, str(got) + err)
+        # a sharded repository: the index's shards are fetched (with the token) and it passes
+        code, fs, err, _ = jcheck(["-r", "hf://o/s"], env)
+        got = [(f["path"], f["verdict"], ids(f), f["format"]) for f in fs]
+        check("hub-walk-sharded", code == 0 and len(fs) == 3 and
+              got[2] == ("hf://o/s/model.safetensors.index.json", "pass", ids_local_index,
+                         "shard-index") and fs[2]["requests"] == 3, str(got) + err)
         code, out, err, _ = run(["-r", "hf://o/r"], env)
         check("hub-walk-text", "hf://o/r: REPOSITORY FAIL (3 files" in out, out)
         code, fs, err, _ = jcheck(["-r", "hf://o/bad"], env)
@@ -294,16 +358,20 @@ def test_hub_walk(files):
 
 
 def main():
-    global ids_local_m, ids_local_evil
+    global ids_local_m, ids_local_evil, ids_local_index
     shutil.rmtree(WORK, ignore_errors=True)
     root = os.path.join(WORK, "www")
     files = setup_files(root)
+    sets = write_shard_sets(root)
     ids_local_m = local_ids(os.path.join(root, "m.safetensors"))[0]
     ids_local_evil = local_ids(os.path.join(root, "evil.pkl"))[0]
+    ids_local_index = local_ids(os.path.join(root, "shards-good",
+                                             "model.safetensors.index.json"))[0]
     ca, cert, key = ru.make_certs(WORK)
     ng = ru.Nginx(WORK, root, tls=(cert, key))
     try:
         test_nginx(ng, root, files)
+        test_shards(ng, root, sets)
         test_tls(ng, ca)
     finally:
         ng.stop()

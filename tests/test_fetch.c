@@ -357,6 +357,26 @@ static void test_url_resolve(void **state)
 #undef RES
 }
 
+/* A shard index's siblings: the index's folder, never its query, names percent-encoded. */
+static void test_url_sibling(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(st_url_sibling("http://h/a/i.json?sig=1#f", "s 1.bin", out, sizeof(out)), 0);
+    assert_string_equal(out, "http://h/a/s%201.bin");
+    assert_int_equal(st_url_sibling("https://h:8/i.json", "s?#/", out, sizeof(out)), 0);
+    assert_string_equal(out, "https://h:8/s%3F%23%2F");
+    assert_int_equal(st_url_sibling("http://h", "x", out, sizeof(out)), 0);
+    assert_string_equal(out, "http://h/x");
+    assert_int_equal(st_url_sibling("http://h/a?q=/b", "x", out, sizeof(out)), 0);
+    assert_string_equal(out, "http://h/x");
+    assert_int_equal(st_url_sibling("ftp://h/a", "x", out, sizeof(out)), -1);
+    assert_int_equal(st_url_sibling("http://h/a", "", out, sizeof(out)), -1);
+    assert_int_equal(st_url_sibling("http://h/a", "x", out, 0), -1);
+    for (size_t n = 1; n <= strlen("http://h/a/x"); n++)
+        assert_int_equal(st_url_sibling("http://h/a/b", "x", out, n), -1);
+}
+
 static void test_hf(void **state)
 {
     (void)state;
@@ -1045,6 +1065,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_parse),
         cmocka_unit_test(test_url_resolve),
+        cmocka_unit_test(test_url_sibling),
         cmocka_unit_test(test_hf),
         cmocka_unit_test(test_resp),
         cmocka_unit_test(test_cache_reads),

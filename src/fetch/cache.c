@@ -40,6 +40,7 @@ struct st_remote {
     uint64_t clock;
     uint64_t ahead_next; /* where the last fetch ended */
     uint64_t ahead;      /* current read-ahead */
+    int status;          /* of the last response */
 };
 
 /* Where one fetch's body goes. */
@@ -158,7 +159,9 @@ static st_error fetch_into(st_remote *rm, uint64_t off, uint64_t len, unsigned c
                       (unsigned long long)rm->f.max_bytes);
         return rm->f.fail_err;
     }
+    resp.status = 0;
     st_error e = st_fetch(&rm->f, off, len, sink_body, &k, &resp);
+    rm->status = resp.status;
     if (e != ST_OK)
         return e;
     if (validate(rm, &resp, &k, opening) != 0)
@@ -352,4 +355,9 @@ uint64_t st_remote_requests(const st_remote *rm)
 uint64_t st_remote_bytes(const st_remote *rm)
 {
     return rm->f.bytes;
+}
+
+int st_remote_status(const st_remote *rm)
+{
+    return rm->status;
 }

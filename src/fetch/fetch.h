@@ -44,6 +44,10 @@ int st_url_resolve(const char *base, const char *ref, size_t len, char *out, siz
 /* "scheme://host[:port]/path" without query or fragment, for messages (a signed URL's query
  * holds credentials). Returns out. */
 const char *st_url_display(const char *url, char *out, size_t size);
+/* The URL of the file name (a plain name, percent-encoded here) in base's folder: base's
+ * path up to its last '/', without base's query. -1 when base does not parse, the result does
+ * not fit or is not on base's origin. */
+int st_url_sibling(const char *base, const char *name, char *out, size_t size);
 /* Nonzero when s starts with http://, https:// or hf:// (any case): the CLI's URL test. */
 int st_url_is_remote(const char *s);
 
@@ -173,6 +177,8 @@ void st_remote_src(st_remote *rm, st_src *src);
 uint64_t st_remote_size(const st_remote *rm);
 uint64_t st_remote_requests(const st_remote *rm);
 uint64_t st_remote_bytes(const st_remote *rm);
+/* The status of the last response (0 before one): 404 tells a missing file from a failure. */
+int st_remote_status(const st_remote *rm);
 /* The st_src read callback (exposed for tests). */
 st_error st_remote_read(void *rm, uint64_t off, void *buf, size_t len);
 

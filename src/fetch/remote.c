@@ -135,6 +135,52 @@ static st_transport *transport(const st_ctx *ctx, st_report *r)
     return t;
 }
 
+/* The siblings of a checked URL (a shard index's shards): resolved against its folder, fetched
+ * with its transport and headers (sent to its origin only, as for the URL itself), each
+ * request and byte counted into its report and the whole within its --max-fetch. */
+typedef struct {
+    st_transport *t;
+    const char *url; /* the URL as given (before redirects): its folder holds the siblings */
+    const char *const *headers;
+    const st_remote *rm; /* the checked URL's own source: its bytes count too */
+    uint64_t max_bytes, requests, bytes;
+} sibling_set;
+
+static st_error open_sibling(void *arg, const char *name, st_report *r, st_src *src, void **handle)
+{
+    sibling_set *s = arg;
+    char url[ST_URL_MAX];
+    st_error err;
+    *handle = NULL;
+    if (st_url_sibling(s->url, name, url, sizeof(url)) != 0) {
+        refuse(r, "the file's URL next to the index is too long");
+        return ST_E_UNSUPPORTED;
+    }
+    uint64_t used = st_remote_bytes(s->rm) + s->bytes;
+    /* (each source stops within what it was given: used never exceeds max_bytes; defence) */
+    uint64_t left = used < s->max_bytes ? s->max_bytes - used : 0; /* GCOVR_EXCL_BR_LINE */
+    st_remote *rm = st_remote_open(s->t, r, url, s->headers, left, &err);
+    if (rm == NULL)        /* GCOVR_EXCL_BR_LINE: malloc failure */
+        return ST_E_NOMEM; /* GCOVR_EXCL_LINE: malloc failure */
+    *handle = rm;
+    if (err == ST_OK)
+        st_remote_src(rm, src);
+    else if (st_remote_status(rm) == 404)
+        err = ST_E_NOTFILE;
+    return err;
+}
+
+static void close_sibling(void *arg, void *handle)
+{
+    sibling_set *s = arg;
+    st_remote *rm = handle;
+    if (rm == NULL)
+        return;
+    s->requests += st_remote_requests(rm);
+    s->bytes += st_remote_bytes(rm);
+    st_remote_close(rm);
+}
+
 /* Opens url through the cache and runs the format checks over it. */
 static void check_resolved(const st_ctx *ctx, st_report *r, const char *url, const header_set *h,
                            int walked)
@@ -147,16 +193,18 @@ static void check_resolved(const st_ctx *ctx, st_report *r, const char *url, con
     if (rm == NULL) { /* GCOVR_EXCL_BR_LINE: malloc failure */
         nomem(r);     /* GCOVR_EXCL_LINE: malloc failure */
     } else {
+        sibling_set s = {t, url, h->v, rm, ctx->max_fetch, 0, 0};
         if (err == ST_OK) {
             char name[ST_URL_MAX];
             st_src src;
             st_dir dir = {NULL, NULL, 1};
+            st_siblings sib = {open_sibling, close_sibling, &s};
             st_remote_src(rm, &src);
-            st_scan_src(ctx, r, &src, st_url_display(url, name, sizeof(name)),
-                        walked ? &dir : NULL);
+            st_scan_src(ctx, r, &src, st_url_display(url, name, sizeof(name)), walked ? &dir : NULL,
+                        &sib);
         }
-        r->requests = st_remote_requests(rm);
-        r->bytes_fetched = st_remote_bytes(rm);
+        r->requests = st_remote_requests(rm) + s.requests;
+        r->bytes_fetched = st_remote_bytes(rm) + s.bytes;
         st_remote_close(rm);
     }
     t->free(t);

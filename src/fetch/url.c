@@ -325,3 +325,26 @@ int st_hf_tree_url(const st_hf_ref *h, const char *endpoint, char *out, size_t s
                ? -1
                : 0;
 }
+
+int st_url_sibling(const char *base, const char *name, char *out, size_t size)
+{
+    st_url b, s;
+    size_t at = 0, folder = 0;
+    if (size == 0 || name[0] == '\0' || st_url_parse(base, &b) != 0)
+        return -1;
+    out[0] = '\0';
+    /* the folder: the path up to its last '/', never into the query (a signed URL's query is
+     * its own, not its siblings') */
+    for (size_t i = 0; i < b.path_len && b.path[i] != '?'; i++)
+        if (b.path[i] == '/')
+            folder = i + 1;
+    size_t prefix = (size_t)(b.path - base) + folder;
+    if (put(out, size, &at, base, prefix) || (folder == 0 && put(out, size, &at, "/", 1)) ||
+        put_encoded(out, size, &at, name, 0))
+        return -1;
+    /* GCOVR_EXCL_BR_START: an encoded name holds no '/', ':', '@' or '?', so the result parses
+     * on base's origin (defence only) */
+    int ok = st_url_parse(out, &s) == 0 && st_url_same_origin(&b, &s);
+    return ok ? 0 : -1;
+    /* GCOVR_EXCL_BR_STOP */
+}

@@ -29,6 +29,13 @@ typedef struct {
      * beneath it. NULL: unknown (a buffer, a member of an archive). */
     int (*open_dir)(const void *arg);
     const void *dir_arg;
+    /* Where there is no folder descriptor (a remote source): opens the sibling of a plain name
+     * into *src, the findings of fetching it recorded in r. ST_OK; ST_E_NOTFILE when the server
+     * says it does not exist; another error otherwise. close_sibling is called with *handle
+     * (which may be NULL) in every case. NULL: siblings cannot be opened. */
+    st_error (*open_sibling)(void *arg, const char *name, st_report *r, st_src *src, void **handle);
+    void (*close_sibling)(void *arg, void *handle);
+    void *sibling_arg;
     /* When set, called for each tensor entry of a safetensors header: its name (unescaped) and
      * data size (UINT64_MAX when its offsets are unusable). index.c lists shards with it. */
     void (*on_tensor)(void *arg, const char *name, size_t len, uint64_t nbytes);

@@ -29,6 +29,8 @@
  * descriptor the scanner hands over (the folder of the name the index was given by, so in a
  * cache the snapshot folder, not the blob's), following the shard's own symlink (the Hugging
  * Face cache links snapshots to blobs; where such a link leads is judged by the folder walk).
+ * A remote index (a URL: no folder descriptor) opens its shards by the same plain names through
+ * st_input.open_sibling (src/fetch/remote.c: fetched from the index URL's folder).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -299,26 +301,16 @@ static void shard_summary(const st_report *s, char *buf, size_t size)
     }
 }
 
-/* Checks one shard file with the full scanner into a scratch report (its own findings belong
- * to its own report when it is checked as a file); its safetensors tensors are listed through
- * the tensor hook. */
-static void check_file(idx *x, uint32_t f, int fd, uint64_t size)
+/* Reads one shard's ends and checks it with the full scanner into scratch. */
+static void scan_shard(idx *x, uint32_t f, const st_src *src, st_report *scratch)
 {
-    char a[128], why[160];
     const char *name = x->shards[x->files[f].shard];
-    st_report *scratch = st_report_new(x->in->ctx, name);
-    /* GCOVR_EXCL_START: allocation failure */
-    if (scratch == NULL) {
-        x->nomem = 1;
-        return;
-    }
-    /* GCOVR_EXCL_STOP */
-    st_src src = {fd, NULL, size};
     unsigned char head[ST_HEAD_BYTES], tail[ST_HEAD_BYTES];
+    uint64_t size = src->size;
     size_t n = size < sizeof(head) ? (size_t)size : sizeof(head);
     st_input in = {.ctx = x->in->ctx,
                    .report = scratch,
-                   .src = &src,
+                   .src = src,
                    .head = head,
                    .head_len = n,
                    .tail = tail,
@@ -328,11 +320,22 @@ static void check_file(idx *x, uint32_t f, int fd, uint64_t size)
                    .on_tensor = on_tensor,
                    .tensor_arg = x};
     x->cur = f;
-    if (st_src_read(&src, 0, head, n) != ST_OK || st_src_read(&src, size - n, tail, n) != ST_OK) {
+    if (st_src_read(src, 0, head, n) != ST_OK || st_src_read(src, size - n, tail, n) != ST_OK) {
         st_report_add(scratch, ST_R_IO, 0, 0, "could not read the shard");
         st_report_fail(scratch, ST_E_IO);
     } else
         st_scan_input(&in);
+}
+
+/* Checks one shard (src, or NULL when it could not be opened: scratch says why) with the full
+ * scanner into a scratch report (its own findings belong to its own report when it is checked
+ * as a file); its safetensors tensors are listed through the tensor hook. */
+static void check_src(idx *x, uint32_t f, const st_src *src, st_report *scratch)
+{
+    char a[128], why[160];
+    const char *name = x->shards[x->files[f].shard];
+    if (src != NULL)
+        scan_shard(x, f, src, scratch);
     /* GCOVR_EXCL_BR_START: the format is never NULL (defence only) */
     x->files[f].listed =
         st_report_format(scratch) != NULL && strcmp(st_report_format(scratch), "safetensors") == 0;
@@ -344,6 +347,19 @@ static void check_file(idx *x, uint32_t f, int fd, uint64_t size)
                       shown(name, strlen(name), a, sizeof(a)),
                       x->files[f].names > 1 ? " (and the other names linked to it)" : "", why);
     }
+}
+
+static void check_file(idx *x, uint32_t f, int fd, uint64_t size)
+{
+    st_report *scratch = st_report_new(x->in->ctx, x->shards[x->files[f].shard]);
+    /* GCOVR_EXCL_START: allocation failure */
+    if (scratch == NULL) {
+        x->nomem = 1;
+        return;
+    }
+    /* GCOVR_EXCL_STOP */
+    st_src src = {fd, NULL, size};
+    check_src(x, f, &src, scratch);
     st_report_free(scratch);
 }
 
@@ -426,6 +442,50 @@ static void open_shards(idx *x, int dirfd)
                           shown(s, strlen(s), a, sizeof(a)));
         if (fd >= 0)
             close(fd);
+    }
+}
+
+/* A remote index (no folder descriptor): each shard name is its own file, fetched from the
+ * index's folder (names are distinct, and a server has no inodes to share). A shard the server
+ * says does not exist is missing; one that cannot be fetched fails like a shard that cannot be
+ * read (its fetch findings summarised). */
+static void fetch_shards(idx *x)
+{
+    char a[128];
+    size_t n = x->n_shards ? x->n_shards : 1;
+    x->file_of = malloc(n * sizeof(*x->file_of));
+    x->files = malloc(n * sizeof(*x->files));
+    /* GCOVR_EXCL_START: allocation failure */
+    if (x->file_of == NULL || x->files == NULL) {
+        x->nomem = 1;
+        return;
+    }
+    /* GCOVR_EXCL_STOP */
+    for (uint32_t i = 0; i < x->n_shards && !x->nomem; i++) { /* GCOVR_EXCL_BR_LINE: nomem */
+        const char *s = x->shards[i];
+        st_report *scratch = st_report_new(x->in->ctx, s);
+        void *h = NULL;
+        st_src src;
+        x->file_of[i] = NO_FILE;
+        if (scratch == NULL) { /* GCOVR_EXCL_BR_LINE: allocation failure */
+            x->nomem = 1;      /* GCOVR_EXCL_LINE: allocation failure */
+            break;             /* GCOVR_EXCL_LINE: allocation failure */
+        }
+        st_error e = x->in->open_sibling(x->in->sibling_arg, s, scratch, &src, &h);
+        if (e == ST_E_NOTFILE)
+            st_report_add(x->r, ST_R_INDEX_SHARD_MISSING, 0, 0,
+                          "shard \"%s\" does not exist in the index's folder",
+                          shown(s, strlen(s), a, sizeof(a)));
+        else {
+            uint32_t f = (uint32_t)x->n_files++;
+            x->files[f] = (sfile){0, 0, i, 1, 0};
+            x->file_of[i] = f;
+            if (e != ST_OK)
+                st_report_fail(scratch, e);
+            check_src(x, f, e == ST_OK ? &src : NULL, scratch);
+        }
+        x->in->close_sibling(x->in->sibling_arg, h);
+        st_report_free(scratch);
     }
 }
 
@@ -555,7 +615,11 @@ st_error st_index_check(st_input *in)
     } else if (parse_index(&x, buf, (size_t)size) == 0 && !x.nomem && assign_shards(&x) == 0) {
         /* GCOVR_EXCL_BR_STOP */
         int dirfd = in->open_dir ? in->open_dir(in->dir_arg) : -1;
-        if (dirfd < 0)
+        if (dirfd < 0 && in->open_sibling != NULL) {
+            fetch_shards(&x);
+            if (!x.nomem) /* GCOVR_EXCL_BR_LINE: allocation failure */
+                compare(&x);
+        } else if (dirfd < 0)
             st_report_add(x.r, ST_R_INDEX_UNCHECKED, 0, 0,
                           "the index's folder is not %s: its %zu shard%s not checked",
                           in->open_dir ? "readable" : "known here", x.n_shards,
