@@ -11,7 +11,8 @@
 #                                                                     CPU  73 s   ~1 min
 #   coverage       gcc --coverage -O0, every test, then gcovr: fails below 95 % lines or 90 %
 #                  branches of src/; report in out/ci/coverage/ (ci/coverage.sh)
-#                                                                     CPU 150 s   ~2 min
+#                                                 CPU 170 s   ~3 min (10 min wall measured
+#                                                 on the shared, loaded machine)
 #   mutation       tests/mutate.py --sample 20 --seed 12: 20 fixed mutants of tests/mutants.txt
 #                  (check-removing edits to zip.c, tar.c, pickle.c, json.c, safetensors.c),
 #                  each applied to a copy in build-mutation/, rebuilt, and run against the fast
