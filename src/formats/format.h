@@ -103,6 +103,9 @@ st_error st_tar_check(st_input *in);
 /* gguf/gguf.c: GGUF (llama.cpp) */
 int st_gguf_sniff(const st_input *in);
 st_error st_gguf_check(st_input *in);
+/* onnx/onnx.c: ONNX ModelProto */
+int st_onnx_sniff(const st_input *in);
+st_error st_onnx_check(st_input *in);
 int st_opaque_sniff(const st_input *in);
 st_error st_opaque_check(st_input *in);
 int st_index_sniff(const st_input *in);

@@ -22,6 +22,7 @@ static const st_format format_table[] = {
     {"joblib-zfile", st_zfile_sniff, st_zfile_check, 0},
     {"tar", st_tar_sniff, st_tar_check, 0},
     {"gguf", st_gguf_sniff, st_gguf_check, 0},
+    {"onnx", st_onnx_sniff, st_onnx_check, 0},
     {"opaque", st_opaque_sniff, st_opaque_check, 0},
 };
 

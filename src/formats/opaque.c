@@ -1,8 +1,8 @@
 /*
  * opaque.c - formats stcheck recognises but cannot check yet: zstd, lz4 and 7z containers, and
  * model files whose structure is not validated: TensorFlow Lite (a flatbuffer
- * with "TFL3" at offset 4), HDF5 (Keras .h5, whose Lambda layers hold code) and ONNX (a protobuf
- * ModelProto without a magic number: a name ending .onnx and a first field ir_version, tag 0x08).
+ * with "TFL3" at offset 4) and HDF5 (Keras .h5, whose Lambda layers hold code). ONNX is checked
+ * by onnx/onnx.c.
  * Their content is unknown, so the verdict is "could not check" with a finding naming the
  * format: never "unknown format", never clean, and never skipped by a folder walk.
  */
@@ -22,14 +22,12 @@ static const struct {
     {"tflite", 4, "TFL3", 4},
     {"hdf5", 0, "\x89HDF\r\n\x1a\n", 8},
     {"hdf5", 512, "\x89HDF\r\n\x1a\n", 8}, /* after a user block (h5py userblock_size) */
-    {"onnx", 0, "\x08", 1},                /* only with the name: see which() */
 };
 
 static int which(const st_input *in)
 {
     for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++)
-        if ((strcmp(containers[i].name, "onnx") != 0 || st_name_has_suffix(in->name, ".onnx")) &&
-            in->head_len >= containers[i].off + containers[i].len &&
+        if (in->head_len >= containers[i].off + containers[i].len &&
             memcmp(in->head + containers[i].off, containers[i].magic, containers[i].len) == 0)
             return (int)i;
     return -1;

@@ -1,0 +1,505 @@
+/*
+ * test_onnx.c - the bounded protobuf walker (src/formats/onnx/protobuf.c) at its limits, and
+ * ONNX checks the generated models of tests/gen_onnx.py do not reach (packed dims, long and
+ * many domains, identification without the .onnx name, read failures).
+ */
+#include "test_util.h"
+
+#include "core/source.h"
+#include "formats/onnx/protobuf.h"
+
+#define PASS ST_VERDICT_PASS
+#define FAIL ST_VERDICT_FAIL
+#define NOCHECK ST_VERDICT_ERROR
+
+typedef struct {
+    unsigned char *p;
+    size_t n, cap;
+} pb;
+
+static void put(pb *b, const void *src, size_t len)
+{
+    if (b->n + len > b->cap) {
+        b->cap = (b->n + len) * 2 + 64;
+        b->p = realloc(b->p, b->cap);
+        assert_non_null(b->p);
+    }
+    memcpy(b->p + b->n, src, len);
+    b->n += len;
+}
+
+static void varint(pb *b, uint64_t v)
+{
+    unsigned char c[10];
+    size_t n = 0;
+    do {
+        c[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            c[n] |= 0x80;
+        n++;
+    } while (v);
+    put(b, c, n);
+}
+
+static void len_field(pb *b, uint32_t num, const void *payload, size_t len)
+{
+    varint(b, (uint64_t)num << 3 | 2);
+    varint(b, len);
+    put(b, payload, len);
+}
+
+static void str_field(pb *b, uint32_t num, const char *s)
+{
+    len_field(b, num, s, strlen(s));
+}
+
+static void sub(pb *b, uint32_t num, pb *inner)
+{
+    len_field(b, num, inner->p, inner->n);
+    free(inner->p);
+    memset(inner, 0, sizeof(*inner));
+}
+
+static void reset(pb *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+static st_report *run(const pb *b, const char *name)
+{
+    st_ctx *ctx = st_ctx_new();
+    st_report *r = st_check_buffer(ctx, b->p, b->n, name);
+    assert_non_null(r);
+    st_ctx_free(ctx);
+    return r;
+}
+
+#define EXPECT(b, name, ids, verdict)                                                              \
+    do {                                                                                           \
+        st_report *r_ = run((b), (name));                                                          \
+        tu_assert_ids(r_, (ids));                                                                  \
+        assert_int_equal(st_report_verdict(r_), (verdict));                                        \
+        assert_string_equal(st_report_format(r_), "onnx");                                         \
+        st_report_free(r_);                                                                        \
+    } while (0)
+
+/* ---- the walker ----------------------------------------------------------------------------- */
+
+static void test_varint(void **state)
+{
+    (void)state;
+    uint64_t v = 0;
+    const unsigned char one[] = {0x01};
+    assert_int_equal(st_pb_varint(one, 1, &v), 1);
+    assert_int_equal(v, 1);
+    const unsigned char max[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    assert_int_equal(st_pb_varint(max, 10, &v), 10);
+    assert_true(v == UINT64_MAX);
+    const unsigned char big10[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+    assert_int_equal(st_pb_varint(big10, 10, &v), 0);
+    const unsigned char eleven[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0};
+    assert_int_equal(st_pb_varint(eleven, 11, &v), 0);
+    assert_int_equal(st_pb_varint(max, 3, &v), 0); /* truncated */
+    assert_int_equal(st_pb_varint(max, 0, &v), 0);
+}
+
+static uint64_t max_fields = ST_PB_MAX_FIELDS;
+
+static st_pb_status walk_all(const unsigned char *p, size_t n, unsigned *fields)
+{
+    st_src src = {-1, p, n};
+    st_pb_cursor *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    st_pb_init(c, &src, 0, n);
+    c->max_fields = max_fields;
+    st_pb_field f;
+    st_pb_status s;
+    *fields = 0;
+    for (;;) {
+        s = st_pb_next(c, &f);
+        if (s == ST_PB_END) {
+            if (!st_pb_leave(c))
+                break;
+            continue;
+        }
+        if (s != ST_PB_FIELD)
+            break;
+        (*fields)++;
+        if (f.wire == ST_PB_LEN && f.number == 1) {
+            s = st_pb_enter(c, &f);
+            if (s != ST_PB_FIELD)
+                break;
+        }
+    }
+    free(c);
+    return s;
+}
+
+static void test_wire_types(void **state)
+{
+    (void)state;
+    unsigned n = 0;
+    /* varint, fixed64, fixed32, LEN (field 2: skipped) */
+    const unsigned char ok[] = {0x08, 0x96, 0x01, 0x11, 1, 2, 3,    4,    5,    6,   7,
+                                8,    0x1d, 1,    2,    3, 4, 0x12, 0x02, 0xaa, 0xbb};
+    assert_int_equal(walk_all(ok, sizeof(ok), &n), ST_PB_END);
+    assert_int_equal(n, 4);
+    const unsigned char group[] = {0x0b};
+    assert_int_equal(walk_all(group, 1, &n), ST_PB_BAD);
+    const unsigned char zero_field[] = {0x00, 0x00};
+    assert_int_equal(walk_all(zero_field, 2, &n), ST_PB_BAD);
+    const unsigned char big_field[] = {0xf8, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00}; /* 2^34-1 */
+    assert_int_equal(walk_all(big_field, sizeof(big_field), &n), ST_PB_BAD);
+    const unsigned char short64[] = {0x11, 1, 2, 3};
+    assert_int_equal(walk_all(short64, sizeof(short64), &n), ST_PB_BAD);
+    const unsigned char short_len[] = {0x12, 0x05, 1};
+    assert_int_equal(walk_all(short_len, sizeof(short_len), &n), ST_PB_BAD);
+    const unsigned char bad_len[] = {0x12, 0x80};
+    assert_int_equal(walk_all(bad_len, sizeof(bad_len), &n), ST_PB_BAD);
+    const unsigned char bad_val[] = {0x08, 0x80};
+    assert_int_equal(walk_all(bad_val, sizeof(bad_val), &n), ST_PB_BAD);
+    /* a nested message longer than its parent: bounded by the parent, not the file */
+    const unsigned char nested[] = {0x0a, 0x02, 0x0a, 0x05, 0, 0, 0, 0, 0};
+    assert_int_equal(walk_all(nested, sizeof(nested), &n), ST_PB_BAD);
+}
+
+/* depth levels of field 1 nested in each other */
+static void nest(pb *b, unsigned depth)
+{
+    pb in = {0};
+    varint(&in, 8); /* field 1 varint */
+    varint(&in, 1);
+    for (unsigned i = 0; i < depth; i++) {
+        pb out = {0};
+        sub(&out, 1, &in);
+        in = out;
+    }
+    *b = in;
+}
+
+static void test_depth(void **state)
+{
+    (void)state;
+    unsigned n = 0;
+    pb b = {0};
+    nest(&b, ST_PB_MAX_DEPTH);
+    assert_int_equal(walk_all(b.p, b.n, &n), ST_PB_END);
+    assert_int_equal(n, ST_PB_MAX_DEPTH + 1);
+    free(b.p);
+    nest(&b, ST_PB_MAX_DEPTH + 1);
+    assert_int_equal(walk_all(b.p, b.n, &n), ST_PB_LIMIT);
+    free(b.p);
+}
+
+static void test_field_limit(void **state)
+{
+    (void)state;
+    /* empty LEN fields of 2 bytes each: one past the limit (lowered to keep the test fast) */
+    max_fields = 1000;
+    size_t n = (size_t)(max_fields + 1) * 2;
+    unsigned char *p = malloc(n);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i += 2) {
+        p[i] = 0x12;
+        p[i + 1] = 0;
+    }
+    unsigned fields = 0;
+    assert_int_equal(walk_all(p, n, &fields), ST_PB_LIMIT);
+    assert_int_equal(fields, max_fields);
+    assert_int_equal(walk_all(p, n - 2, &fields), ST_PB_END);
+    max_fields = ST_PB_MAX_FIELDS;
+    free(p);
+}
+
+static int fail_after;
+static st_error failing_read(void *arg, uint64_t off, void *buf, size_t len)
+{
+    (void)arg;
+    (void)off;
+    if (fail_after-- <= 0)
+        return ST_E_IO;
+    memset(buf, 0x08, len); /* field 1 varint 8, over and over */
+    return ST_OK;
+}
+
+static void test_read_failures(void **state)
+{
+    (void)state;
+    st_src_cb cb = {failing_read, NULL};
+    st_src src;
+    st_src_callback(&src, &cb, 1 << 20);
+    st_pb_cursor *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    st_pb_field f;
+    fail_after = 0;
+    st_pb_init(c, &src, 0, src.size);
+    assert_int_equal(st_pb_next(c, &f), ST_PB_IO);
+    /* the window is read, then a fixed64 value read fails */
+    const unsigned char fixed[] = {0x11, 0, 0, 0, 0, 0, 0, 0, 0};
+    st_src mem = {-1, fixed, sizeof(fixed)};
+    st_pb_init(c, &mem, 0, sizeof(fixed));
+    assert_int_equal(st_pb_next(c, &f), ST_PB_FIELD);
+    assert_int_equal(f.wire, ST_PB_I64);
+    unsigned char buf[4];
+    f.off = 100; /* outside the source: the read fails */
+    f.len = 4;
+    assert_int_equal(st_pb_bytes(c, &f, buf, sizeof(buf)), ST_PB_IO);
+    free(c);
+}
+
+/* ---- ONNX checks ---------------------------------------------------------------------------- */
+
+static void model_head(pb *m)
+{
+    varint(m, 0x08);
+    varint(m, 7);
+    str_field(m, 2, "test");
+}
+
+static void tensor_in_graph(pb *m, pb *t)
+{
+    pb g = {0};
+    sub(&g, 5, t);
+    sub(m, 7, &g);
+}
+
+static void test_packed_dims(void **state)
+{
+    (void)state;
+    pb m = {0}, t = {0}, dims = {0};
+    model_head(&m);
+    varint(&dims, 2);
+    varint(&dims, 3);
+    sub(&t, 1, &dims);  /* packed dims [2, 3] */
+    varint(&t, 2 << 3); /* data_type */
+    varint(&t, 2);      /* UINT8 */
+    len_field(&t, 9, "\0\0\0\0\0\0", 6);
+    tensor_in_graph(&m, &t);
+    EXPECT(&m, "m.onnx", "", PASS);
+    reset(&m);
+
+    model_head(&m);
+    len_field(&t, 1, "\x80", 1); /* a packed varint cut short */
+    tensor_in_graph(&m, &t);
+    EXPECT(&m, "m.onnx", "ST801", NOCHECK);
+    reset(&m);
+
+    model_head(&m);
+    unsigned char many[ST_PB_WINDOW + 1];
+    memset(many, 1, sizeof(many));
+    len_field(&t, 1, many, sizeof(many)); /* more dims than any tensor has */
+    tensor_in_graph(&m, &t);
+    EXPECT(&m, "m.onnx", "ST809", FAIL);
+    reset(&m);
+
+    model_head(&m);
+    varint(&t, 1 << 3); /* dims [2^40, 2^30] UINT4: elements fit, bytes fit */
+    varint(&t, 1ull << 40);
+    varint(&t, 2 << 3);
+    varint(&t, 21);
+    len_field(&t, 9, "\0", 1);
+    tensor_in_graph(&m, &t);
+    EXPECT(&m, "m.onnx", "ST808", FAIL);
+    reset(&m);
+
+    model_head(&m);
+    varint(&t, 1 << 3); /* dims [2^62] INT64: 2^65 bytes */
+    varint(&t, 1ull << 62);
+    varint(&t, 2 << 3);
+    varint(&t, 7);
+    len_field(&t, 9, "\0", 1);
+    tensor_in_graph(&m, &t);
+    EXPECT(&m, "m.onnx", "ST809", FAIL);
+    reset(&m);
+
+    model_head(&m);
+    varint(&t, 1 << 3); /* three UINT4 elements: two bytes */
+    varint(&t, 3);
+    varint(&t, 2 << 3);
+    varint(&t, 22);
+    len_field(&t, 9, "\0\0", 2);
+    tensor_in_graph(&m, &t);
+    EXPECT(&m, "m.onnx", "", PASS);
+    reset(&m);
+}
+
+static void node_with_domain(pb *g, const char *domain)
+{
+    pb n = {0};
+    str_field(&n, 4, "Op");
+    str_field(&n, 7, domain);
+    sub(g, 1, &n);
+}
+
+static void test_domains(void **state)
+{
+    (void)state;
+    pb m = {0}, g = {0};
+    model_head(&m);
+    char longd[400];
+    memset(longd, 'a', sizeof(longd) - 1);
+    longd[sizeof(longd) - 1] = '\0';
+    node_with_domain(&g, longd);
+    sub(&m, 7, &g);
+    EXPECT(&m, "m.onnx", "ST806", FAIL);
+    reset(&m);
+
+    /* 40 distinct custom domains, each named twice: all reported, none lost past 32 kept */
+    model_head(&m);
+    for (int rep = 0; rep < 2; rep++)
+        for (int i = 0; i < 40; i++) {
+            char d[16];
+            snprintf(d, sizeof(d), "x%d", i);
+            node_with_domain(&g, d);
+        }
+    sub(&m, 7, &g);
+    st_report *r = run(&m, "m.onnx");
+    tu_assert_ids(r, "ST806");
+    assert_int_equal(st_report_verdict(r), FAIL);
+    st_report_free(r);
+    reset(&m);
+
+    /* a function of the model's own makes its domain local; many functions: 32 kept */
+    model_head(&m);
+    node_with_domain(&g, "mine");
+    sub(&m, 7, &g);
+    for (int i = 0; i < 40; i++) {
+        pb fn = {0};
+        str_field(&fn, 1, "F");
+        str_field(&fn, 10, i == 0 ? "mine" : "other");
+        sub(&m, 25, &fn);
+    }
+    EXPECT(&m, "m.onnx", "", PASS);
+    reset(&m);
+}
+
+static void ext_entry(pb *t, const char *k, const char *v, size_t vlen)
+{
+    pb e = {0};
+    str_field(&e, 1, k);
+    len_field(&e, 2, v, vlen);
+    sub(t, 13, &e);
+}
+
+static void test_locations(void **state)
+{
+    (void)state;
+    pb m = {0}, t = {0};
+    char *longloc = malloc(5000);
+    assert_non_null(longloc);
+    memset(longloc, 'a', 5000);
+    model_head(&m);
+    ext_entry(&t, "location", longloc, 5000);
+    varint(&t, 14 << 3);
+    varint(&t, 1);
+    tensor_in_graph(&m, &t);
+    EXPECT(&m, "m.onnx", "ST803", FAIL);
+    reset(&m);
+    free(longloc);
+
+    /* an entry without a key, an unknown key, a 20-digit offset, a value without a key */
+    model_head(&m);
+    pb e = {0};
+    str_field(&e, 2, "x");
+    sub(&t, 13, &e);
+    ext_entry(&t, "checksum", "abc", 3);
+    ext_entry(&t, "location", "w.bin", 5);
+    ext_entry(&t, "offset", "12345678901234567890", 20);
+    varint(&t, 14 << 3);
+    varint(&t, 1);
+    tensor_in_graph(&m, &t);
+    EXPECT(&m, "m.onnx", "ST805", FAIL);
+    reset(&m);
+
+    /* a short location and the ORT tag with nothing around it */
+    model_head(&m);
+    ext_entry(&t, "location", "a", 1);
+    tensor_in_graph(&m, &t);
+    ext_entry(&t, "location", "_ORT_MEM_ADDR_", 14);
+    tensor_in_graph(&m, &t);
+    EXPECT(&m, "m.onnx", "ST804,ST807", FAIL);
+    reset(&m);
+}
+
+/* Known fields with another wire type are unknown fields to protobuf (skipped), and to us. */
+static void test_wrong_wire_types(void **state)
+{
+    (void)state;
+    pb m = {0}, t = {0}, e = {0}, g = {0}, n = {0}, fn = {0};
+    model_head(&m);
+    varint(&e, 1 << 3); /* key as a varint */
+    varint(&e, 5);
+    varint(&e, 2 << 3); /* value as a varint */
+    varint(&e, 5);
+    varint(&e, 3 << 3); /* an unknown field */
+    varint(&e, 5);
+    sub(&t, 13, &e);
+    unsigned char fixed[] = {0x0d, 1, 0, 0, 0}; /* dims as fixed32 */
+    put(&t, fixed, sizeof(fixed));
+    len_field(&t, 2, "x", 1); /* data_type as bytes */
+    varint(&t, 9 << 3);       /* raw_data as a varint */
+    varint(&t, 3);
+    len_field(&t, 14, "x", 1); /* data_location as bytes */
+    varint(&t, 4 << 3);        /* float_data: not walked */
+    varint(&t, 0);
+    sub(&g, 5, &t);
+    varint(&n, 7 << 3); /* node domain as a varint */
+    varint(&n, 1);
+    str_field(&n, 3, "name");
+    sub(&g, 1, &n);
+    sub(&m, 7, &g);
+    varint(&fn, 10 << 3); /* function domain as a varint */
+    varint(&fn, 1);
+    str_field(&fn, 1, "f");
+    sub(&m, 25, &fn);
+    varint(&m, 20 << 3); /* training_info as a varint: skipped */
+    varint(&m, 1);
+    EXPECT(&m, "m.onnx", "", PASS);
+    reset(&m);
+}
+
+static void test_sniff(void **state)
+{
+    (void)state;
+    pb m = {0}, g = {0};
+    model_head(&m);
+    sub(&m, 7, &g);
+    EXPECT(&m, "model.bin", "", PASS); /* ir_version then producer_name, no name needed */
+    reset(&m);
+    const unsigned char *heads[] = {
+        (const unsigned char *)"\x08\x07\x50\x01", /* field 10 next: not a ModelProto start */
+        (const unsigned char *)"\x08\x80\x80\x80", /* ir_version cut short */
+        (const unsigned char *)"\x08\x30\x12\x00", /* ir_version 48 */
+        (const unsigned char *)"\x08\x00\x12\x00", /* ir_version 0 */
+    };
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        st_ctx *ctx = st_ctx_new();
+        st_report *r = st_check_buffer(ctx, heads[i], 4, "model.bin");
+        assert_non_null(r);
+        assert_true(st_report_format(r) == NULL || strcmp(st_report_format(r), "onnx") != 0);
+        st_report_free(r);
+        st_ctx_free(ctx);
+    }
+    st_ctx *ctx = st_ctx_new();
+    st_report *r = st_check_buffer(ctx, "\x08\x07", 2, "model.bin"); /* too short to tell */
+    assert_true(st_report_format(r) == NULL || strcmp(st_report_format(r), "onnx") != 0);
+    st_report_free(r);
+    r = st_check_buffer(ctx, "\x08", 1, "m.onnx");
+    assert_true(st_report_format(r) == NULL || strcmp(st_report_format(r), "onnx") != 0);
+    st_report_free(r);
+    st_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_varint),        cmocka_unit_test(test_wire_types),
+        cmocka_unit_test(test_depth),         cmocka_unit_test(test_field_limit),
+        cmocka_unit_test(test_read_failures), cmocka_unit_test(test_packed_dims),
+        cmocka_unit_test(test_domains),       cmocka_unit_test(test_locations),
+        cmocka_unit_test(test_sniff),         cmocka_unit_test(test_wrong_wire_types),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
