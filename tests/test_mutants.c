@@ -7,6 +7,9 @@
 #include "test_fault.h"
 #include "test_util.h"
 
+#include "core/report.h"
+#include "formats/format.h"
+#include "formats/pickle.h"
 #include "json/json.h"
 
 static void expect_buf(st_ctx *ctx, const void *b, size_t n, const char *name, const char *ids,
@@ -277,6 +280,129 @@ static void test_json_sticky_error_and_late_dup(void **state)
                      ST_JSON_E_DUPKEY);
 }
 
+/* ---- zip: the deflate limits (a one-member archive, one stored deflate block) ------------ */
+
+static void put16(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+static void put32(unsigned char *p, uint32_t v)
+{
+    put16(p, v & 0xFFFF);
+    put16(p + 2, v >> 16);
+}
+
+/* NAME (5 bytes), method 8, data: one final stored deflate block holding "hello" (10 bytes,
+ * inflates to 5); the headers declare usize and crc. Returns the length written into z (>= 110). */
+static size_t deflated_hello_zip(unsigned char *z, const char *name, uint32_t usize, uint32_t crc)
+{
+    static const unsigned char data[10] = {0x01, 5, 0, 0xfa, 0xff, 'h', 'e', 'l', 'l', 'o'};
+    size_t n = 0;
+    memset(z, 0, 110);
+    put32(z + n, 0x04034b50u), put16(z + n + 4, 20), put16(z + n + 8, 8);
+    put32(z + n + 14, crc), put32(z + n + 18, 10), put32(z + n + 22, usize), put16(z + n + 26, 5);
+    memcpy(z + n + 30, name, 5);
+    n += 35;
+    memcpy(z + n, data, 10);
+    n += 10;
+    size_t cd = n;
+    put32(z + n, 0x02014b50u), put16(z + n + 4, 20), put16(z + n + 6, 20), put16(z + n + 10, 8);
+    put32(z + n + 16, crc), put32(z + n + 20, 10), put32(z + n + 24, usize), put16(z + n + 28, 5);
+    memcpy(z + n + 46, name, 5); /* local header at offset 0 */
+    n += 51;
+    put32(z + n, 0x06054b50u), put16(z + n + 8, 1), put16(z + n + 10, 1);
+    put32(z + n + 12, (uint32_t)(n - cd)), put32(z + n + 16, (uint32_t)cd);
+    n += 22;
+    return n;
+}
+
+/* zip-h10-inflate-size-lie: a stream that inflates to more than the declared size is a lie even
+ * when the declared prefix matches its CRC-32 ("hel", 3 of the 5 bytes); without the check the
+ * spill is dropped and the member reads clean. The honest member passes. */
+static void test_zip_inflate_size_lie(void **state)
+{
+    unsigned char z[110];
+    size_t n = deflated_hello_zip(z, "a.txt", 5, 0x3610a686u); /* crc32("hello") */
+    expect_buf(*state, z, n, "t.zip", "", ST_VERDICT_PASS);
+    n = deflated_hello_zip(z, "a.txt", 3, 0xe50bf11bu); /* crc32("hel") */
+    expect_buf(*state, z, n, "t.zip", "ST303", ST_VERDICT_PASS);
+}
+
+/* zip-h09-bomb-impossible-off: 20000 bytes declared from 10 deflated ones is beyond deflate's
+ * 1032:1 (+1 KiB) and below the 1 MiB where the ratio limit starts: ST311 before anything is
+ * inflated (without the check the short output is a size/CRC mismatch, ST303, and "hello" is
+ * walked as a pickle). A .pkl member is read whole, so the limits apply (a prefix is not). */
+static void test_zip_impossible_ratio(void **state)
+{
+    unsigned char z[110];
+    size_t n = deflated_hello_zip(z, "a.pkl", 20000, 0x3610a686u);
+    expect_buf(*state, z, n, "t.zip", "ST311", ST_VERDICT_ERROR);
+    n = deflated_hello_zip(z, "a.pkl", 10 * 1032 + 1024,
+                           0x3610a686u); /* the bound itself: possible */
+    expect_buf(*state, z, n, "t.zip", "ST205,ST303", ST_VERDICT_FAIL); /* read: short, no pickle */
+}
+
+/* ---- pickle: storage tuples as torch's persistent_load unpacks them ---------------------- */
+
+static void walk_torch(st_ctx *ctx, const char *b, size_t n, const char *ids, st_verdict v)
+{
+    st_report *r = st_report_new(ctx, "x");
+    assert_non_null(r);
+    st_src src = {-1, (const unsigned char *)b, n};
+    st_input in = {
+        .ctx = ctx, .report = r, .src = &src, .head = (const unsigned char *)b, .head_len = n};
+    st_pk_job job = {.profile = ST_PK_PROFILE_TORCH, .torch_rules = 1};
+    job.in = &in;
+    job.src = &src;
+    job.end = n;
+    st_pk_result res;
+    st_pickle_walk(&job, &res);
+    tu_assert_ids(r, ids);
+    assert_int_equal(st_report_verdict(r), v);
+    st_pk_result_free(&res);
+    st_report_free(r);
+}
+#define WALK_TORCH(ctx, lit, ids, v) walk_torch((ctx), (lit), sizeof(lit) - 1, (ids), (v))
+#define STORAGE_HEAD                                                                               \
+    "\x80\x02(U\x07storagectorch\nFloatStorage\nU\x01"                                             \
+    "0U\x03"                                                                                       \
+    "cpu"
+
+/* pk-h06-storage-tuple-length: ('storage', type, key, location, numel[, view]) has 5 or 6
+ * items; a 7th makes it no storage reference (ST211), 5 and 6 are. */
+static void test_pickle_storage_tuple_length(void **state)
+{
+    WALK_TORCH(*state, STORAGE_HEAD "K\x02tQ.", "", ST_VERDICT_PASS);
+    WALK_TORCH(*state, STORAGE_HEAD "K\x02NtQ.", "", ST_VERDICT_PASS);
+    WALK_TORCH(*state, STORAGE_HEAD "K\x02NNtQ.", "ST211", ST_VERDICT_FAIL);
+}
+
+/* pk-073-op-i-n-2: INT "00"/"01" is protocol 0's False/True (load_int), not an integer: as a
+ * storage's numel it makes no storage reference; "02" and "0" are integers. */
+static void test_pickle_int_bool(void **state)
+{
+    WALK_TORCH(*state, STORAGE_HEAD "I00\ntQ.", "ST211", ST_VERDICT_FAIL);
+    WALK_TORCH(*state, STORAGE_HEAD "I01\ntQ.", "ST211", ST_VERDICT_FAIL);
+    WALK_TORCH(*state, STORAGE_HEAD "I02\ntQ.", "", ST_VERDICT_PASS);
+    WALK_TORCH(*state, STORAGE_HEAD "I0\ntQ.", "", ST_VERDICT_PASS);
+}
+
+/* pk-h10-looks-like-length: a protocol 0/1 prefix is a pickle when its opcodes decode for 32
+ * opcodes; a SHORT_BINSTRING whose length runs one byte past the window is not decoded (its
+ * opcode does not count): 31 NONEs and "U\x01" with no byte after it are not enough, with
+ * "U\x00" (complete) they are. */
+static void test_pickle_sniff_length_past_window(void **state)
+{
+    (void)state;
+    unsigned char b[33];
+    memset(b, 'N', 31);
+    b[31] = 'U', b[32] = 1;
+    assert_int_equal(st_pk_looks_like_pickle(b, sizeof(b)), 0);
+    b[32] = 0;
+    assert_int_equal(st_pk_looks_like_pickle(b, sizeof(b)), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +418,11 @@ int main(void)
         cmocka_unit_test(test_json_details),
         cmocka_unit_test(test_json_dup_in_ninth_key),
         cmocka_unit_test(test_json_sticky_error_and_late_dup),
+        cmocka_unit_test(test_zip_inflate_size_lie),
+        cmocka_unit_test(test_zip_impossible_ratio),
+        cmocka_unit_test(test_pickle_storage_tuple_length),
+        cmocka_unit_test(test_pickle_int_bool),
+        cmocka_unit_test(test_pickle_sniff_length_past_window),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
