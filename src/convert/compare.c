@@ -15,8 +15,8 @@
 
 typedef struct {
     const char *name;
-    const st_cv_tensor *t; /* NULL for an alias */
-    const char *target;    /* alias target */
+    const st_cv_tensor *t;       /* NULL for an alias */
+    const char *target;          /* alias target */
     const st_cv_tensor *removed; /* a checkpoint alias: the tensor it names; else NULL */
 } entry;
 

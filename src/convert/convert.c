@@ -406,7 +406,7 @@ static void write_file(const st_ctx *ctx, st_report *r, const st_src *src, const
         ok = verify_output(ctx, r, src, p, &out) == 0; /* else ST673: the verdict fails */
         if (ok && fsync(fd) != 0) { /* GCOVR_EXCL_BR_LINE: a disk failing after the writes */
             output_failed(r, "cannot sync the output", errno); /* GCOVR_EXCL_LINE: see above */
-            ok = 0;                                             /* GCOVR_EXCL_LINE: see above */
+            ok = 0;                                            /* GCOVR_EXCL_LINE: see above */
         }
         if (ok && rename(tmp, output) != 0) {
             output_failed(r, "cannot rename the output into place", errno);

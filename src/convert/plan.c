@@ -768,7 +768,7 @@ static st_error safetensors_plan(cpt *c, st_cv_plan *p)
     for (size_t i = 0; err == ST_OK && i < p->n; i++)
         if (p->t[i].base + p->t[i].nbytes > c->src->size)
             err = ST_E_UNSUPPORTED; /* defensive: ST1xx covers it */
-    if (err == ST_OK && p->n > 0) /* no tensor: p->t is NULL, which qsort may not be given */
+    if (err == ST_OK && p->n > 0)   /* no tensor: p->t is NULL, which qsort may not be given */
         qsort(p->t, p->n, sizeof(*p->t), crate_cmp);
     for (size_t i = 0; i < s.n_meta; i++)
         free(s.meta[i]);
