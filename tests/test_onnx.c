@@ -19,6 +19,8 @@ typedef struct {
 
 static void put(pb *b, const void *src, size_t len)
 {
+    if (len == 0) /* an empty message: src may be NULL */
+        return;
     if (b->n + len > b->cap) {
         b->cap = (b->n + len) * 2 + 64;
         b->p = realloc(b->p, b->cap);
