@@ -20,14 +20,14 @@
 #                  (estimated from parts measured on the loaded machine: setup 78 s, baseline
 #                  20 s, 2-5 s per killed mutant)                     CPU ~170 s   ~2.5 min
 #   valgrind       gcc, every test's programs under memcheck (ci/valgrind.sh)  CPU ~19 min  ~9 min
-#   fuzz smoke     build (CPU 38 s), then every fuzz target (12) for 30 s under libFuzzer
+#   fuzz smoke     build (CPU 38 s), then every fuzz target (21) for 20 s under libFuzzer
 #                  + ASan + UBSan                                                 ~6.5 min
 #   oss-fuzz       ci/oss-fuzz/build.sh run as OSS-Fuzz runs it, each target 2,000 runs
 #                                                                     CPU  45 s   ~0.5 min
 #   build matrix   gcc and clang x Debug, Release, RelWithDebInfo, MinSizeRel, and Debian's
 #                  packaging flags: library + CLI, binary hardening   CPU 164 s   ~1.5 min
 #   clean tree     git status --porcelain is empty (nothing generated, logs ignored)   <1 s
-# In all about 12 minutes plus the valgrind stage, well under the 30 minutes CI allows, plus
+# In all about 15 minutes plus the valgrind stage, well under the 30 minutes CI allows, plus
 # what ci/install-deps.sh --test downloads on a fresh machine.
 # It leaves build/ (the README's build) alone. Logs go to out/ci/ (ignored by git).
 # Run ci/install-deps.sh --test first. Exits non-zero on the first failure.

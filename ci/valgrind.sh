@@ -34,13 +34,27 @@
 #              hostile (-r); to bring it back, its timing check needs a tolerance or a switch
 #   oom        limits the address space (RLIMIT_AS) to force allocation failures; valgrind
 #              needs far more address space than the limit leaves
+#   convert    ~440 s under memcheck (each of its ~150 stcheck runs converts a real torch
+#              checkpoint): src/convert/ runs under memcheck through test_convert (every
+#              refusal, layout and output path, in process) and replay_convert instead
+#   remote     its fault server's timeouts (slow-loris, drops) are measured against stcheck's
+#              own clock, which valgrind's start-up distorts; src/fetch/ runs under memcheck
+#              through test_fetch (a fake transport: every fault, redirect, budget and cache
+#              path) and the replay_http/url/hub/cache programs
+#   python precommit action docker
+#              integrations: the Python package loads libstcheck through ctypes inside the
+#              interpreter (not a wrapped program), pip and pre-commit dominate their time,
+#              and the others read files; the checks they drive are the ones cli runs
+#   onnx_testdata gguf_npm
+#              1,072 ONNX and 169 GGUF files re-checked only to compare with other parsers;
+#              e2e_onnx, e2e_gguf and the corpus tests run the same code under memcheck
 # Findings in files other helpers own are reported to the lead rather than suppressed; there is
 # no suppression file: every error counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-build-valgrind}
 JOBS=$(nproc 2>/dev/null || echo 2)
-EXCLUDE='^(style|hardening|install|oom|tree)$'
+EXCLUDE='^(style|hardening|install|oom|tree|convert|remote|python|precommit|action|docker|onnx_testdata|gguf_npm)$'
 # More memcheck options, e.g. VALGRIND_EXTRA=--track-origins=yes to see where an uninitialised
 # value came from (off by default: it doubles the run time).
 EXTRA=${VALGRIND_EXTRA:-}
