@@ -780,6 +780,97 @@ static void w_split2(gb *b)
     put(b, "\1\0", 2);
 }
 
+/* Layer counts against llama.block_count 2 (src/llama-model.cpp load_hparams). */
+static void w_counts_ok(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.block_count", 2);
+    kv_u32(b, "llama.leading_dense_block_count", 2); /* all dense: allowed */
+    kv_u32(b, "llama.nextn_predict_layers", 1);      /* one below: allowed */
+    kv_u32(b, "llama.attention.shared_kv_layers", 1);
+    kv_u32(b, "llama.n_deepstack_layers", 2);
+    kv_arr(b, "llama.attention.sliding_window_pattern", GG_BOOL, 2);
+    put(b, "\1\0", 2);
+    kv_u32(b, "llama.attention.sliding_window_pattern.x", 9); /* not the key: ignored */
+}
+static void w_count_dense(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.block_count", 2);
+    kv_u32(b, "llama.leading_dense_block_count", 3);
+}
+static void w_count_nextn(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.block_count", 2);
+    kv_u32(b, "llama.nextn_predict_layers", 2); /* GGML_ASSERT(nextn < n_layer) */
+}
+static void w_count_shared(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.block_count", 2);
+    kv_u32(b, "llama.attention.shared_kv_layers", 0xffffffffu);
+}
+static void w_count_deepstack(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.block_count", 2);
+    kv_u32(b, "llama.n_deepstack_layers", 3);
+}
+static void w_count_swa(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.block_count", 2);
+    kv_arr(b, "llama.attention.sliding_window_pattern", GG_BOOL, 3);
+    put(b, "\1\1\0", 3);
+}
+static void w_count_noblocks(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.nextn_predict_layers", 7); /* no block count: nothing to compare */
+    kv_u32(b, "llama.leading_dense_block_count", 7);
+}
+static void w_count_zero(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.block_count", 0); /* reported once, not again for each count */
+    kv_u32(b, "llama.nextn_predict_layers", 0);
+}
+static void w_count_type(gb *b)
+{
+    arch(b);
+    kv_u32(b, "llama.block_count", 2);
+    key(b, "llama.nextn_predict_layers", GG_I32); /* get_key into uint32_t throws */
+    put_u32(b, 5);
+}
+
+static void test_layer_counts(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    unsigned char *b = keyed(w_counts_ok, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    b = keyed(w_count_dense, &len);
+    EXPECT(ctx, b, len, "ST734", FAIL);
+    b = keyed(w_count_nextn, &len);
+    EXPECT(ctx, b, len, "ST734", FAIL);
+    b = keyed(w_count_shared, &len);
+    EXPECT(ctx, b, len, "ST734", FAIL);
+    b = keyed(w_count_deepstack, &len);
+    EXPECT(ctx, b, len, "ST734", FAIL);
+    b = keyed(w_count_swa, &len);
+    EXPECT(ctx, b, len, "ST734", FAIL);
+    b = keyed(w_count_noblocks, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    b = keyed(w_count_zero, &len);
+    st_report *r = check(ctx, b, len);
+    tu_assert_ids(r, "ST734");
+    assert_int_equal(st_report_finding_count(r), 1); /* block_count only, not nextn 0 >= 0 */
+    st_report_free(r);
+    b = keyed(w_count_type, &len);
+    EXPECT(ctx, b, len, "ST730", FAIL);
+}
+
 static void test_known_keys(void **state)
 {
     st_ctx *ctx = *state;
@@ -1254,15 +1345,16 @@ static void test_types_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_header),          cmocka_unit_test(test_keys),
-        cmocka_unit_test(test_truncation),      cmocka_unit_test(test_alignment),
-        cmocka_unit_test(test_tensors),         cmocka_unit_test(test_duplicates),
-        cmocka_unit_test(test_layout),          cmocka_unit_test(test_trailing),
-        cmocka_unit_test(test_known_keys),      cmocka_unit_test(test_deep),
-        cmocka_unit_test(test_report_fields),   cmocka_unit_test(test_sparse_maxima),
-        cmocka_unit_test(test_templates),       cmocka_unit_test(test_template_file),
-        cmocka_unit_test(test_types_table),     cmocka_unit_test(test_io_errors),
-        cmocka_unit_test(test_template_policy), cmocka_unit_test(test_long_strings),
+        cmocka_unit_test(test_header),        cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_truncation),    cmocka_unit_test(test_alignment),
+        cmocka_unit_test(test_tensors),       cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_layout),        cmocka_unit_test(test_trailing),
+        cmocka_unit_test(test_known_keys),    cmocka_unit_test(test_layer_counts),
+        cmocka_unit_test(test_deep),          cmocka_unit_test(test_report_fields),
+        cmocka_unit_test(test_sparse_maxima), cmocka_unit_test(test_templates),
+        cmocka_unit_test(test_template_file), cmocka_unit_test(test_types_table),
+        cmocka_unit_test(test_io_errors),     cmocka_unit_test(test_template_policy),
+        cmocka_unit_test(test_long_strings),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

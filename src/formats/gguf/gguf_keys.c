@@ -52,6 +52,9 @@ static const known_key known[] = {
     {"{arch}.embedding_length", T(GG_U32)},
     {"{arch}.block_count", T(GG_U32)},
     {"{arch}.leading_dense_block_count", T(GG_U32)},
+    {"{arch}.nextn_predict_layers", T(GG_U32)},
+    {"{arch}.n_deepstack_layers", T(GG_U32)},
+    {"{arch}.attention.shared_kv_layers", T(GG_U32)},
     {"{arch}.feed_forward_length", T(GG_U32) | INT_ARR},
     {"{arch}.expert_feed_forward_length", T(GG_U32)},
     {"{arch}.use_parallel_residual", T(GG_BOOL)},
@@ -224,11 +227,40 @@ static void check_namespaces(st_gguf *g)
     }
 }
 
+/* Keys that count layers out of the block count (llama.cpp src/llama-model.cpp,
+ * llama_model::load_hparams): the first leading_dense_block_count layers have a dense FFN, the
+ * last nextn_predict_layers are MTP heads (GGML_ASSERT(nextn_predict_layers < n_layer): an abort,
+ * and n_layer - nextn sizes the KV cache), gemma3n/gemma4 compute n_layer_kv_from_start as
+ * n_layer - attention.shared_kv_layers (a wrap-around when larger), qwen3vl feeds deepstack
+ * features into the first n_deepstack_layers. strict: the count must leave one ordinary layer. */
+static void check_layer_counts(st_gguf *g, const st_gguf_kv *bc)
+{
+    static const struct {
+        const char *suffix;
+        int strict;
+    } counts[] = {{".leading_dense_block_count", 0},
+                  {".nextn_predict_layers", 1},
+                  {".attention.shared_kv_layers", 1},
+                  {".n_deepstack_layers", 0}};
+    char key[160];
+    if (bc == NULL || bc->u == 0)
+        return; /* no usable block count: reported above or by llama.cpp's own key lookup */
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+        const st_gguf_kv *c = arch_key(g, counts[i].suffix, key, sizeof(key), GG_U32);
+        if (c != NULL && (c->u > bc->u || (counts[i].strict && c->u == bc->u)))
+            st_report_add(g->r, ST_R_GGUF_LAYERS, c->voff, 4, "%s is %llu, %s the block count %llu",
+                          key, (unsigned long long)c->u, counts[i].strict ? "not below" : "above",
+                          (unsigned long long)bc->u);
+    }
+}
+
 static void check_layers(st_gguf *g)
 {
     char key[160];
+    /* get_key_or_arr / get_arr (llama-model-loader.cpp) throw "has wrong array length" */
     static const char *const per_layer[] = {".attention.head_count", ".attention.head_count_kv",
-                                            ".feed_forward_length"};
+                                            ".feed_forward_length",
+                                            ".attention.sliding_window_pattern"};
     const st_gguf_kv *bc = arch_key(g, ".block_count", key, sizeof(key), GG_U32);
     if (bc != NULL && (bc->u == 0 || bc->u > MAX_LAYERS))
         st_report_add(g->r, ST_R_GGUF_LAYERS, bc->voff, 4,
@@ -253,6 +285,7 @@ static void check_layers(st_gguf *g)
                           "%s holds %llu per-layer values for %llu blocks", key,
                           (unsigned long long)a->n, (unsigned long long)(bc ? bc->u : 0));
     }
+    check_layer_counts(g, bc);
 }
 
 static void check_tokenizer(st_gguf *g)
