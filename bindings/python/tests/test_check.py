@@ -5,7 +5,7 @@ import json
 import os
 import pickle
 import re
-import sys
+import socket
 import threading
 import xml.etree.ElementTree as ET
 
@@ -142,32 +142,43 @@ def test_check_many_keeps_order(files):
     assert [r.verdict for r in stcheck.check_many(paths[:2], jobs=1)] == ["pass", "fail"]
 
 
-def test_checks_release_the_gil(tmp_path):
+def test_checks_release_the_gil():
     """A check runs in the library with the GIL released (ctypes.CDLL), shown without timing:
-    with a switch interval of 100 s nobody is made to give up the GIL, so the main thread,
-    waiting in Thread.start(), gets it only when the worker releases it, which it does in
-    its first library call. Once the main thread holds it, the worker cannot return from that
-    call into Python and finish, so the main thread finds the check unfinished. Were the GIL
-    held during library calls, the main thread would first run after the worker's function
-    had returned, and would find the report there."""
-    big = tmp_path / "big.pkl"
-    big.write_bytes(b"\x80\x02" + b"N0" * 100_000 + b"N.")
+    the worker's check of a URL waits inside the library for an answer that only this thread
+    sends. This thread gets past accept() (back into Python, holding the GIL) while the worker
+    is still inside that call, so the check is unfinished when this thread looks. Were the GIL
+    held during library calls, this thread could not run again until the worker's call had
+    given up on the server (its timeouts: with ctypes.PyDLL this test fails after them, checked
+    by hand)."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    url = "http://127.0.0.1:%d/model.safetensors" % srv.getsockname()[1]
     state = {}
 
     def work():
-        state["report"] = stcheck.check(big)
+        state["report"] = stcheck.check_url(url)
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(100.0)
-    try:
-        t = threading.Thread(target=work)
-        t.start()
-        unfinished = "report" not in state
-        t.join()
-    finally:
-        sys.setswitchinterval(old)
+    t = threading.Thread(target=work)
+    t.start()
+    conn, _ = srv.accept()
+    unfinished = "report" not in state
+    request = b""
+    while b"\r\n\r\n" not in request:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        request += chunk
+    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    conn.close()
+    t.join()
+    srv.close()
     assert unfinished
-    assert state["report"].verdict == "pass"
+    assert request.startswith(b"GET /model.safetensors ")
+    # the answer this thread sent is the one the check got (not a timeout of its own)
+    r = state["report"]
+    assert r.verdict == "error"
+    assert [(f.id, f.message.endswith("HTTP status 404")) for f in r.findings] == [("ST640", True)]
 
 
 def test_check_many_in_threads(tmp_path):
