@@ -294,12 +294,13 @@ static void put32(unsigned char *p, uint32_t v)
 }
 
 /* NAME (5 bytes), method 8, data: one final stored deflate block holding "hello" (10 bytes,
- * inflates to 5); the headers declare usize and crc. Returns the length written into z (>= 110). */
+ * inflates to 5); the headers declare usize and crc. Writes 118 bytes into z (HELLO_ZIP_SIZE). */
+#define HELLO_ZIP_SIZE 118
 static size_t deflated_hello_zip(unsigned char *z, const char *name, uint32_t usize, uint32_t crc)
 {
     static const unsigned char data[10] = {0x01, 5, 0, 0xfa, 0xff, 'h', 'e', 'l', 'l', 'o'};
     size_t n = 0;
-    memset(z, 0, 110);
+    memset(z, 0, HELLO_ZIP_SIZE);
     put32(z + n, 0x04034b50u), put16(z + n + 4, 20), put16(z + n + 8, 8);
     put32(z + n + 14, crc), put32(z + n + 18, 10), put32(z + n + 22, usize), put16(z + n + 26, 5);
     memcpy(z + n + 30, name, 5);
@@ -314,6 +315,7 @@ static size_t deflated_hello_zip(unsigned char *z, const char *name, uint32_t us
     put32(z + n, 0x06054b50u), put16(z + n + 8, 1), put16(z + n + 10, 1);
     put32(z + n + 12, (uint32_t)(n - cd)), put32(z + n + 16, (uint32_t)cd);
     n += 22;
+    assert_int_equal(n, HELLO_ZIP_SIZE);
     return n;
 }
 
@@ -322,7 +324,7 @@ static size_t deflated_hello_zip(unsigned char *z, const char *name, uint32_t us
  * spill is dropped and the member reads clean. The honest member passes. */
 static void test_zip_inflate_size_lie(void **state)
 {
-    unsigned char z[110];
+    unsigned char z[HELLO_ZIP_SIZE];
     size_t n = deflated_hello_zip(z, "a.txt", 5, 0x3610a686u); /* crc32("hello") */
     expect_buf(*state, z, n, "t.zip", "", ST_VERDICT_PASS);
     n = deflated_hello_zip(z, "a.txt", 3, 0xe50bf11bu); /* crc32("hel") */
@@ -335,7 +337,7 @@ static void test_zip_inflate_size_lie(void **state)
  * walked as a pickle). A .pkl member is read whole, so the limits apply (a prefix is not). */
 static void test_zip_impossible_ratio(void **state)
 {
-    unsigned char z[110];
+    unsigned char z[HELLO_ZIP_SIZE];
     size_t n = deflated_hello_zip(z, "a.pkl", 20000, 0x3610a686u);
     expect_buf(*state, z, n, "t.zip", "ST311", ST_VERDICT_ERROR);
     n = deflated_hello_zip(z, "a.pkl", 10 * 1032 + 1024,
