@@ -15,14 +15,12 @@ if [ ! -x "$B/fuzz/fuzz_$T" ]; then
 fi
 W=out/fuzz/$T
 mkdir -p "$W/corpus"
-# Seed folders per target: the same lists as fuzz/CMakeLists.txt.
-case "$T" in
-zip) SEEDS="corpus/zip corpus/pytorch" ;;
-tar) SEEDS="corpus/pytorch" ;;
-identify) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/json corpus/numpy corpus/index corpus/gguf" ;;
-pipeline) SEEDS="corpus/safetensors corpus/pickle corpus/pytorch corpus/zip corpus/numpy corpus/index corpus/gguf" ;;
-*) SEEDS="corpus/$T" ;;
-esac
+# Seed folders per target: read from fuzz/CMakeLists.txt (set(seeds_<target> ...)), the one list
+# ctest's replay tests and ci/oss-fuzz also use, so a target's seeds cannot differ between them.
+dirs=$(sed -n "s/^set(seeds_$T \(.*\))\$/\1/p" fuzz/CMakeLists.txt)
+[ -n "$dirs" ] || { echo "fuzz/run.sh: no set(seeds_$T ...) in fuzz/CMakeLists.txt" >&2; exit 1; }
+SEEDS=""
+for d in $dirs; do SEEDS="$SEEDS corpus/$d"; done
 OPTS=""
 # FUZZ_SEED fixes libFuzzer's random seed (ci/fuzz-smoke.sh uses it to make CI replayable).
 [ -n "${FUZZ_SEED:-}" ] && OPTS="-seed=$FUZZ_SEED"
