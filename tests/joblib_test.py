@@ -20,7 +20,7 @@ import joblib
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_util import run_case  # noqa: E402
+from e2e_util import run_cases  # noqa: E402
 
 JOBLIB_DATA = "/usr/lib/python3/dist-packages/joblib/test/data"
 PAYLOAD = b"cos\nsystem\n(S'echo pwned'\ntR."  # protocol 0: os.system('echo pwned')
@@ -361,42 +361,35 @@ def main():
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
     failures = checked = 0
-    for name, data, ids, code in cases(workdir):
+
+    def report(items, extra=(), allowed_missing=False):
+        nonlocal failures, checked
+        for (path, _, _), (problems, got) in zip(items, run_cases(stcheck, items, extra)):
+            if allowed_missing:
+                problems = [p for p in problems if not p.startswith("missing")]
+            checked += 1
+            if problems:
+                failures += 1
+                print("FAIL %s: %s (got %s)" % (os.path.basename(path), "; ".join(problems), got))
+
+    def write(name, data):
         path = os.path.join(workdir, name)
         with open(path, "wb") as f:
             f.write(data)
-        problems, got = run_case(stcheck, path, ids, code)
-        checked += 1
-        if problems:
-            failures += 1
-            print("FAIL %s: %s (got %s)" % (name, "; ".join(problems), got))
+        return path
+
+    # One stcheck run per group of files (a process costs ~1 s under CI's valgrind stage).
+    report([(write(name, data), ids, code) for name, data, ids, code in cases(workdir)])
     for name, data, ids, code, extra in policy_cases(workdir):
-        path = os.path.join(workdir, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        problems, got = run_case(stcheck, path, ids, code, extra)
-        checked += 1
-        if problems:
-            failures += 1
-            print("FAIL %s: %s (got %s)" % (name, "; ".join(problems), got))
-    for path, ids, code in sibling_cases(workdir):
-        problems, got = run_case(stcheck, path, ids, code)
-        checked += 1
-        if problems:
-            failures += 1
-            print("FAIL %s: %s (got %s)" % (os.path.basename(path), "; ".join(problems), got))
+        report([(write(name, data), ids, code)], extra)
+    report(sibling_cases(workdir))
     # joblib's own test data (joblib 0.8-0.11, compressed and not, with siblings): all pass
     files = sorted(glob.glob(os.path.join(JOBLIB_DATA, "joblib_*")))
     if not files:
         print("FAIL: no joblib test data under %s (python3-joblib)" % JOBLIB_DATA)
         failures += 1
-    for path in files:
-        problems, got = run_case(stcheck, path, [i for i in ("ST232", "ST237", "ST404")], 0)
-        problems = [p for p in problems if not p.startswith("missing")]
-        checked += 1
-        if problems:
-            failures += 1
-            print("FAIL %s: %s (got %s)" % (os.path.basename(path), "; ".join(problems), got))
+    report([(path, [i for i in ("ST232", "ST237", "ST404")], 0) for path in files],
+           allowed_missing=True)
     print("joblib: %d checked, %d failed" % (checked, failures))
     return 1 if failures else 0
 

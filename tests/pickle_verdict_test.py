@@ -18,7 +18,7 @@ import warnings
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_util import run_case  # noqa: E402
+from e2e_util import run_cases  # noqa: E402
 
 warnings.simplefilter("ignore")
 PASS, FAIL = 0, 1
@@ -193,13 +193,12 @@ def debian_data(stcheck):
         for ext in ("pkl", "npy", "npz"):
             files += glob.glob("/usr/lib/python3/dist-packages/%s/**/*.%s" % (pkg, ext),
                                recursive=True)
+    files.sort()
+    items = [(path, EXPECTED_FAIL.get(os.path.basename(path), []),
+              FAIL if os.path.basename(path) in EXPECTED_FAIL else PASS) for path in files]
     failures = 0
-    for path in sorted(files):
-        base = os.path.basename(path)
-        if base in EXPECTED_FAIL:
-            problems, got = run_case(stcheck, path, EXPECTED_FAIL[base], FAIL)
-        else:
-            problems, got = run_case(stcheck, path, [], PASS)
+    for path, (problems, got) in zip(files, run_cases(stcheck, items)):
+        if os.path.basename(path) not in EXPECTED_FAIL:
             problems = [p for p in problems if p != "unexpected " + OBJECT_ARRAY_WARN]
         if problems:
             failures += 1
@@ -212,13 +211,14 @@ def main(stcheck, work):
     WORK = work
     os.makedirs(work, exist_ok=True)
     cases = numpy_cases() + refused_cases() + weights_only_cases() + torch_cases()
-    checked, failures = 0, 0
+    items = []
     for name, data, ids, code in cases:
         path = os.path.join(work, name)
         with open(path, "wb") as f:
             f.write(data)
-        problems, got = run_case(stcheck, path, ids, code)
-        checked += 1
+        items.append((path, ids, code))
+    checked, failures = len(cases), 0
+    for (name, _, _, _), (problems, got) in zip(cases, run_cases(stcheck, items)):
         if problems:
             failures += 1
             print("FAIL %s: %s (got %s)" % (name, "; ".join(problems), got))
