@@ -354,12 +354,10 @@ def main(argv):
     if len(argv) == 5 and argv[1] == "e2e":
         cs = cases(argv[3]) + differential_cases(argv[3])
         named = [(n, d, i, k) for n, d, i, k in cs]
-        checked, failures = 0, 0
-        for name, data, ids, code in named:
-            suffix = ".safetensors" if name == "pickle-named-safetensors" else ".pt"
-            n, f = run_all(argv[2], argv[4], [(name, data, ids, code)], suffix)
-            checked += n
-            failures += f
+        odd = [c for c in named if c[0] == "pickle-named-safetensors"]
+        checked, failures = run_all(argv[2], argv[4], [c for c in named if c not in odd], ".pt")
+        n, f = run_all(argv[2], argv[4], odd, ".safetensors")
+        checked, failures = checked + n, failures + f
         print("%d passed, %d failed" % (checked - failures, failures))
         return 1 if failures else 0
     print(__doc__, file=sys.stderr)
