@@ -6,12 +6,12 @@
  * length). Every byte a read returns must be the file's: never a short or shifted body parsed
  * as complete.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tests/fake_transport.h"
 #include "core/report.h"
 #include "fetch/fetch.h"
 
@@ -23,36 +23,6 @@ typedef struct {
     const uint8_t *acts;
     size_t n_acts, at;
 } fake;
-
-static unsigned char byte_at(uint64_t off)
-{
-    return (unsigned char)((off * 131u) ^ (off >> 9));
-}
-
-static void line(st_http_resp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void line(st_http_resp *r, const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    st_http_header_line(r, buf, strlen(buf));
-}
-
-static void send_body(st_body_fn fn, void *arg, st_http_resp *resp, uint64_t a, uint64_t b)
-{
-    unsigned char buf[4096];
-    fn(arg, NULL, 0, resp);
-    while (a < b) {
-        size_t n = b - a < sizeof(buf) ? (size_t)(b - a) : sizeof(buf);
-        for (size_t i = 0; i < n; i++)
-            buf[i] = byte_at(a + i);
-        if (fn(arg, buf, n, resp) != 0)
-            return;
-        a += n;
-    }
-}
 
 static st_error fake_get(st_transport *t, const char *url, const char *const *headers, uint64_t off,
                          uint64_t len, st_body_fn fn, void *arg, st_http_resp *resp, char *err,
@@ -72,43 +42,43 @@ static st_error fake_get(st_transport *t, const char *url, const char *const *he
         snprintf(err, err_size, "dropped");
         return ST_E_IO;
     case 2:
-        line(resp, "HTTP/1.1 %u X", 500 + act / 16);
+        ft_line(resp, "HTTP/1.1 %u X", 500 + act / 16);
         return ST_OK;
     case 3:
-        line(resp, "HTTP/1.1 302 Found");
-        line(resp, "Location: %s", act & 16 ? "/again" : "file:///etc/passwd");
+        ft_line(resp, "HTTP/1.1 302 Found");
+        ft_line(resp, "Location: %s", act & 16 ? "/again" : "file:///etc/passwd");
         return ST_OK;
     case 4:
-        line(resp, "HTTP/1.1 200 OK");
+        ft_line(resp, "HTTP/1.1 200 OK");
         if (act & 16)
-            line(resp, "Content-Length: %llu", (unsigned long long)(f->size + (act >> 5)));
-        send_body(fn, arg, resp, 0, f->size);
+            ft_line(resp, "Content-Length: %llu", (unsigned long long)(f->size + (act >> 5)));
+        ft_body(fn, arg, resp, 0, f->size, 4096);
         return ST_OK;
     case 5:
-        line(resp, "HTTP/1.1 416 Range Not Satisfiable");
-        line(resp, "Content-Range: bytes */%llu", (unsigned long long)(act >> 4));
+        ft_line(resp, "HTTP/1.1 416 Range Not Satisfiable");
+        ft_line(resp, "Content-Range: bytes */%llu", (unsigned long long)(act >> 4));
         return ST_OK;
     default:
         break;
     }
     if (len == 0) {
-        line(resp, "HTTP/1.1 200 OK");
-        send_body(fn, arg, resp, 0, f->size);
+        ft_line(resp, "HTTP/1.1 200 OK");
+        ft_body(fn, arg, resp, 0, f->size, 4096);
         return ST_OK;
     }
-    line(resp, "HTTP/1.1 206 Partial Content");
+    ft_line(resp, "HTTP/1.1 206 Partial Content");
     uint64_t shift = act % 16 == 6 ? act >> 4 : 0;
     total += act % 16 == 7 ? 1 + (act >> 4) : 0;
     if (b == 0) /* nothing to send for an empty file */
         b = a + 1;
     if (act % 16 != 8)
-        line(resp, "Content-Range: bytes %llu-%llu/%llu", (unsigned long long)(a + shift),
-             (unsigned long long)(b - 1 + shift), (unsigned long long)total);
+        ft_line(resp, "Content-Range: bytes %llu-%llu/%llu", (unsigned long long)(a + shift),
+                (unsigned long long)(b - 1 + shift), (unsigned long long)total);
     if (act % 16 == 9)
-        line(resp, "Content-Encoding: gzip");
+        ft_line(resp, "Content-Encoding: gzip");
     uint64_t cut = act % 16 == 10 ? (act >> 4) + 1 : 0;
     uint64_t extra = act % 16 == 11 ? (act >> 4) + 1 : 0;
-    send_body(fn, arg, resp, a, (b > cut + a ? b - cut : a) + extra);
+    ft_body(fn, arg, resp, a, (b > cut + a ? b - cut : a) + extra, 4096);
     return ST_OK;
 }
 
@@ -147,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (st_src_read(&src, off, buf, len) != ST_OK)
                 continue;
             for (size_t k = 0; k < len; k++)
-                if (buf[k] != byte_at(off + k))
+                if (buf[k] != ft_byte_at(off + k))
                     abort(); /* a byte that is not the file's */
         }
     }

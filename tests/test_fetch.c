@@ -8,6 +8,7 @@
 #include "test_util.h"
 
 #include "core/report.h"
+#include "fake_transport.h"
 #include "fetch/fetch.h"
 
 /* ---- a fake transport ----------------------------------------------------------------- */
@@ -33,6 +34,9 @@ enum {
     A_PERM,     /* a transport error retrying cannot help (TLS verification) */
 };
 
+/* The fake transport sends bodies in pieces of this size. */
+enum { PIECE = 7000 };
+
 typedef struct {
     int action;
     int status;
@@ -49,37 +53,6 @@ typedef struct {
     const char *const *last_headers;
     char last_url[ST_URL_MAX];
 } fake;
-
-static unsigned char byte_at(uint64_t off)
-{
-    return (unsigned char)((off * 131u) ^ (off >> 9));
-}
-
-static void hdr(st_http_resp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hdr(st_http_resp *r, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    st_http_header_line(r, line, strlen(line));
-}
-
-/* Sends [a, b) of the file (generated) in 7000-byte pieces; stops when fn asks. */
-static void body(st_body_fn fn, void *arg, st_http_resp *resp, uint64_t a, uint64_t b)
-{
-    unsigned char buf[7000];
-    fn(arg, NULL, 0, resp);
-    while (a < b) {
-        size_t n = b - a < sizeof(buf) ? (size_t)(b - a) : sizeof(buf);
-        for (size_t i = 0; i < n; i++)
-            buf[i] = byte_at(a + i);
-        if (fn(arg, buf, n, resp) != 0)
-            return;
-        a += n;
-    }
-}
 
 static st_error fake_get(st_transport *t, const char *url, const char *const *headers, uint64_t off,
                          uint64_t len, st_body_fn fn, void *arg, st_http_resp *resp, char *err,
@@ -104,54 +77,54 @@ static st_error fake_get(st_transport *t, const char *url, const char *const *he
         snprintf(err, err_size, "SSL peer certificate or SSH remote key was not OK");
         return ST_E_INVAL;
     case A_STATUS:
-        hdr(resp, "HTTP/1.1 %d Whatever\r\n", s ? s->status : 500);
-        body(fn, arg, resp, 0, 0);
+        ft_line(resp, "HTTP/1.1 %d Whatever\r\n", s ? s->status : 500);
+        ft_body(fn, arg, resp, 0, 0, PIECE);
         return ST_OK;
     case A_BIGBODY:
-        hdr(resp, "HTTP/1.1 404 Not Found\r\n");
-        body(fn, arg, resp, 0, f->size < 100000 ? f->size : 100000);
+        ft_line(resp, "HTTP/1.1 404 Not Found\r\n");
+        ft_body(fn, arg, resp, 0, f->size < 100000 ? f->size : 100000, PIECE);
         return ST_OK;
     case A_REDIRECT:
-        hdr(resp, "HTTP/1.1 302 Found\r\n");
-        hdr(resp, "Location: %s\r\n", s->loc);
-        body(fn, arg, resp, 0, 0);
+        ft_line(resp, "HTTP/1.1 302 Found\r\n");
+        ft_line(resp, "Location: %s\r\n", s->loc);
+        ft_body(fn, arg, resp, 0, 0, PIECE);
         return ST_OK;
     case A_NOLOC:
-        hdr(resp, "HTTP/1.1 302 Found\r\n");
+        ft_line(resp, "HTTP/1.1 302 Found\r\n");
         return ST_OK;
     case A_EMPTY416:
-        hdr(resp, "HTTP/1.1 416 Range Not Satisfiable\r\n");
-        hdr(resp, "Content-Range: bytes */0\r\n");
+        ft_line(resp, "HTTP/1.1 416 Range Not Satisfiable\r\n");
+        ft_line(resp, "Content-Range: bytes */0\r\n");
         return ST_OK;
     case A_FULL:
     case A_FULL_NOLEN:
-        hdr(resp, "HTTP/1.1 200 OK\r\n");
+        ft_line(resp, "HTTP/1.1 200 OK\r\n");
         if (act == A_FULL)
-            hdr(resp, "Content-Length: %llu\r\n", (unsigned long long)f->size);
-        body(fn, arg, resp, 0, f->size);
+            ft_line(resp, "Content-Length: %llu\r\n", (unsigned long long)f->size);
+        ft_body(fn, arg, resp, 0, f->size, PIECE);
         return ST_OK;
     default:
         break;
     }
     if (len == 0) {
-        hdr(resp, "HTTP/1.1 200 OK\r\n");
-        body(fn, arg, resp, 0, f->size);
+        ft_line(resp, "HTTP/1.1 200 OK\r\n");
+        ft_body(fn, arg, resp, 0, f->size, PIECE);
         return ST_OK;
     }
-    hdr(resp, "HTTP/1.1 206 Partial Content\r\n");
+    ft_line(resp, "HTTP/1.1 206 Partial Content\r\n");
     uint64_t shift = act == A_WRONG_CR, total = f->size + (act == A_GROW);
     if (act == A_STAR)
-        hdr(resp, "Content-Range: bytes %llu-%llu/*\r\n", (unsigned long long)a,
-            (unsigned long long)b - 1);
+        ft_line(resp, "Content-Range: bytes %llu-%llu/*\r\n", (unsigned long long)a,
+                (unsigned long long)b - 1);
     else if (act != A_NO_CR)
-        hdr(resp, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)(a + shift),
-            (unsigned long long)(b - 1 + shift), (unsigned long long)total);
+        ft_line(resp, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)(a + shift),
+                (unsigned long long)(b - 1 + shift), (unsigned long long)total);
     if (act == A_DUP_CR)
-        hdr(resp, "Content-Range: bytes 0-0/%llu\r\n", (unsigned long long)total);
+        ft_line(resp, "Content-Range: bytes 0-0/%llu\r\n", (unsigned long long)total);
     if (act == A_ENCODED)
-        hdr(resp, "Content-Encoding: gzip\r\n");
-    hdr(resp, "Content-Length: %llu\r\n", (unsigned long long)(b - a + (act == A_BADLEN)));
-    body(fn, arg, resp, a, b - (act == A_SHORT) + (act == A_LONG && b < f->size));
+        ft_line(resp, "Content-Encoding: gzip\r\n");
+    ft_line(resp, "Content-Length: %llu\r\n", (unsigned long long)(b - a + (act == A_BADLEN)));
+    ft_body(fn, arg, resp, a, b - (act == A_SHORT) + (act == A_LONG && b < f->size), PIECE);
     return ST_OK;
 }
 
@@ -227,7 +200,7 @@ static st_error open_read(fake *f, uint64_t max, uint64_t off, size_t len, st_re
         st_remote_src(rm, &src);
         err = st_src_read(&src, off, buf, len);
         for (size_t i = 0; err == ST_OK && i < len; i++)
-            assert_int_equal(buf[i], byte_at(off + i));
+            assert_int_equal(buf[i], ft_byte_at(off + i));
         free(buf);
     }
     if (requests)
@@ -548,7 +521,7 @@ static void test_cache_reads(void **state)
     assert_int_equal(st_src_read(&src, 100, buf, 0), ST_OK);
     /* the last bytes: one request for the pages */
     assert_int_equal(st_src_read(&src, size - 4096, buf, 4096), ST_OK);
-    assert_int_equal(buf[4095], byte_at(size - 1));
+    assert_int_equal(buf[4095], ft_byte_at(size - 1));
     assert_int_equal(st_remote_requests(rm), 2);
     assert_int_equal(st_src_read(&src, size - 10, buf, 10), ST_OK);
     assert_int_equal(st_remote_requests(rm), 2);
@@ -556,21 +529,21 @@ static void test_cache_reads(void **state)
     for (uint64_t off = 65536; off < 65536 + 8 * 65536; off += 4096) {
         assert_int_equal(st_src_read(&src, off, buf, 4096), ST_OK);
         for (size_t i = 0; i < 4096; i += 997)
-            assert_int_equal(buf[i], byte_at(off + i));
+            assert_int_equal(buf[i], ft_byte_at(off + i));
     }
     assert_true(st_remote_requests(rm) < 8);
     /* a read spanning cached and missing pages */
     assert_int_equal(st_src_read(&src, 60000, buf, 200000), ST_OK);
     for (size_t i = 0; i < 200000; i += 331)
-        assert_int_equal(buf[i], byte_at(60000 + i));
+        assert_int_equal(buf[i], ft_byte_at(60000 + i));
     /* a direct read (bypasses the cache) */
     assert_int_equal(st_src_read(&src, 1000000, buf, sizeof(buf)), ST_OK);
-    assert_int_equal(buf[sizeof(buf) - 1], byte_at(1000000 + sizeof(buf) - 1));
+    assert_int_equal(buf[sizeof(buf) - 1], ft_byte_at(1000000 + sizeof(buf) - 1));
     /* scattered reads past the cache's capacity evict the least recently used pages */
     for (uint64_t p = 0; p < 4200; p++)
         assert_int_equal(st_src_read(&src, (2u << 20) + p * 8192, buf, 10), ST_OK);
     assert_int_equal(st_src_read(&src, (2u << 20) + 4199 * 8192, buf, 10), ST_OK);
-    assert_int_equal(buf[9], byte_at((2u << 20) + 4199 * 8192 + 9));
+    assert_int_equal(buf[9], ft_byte_at((2u << 20) + 4199 * 8192 + 9));
     assert_int_equal(st_src_read(&src, size, buf, 1), ST_E_INVAL);
     assert_int_equal(st_remote_read(rm, UINT64_MAX, buf, 2), ST_E_INVAL);
     assert_true(st_remote_bytes(rm) > 0);
