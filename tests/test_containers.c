@@ -15,31 +15,19 @@
 
 #include "formats/format.h"
 #include "formats/zip.h"
+#include "build_archive.h"
 #include "test_util.h"
 
 /* A ustar header named "pickle" whose size field is `size` (8 of its 12 bytes), checksummed
  * unsigned (or signed: bytes above 0x7f then count negative). */
 static void header(unsigned char h[512], const char *size, int high_byte, int signed_sum)
 {
-    memset(h, 0, 512);
-    memcpy(h, "pickle", 6);
+    ba_tar_header(h, "pickle", 0, '0', NULL);
     if (high_byte)
         h[7] = 0xe9;
-    memcpy(h + 100, "0000644", 7);
-    memcpy(h + 108, "0000000", 7);
-    memcpy(h + 116, "0000000", 7);
+    memset(h + 124, 0, 12);
     memcpy(h + 124, size, strlen(size));
-    memcpy(h + 136, "00000000000", 11);
-    h[156] = '0';
-    memcpy(h + 257,
-           "ustar\0"
-           "00",
-           8);
-    long sum = 0;
-    for (int i = 0; i < 512; i++)
-        sum += i >= 148 && i < 156 ? ' ' : signed_sum ? (signed char)h[i] : h[i];
-    snprintf((char *)h + 148, 8, "%06lo", sum);
-    h[155] = ' ';
+    ba_tar_checksum(h, signed_sum);
 }
 
 /* tarfile.nti: int(text.strip() or "0", 8) - checked against Python 3.11 (see tar.md). */
@@ -70,10 +58,7 @@ static void test_tar_headers(void **state)
     /* no ustar magic needed (a V7 header) */
     header(h, "27", 0, 0);
     memset(h + 257, 0, 8);
-    long sum = 0;
-    for (int i = 0; i < 512; i++)
-        sum += i >= 148 && i < 156 ? ' ' : h[i];
-    snprintf((char *)h + 148, 8, "%06lo", sum);
+    ba_tar_checksum(h, 0);
     assert_true(st_tar_header_valid(h, sizeof(h)));
     memset(h, 0, sizeof(h)); /* an end-of-archive block is no header */
     assert_false(st_tar_header_valid(h, sizeof(h)));

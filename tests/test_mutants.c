@@ -4,6 +4,7 @@
  * added. Each case names the mutant it kills. Inputs are generated here; every case asserts
  * the exact finding ids and the verdict.
  */
+#include "build_archive.h"
 #include "test_fault.h"
 #include "test_util.h"
 
@@ -282,41 +283,21 @@ static void test_json_sticky_error_and_late_dup(void **state)
 
 /* ---- zip: the deflate limits (a one-member archive, one stored deflate block) ------------ */
 
-static void put16(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-}
-static void put32(unsigned char *p, uint32_t v)
-{
-    put16(p, v & 0xFFFF);
-    put16(p + 2, v >> 16);
-}
-
 /* NAME (5 bytes), method 8, data: one final stored deflate block holding "hello" (10 bytes,
  * inflates to 5); the headers declare usize and crc. Writes 118 bytes into z (HELLO_ZIP_SIZE). */
 #define HELLO_ZIP_SIZE 118
 static size_t deflated_hello_zip(unsigned char *z, const char *name, uint32_t usize, uint32_t crc)
 {
     static const unsigned char data[10] = {0x01, 5, 0, 0xfa, 0xff, 'h', 'e', 'l', 'l', 'o'};
-    size_t n = 0;
-    memset(z, 0, HELLO_ZIP_SIZE);
-    put32(z + n, 0x04034b50u), put16(z + n + 4, 20), put16(z + n + 8, 8);
-    put32(z + n + 14, crc), put32(z + n + 18, 10), put32(z + n + 22, usize), put16(z + n + 26, 5);
-    memcpy(z + n + 30, name, 5);
-    n += 35;
-    memcpy(z + n, data, 10);
-    n += 10;
-    size_t cd = n;
-    put32(z + n, 0x02014b50u), put16(z + n + 4, 20), put16(z + n + 6, 20), put16(z + n + 10, 8);
-    put32(z + n + 16, crc), put32(z + n + 20, 10), put32(z + n + 24, usize), put16(z + n + 28, 5);
-    memcpy(z + n + 46, name, 5); /* local header at offset 0 */
-    n += 51;
-    put32(z + n, 0x06054b50u), put16(z + n + 8, 1), put16(z + n + 10, 1);
-    put32(z + n + 12, (uint32_t)(n - cd)), put32(z + n + 16, (uint32_t)cd);
-    n += 22;
-    assert_int_equal(n, HELLO_ZIP_SIZE);
-    return n;
+    ba_buf w = ba_fixed(z, HELLO_ZIP_SIZE);
+    ba_zip_entry e = {name, 5, 0, 8, crc, 10, usize, NULL, 0};
+    ba_zip_local(&w, &e);
+    ba_put(&w, data, 10);
+    size_t cd = w.n;
+    ba_zip_central(&w, &e, 0); /* local header at offset 0 */
+    ba_zip_end(&w, 1, (uint32_t)(w.n - cd), (uint32_t)cd);
+    assert_int_equal(w.n, HELLO_ZIP_SIZE);
+    return w.n;
 }
 
 /* zip-h10-inflate-size-lie: a stream that inflates to more than the declared size is a lie even

@@ -15,89 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build_archive.h"
 #include "test_fault.h"
 #include "test_util.h"
 
 /* ---- building archives ------------------------------------------------------------------- */
 
-typedef struct {
-    unsigned char *b;
-    size_t n, cap;
-} tbuf;
-
-static void tb_put(tbuf *t, const void *p, size_t n)
-{
-    if (t->n + n > t->cap) {
-        t->cap = (t->n + n) * 2 + 1024;
-        t->b = realloc(t->b, t->cap);
-        assert_non_null(t->b);
-    }
-    if (n)
-        memcpy(t->b + t->n, p, n);
-    t->n += n;
-}
-
-static void tb_zeros(tbuf *t, size_t n)
-{
-    static const unsigned char z[1024];
-    while (n > 0) {
-        size_t k = n < sizeof(z) ? n : sizeof(z);
-        tb_put(t, z, k);
-        n -= k;
-    }
-}
-
-/* Recomputes a header's checksum (unsigned sum, the field counted as spaces). */
-static void checksum(unsigned char *h)
-{
-    unsigned sum = 0;
-    memset(h + 148, ' ', 8);
-    for (int i = 0; i < 512; i++)
-        sum += h[i];
-    snprintf((char *)h + 148, 8, "%06o", sum);
-    h[155] = ' ';
-}
-
-/* A ustar header: name, size, typeflag, linkname. */
-static void header(unsigned char h[512], const char *name, size_t size, char type, const char *link)
-{
-    memset(h, 0, 512);
-    memcpy(h, name, strlen(name) < 100 ? strlen(name) : 100);
-    memcpy(h + 100, "0000644", 7);
-    memcpy(h + 108, "0000000", 7);
-    memcpy(h + 116, "0000000", 7);
-    snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)size);
-    memcpy(h + 136, "00000000000", 11);
-    h[156] = (unsigned char)type;
-    if (link)
-        memcpy(h + 157, link, strlen(link));
-    memcpy(h + 257,
-           "ustar\0"
-           "00",
-           8);
-    checksum(h);
-}
-
-/* A member: header, data, padding to 512 bytes. */
-static void tb_member(tbuf *t, const char *name, const void *data, size_t len, char type,
-                      const char *link)
-{
-    unsigned char h[512];
-    header(h, name, len, type, link);
-    tb_put(t, h, 512);
-    tb_put(t, data, len);
-    tb_zeros(t, (512 - len % 512) % 512);
-}
-
 /* A pax extended header ('x', or 'g' global) holding the records given. */
-static void tb_pax(tbuf *t, char type, const char *records)
+static void tb_pax(ba_buf *t, char type, const char *records)
 {
-    tb_member(t, "././@PaxHeader", records, strlen(records), type, NULL);
-}
-
-static void tb_end(tbuf *t)
-{
-    tb_zeros(t, 1024);
+    ba_tar_member(t, "././@PaxHeader", records, strlen(records), type, NULL);
 }
 
 #define expect_tar(ctx, t, ids, verdict)                                                           \
@@ -110,7 +37,7 @@ static void tb_end(tbuf *t)
     } while (0)
 
 /* Runs the tar check alone (no other views): its error and ids. */
-static st_error tar_only(st_ctx *ctx, const tbuf *t, char *ids, size_t size)
+static st_error tar_only(st_ctx *ctx, const ba_buf *t, char *ids, size_t size)
 {
     return tf_run(ctx, st_tar_check, t->b, t->n, (size_t)-1, -1, ids, size, NULL);
 }
@@ -157,15 +84,15 @@ static void test_numeric_fields(void **state)
     };
     unsigned char h[512];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        header(h, "f", 5, '0', NULL);
+        ba_tar_header(h, "f", 5, '0', NULL);
         memset(h + cases[i].off, 0, cases[i].len);
         memcpy(h + cases[i].off, cases[i].v, cases[i].vlen);
-        checksum(h);
+        ba_tar_checksum(h, 0);
         if (st_tar_header_valid(h, 512) != cases[i].valid)
             fail_msg("case %zu: valid %d", i, st_tar_header_valid(h, 512));
     }
     /* a checksum field that is no number */
-    header(h, "f", 5, '0', NULL);
+    ba_tar_header(h, "f", 5, '0', NULL);
     memcpy(h + 148, "zzzzzz", 6);
     assert_false(st_tar_header_valid(h, 512));
     assert_false(st_tar_header_valid(h, 100)); /* too short */
@@ -176,19 +103,19 @@ static void test_numeric_fields(void **state)
 static void test_plain(void **state)
 {
     st_ctx *ctx = *state;
-    tbuf t = {0};
-    tb_member(&t, "a.pkl", pk, sizeof(pk), '0', NULL);
-    tb_member(&t, "dir/", NULL, 0, '5', NULL);
-    tb_member(&t, "empty", NULL, 0, '0', NULL);
-    tb_end(&t);
+    ba_buf t = {0};
+    ba_tar_member(&t, "a.pkl", pk, sizeof(pk), '0', NULL);
+    ba_tar_member(&t, "dir/", NULL, 0, '5', NULL);
+    ba_tar_member(&t, "empty", NULL, 0, '0', NULL);
+    ba_tar_end(&t);
     expect_tar(ctx, &t, "", ST_VERDICT_PASS);
     free(t.b);
     /* no end-of-archive blocks: tarfile reads to the end; a partial block after the last
      * member, or a file of no member, is malformed */
     memset(&t, 0, sizeof(t));
-    tb_member(&t, "a.pkl", pk, sizeof(pk), '0', NULL);
+    ba_tar_member(&t, "a.pkl", pk, sizeof(pk), '0', NULL);
     expect_tar_only(ctx, &t, "", ST_OK);
-    tb_zeros(&t, 100);
+    ba_zeros(&t, 100);
     expect_tar_only(ctx, &t, "ST320", ST_OK);
     t.n = 0;
     tb_pax(&t, 'x', "10 path=b\n");
@@ -196,11 +123,11 @@ static void test_plain(void **state)
     /* a negative size */
     t.n = 0;
     unsigned char h[512];
-    header(h, "neg", 0, '0', NULL);
+    ba_tar_header(h, "neg", 0, '0', NULL);
     memcpy(h + 124, "-5", 3);
-    checksum(h);
-    tb_put(&t, h, 512);
-    tb_end(&t);
+    ba_tar_checksum(h, 0);
+    ba_put(&t, h, 512);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST320", ST_OK);
     free(t.b);
 }
@@ -208,12 +135,12 @@ static void test_plain(void **state)
 static void test_bad_headers(void **state)
 {
     st_ctx *ctx = *state;
-    tbuf t = {0};
+    ba_buf t = {0};
     /* a bad second header: tarfile stops, other readers go on */
-    tb_member(&t, "a.pkl", pk, sizeof(pk), '0', NULL);
+    ba_tar_member(&t, "a.pkl", pk, sizeof(pk), '0', NULL);
     size_t second = t.n;
-    tb_member(&t, "b.pkl", pk, sizeof(pk), '0', NULL);
-    tb_end(&t);
+    ba_tar_member(&t, "b.pkl", pk, sizeof(pk), '0', NULL);
+    ba_tar_end(&t);
     t.b[second + 148] = 'x';
     expect_tar_only(ctx, &t, "ST320", ST_OK);
     free(t.b);
@@ -221,26 +148,26 @@ static void test_bad_headers(void **state)
     memset(&t, 0, sizeof(t));
     tb_pax(&t, 'x', "10 path=b\n");
     second = t.n;
-    tb_member(&t, "b", pk, sizeof(pk), '0', NULL);
-    tb_end(&t);
+    ba_tar_member(&t, "b", pk, sizeof(pk), '0', NULL);
+    ba_tar_end(&t);
     t.b[second + 148] = 'x';
     expect_tar_only(ctx, &t, "ST320", ST_OK);
     free(t.b);
     /* member data past the end of the file */
     memset(&t, 0, sizeof(t));
-    tb_member(&t, "a.pkl", pk, sizeof(pk), '0', NULL);
+    ba_tar_member(&t, "a.pkl", pk, sizeof(pk), '0', NULL);
     unsigned char h[512];
-    header(h, "big", 100000, '0', NULL);
-    tb_put(&t, h, 512);
-    tb_end(&t);
+    ba_tar_header(h, "big", 100000, '0', NULL);
+    ba_put(&t, h, 512);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST320", ST_OK);
     /* a size so large that padding it overflows */
     t.n -= 1024 + 512;
-    header(h, "big", 0, '0', NULL);
+    ba_tar_header(h, "big", 0, '0', NULL);
     memcpy(h + 124, "\x80\0\0\0\x7f\xff\xff\xff\xff\xff\xff\xff", 12);
-    checksum(h);
-    tb_put(&t, h, 512);
-    tb_end(&t);
+    ba_tar_checksum(h, 0);
+    ba_put(&t, h, 512);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST320", ST_OK);
     free(t.b);
 }
@@ -275,17 +202,17 @@ static void test_pax(void **state)
         {"10 path=b\n\0garbage", ""},                 /* NUL ends the records */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        tbuf t = {0};
+        ba_buf t = {0};
         size_t rl = strlen(cases[i].records);
         if (i == sizeof(cases) / sizeof(cases[0]) - 1)
             rl += 8;
-        tb_member(&t, "././@PaxHeader", cases[i].records, rl, 'x', NULL);
+        ba_tar_member(&t, "././@PaxHeader", cases[i].records, rl, 'x', NULL);
         if (strstr(cases[i].records, "link"))
-            tb_member(&t, "b", NULL, 0, '2', "target");
+            ba_tar_member(&t, "b", NULL, 0, '2', "target");
         else
-            tb_member(&t, "b", pk, sizeof(pk), '0', NULL);
-        tb_member(&t, "target", pk, sizeof(pk), '0', NULL);
-        tb_end(&t);
+            ba_tar_member(&t, "b", pk, sizeof(pk), '0', NULL);
+        ba_tar_member(&t, "target", pk, sizeof(pk), '0', NULL);
+        ba_tar_end(&t);
         char got[512];
         st_error e = tar_only(ctx, &t, got, sizeof(got));
         if (strcmp(got, cases[i].ids) != 0)
@@ -296,30 +223,30 @@ static void test_pax(void **state)
     static const char *const globals[] = {"10 path=b\n", "10 size=5\n", "15 linkpath=xy\n",
                                           "22 GNU.sparse.major=1\n"};
     for (size_t i = 0; i < 4; i++) {
-        tbuf t = {0};
+        ba_buf t = {0};
         tb_pax(&t, 'g', globals[i]);
-        tb_member(&t, "b", pk, sizeof(pk), '0', NULL);
-        tb_end(&t);
+        ba_tar_member(&t, "b", pk, sizeof(pk), '0', NULL);
+        ba_tar_end(&t);
         expect_tar_only(ctx, &t, "ST320", ST_OK);
         free(t.b);
     }
-    tbuf t = {0};
+    ba_buf t = {0};
     tb_pax(&t, 'g', "15 mtime=123.4\n");
-    tb_member(&t, "b", pk, sizeof(pk), '0', NULL);
-    tb_end(&t);
+    ba_tar_member(&t, "b", pk, sizeof(pk), '0', NULL);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "", ST_OK);
     free(t.b);
     /* an extended header past the end of the file, or over 1 MiB */
     memset(&t, 0, sizeof(t));
     unsigned char h[512];
-    header(h, "././@PaxHeader", 5000, 'x', NULL);
-    tb_put(&t, h, 512);
-    tb_end(&t);
+    ba_tar_header(h, "././@PaxHeader", 5000, 'x', NULL);
+    ba_put(&t, h, 512);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST320", ST_OK);
     t.n = 0;
-    header(h, "././@PaxHeader", (1u << 20) + 1, 'x', NULL);
-    tb_put(&t, h, 512);
-    tb_zeros(&t, (1u << 20) + 1024);
+    ba_tar_header(h, "././@PaxHeader", (1u << 20) + 1, 'x', NULL);
+    ba_put(&t, h, 512);
+    ba_zeros(&t, (1u << 20) + 1024);
     expect_tar_only(ctx, &t, "ST320", ST_OK);
     free(t.b);
 }
@@ -328,15 +255,15 @@ static void test_pax(void **state)
 static void test_gnu_long(void **state)
 {
     st_ctx *ctx = *state;
-    tbuf t = {0};
+    ba_buf t = {0};
     char longname[300];
     memset(longname, 'n', sizeof(longname));
     longname[299] = '\0';
-    tb_member(&t, "././@LongLink", longname, 300, 'L', NULL);
-    tb_member(&t, "short", pk, sizeof(pk), '0', NULL);
-    tb_member(&t, "././@LongLink", "../escape", 10, 'K', NULL);
-    tb_member(&t, "link", NULL, 0, '1', "x");
-    tb_end(&t);
+    ba_tar_member(&t, "././@LongLink", longname, 300, 'L', NULL);
+    ba_tar_member(&t, "short", pk, sizeof(pk), '0', NULL);
+    ba_tar_member(&t, "././@LongLink", "../escape", 10, 'K', NULL);
+    ba_tar_member(&t, "link", NULL, 0, '1', "x");
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "", ST_OK);
     free(t.b);
 }
@@ -345,20 +272,20 @@ static void test_gnu_long(void **state)
 static void test_sparse(void **state)
 {
     st_ctx *ctx = *state;
-    tbuf t = {0};
+    ba_buf t = {0};
     unsigned char h[512], ext[512];
-    header(h, "sparse", 5, 'S', NULL);
+    ba_tar_header(h, "sparse", 5, 'S', NULL);
     h[482] = 1; /* one extension block follows */
-    checksum(h);
-    tb_put(&t, h, 512);
+    ba_tar_checksum(h, 0);
+    ba_put(&t, h, 512);
     memset(ext, 0, sizeof(ext));
     ext[504] = 1; /* and another */
-    tb_put(&t, ext, 512);
+    ba_put(&t, ext, 512);
     ext[504] = 0;
-    tb_put(&t, ext, 512);
-    tb_put(&t, pk, sizeof(pk));
-    tb_zeros(&t, 512 - sizeof(pk));
-    tb_end(&t);
+    ba_put(&t, ext, 512);
+    ba_put(&t, pk, sizeof(pk));
+    ba_zeros(&t, 512 - sizeof(pk));
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST324", ST_OK);
     /* the extension blocks run past the end */
     t.n = 1024;
@@ -369,13 +296,13 @@ static void test_sparse(void **state)
 static void test_member_limit(void **state)
 {
     st_ctx *ctx = *state;
-    tbuf t = {0};
+    ba_buf t = {0};
     for (int i = 0; i < 3; i++) {
         char name[8];
         snprintf(name, sizeof(name), "m%d", i);
-        tb_member(&t, name, pk, sizeof(pk), '0', NULL);
+        ba_tar_member(&t, name, pk, sizeof(pk), '0', NULL);
     }
-    tb_end(&t);
+    ba_tar_end(&t);
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 2), ST_OK);
     expect_tar_only(ctx, &t, "ST901", ST_E_LIMIT);
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 100000), ST_OK);
@@ -399,9 +326,9 @@ static void test_names(void **state)
         {"a/..", "ST322"}, {"a/..b", ""},   {"..a", ""},       {"a/b", ""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        tbuf t = {0};
-        tb_member(&t, cases[i].name, pk, sizeof(pk), '0', NULL);
-        tb_end(&t);
+        ba_buf t = {0};
+        ba_tar_member(&t, cases[i].name, pk, sizeof(pk), '0', NULL);
+        ba_tar_end(&t);
         char got[512];
         tar_only(ctx, &t, got, sizeof(got));
         if (strcmp(got, cases[i].ids) != 0)
@@ -409,10 +336,10 @@ static void test_names(void **state)
         free(t.b);
     }
     /* an empty name (through pax: a header name cannot be empty and valid) */
-    tbuf t = {0};
+    ba_buf t = {0};
     tb_pax(&t, 'x', "8 path=\n");
-    tb_member(&t, "x", pk, sizeof(pk), '0', NULL);
-    tb_end(&t);
+    ba_tar_member(&t, "x", pk, sizeof(pk), '0', NULL);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST322", ST_OK);
     free(t.b);
     /* the ustar prefix joins the name; a 100-byte name has no NUL */
@@ -421,18 +348,18 @@ static void test_names(void **state)
     char hundred[101];
     memset(hundred, 'h', 100);
     hundred[100] = '\0';
-    header(h, hundred, sizeof(pk), '0', NULL);
+    ba_tar_header(h, hundred, sizeof(pk), '0', NULL);
     memcpy(h + 345, "pre", 3);
-    checksum(h);
-    tb_put(&t, h, 512);
-    tb_put(&t, pk, sizeof(pk));
-    tb_zeros(&t, 512 - sizeof(pk));
-    tb_member(&t, "pre/", NULL, 0, '\0', NULL); /* old-style directory */
-    tb_member(&t, "dir//", NULL, 0, '5', NULL);
-    tb_member(&t, "x", pk, sizeof(pk), '0', NULL);
-    tb_member(&t, "x", pk, sizeof(pk), '0', NULL);
-    tb_member(&t, "x", pk, sizeof(pk), '0', NULL);
-    tb_end(&t);
+    ba_tar_checksum(h, 0);
+    ba_put(&t, h, 512);
+    ba_put(&t, pk, sizeof(pk));
+    ba_zeros(&t, 512 - sizeof(pk));
+    ba_tar_member(&t, "pre/", NULL, 0, '\0', NULL); /* old-style directory */
+    ba_tar_member(&t, "dir//", NULL, 0, '5', NULL);
+    ba_tar_member(&t, "x", pk, sizeof(pk), '0', NULL);
+    ba_tar_member(&t, "x", pk, sizeof(pk), '0', NULL);
+    ba_tar_member(&t, "x", pk, sizeof(pk), '0', NULL);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST321", ST_OK);
     free(t.b);
 }
@@ -505,24 +432,24 @@ static void tensors(blob *x, uint32_t ndim, int whole)
     }
 }
 
-static void checkpoint(tbuf *t, const blob *s, const blob *ts)
+static void checkpoint(ba_buf *t, const blob *s, const blob *ts)
 {
     memset(t, 0, sizeof(*t));
-    tb_member(t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
-    tb_member(t, "pickle", main_pk, sizeof(main_pk) - 1, '0', NULL);
-    tb_member(t, "storages", s->b, s->n, '0', NULL);
-    tb_member(t, "tensors", ts->b, ts->n, '0', NULL);
+    ba_tar_member(t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
+    ba_tar_member(t, "pickle", main_pk, sizeof(main_pk) - 1, '0', NULL);
+    ba_tar_member(t, "storages", s->b, s->n, '0', NULL);
+    ba_tar_member(t, "tensors", ts->b, ts->n, '0', NULL);
 }
 
 static void test_torch_tar(void **state)
 {
     st_ctx *ctx = *state;
     blob s, ts;
-    tbuf t;
+    ba_buf t;
     storages(&s, 4, 16, 1);
     tensors(&ts, 1, 1);
     checkpoint(&t, &s, &ts);
-    tb_end(&t);
+    ba_tar_end(&t);
     st_report *r = st_check_buffer(ctx, t.b, t.n, "t.tar");
     tu_assert_ids(r, "");
     assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
@@ -551,7 +478,7 @@ static void test_torch_tar(void **state)
         storages(&s, cases[i].numel, cases[i].data, cases[i].views);
         tensors(&ts, cases[i].ndim, cases[i].whole);
         checkpoint(&t, &s, &ts);
-        tb_end(&t);
+        ba_tar_end(&t);
         char got[512];
         tar_only(ctx, &t, got, sizeof(got));
         if (strcmp(got, cases[i].ids) != 0)
@@ -563,7 +490,7 @@ static void test_torch_tar(void **state)
     tensors(&ts, 1, 1);
     s.n = 3;
     checkpoint(&t, &s, &ts);
-    tb_end(&t);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST205", ST_OK);
     free(t.b);
     s.n = 0;
@@ -571,7 +498,7 @@ static void test_torch_tar(void **state)
     bl_put(&s, "xyz", 3);
     ts.n = 3;
     checkpoint(&t, &s, &ts);
-    tb_end(&t);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST205,ST208", ST_OK);
     free(t.b);
     /* the element count cut; the ndim field cut */
@@ -580,7 +507,7 @@ static void test_torch_tar(void **state)
     tensors(&ts, 1, 1);
     ts.n = sizeof(stor_count) - 1 + sizeof(tens_args) - 1 + 2;
     checkpoint(&t, &s, &ts);
-    tb_end(&t);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST312", ST_OK);
     free(t.b);
     /* a tensor record's args pickle broken */
@@ -588,7 +515,7 @@ static void test_torch_tar(void **state)
     tensors(&ts, 1, 1);
     ts.b[sizeof(stor_count) - 1 + 3] = 0xff;
     checkpoint(&t, &s, &ts);
-    tb_end(&t);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST205", ST_OK);
     free(t.b);
 }
@@ -615,11 +542,11 @@ static void test_record_at_file_end(void **state)
     memcpy(st + o, "\x04\0\0", 3); /* 3 of the element count's 8 bytes */
     o += 3;
     assert_int_equal(o, 512);
-    tbuf t = {0};
-    tb_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
-    tb_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, '0', NULL);
-    tb_member(&t, "tensors", ts.b, ts.n, '0', NULL);
-    tb_member(&t, "storages", st, sizeof(st), '0', NULL); /* no end blocks after it */
+    ba_buf t = {0};
+    ba_tar_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
+    ba_tar_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, '0', NULL);
+    ba_tar_member(&t, "tensors", ts.b, ts.n, '0', NULL);
+    ba_tar_member(&t, "storages", st, sizeof(st), '0', NULL); /* no end blocks after it */
     expect_tar_only(ctx, &t, "ST312", ST_OK);
     free(t.b);
 }
@@ -629,23 +556,23 @@ static void test_torch_parts(void **state)
 {
     st_ctx *ctx = *state;
     blob s, ts;
-    tbuf t;
+    ba_buf t;
     storages(&s, 4, 16, 1);
     tensors(&ts, 1, 1);
     /* sys_info and tensors missing */
     memset(&t, 0, sizeof(t));
-    tb_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, '0', NULL);
-    tb_member(&t, "storages", s.b, s.n, '0', NULL);
-    tb_end(&t);
+    ba_tar_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, '0', NULL);
+    ba_tar_member(&t, "storages", s.b, s.n, '0', NULL);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST314", ST_OK);
     free(t.b);
     /* an earlier copy of a part, an extra member, an empty extra member, a directory */
     checkpoint(&t, &s, &ts);
-    tb_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, '0', NULL);
-    tb_member(&t, "notes", pk, sizeof(pk), '0', NULL);
-    tb_member(&t, "empty", NULL, 0, '0', NULL);
-    tb_member(&t, "d", NULL, 0, '5', NULL);
-    tb_end(&t);
+    ba_tar_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, '0', NULL);
+    ba_tar_member(&t, "notes", pk, sizeof(pk), '0', NULL);
+    ba_tar_member(&t, "empty", NULL, 0, '0', NULL);
+    ba_tar_member(&t, "d", NULL, 0, '5', NULL);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST321,ST323", ST_OK);
     free(t.b);
     /* parts that are links: a symlink pickle to a member in a folder; a hard link to a
@@ -667,17 +594,17 @@ static void test_torch_parts(void **state)
     };
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
         memset(&t, 0, sizeof(t));
-        tb_member(&t, "real", pk, sizeof(pk), '0', NULL);
-        tb_member(&t, "d", NULL, 0, '5', NULL);
-        tb_member(&t, "loop", NULL, 0, '2', "loop");
-        tb_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
+        ba_tar_member(&t, "real", pk, sizeof(pk), '0', NULL);
+        ba_tar_member(&t, "d", NULL, 0, '5', NULL);
+        ba_tar_member(&t, "loop", NULL, 0, '2', "loop");
+        ba_tar_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
         if (links[i].link)
-            tb_member(&t, "pickle", NULL, 0, links[i].type, links[i].link);
+            ba_tar_member(&t, "pickle", NULL, 0, links[i].type, links[i].link);
         else
-            tb_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, links[i].type, NULL);
-        tb_member(&t, "storages", s.b, s.n, '0', NULL);
-        tb_member(&t, "tensors", ts.b, ts.n, '0', NULL);
-        tb_end(&t);
+            ba_tar_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, links[i].type, NULL);
+        ba_tar_member(&t, "storages", s.b, s.n, '0', NULL);
+        ba_tar_member(&t, "tensors", ts.b, ts.n, '0', NULL);
+        ba_tar_end(&t);
         char got[512];
         tar_only(ctx, &t, got, sizeof(got));
         /* "real" is not a part: an extra member too */
@@ -689,23 +616,23 @@ static void test_torch_parts(void **state)
     }
     /* a symlink in a folder: its target is relative to the folder */
     memset(&t, 0, sizeof(t));
-    tb_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
-    tb_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, '0', NULL);
-    tb_member(&t, "x/s", s.b, s.n, '0', NULL);
-    tb_member(&t, "x/link", NULL, 0, '2', "s");
-    tb_member(&t, "storages", NULL, 0, '1', "x/link");
-    tb_member(&t, "tensors", ts.b, ts.n, '0', NULL);
-    tb_end(&t);
+    ba_tar_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
+    ba_tar_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, '0', NULL);
+    ba_tar_member(&t, "x/s", s.b, s.n, '0', NULL);
+    ba_tar_member(&t, "x/link", NULL, 0, '2', "s");
+    ba_tar_member(&t, "storages", NULL, 0, '1', "x/link");
+    ba_tar_member(&t, "tensors", ts.b, ts.n, '0', NULL);
+    ba_tar_end(&t);
     /* x/s, an extra member, checked by content: a pickle and more */
     expect_tar_only(ctx, &t, "ST208,ST323,ST324", ST_OK);
     free(t.b);
     /* a sparse part: tarfile reassembles it, stcheck does not */
     memset(&t, 0, sizeof(t));
-    tb_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
-    tb_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, 'S', NULL);
-    tb_member(&t, "storages", s.b, s.n, '0', NULL);
-    tb_member(&t, "tensors", ts.b, ts.n, '0', NULL);
-    tb_end(&t);
+    ba_tar_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
+    ba_tar_member(&t, "pickle", main_pk, sizeof(main_pk) - 1, 'S', NULL);
+    ba_tar_member(&t, "storages", s.b, s.n, '0', NULL);
+    ba_tar_member(&t, "tensors", ts.b, ts.n, '0', NULL);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST324", ST_OK);
     free(t.b);
 }
@@ -716,16 +643,16 @@ static void test_link_to_directory(void **state)
 {
     st_ctx *ctx = *state;
     blob s, ts;
-    tbuf t = {0};
+    ba_buf t = {0};
     storages(&s, 4, 16, 1);
     tensors(&ts, 1, 1);
-    tb_member(&t, ".", NULL, 0, '0', NULL);
-    tb_member(&t, "d", NULL, 0, '5', NULL);
-    tb_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
-    tb_member(&t, "pickle", NULL, 0, '1', "d");
-    tb_member(&t, "storages", s.b, s.n, '0', NULL);
-    tb_member(&t, "tensors", ts.b, ts.n, '0', NULL);
-    tb_end(&t);
+    ba_tar_member(&t, ".", NULL, 0, '0', NULL);
+    ba_tar_member(&t, "d", NULL, 0, '5', NULL);
+    ba_tar_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
+    ba_tar_member(&t, "pickle", NULL, 0, '1', "d");
+    ba_tar_member(&t, "storages", s.b, s.n, '0', NULL);
+    ba_tar_member(&t, "tensors", ts.b, ts.n, '0', NULL);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST324", ST_OK);
     free(t.b);
 }
@@ -734,9 +661,9 @@ static void test_link_to_directory(void **state)
 static void test_plain_sparse(void **state)
 {
     st_ctx *ctx = *state;
-    tbuf t = {0};
-    tb_member(&t, "s", pk, sizeof(pk), 'S', NULL);
-    tb_end(&t);
+    ba_buf t = {0};
+    ba_tar_member(&t, "s", pk, sizeof(pk), 'S', NULL);
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST324", ST_OK);
     free(t.b);
 }
@@ -745,19 +672,19 @@ static void test_plain_sparse(void **state)
 static void test_deep_links(void **state)
 {
     st_ctx *ctx = *state;
-    tbuf t = {0};
+    ba_buf t = {0};
     char deep[256];
     size_t o = 0;
     while (o + 2 < 250)
         deep[o++] = 'a', deep[o++] = '/';
     deep[o] = '\0';
-    tb_member(&t, "././@LongLink", deep, strlen(deep) + 1, 'K', NULL);
-    tb_member(&t, "l", NULL, 0, '2', "x");
-    tb_member(&t, "l2", NULL, 0, '1', "a/./b/../../..");
-    tb_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
-    tb_member(&t, "pickle", NULL, 0, '1', "l");
-    tb_member(&t, "storages", NULL, 0, '1', "l2");
-    tb_end(&t);
+    ba_tar_member(&t, "././@LongLink", deep, strlen(deep) + 1, 'K', NULL);
+    ba_tar_member(&t, "l", NULL, 0, '2', "x");
+    ba_tar_member(&t, "l2", NULL, 0, '1', "a/./b/../../..");
+    ba_tar_member(&t, "sys_info", sys_info, sizeof(sys_info) - 1, '0', NULL);
+    ba_tar_member(&t, "pickle", NULL, 0, '1', "l");
+    ba_tar_member(&t, "storages", NULL, 0, '1', "l2");
+    ba_tar_end(&t);
     expect_tar_only(ctx, &t, "ST314,ST324", ST_OK);
     free(t.b);
 }
@@ -768,30 +695,30 @@ static void test_faults(void **state)
 {
     st_ctx *ctx = *state;
     blob s, ts;
-    tbuf t;
+    ba_buf t;
     storages(&s, 4, 16, 1);
     tensors(&ts, 1, 1);
     checkpoint(&t, &s, &ts);
     tb_pax(&t, 'x', "10 path=n\n");
-    tb_member(&t, "ignored", pk, sizeof(pk), '0', NULL);
-    tb_end(&t);
+    ba_tar_member(&t, "ignored", pk, sizeof(pk), '0', NULL);
+    ba_tar_end(&t);
     tf_every_read_fails(ctx, st_tar_check, t.b, t.n);
     tf_each_read_fails_alone(ctx, st_tar_check, t.b, t.n);
     assert_true(tf_every_alloc_fails(ctx, st_tar_check, t.b, t.n) > 5);
     free(t.b);
     memset(&t, 0, sizeof(t));
     unsigned char h[512], ext[512];
-    header(h, "sparse", 5, 'S', NULL);
+    ba_tar_header(h, "sparse", 5, 'S', NULL);
     h[482] = 1;
-    checksum(h);
-    tb_put(&t, h, 512);
+    ba_tar_checksum(h, 0);
+    ba_put(&t, h, 512);
     memset(ext, 0, sizeof(ext));
-    tb_put(&t, ext, 512);
-    tb_put(&t, pk, sizeof(pk));
-    tb_zeros(&t, 512 - sizeof(pk));
-    tb_member(&t, "././@LongLink", "long", 5, 'L', NULL);
-    tb_member(&t, "x", pk, sizeof(pk), '0', NULL);
-    tb_end(&t);
+    ba_put(&t, ext, 512);
+    ba_put(&t, pk, sizeof(pk));
+    ba_zeros(&t, 512 - sizeof(pk));
+    ba_tar_member(&t, "././@LongLink", "long", 5, 'L', NULL);
+    ba_tar_member(&t, "x", pk, sizeof(pk), '0', NULL);
+    ba_tar_end(&t);
     tf_every_read_fails(ctx, st_tar_check, t.b, t.n);
     tf_each_read_fails_alone(ctx, st_tar_check, t.b, t.n);
     free(t.b);

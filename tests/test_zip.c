@@ -19,6 +19,7 @@
 #include "core/report.h"
 #include "formats/format.h"
 #include "formats/zip.h"
+#include "build_archive.h"
 #include "test_fault.h"
 #include "test_util.h"
 
@@ -35,55 +36,12 @@ typedef struct {
     size_t cext_len;
 } zmember;
 
+/* The archive's bytes (w) and where zb_build put each record. */
 typedef struct {
-    unsigned char *b;
-    size_t n, cap;
+    ba_buf w;
     size_t loc[16], cen[16], data[16], cd_start, eocd;
     size_t ne;
 } zbuf;
-
-static void zb_put(zbuf *z, const void *p, size_t n)
-{
-    if (n == 0)
-        return;
-    if (z->n + n > z->cap) {
-        z->cap = (z->n + n) * 2 + 256;
-        z->b = realloc(z->b, z->cap);
-        assert_non_null(z->b);
-    }
-    memcpy(z->b + z->n, p, n);
-    z->n += n;
-}
-static void zb_u16(zbuf *z, uint32_t v)
-{
-    unsigned char t[2] = {(unsigned char)v, (unsigned char)(v >> 8)};
-    zb_put(z, t, 2);
-}
-static void zb_u32(zbuf *z, uint32_t v)
-{
-    zb_u16(z, v & 0xFFFF);
-    zb_u16(z, v >> 16);
-}
-static void zb_u64(zbuf *z, uint64_t v)
-{
-    zb_u32(z, (uint32_t)v);
-    zb_u32(z, (uint32_t)(v >> 32));
-}
-static void set16(zbuf *z, size_t off, uint32_t v)
-{
-    z->b[off] = (unsigned char)v;
-    z->b[off + 1] = (unsigned char)(v >> 8);
-}
-static void set32(zbuf *z, size_t off, uint32_t v)
-{
-    set16(z, off, v & 0xFFFF);
-    set16(z, off + 2, v >> 16);
-}
-static void set64(zbuf *z, size_t off, uint64_t v)
-{
-    set32(z, off, (uint32_t)v);
-    set32(z, off + 4, (uint32_t)(v >> 32));
-}
 
 static unsigned char *deflate_raw(const void *p, size_t n, size_t *out_len)
 {
@@ -107,90 +65,49 @@ static unsigned char *deflate_raw(const void *p, size_t n, size_t *out_len)
 static void zb_build(zbuf *z, const void *prefix, size_t prefix_len, const zmember *m, size_t n)
 {
     memset(z, 0, sizeof(*z));
-    zb_put(z, prefix, prefix_len);
-    uint32_t crc[16];
-    size_t csz[16];
+    ba_put(&z->w, prefix, prefix_len);
+    ba_zip_entry e[16];
     assert_true(n <= 16);
     for (size_t i = 0; i < n; i++) {
-        size_t nl = m[i].name_len ? m[i].name_len : strlen(m[i].name), clen = m[i].len;
+        size_t clen = m[i].len;
         unsigned char *c = NULL;
         if (m[i].method == 8)
             c = deflate_raw(m[i].data, m[i].len, &clen);
-        crc[i] = (uint32_t)crc32(0, m[i].data, (uInt)m[i].len);
-        csz[i] = clen;
-        z->loc[i] = z->n;
-        zb_u32(z, 0x04034b50u);
-        zb_u16(z, 20);
-        zb_u16(z, m[i].flags);
-        zb_u16(z, (uint32_t)m[i].method);
-        zb_u32(z, 0);
-        zb_u32(z, crc[i]);
-        zb_u32(z, (uint32_t)clen);
-        zb_u32(z, (uint32_t)m[i].len);
-        zb_u16(z, (uint32_t)nl);
-        zb_u16(z, 0);
-        zb_put(z, m[i].name, nl);
-        z->data[i] = z->n;
-        zb_put(z, c ? c : m[i].data, clen);
+        e[i] = (ba_zip_entry){m[i].name,
+                              m[i].name_len ? m[i].name_len : strlen(m[i].name),
+                              m[i].flags,
+                              (uint32_t)m[i].method,
+                              (uint32_t)crc32(0, m[i].data, (uInt)m[i].len),
+                              (uint32_t)clen,
+                              (uint32_t)m[i].len,
+                              m[i].cext,
+                              m[i].cext_len};
+        z->loc[i] = z->w.n;
+        ba_zip_local(&z->w, &e[i]);
+        z->data[i] = z->w.n;
+        ba_put(&z->w, c ? c : m[i].data, clen);
         free(c);
     }
-    z->cd_start = z->n;
+    z->cd_start = z->w.n;
     for (size_t i = 0; i < n; i++) {
-        size_t nl = m[i].name_len ? m[i].name_len : strlen(m[i].name);
-        z->cen[i] = z->n;
-        zb_u32(z, 0x02014b50u);
-        zb_u16(z, 20);
-        zb_u16(z, 20);
-        zb_u16(z, m[i].flags);
-        zb_u16(z, (uint32_t)m[i].method);
-        zb_u32(z, 0);
-        zb_u32(z, crc[i]);
-        zb_u32(z, (uint32_t)csz[i]);
-        zb_u32(z, (uint32_t)m[i].len);
-        zb_u16(z, (uint32_t)nl);
-        zb_u16(z, (uint32_t)m[i].cext_len);
-        zb_u16(z, 0);
-        zb_u16(z, 0);
-        zb_u16(z, 0);
-        zb_u32(z, 0);
-        zb_u32(z, (uint32_t)(z->loc[i] - prefix_len));
-        zb_put(z, m[i].name, nl);
-        zb_put(z, m[i].cext, m[i].cext_len);
+        z->cen[i] = z->w.n;
+        ba_zip_central(&z->w, &e[i], (uint32_t)(z->loc[i] - prefix_len));
     }
     z->ne = n;
-    z->eocd = z->n;
-    zb_u32(z, 0x06054b50u);
-    zb_u32(z, 0);
-    zb_u16(z, (uint32_t)n);
-    zb_u16(z, (uint32_t)n);
-    zb_u32(z, (uint32_t)(z->eocd - z->cd_start));
-    zb_u32(z, (uint32_t)(z->cd_start - prefix_len));
-    zb_u16(z, 0);
+    z->eocd = z->w.n;
+    ba_zip_end(&z->w, (uint32_t)n, (uint32_t)(z->eocd - z->cd_start),
+               (uint32_t)(z->cd_start - prefix_len));
 }
 
 /* Appends a ZIP64 end record and locator before the end record (moved to the end). */
 static void zb_zip64(zbuf *z, uint64_t entries, uint64_t cd_size, uint64_t cd_off)
 {
     unsigned char eocd[22];
-    memcpy(eocd, z->b + z->eocd, 22);
-    z->n = z->eocd;
-    size_t e64 = z->n;
-    zb_u32(z, 0x06064b50u);
-    zb_u64(z, 44);
-    zb_u16(z, 45);
-    zb_u16(z, 45);
-    zb_u32(z, 0);
-    zb_u32(z, 0);
-    zb_u64(z, entries);
-    zb_u64(z, entries);
-    zb_u64(z, cd_size);
-    zb_u64(z, cd_off);
-    zb_u32(z, 0x07064b50u);
-    zb_u32(z, 0);
-    zb_u64(z, e64);
-    zb_u32(z, 1);
-    z->eocd = z->n;
-    zb_put(z, eocd, 22);
+    memcpy(eocd, z->w.b + z->eocd, 22);
+    z->w.n = z->eocd;
+    ba_zip64_end(&z->w, entries, cd_size, cd_off, z->w.n);
+    z->eocd = z->w.n;
+    ba_put(&z->w, eocd, 22);
 }
 
 static const zmember txt = {"a.txt", 0, "hello", 5, 0, 0, NULL, 0};
@@ -206,7 +123,7 @@ static const zmember txt = {"a.txt", 0, "hello", 5, 0, 0, NULL, 0};
         st_report_free(r_);                                                                        \
     } while (0)
 
-#define expect_zip(ctx, z, ids, verdict) expect_buf((ctx), (z)->b, (z)->n, (ids), (verdict))
+#define expect_zip(ctx, z, ids, verdict) expect_buf((ctx), (z)->w.b, (z)->w.n, (ids), (verdict))
 
 /* ---- sniffing and end records ----------------------------------------------------------- */
 
@@ -230,11 +147,11 @@ static void test_valid(void **state)
     zmember m[2] = {txt, {"b.txt", 0, "abcabcabcabcabcabcabc", 21, 8, 0, NULL, 0}};
     zb_build(&z, NULL, 0, m, 2);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
     /* an empty archive: only an end record */
     zb_build(&z, NULL, 0, NULL, 0);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
 }
 
 static void test_end_record(void **state)
@@ -245,25 +162,25 @@ static void test_end_record(void **state)
     expect_buf(ctx, "PK\3\4abcdefgh", 12, "ST310", ST_VERDICT_FAIL);
     /* a comment: the last signature is found by scanning back */
     zb_build(&z, NULL, 0, &txt, 1);
-    set16(&z, z.eocd + 20, 3);
-    zb_put(&z, "xyz", 3);
+    ba_set16(&z.w, z.eocd + 20, 3);
+    ba_put(&z.w, "xyz", 3);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
     /* a comment length longer than what follows (zipfile does not check it) */
-    set16(&z, z.eocd + 20, 0x100);
+    ba_set16(&z.w, z.eocd + 20, 0x100);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
     /* bytes after the comment */
-    set16(&z, z.eocd + 20, 1);
+    ba_set16(&z.w, z.eocd + 20, 1);
     expect_zip(ctx, &z, "ST308", ST_VERDICT_PASS);
     /* "PK\5" and other near-signatures in the comment are skipped */
-    set16(&z, z.eocd + 20, 3);
-    z.n -= 3;
-    zb_put(&z, "PK\5", 3);
+    ba_set16(&z.w, z.eocd + 20, 3);
+    z.w.n -= 3;
+    ba_put(&z.w, "PK\5", 3);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
     /* a signature with fewer than 22 bytes after it is the last one: no archive */
-    z.n -= 3;
-    zb_put(&z, "PK\5\6", 4);
+    z.w.n -= 3;
+    ba_put(&z.w, "PK\5\6", 4);
     expect_zip(ctx, &z, "ST310,ST316", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
 }
 
 static void test_multi_disk(void **state)
@@ -273,16 +190,16 @@ static void test_multi_disk(void **state)
     static const size_t fields[] = {4, 6, 8};
     for (size_t i = 0; i < 3; i++) {
         zb_build(&z, NULL, 0, &txt, 1);
-        set16(&z, z.eocd + fields[i], 2);
+        ba_set16(&z.w, z.eocd + fields[i], 2);
         expect_zip(ctx, &z, "ST310", ST_VERDICT_FAIL);
-        free(z.b);
+        free(z.w.b);
     }
     /* the entry's own disk number (miniz accepts disk 1: the views differ); the walk goes on
      * with the entries read before it, so the local header is one the directory lacks */
     zb_build(&z, NULL, 0, &txt, 1);
-    set16(&z, z.cen[0] + 34, 1);
+    ba_set16(&z.w, z.cen[0] + 34, 1);
     expect_zip(ctx, &z, "ST307,ST310,ST316", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
 }
 
 static void test_zip64_end(void **state)
@@ -294,35 +211,35 @@ static void test_zip64_end(void **state)
     for (size_t i = 0; i < 3; i++) {
         zb_build(&z, NULL, 0, &txt, 1);
         if (sat[i] == 10) {
-            set16(&z, z.eocd + 8, 0xFFFF);
-            set16(&z, z.eocd + 10, 0xFFFF);
+            ba_set16(&z.w, z.eocd + 8, 0xFFFF);
+            ba_set16(&z.w, z.eocd + 10, 0xFFFF);
         } else {
-            set32(&z, z.eocd + sat[i], 0xFFFFFFFFu);
+            ba_set32(&z.w, z.eocd + sat[i], 0xFFFFFFFFu);
         }
         expect_zip(ctx, &z, "ST310", ST_VERDICT_FAIL);
-        free(z.b);
+        free(z.w.b);
     }
     /* a good ZIP64 end record and locator, saturated plain fields */
     zb_build(&z, NULL, 0, &txt, 1);
     uint64_t cds = z.eocd - z.cd_start, cdo = z.cd_start;
     zb_zip64(&z, 1, cds, cdo);
-    set16(&z, z.eocd + 8, 0xFFFF);
-    set16(&z, z.eocd + 10, 0xFFFF);
-    set32(&z, z.eocd + 12, 0xFFFFFFFFu);
-    set32(&z, z.eocd + 16, 0xFFFFFFFFu);
+    ba_set16(&z.w, z.eocd + 8, 0xFFFF);
+    ba_set16(&z.w, z.eocd + 10, 0xFFFF);
+    ba_set32(&z.w, z.eocd + 12, 0xFFFFFFFFu);
+    ba_set32(&z.w, z.eocd + 16, 0xFFFFFFFFu);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
     /* the locator without the ZIP64 end record before it, saturated: refused */
-    set32(&z, z.eocd - 20 - 56, 0x12345678u);
+    ba_set32(&z.w, z.eocd - 20 - 56, 0x12345678u);
     expect_zip(ctx, &z, "ST310", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* the same with plain fields that are usable: reported, read on with the plain record
      * (the directory is then sought right before the end record, as zipfile does: 76 bytes
      * off, inside the ZIP64 records) */
     zb_build(&z, NULL, 0, &txt, 1);
     zb_zip64(&z, 1, z.eocd - z.cd_start, z.cd_start);
-    set32(&z, z.eocd - 20 - 56, 0x12345678u);
+    ba_set32(&z.w, z.eocd - 20 - 56, 0x12345678u);
     expect_zip(ctx, &z, "ST308,ST310,ST316", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* ---- central directory --------------------------------------------------------------------- */
@@ -333,62 +250,62 @@ static void test_central(void **state)
     zbuf z;
     /* directory larger than what precedes the end record */
     zb_build(&z, NULL, 0, &txt, 1);
-    set32(&z, z.eocd + 12, (uint32_t)z.eocd + 1);
+    ba_set32(&z.w, z.eocd + 12, (uint32_t)z.eocd + 1);
     expect_zip(ctx, &z, "ST310", ST_VERDICT_FAIL);
     /* directory offset past its position */
-    set32(&z, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
-    set32(&z, z.eocd + 16, (uint32_t)z.cd_start + 1);
+    ba_set32(&z.w, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
+    ba_set32(&z.w, z.eocd + 16, (uint32_t)z.cd_start + 1);
     expect_zip(ctx, &z, "ST310", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* an entry's name, extra and comment run past the directory (the walk goes on with the
      * entries before it: the local header is then one the directory lacks) */
     zb_build(&z, NULL, 0, &txt, 1);
-    set16(&z, z.cen[0] + 32, 40);
+    ba_set16(&z.w, z.cen[0] + 32, 40);
     expect_zip(ctx, &z, "ST307,ST310", ST_VERDICT_FAIL);
     /* a signature that is not a central header */
-    set16(&z, z.cen[0] + 32, 0);
-    set32(&z, z.cen[0], 0x02014b51u);
+    ba_set16(&z.w, z.cen[0] + 32, 0);
+    ba_set32(&z.w, z.cen[0], 0x02014b51u);
     expect_zip(ctx, &z, "ST307,ST310", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* bytes after the last entry, fewer than a header: a truncated entry */
     zmember m[3] = {{"aaaaaaaaaaaaaaa1", 0, "x", 1, 0, 0, NULL, 0},
                     {"aaaaaaaaaaaaaaa2", 0, "y", 1, 0, 0, NULL, 0},
                     {"aaaaaaaaaaaaaaa3", 0, "z", 1, 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, m, 3);
     unsigned char eocd[22];
-    memcpy(eocd, z.b + z.eocd, 22);
-    z.n = z.eocd;
-    zb_put(&z, "0123456789012345678901234", 25);
-    z.eocd = z.n;
-    zb_put(&z, eocd, 22);
-    set32(&z, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
+    memcpy(eocd, z.w.b + z.eocd, 22);
+    z.w.n = z.eocd;
+    ba_put(&z.w, "0123456789012345678901234", 25);
+    z.eocd = z.w.n;
+    ba_put(&z.w, eocd, 22);
+    ba_set32(&z.w, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
     expect_zip(ctx, &z, "ST310", ST_VERDICT_FAIL);
     /* the same bytes when entries fill the count of 46-byte slots: also truncated */
-    z.n = z.eocd - 15;
-    memcpy(z.b + z.n, eocd, 22);
-    z.eocd = z.n;
-    z.n += 22;
-    set32(&z, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
+    z.w.n = z.eocd - 15;
+    memcpy(z.w.b + z.w.n, eocd, 22);
+    z.eocd = z.w.n;
+    z.w.n += 22;
+    ba_set32(&z.w, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
     expect_zip(ctx, &z, "ST310", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* entries of exactly 46 bytes (empty names) fill every slot the directory's size allows:
      * the bytes left after them are a truncated entry */
     zmember e[2] = {{"", 0, "x", 1, 0, 0, NULL, 0}, {"", 0, "y", 1, 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, e, 2);
-    memcpy(eocd, z.b + z.eocd, 22);
-    z.n = z.eocd;
-    zb_put(&z, "01234567890123456789", 20);
-    z.eocd = z.n;
-    zb_put(&z, eocd, 22);
-    set32(&z, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
+    memcpy(eocd, z.w.b + z.eocd, 22);
+    z.w.n = z.eocd;
+    ba_put(&z.w, "01234567890123456789", 20);
+    z.eocd = z.w.n;
+    ba_put(&z.w, eocd, 22);
+    ba_set32(&z.w, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
     expect_zip(ctx, &z, "ST301,ST309,ST310", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* the record counts fewer entries than the directory holds */
     zb_build(&z, NULL, 0, m, 2);
-    set16(&z, z.eocd + 8, 1);
-    set16(&z, z.eocd + 10, 1);
+    ba_set16(&z.w, z.eocd + 8, 1);
+    ba_set16(&z.w, z.eocd + 10, 1);
     expect_zip(ctx, &z, "ST310,ST316", ST_VERDICT_FAIL); /* miniz reads the count */
-    free(z.b);
+    free(z.w.b);
 }
 
 static void test_entry_limits(void **state)
@@ -403,17 +320,17 @@ static void test_entry_limits(void **state)
     /* the record's count over the limit */
     expect_zip(ctx, &z, "ST901", ST_VERDICT_ERROR);
     /* a count within the limit, but more entries in the directory */
-    set16(&z, z.eocd + 8, 2);
-    set16(&z, z.eocd + 10, 2);
+    ba_set16(&z.w, z.eocd + 8, 2);
+    ba_set16(&z.w, z.eocd + 10, 2);
     expect_zip(ctx, &z, "ST901", ST_VERDICT_ERROR);
     /* a count over the limit is refused before the directory is read, whatever it holds */
-    free(z.b);
+    free(z.w.b);
     zb_build(&z, NULL, 0, m, 1);
-    set16(&z, z.eocd + 8, 3);
-    set16(&z, z.eocd + 10, 3);
+    ba_set16(&z.w, z.eocd + 8, 3);
+    ba_set16(&z.w, z.eocd + 10, 3);
     expect_zip(ctx, &z, "ST901", ST_VERDICT_ERROR);
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 100000), ST_OK);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* ZIP64 extra fields in the central directory. */
@@ -428,44 +345,44 @@ static void test_zip64_extra(void **state)
     zmember m = {"a.txt", 0, "hello", 5, 0, 0, x, sizeof(x)};
     zb_build(&z, NULL, 0, &m, 1);
     size_t v = z.cen[0] + 46 + 5 + 8;
-    set64(&z, v, 5);      /* usize */
-    set64(&z, v + 8, 5);  /* csize */
-    set64(&z, v + 16, 0); /* local offset */
-    set32(&z, z.cen[0] + 20, 0xFFFFFFFFu);
-    set32(&z, z.cen[0] + 24, 0xFFFFFFFFu);
-    set32(&z, z.cen[0] + 42, 0xFFFFFFFFu);
+    ba_set64(&z.w, v, 5);      /* usize */
+    ba_set64(&z.w, v + 8, 5);  /* csize */
+    ba_set64(&z.w, v + 16, 0); /* local offset */
+    ba_set32(&z.w, z.cen[0] + 20, 0xFFFFFFFFu);
+    ba_set32(&z.w, z.cen[0] + 24, 0xFFFFFFFFu);
+    ba_set32(&z.w, z.cen[0] + 42, 0xFFFFFFFFu);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
     /* only the local offset saturated: the field holds just that value */
     zb_build(&y, NULL, 0, &m, 1);
-    set16(&y, y.cen[0] + 46 + 5 + 6, 8);
-    set64(&y, y.cen[0] + 46 + 5 + 8, 0);
-    set16(&y, y.cen[0] + 46 + 5 + 16, 0x5455); /* the rest: another field of 12 bytes */
-    set16(&y, y.cen[0] + 46 + 5 + 18, 12);
-    set32(&y, y.cen[0] + 42, 0xFFFFFFFFu);
+    ba_set16(&y.w, y.cen[0] + 46 + 5 + 6, 8);
+    ba_set64(&y.w, y.cen[0] + 46 + 5 + 8, 0);
+    ba_set16(&y.w, y.cen[0] + 46 + 5 + 16, 0x5455); /* the rest: another field of 12 bytes */
+    ba_set16(&y.w, y.cen[0] + 46 + 5 + 18, 12);
+    ba_set32(&y.w, y.cen[0] + 42, 0xFFFFFFFFu);
     expect_zip(ctx, &y, "", ST_VERDICT_PASS);
-    free(y.b);
+    free(y.w.b);
     /* too short for the saturated fields */
-    set16(&z, z.cen[0] + 46 + 5 + 6, 16);
+    ba_set16(&z.w, z.cen[0] + 46 + 5 + 6, 16);
     expect_zip(ctx, &z, "ST307,ST310", ST_VERDICT_FAIL);
     /* a field longer than the extra data */
-    set16(&z, z.cen[0] + 46 + 5 + 6, 200);
+    ba_set16(&z.w, z.cen[0] + 46 + 5 + 6, 200);
     expect_zip(ctx, &z, "ST307,ST310", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* an offset that overflows when the prepended bytes are added (wrapped, it would name a
      * copy of the local header placed before the archive) */
     zb_build(&z, NULL, 0, &m, 1);
     size_t copy = z.cd_start;
-    zb_build(&y, z.b, copy, &m, 1);
+    zb_build(&y, z.w.b, copy, &m, 1);
     v = y.cen[0] + 46 + 5 + 8;
-    set64(&y, v, 5);
-    set64(&y, v + 8, 5);
-    set64(&y, v + 16, (uint64_t)0 - copy);
-    set32(&y, y.cen[0] + 20, 0xFFFFFFFFu);
-    set32(&y, y.cen[0] + 24, 0xFFFFFFFFu);
-    set32(&y, y.cen[0] + 42, 0xFFFFFFFFu);
+    ba_set64(&y.w, v, 5);
+    ba_set64(&y.w, v + 8, 5);
+    ba_set64(&y.w, v + 16, (uint64_t)0 - copy);
+    ba_set32(&y.w, y.cen[0] + 20, 0xFFFFFFFFu);
+    ba_set32(&y.w, y.cen[0] + 24, 0xFFFFFFFFu);
+    ba_set32(&y.w, y.cen[0] + 42, 0xFFFFFFFFu);
     expect_zip(ctx, &y, "ST310", ST_VERDICT_ERROR); /* its member cannot be read */
-    free(y.b);
-    free(z.b);
+    free(y.w.b);
+    free(z.w.b);
 }
 
 /* ---- local headers and layout -------------------------------------------------------------- */
@@ -476,23 +393,23 @@ static void test_local(void **state)
     zbuf z;
     /* local header offset past the directory's start */
     zb_build(&z, NULL, 0, &txt, 1);
-    set32(&z, z.cen[0] + 42, (uint32_t)z.cd_start);
+    ba_set32(&z.w, z.cen[0] + 42, (uint32_t)z.cd_start);
     expect_zip(ctx, &z, "ST307,ST310", ST_VERDICT_ERROR); /* the member cannot be read */
-    free(z.b);
+    free(z.w.b);
     /* a local header that starts in the data but ends inside the directory */
     unsigned char d[20];
     memset(d, 'd', sizeof(d));
     memcpy(d + 10, "PK\3\4", 4);
     zmember m = {"a.txt", 0, d, sizeof(d), 0, 0, NULL, 0};
     zb_build(&z, NULL, 0, &m, 1);
-    set32(&z, z.cen[0] + 42, (uint32_t)(z.data[0] + 10));
+    ba_set32(&z.w, z.cen[0] + 42, (uint32_t)(z.data[0] + 10));
     expect_zip(ctx, &z, "ST307,ST310", ST_VERDICT_ERROR);
-    free(z.b);
+    free(z.w.b);
     /* no local header signature there */
     zb_build(&z, NULL, 0, &txt, 1);
-    set32(&z, z.loc[0], 0x04034b51u);
+    ba_set32(&z.w, z.loc[0], 0x04034b51u);
     expect_zip(ctx, &z, "ST310", ST_VERDICT_ERROR);
-    free(z.b);
+    free(z.w.b);
     /* each field of the local header disagreeing with the directory */
     static const struct {
         size_t off;
@@ -502,41 +419,41 @@ static void test_local(void **state)
     for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
         zb_build(&z, NULL, 0, &txt, 1);
         if (lies[i].width == 16)
-            set16(&z, z.loc[0] + lies[i].off, lies[i].v);
+            ba_set16(&z.w, z.loc[0] + lies[i].off, lies[i].v);
         else
-            set32(&z, z.loc[0] + lies[i].off, lies[i].v);
+            ba_set32(&z.w, z.loc[0] + lies[i].off, lies[i].v);
         /* a shorter local name moves the data: it then reads the name's last byte first */
         expect_zip(ctx, &z, lies[i].off == 26 ? "ST302,ST303" : "ST302", ST_VERDICT_FAIL);
-        free(z.b);
+        free(z.w.b);
     }
     /* a differing byte of the name */
     zb_build(&z, NULL, 0, &txt, 1);
-    z.b[z.loc[0] + 30] = 'b';
+    z.w.b[z.loc[0] + 30] = 'b';
     expect_zip(ctx, &z, "ST302", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* ZIP64 local sizes: the directory's are trusted */
     zb_build(&z, NULL, 0, &txt, 1);
-    set32(&z, z.loc[0] + 18, 0xFFFFFFFFu);
+    ba_set32(&z.w, z.loc[0] + 18, 0xFFFFFFFFu);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-    set32(&z, z.loc[0] + 18, 5);
-    set32(&z, z.loc[0] + 22, 0xFFFFFFFFu);
+    ba_set32(&z.w, z.loc[0] + 18, 5);
+    ba_set32(&z.w, z.loc[0] + 22, 0xFFFFFFFFu);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
     /* a data descriptor: local sizes and CRC are zero and not compared */
     zmember dd = txt;
     dd.flags = 8;
     zb_build(&z, NULL, 0, &dd, 1);
-    set32(&z, z.loc[0] + 14, 0);
-    set32(&z, z.loc[0] + 18, 0);
-    set32(&z, z.loc[0] + 22, 0);
+    ba_set32(&z.w, z.loc[0] + 14, 0);
+    ba_set32(&z.w, z.loc[0] + 18, 0);
+    ba_set32(&z.w, z.loc[0] + 22, 0);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
     /* data running into the central directory */
     zb_build(&z, NULL, 0, &txt, 1);
-    set32(&z, z.cen[0] + 20, 6);
-    set32(&z, z.loc[0] + 18, 6);
+    ba_set32(&z.w, z.cen[0] + 20, 6);
+    ba_set32(&z.w, z.loc[0] + 18, 6);
     expect_zip(ctx, &z, "ST306,ST307", ST_VERDICT_ERROR); /* unreadable: its header unlisted */
-    free(z.b);
+    free(z.w.b);
 }
 
 /* A long name, compared in 512-byte pieces. */
@@ -549,9 +466,9 @@ static void test_long_name(void **state)
     zbuf z;
     zb_build(&z, NULL, 0, &m, 1);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-    z.b[z.loc[0] + 30 + 1100] = 'm';
+    z.w.b[z.loc[0] + 30 + 1100] = 'm';
     expect_zip(ctx, &z, "ST302", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
 }
 
 static void test_layout(void **state)
@@ -561,32 +478,32 @@ static void test_layout(void **state)
     zmember m[2] = {txt, {"b.txt", 0, "world", 5, 0, 0, NULL, 0}};
     /* two entries at the same local header */
     zb_build(&z, NULL, 0, m, 2);
-    set32(&z, z.cen[1] + 42, 0);
-    set16(&z, z.cen[1] + 46, 'a'); /* same name bytes as the shared local header: "a." */
-    memcpy(z.b + z.cen[1] + 46, "a.txt", 5);
-    set32(&z, z.cen[1] + 16, (uint32_t)crc32(0, (const unsigned char *)"hello", 5));
+    ba_set32(&z.w, z.cen[1] + 42, 0);
+    ba_set16(&z.w, z.cen[1] + 46, 'a'); /* same name bytes as the shared local header: "a." */
+    memcpy(z.w.b + z.cen[1] + 46, "a.txt", 5);
+    ba_set32(&z.w, z.cen[1] + 16, (uint32_t)crc32(0, (const unsigned char *)"hello", 5));
     expect_zip(ctx, &z, "ST301,ST306,ST307", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* a local header the directory does not list, in a gap and after the last entry */
     zb_build(&z, NULL, 0, m, 2);
-    set16(&z, z.eocd + 8, 1);
-    set16(&z, z.eocd + 10, 1);
-    set32(&z, z.eocd + 12, (uint32_t)(z.cen[1] - z.cd_start));
-    memmove(z.b + z.cen[1], z.b + z.eocd, 22);
-    z.n = z.cen[1] + 22;
+    ba_set16(&z.w, z.eocd + 8, 1);
+    ba_set16(&z.w, z.eocd + 10, 1);
+    ba_set32(&z.w, z.eocd + 12, (uint32_t)(z.cen[1] - z.cd_start));
+    memmove(z.w.b + z.cen[1], z.w.b + z.eocd, 22);
+    z.w.n = z.cen[1] + 22;
     expect_zip(ctx, &z, "ST307", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     zb_build(&z, NULL, 0, m, 2);
-    memcpy(z.b + z.cen[0], z.b + z.cen[1], z.eocd - z.cen[1]);
+    memcpy(z.w.b + z.cen[0], z.w.b + z.cen[1], z.eocd - z.cen[1]);
     size_t cen = z.cen[1] - z.cen[0];
-    memmove(z.b + z.cen[0] + (z.eocd - z.cen[1]), z.b + z.eocd, 22);
-    z.n -= cen;
+    memmove(z.w.b + z.cen[0] + (z.eocd - z.cen[1]), z.w.b + z.eocd, 22);
+    z.w.n -= cen;
     z.eocd -= cen;
-    set16(&z, z.eocd + 8, 1);
-    set16(&z, z.eocd + 10, 1);
-    set32(&z, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
+    ba_set16(&z.w, z.eocd + 8, 1);
+    ba_set16(&z.w, z.eocd + 10, 1);
+    ba_set32(&z.w, z.eocd + 12, (uint32_t)(z.eocd - z.cd_start));
     expect_zip(ctx, &z, "ST307", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* "PK\3" that is not a local header, in a gap longer than the 4 KiB read window */
     unsigned char gap[9000];
     memset(gap, 'g', sizeof(gap));
@@ -595,11 +512,11 @@ static void test_layout(void **state)
     zmember g[2] = {txt, {"g.bin", 0, gap, sizeof(gap), 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, g, 2);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
     /* prepended bytes: zipfile shifts every offset */
     zb_build(&z, "junk", 4, &txt, 1);
     expect_zip(ctx, &z, "ST308", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* Data descriptors: the entry's bytes end after them (with or without their signature). */
@@ -613,30 +530,30 @@ static void test_descriptor(void **state)
     /* rebuild with a descriptor after a.txt's data */
     zbuf y;
     memset(&y, 0, sizeof(y));
-    zb_put(&y, z.b, z.data[0] + 5);
-    zb_u32(&y, 0x08074b50u);
-    zb_u32(&y, (uint32_t)crc32(0, (const unsigned char *)"hello", 5));
-    zb_u32(&y, 5);
-    zb_u32(&y, 5);
-    size_t shift = y.n - (z.data[0] + 5);
-    zb_put(&y, z.b + z.data[0] + 5, z.n - (z.data[0] + 5));
-    set32(&y, z.cen[1] + shift + 42, (uint32_t)(z.loc[1] + shift));
-    set32(&y, z.eocd + shift + 16, (uint32_t)(z.cd_start + shift));
-    expect_buf(ctx, y.b, y.n, "", ST_VERDICT_PASS);
+    ba_put(&y.w, z.w.b, z.data[0] + 5);
+    ba_u32(&y.w, 0x08074b50u);
+    ba_u32(&y.w, (uint32_t)crc32(0, (const unsigned char *)"hello", 5));
+    ba_u32(&y.w, 5);
+    ba_u32(&y.w, 5);
+    size_t shift = y.w.n - (z.data[0] + 5);
+    ba_put(&y.w, z.w.b + z.data[0] + 5, z.w.n - (z.data[0] + 5));
+    ba_set32(&y.w, z.cen[1] + shift + 42, (uint32_t)(z.loc[1] + shift));
+    ba_set32(&y.w, z.eocd + shift + 16, (uint32_t)(z.cd_start + shift));
+    expect_buf(ctx, y.w.b, y.w.n, "", ST_VERDICT_PASS);
     /* without its signature the descriptor is 12 bytes: the 4 left over hold no entry */
-    memmove(y.b + z.data[0] + 5, y.b + z.data[0] + 9, y.n - (z.data[0] + 9));
-    y.n -= 4;
-    set32(&y, z.cen[1] + 12 + 42, (uint32_t)(z.loc[1] + 12));
-    set32(&y, z.eocd + 12 + 16, (uint32_t)(z.cd_start + 12));
-    expect_buf(ctx, y.b, y.n, "", ST_VERDICT_PASS);
-    free(y.b);
-    free(z.b);
+    memmove(y.w.b + z.data[0] + 5, y.w.b + z.data[0] + 9, y.w.n - (z.data[0] + 9));
+    y.w.n -= 4;
+    ba_set32(&y.w, z.cen[1] + 12 + 42, (uint32_t)(z.loc[1] + 12));
+    ba_set32(&y.w, z.eocd + 12 + 16, (uint32_t)(z.cd_start + 12));
+    expect_buf(ctx, y.w.b, y.w.n, "", ST_VERDICT_PASS);
+    free(y.w.b);
+    free(z.w.b);
     /* a descriptor flag on the last entry, nothing after its data but the directory */
     m[0].flags = 0;
     m[1].flags = 8;
     zb_build(&z, NULL, 0, m, 2);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* ---- names ------------------------------------------------------------------------------------
@@ -660,17 +577,17 @@ static void test_names(void **state)
         zbuf z;
         zb_build(&z, NULL, 0, &m, 1);
         if (cases[i].len == 0) { /* zb_build takes 0 as "strlen": make the name empty */
-            set16(&z, z.loc[0] + 26, 0);
-            set16(&z, z.cen[0] + 28, 0);
+            ba_set16(&z.w, z.loc[0] + 26, 0);
+            ba_set16(&z.w, z.cen[0] + 28, 0);
         }
-        st_report *r = st_check_buffer(ctx, z.b, z.n, "t.zip");
+        st_report *r = st_check_buffer(ctx, z.w.b, z.w.n, "t.zip");
         char got[512];
         tu_ids(r, got, sizeof(got));
         if (strcmp(got, cases[i].ids) != 0)
             fail_msg("name %zu: ids \"%s\", expected \"%s\"", i, got, cases[i].ids);
         assert_int_equal(st_report_verdict(r), *cases[i].ids ? ST_VERDICT_FAIL : ST_VERDICT_PASS);
         st_report_free(r);
-        free(z.b);
+        free(z.w.b);
     }
 }
 
@@ -684,17 +601,17 @@ static void test_duplicates(void **state)
                     {"ab", 0, "4", 1, 0, 0, NULL, 0}};
     zbuf z;
     zb_build(&z, NULL, 0, m, 4);
-    st_report *r = st_check_buffer(ctx, z.b, z.n, "t.zip");
+    st_report *r = st_check_buffer(ctx, z.w.b, z.w.n, "t.zip");
     tu_assert_ids(r, "ST301");
     size_t dups = 0;
     for (size_t i = 0; i < st_report_finding_count(r); i++)
         dups += strcmp(st_report_finding(r, i)->id, "ST301") == 0;
     assert_int_equal(dups, 1);
     st_report_free(r);
-    free(z.b);
+    free(z.w.b);
     zb_build(&z, NULL, 0, m, 2);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* ---- reading members ---------------------------------------------------------------------- */
@@ -725,26 +642,26 @@ static void test_member_reads(void **state)
         zmember m = {"a.pkl", 0, pickle_bytes, sizeof(pickle_bytes), 0, enc[i], NULL, 0};
         zb_build(&z, NULL, 0, &m, 1);
         expect_zip(ctx, &z, "ST304", ST_VERDICT_ERROR);
-        free(z.b);
+        free(z.w.b);
     }
     zmember m = {"a.pkl", 0, pickle_bytes, sizeof(pickle_bytes), 0, 0, NULL, 0};
     zb_build(&z, NULL, 0, &m, 1);
-    set16(&z, z.loc[0] + 8, 12);
-    set16(&z, z.cen[0] + 10, 12);
+    ba_set16(&z.w, z.loc[0] + 8, 12);
+    ba_set16(&z.w, z.cen[0] + 10, 12);
     expect_zip(ctx, &z, "ST305", ST_VERDICT_ERROR);
-    free(z.b);
+    free(z.w.b);
     /* stored: declared size larger than the stored bytes */
     zb_build(&z, NULL, 0, &m, 1);
-    set32(&z, z.loc[0] + 22, 9);
-    set32(&z, z.cen[0] + 24, 9);
+    ba_set32(&z.w, z.loc[0] + 22, 9);
+    ba_set32(&z.w, z.cen[0] + 24, 9);
     expect_zip(ctx, &z, "ST303", ST_VERDICT_PASS);
     /* a CRC that does not match */
-    set32(&z, z.loc[0] + 22, 5);
-    set32(&z, z.cen[0] + 24, 5);
-    set32(&z, z.loc[0] + 14, 7);
-    set32(&z, z.cen[0] + 16, 7);
+    ba_set32(&z.w, z.loc[0] + 22, 5);
+    ba_set32(&z.w, z.cen[0] + 24, 5);
+    ba_set32(&z.w, z.loc[0] + 14, 7);
+    ba_set32(&z.w, z.cen[0] + 16, 7);
     expect_zip(ctx, &z, "ST303", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
 }
 
 static void test_inflate(void **state)
@@ -757,25 +674,25 @@ static void test_inflate(void **state)
     zb_build(&z, NULL, 0, &m, 1);
     size_t csize = z.cd_start - z.data[0];
     /* the inflate size lie: the stream holds more than the declared size */
-    set32(&z, z.loc[0] + 22, 2000);
-    set32(&z, z.cen[0] + 24, 2000);
+    ba_set32(&z.w, z.loc[0] + 22, 2000);
+    ba_set32(&z.w, z.cen[0] + 24, 2000);
     expect_zip(ctx, &z, "ST205,ST303", ST_VERDICT_FAIL); /* the pickle is cut at 2000 */
     /* and less */
-    set32(&z, z.loc[0] + 22, 3001);
-    set32(&z, z.cen[0] + 24, 3001);
+    ba_set32(&z.w, z.loc[0] + 22, 3001);
+    ba_set32(&z.w, z.cen[0] + 24, 3001);
     expect_zip(ctx, &z, "ST303", ST_VERDICT_PASS);
     /* a corrupt stream (an invalid block type) */
-    set32(&z, z.loc[0] + 22, 3000);
-    set32(&z, z.cen[0] + 24, 3000);
-    z.b[z.data[0]] |= 6;
+    ba_set32(&z.w, z.loc[0] + 22, 3000);
+    ba_set32(&z.w, z.cen[0] + 24, 3000);
+    z.w.b[z.data[0]] |= 6;
     expect_zip(ctx, &z, "ST303", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
     /* a truncated stream: the compressed size cuts it */
     zb_build(&z, NULL, 0, &m, 1);
-    set32(&z, z.loc[0] + 18, (uint32_t)csize / 2);
-    set32(&z, z.cen[0] + 20, (uint32_t)csize / 2);
+    ba_set32(&z.w, z.loc[0] + 18, (uint32_t)csize / 2);
+    ba_set32(&z.w, z.cen[0] + 20, (uint32_t)csize / 2);
     expect_zip(ctx, &z, "ST303", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
 }
 
 static void test_bombs(void **state)
@@ -787,16 +704,16 @@ static void test_bombs(void **state)
     zmember m = {"a.pkl", 0, zeros, sizeof(zeros), 8, 0, NULL, 0};
     zb_build(&z, NULL, 0, &m, 1);
     /* more than deflate can expand to */
-    set32(&z, z.loc[0] + 22, 0x7FFFFFFFu);
-    set32(&z, z.cen[0] + 24, 0x7FFFFFFFu);
+    ba_set32(&z.w, z.loc[0] + 22, 0x7FFFFFFFu);
+    ba_set32(&z.w, z.cen[0] + 24, 0x7FFFFFFFu);
     expect_zip(ctx, &z, "ST311", ST_VERDICT_ERROR);
     /* the member-size limit */
-    set32(&z, z.loc[0] + 22, 4096);
-    set32(&z, z.cen[0] + 24, 4096);
+    ba_set32(&z.w, z.loc[0] + 22, 4096);
+    ba_set32(&z.w, z.cen[0] + 24, 4096);
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_MEMBER_BYTES, 4000), ST_OK);
     expect_zip(ctx, &z, "ST311", ST_VERDICT_ERROR);
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_MEMBER_BYTES, 1u << 30), ST_OK);
-    free(z.b);
+    free(z.w.b);
     /* the ratio limit beyond 1 MiB */
     unsigned char *mb = malloc(2u << 20);
     assert_non_null(mb);
@@ -807,7 +724,7 @@ static void test_bombs(void **state)
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_RATIO, 2000), ST_OK);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_RATIO, 200), ST_OK);
-    free(z.b);
+    free(z.w.b);
     free(mb);
 }
 
@@ -821,29 +738,30 @@ static void test_io_errors(void **state)
                     {"b.bin", 0, "\x80\x02K\x01.", 5, 0, 0, NULL, 0},
                     {"c.txt", 0, "text", 4, 0, 0, NULL, 0}};
     zb_build(&z, "pre", 3, m, 3);
-    tf_every_read_fails(ctx, st_ziparchive_check, z.b, z.n);
-    tf_each_read_fails_alone(ctx, st_ziparchive_check, z.b, z.n);
-    free(z.b);
+    tf_every_read_fails(ctx, st_ziparchive_check, z.w.b, z.w.n);
+    tf_each_read_fails_alone(ctx, st_ziparchive_check, z.w.b, z.w.n);
+    free(z.w.b);
     zb_build(&z, NULL, 0, m, 3);
     zb_zip64(&z, 3, z.eocd - z.cd_start, z.cd_start);
-    tf_every_read_fails(ctx, st_ziparchive_check, z.b, z.n);
-    tf_each_read_fails_alone(ctx, st_ziparchive_check, z.b, z.n);
-    free(z.b);
+    tf_every_read_fails(ctx, st_ziparchive_check, z.w.b, z.w.n);
+    tf_each_read_fails_alone(ctx, st_ziparchive_check, z.w.b, z.w.n);
+    free(z.w.b);
     /* findings that depend on what a read returns: a local header the directory does not list
      * (ST307: the gap scan) and a directory miniz counts differently (ST316: miniz's reads) */
     zb_build(&z, NULL, 0, m, 3);
-    set16(&z, z.eocd + 8, 2);
-    set16(&z, z.eocd + 10, 2);
-    tf_each_read_fails_alone(ctx, st_ziparchive_check, z.b, z.n);
-    set32(&z, z.eocd + 12, (uint32_t)(z.cen[2] - z.cd_start));
-    memmove(z.b + z.cen[2], z.b + z.eocd, 22);
-    z.n = z.cen[2] + 22;
-    tf_each_read_fails_alone(ctx, st_ziparchive_check, z.b, z.n);
+    ba_set16(&z.w, z.eocd + 8, 2);
+    ba_set16(&z.w, z.eocd + 10, 2);
+    tf_each_read_fails_alone(ctx, st_ziparchive_check, z.w.b, z.w.n);
+    ba_set32(&z.w, z.eocd + 12, (uint32_t)(z.cen[2] - z.cd_start));
+    memmove(z.w.b + z.cen[2], z.w.b + z.eocd, 22);
+    z.w.n = z.cen[2] + 22;
+    tf_each_read_fails_alone(ctx, st_ziparchive_check, z.w.b, z.w.n);
     char ids[256];
     assert_int_equal(
-        tf_run(ctx, st_ziparchive_check, z.b, z.n, (size_t)-1, -1, ids, sizeof(ids), NULL), ST_OK);
+        tf_run(ctx, st_ziparchive_check, z.w.b, z.w.n, (size_t)-1, -1, ids, sizeof(ids), NULL),
+        ST_OK);
     assert_string_equal(ids, "ST307");
-    free(z.b);
+    free(z.w.b);
 }
 
 static size_t torch_pickle(unsigned char *out, const char *type, const char *key, unsigned numel);
@@ -857,8 +775,8 @@ static void test_alloc_failures(void **state)
                     {"a/b.bin", 0, "\x80\x02K\x01.", 5, 0, 0, NULL, 0},
                     {"a/c.txt", 0, "text", 4, 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, m, 3);
-    assert_true(tf_every_alloc_fails(ctx, st_ziparchive_check, z.b, z.n) > 5);
-    free(z.b);
+    assert_true(tf_every_alloc_fails(ctx, st_ziparchive_check, z.w.b, z.w.n) > 5);
+    free(z.w.b);
     /* a checkpoint whose storage is a pickle (scratch walk); TorchScript */
     unsigned char pk[512];
     size_t n = torch_pickle(pk, "FloatStorage", "0", 1);
@@ -867,11 +785,11 @@ static void test_alloc_failures(void **state)
                     {"a/constants.pkl", 0, pickle_bytes, sizeof(pickle_bytes), 0, 0, NULL, 0},
                     {"a/code/m.py", 0, "x = 1\n", 6, 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, t, 2);
-    assert_true(tf_every_alloc_fails(ctx, st_ziparchive_check, z.b, z.n) > 5);
-    free(z.b);
+    assert_true(tf_every_alloc_fails(ctx, st_ziparchive_check, z.w.b, z.w.n) > 5);
+    free(z.w.b);
     zb_build(&z, NULL, 0, t, 4);
-    assert_true(tf_every_alloc_fails(ctx, st_ziparchive_check, z.b, z.n) > 5);
-    free(z.b);
+    assert_true(tf_every_alloc_fails(ctx, st_ziparchive_check, z.w.b, z.w.n) > 5);
+    free(z.w.b);
 }
 
 /* ---- PyTorch checkpoints (ziparchive.c) --------------------------------------------------- */
@@ -921,32 +839,32 @@ static void test_torch_zip(void **state)
     zbuf z;
     size_t n = torch_pickle(pk, "FloatStorage", "0", 4);
     torch_zip(&z, "a/", pk, n, NULL, 0);
-    st_report *r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    st_report *r = st_check_buffer(ctx, z.w.b, z.w.n, "t.pt");
     tu_assert_ids(r, "");
     assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
     assert_string_equal(st_report_format(r), "pytorch");
     st_report_free(r);
-    free(z.b);
+    free(z.w.b);
     /* the storage too short for numel x element size; a storage the archive lacks */
     n = torch_pickle(pk, "FloatStorage", "0", 5);
     torch_zip(&z, "a/", pk, n, NULL, 0);
     expect_zip(ctx, &z, "ST312", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     n = torch_pickle(pk, "FloatStorage", "9", 4);
     torch_zip(&z, "a/", pk, n, NULL, 0);
     expect_zip(ctx, &z, "ST312", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* an unknown storage type: its import is the finding, its size is not checked */
     n = torch_pickle(pk, "WeirdStorage", "0", 200);
     torch_zip(&z, "a/", pk, n, NULL, 0);
     expect_zip(ctx, &z, "ST202", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* an entry outside the top folder */
     n = torch_pickle(pk, "FloatStorage", "0", 4);
     zmember out = {"b/x", 0, "x", 1, 0, 0, NULL, 0};
     torch_zip(&z, "a/", pk, n, &out, 1);
     expect_zip(ctx, &z, "ST309", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* a storage whose bytes are a pickle that imports something */
     static const char evil[] = "\x80\x02"
                                "cos\nsystem\n"
@@ -956,7 +874,7 @@ static void test_torch_zip(void **state)
                     {"a/version", 0, "3\n", 2, 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, m, 3);
     expect_zip(ctx, &z, "ST315", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* A checkpoint's records without data.pkl. */
@@ -968,19 +886,19 @@ static void test_torch_missing_pickle(void **state)
                     {"a/data/0", 0, storage16, 16, 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, m, 2);
     expect_zip(ctx, &z, "ST314", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     zmember r[2] = {{"version", 0, "3\n", 2, 0, 0, NULL, 0},
                     {"data/0", 0, storage16, 16, 0, 0, NULL, 0}};
     zb_build(&z, "junk", 4, r, 2); /* zipfile's view only: prepended bytes */
     expect_zip(ctx, &z, "ST308,ST314", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* version without data/, data/ without version: no checkpoint */
     zb_build(&z, NULL, 0, m, 1);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
     zb_build(&z, NULL, 0, m + 1, 1);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* zipfile's view of a checkpoint with bytes before it (torch reads no zip there). */
@@ -996,11 +914,11 @@ static void test_torch_python_view(void **state)
                         {root ? "version" : "x/version", 0, "3\n", 2, 0, 0, NULL, 0}};
         zb_build(&z, "junk", 4, m, 3);
         expect_zip(ctx, &z, "ST308", ST_VERDICT_PASS);
-        free(z.b);
+        free(z.w.b);
         /* the storage missing in that view */
         zb_build(&z, "junk", 4, m, 1);
         expect_zip(ctx, &z, "ST308,ST312", ST_VERDICT_FAIL);
-        free(z.b);
+        free(z.w.b);
     }
     /* a pickle before the archive: torch.load reads it, zipfile the archive (ST319) */
     zmember m[3] = {{"x/data.pkl", 0, pk, n, 0, 0, NULL, 0},
@@ -1008,7 +926,7 @@ static void test_torch_python_view(void **state)
                     {"x/version", 0, "3\n", 2, 0, 0, NULL, 0}};
     zb_build(&z, pickle_bytes, sizeof(pickle_bytes), m, 3);
     expect_zip(ctx, &z, "ST208,ST308,ST319", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* Names torch's reader and zipfile match differently (ST317), folders torch refuses. */
@@ -1026,26 +944,26 @@ static void test_torch_lookup(void **state)
     /* miniz finds no data.pkl: torch loads nothing, so the archive is checked as any zip (its
      * records without data.pkl, its pickle under the data profile) */
     expect_zip(ctx, &z, "ST211,ST309,ST314,ST317", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
     /* a NUL in the folder name: every key ends there */
     zmember f[2] = {{"a\0b/data.pkl", 12, pk, n, 0, 0, NULL, 0},
                     {"a\0b/data/0", 10, storage16, 16, 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, f, 2);
     /* torch finds no record (all keys are "a"): checked as any zip, the pickle by content */
     expect_zip(ctx, &z, "ST211,ST309,ST317", ST_VERDICT_FAIL); /* zipfile: "a" is it */
-    free(z.b);
+    free(z.w.b);
     /* no folder: torch refuses the archive; an over-long folder */
     zmember nf[1] = {{"data.pkl", 0, pk, n, 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, nf, 1);
     expect_zip(ctx, &z, "ST211", ST_VERDICT_FAIL); /* any zip: the pickle by content */
-    free(z.b);
+    free(z.w.b);
     char longdir[4200];
     memset(longdir, 'd', sizeof(longdir));
     memcpy(longdir + 4100, "/data.pkl", 9);
     zmember ld[1] = {{longdir, 4109, pk, n, 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, ld, 1);
     expect_zip(ctx, &z, "ST211", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* TorchScript: code listed (a long list cut), constants.pkl's storages in constants/. */
@@ -1068,7 +986,7 @@ static void test_torchscript(void **state)
     }
     zbuf z;
     zb_build(&z, NULL, 0, m, 16);
-    st_report *r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    st_report *r = st_check_buffer(ctx, z.w.b, z.w.n, "t.pt");
     tu_assert_ids(r, "ST318");
     assert_string_equal(st_report_format(r), "torchscript");
     const char *msg = NULL;
@@ -1081,16 +999,16 @@ static void test_torchscript(void **state)
     assert_non_null(strstr(msg, ", ..."));
     assert_null(strstr(msg, "debug_pkl"));
     st_report_free(r);
-    free(z.b);
+    free(z.w.b);
     /* no code at all; a constants storage that is missing */
     zb_build(&z, NULL, 0, m, 3);
-    r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    r = st_check_buffer(ctx, z.w.b, z.w.n, "t.pt");
     tu_assert_ids(r, "ST318");
     st_report_free(r);
-    free(z.b);
+    free(z.w.b);
     zb_build(&z, NULL, 0, m, 2);
     expect_zip(ctx, &z, "ST312,ST318", ST_VERDICT_FAIL);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* Members that are archives or arrays. */
@@ -1099,20 +1017,20 @@ static void test_nested(void **state)
     st_ctx *ctx = *state;
     zbuf inner, z;
     zb_build(&inner, NULL, 0, &txt, 1);
-    zmember m = {"inner.zip", 0, inner.b, inner.n, 0, 0, NULL, 0};
+    zmember m = {"inner.zip", 0, inner.w.b, inner.w.n, 0, 0, NULL, 0};
     zb_build(&z, NULL, 0, &m, 1);
     expect_zip(ctx, &z, "ST313", ST_VERDICT_PASS);
     /* a zip in a zip in a zip, one level allowed: the innermost is not reported as nested,
      * it is beyond the limit */
     zbuf outer;
-    m = (zmember){"mid.zip", 0, z.b, z.n, 0, 0, NULL, 0};
+    m = (zmember){"mid.zip", 0, z.w.b, z.w.n, 0, 0, NULL, 0};
     zb_build(&outer, NULL, 0, &m, 1);
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_NESTING, 1), ST_OK);
     expect_zip(ctx, &outer, "ST313,ST901", ST_VERDICT_ERROR);
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_NESTING, 4), ST_OK);
-    free(outer.b);
-    free(z.b);
-    free(inner.b);
+    free(outer.w.b);
+    free(z.w.b);
+    free(inner.w.b);
     /* an .npz: every member an .npy */
     /* what numpy.save writes for np.zeros(1, '<f4'): a 118-byte header padded with spaces */
     static const char dict[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }";
@@ -1124,11 +1042,11 @@ static void test_nested(void **state)
     memset(npy + 128, 0, 4);
     zmember a = {"x.npy", 0, npy, sizeof(npy), 0, 0, NULL, 0};
     zb_build(&z, NULL, 0, &a, 1);
-    st_report *r = st_check_buffer(ctx, z.b, z.n, "t.npz");
+    st_report *r = st_check_buffer(ctx, z.w.b, z.w.n, "t.npz");
     tu_assert_ids(r, "");
     assert_string_equal(st_report_kind(r), "npz");
     st_report_free(r);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* More layouts torch's reader sees: a NUL in the folder (the key is what precedes it, so an
@@ -1142,11 +1060,11 @@ static void test_torch_layouts(void **state)
     zmember f[2] = {{"a\0b/x", 5, "x", 1, 0, 0, NULL, 0},
                     {"a", 0, pickle_bytes, sizeof(pickle_bytes), 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, f, 2);
-    st_report *r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    st_report *r = st_check_buffer(ctx, z.w.b, z.w.n, "t.pt");
     tu_assert_ids(r, "ST309");
     assert_string_equal(st_report_format(r), "pytorch"); /* "a" is torch's data.pkl */
     st_report_free(r);
-    free(z.b);
+    free(z.w.b);
     /* TorchScript without data.pkl, one code file, other records, a short name outside */
     zmember t[5] = {{"a/constants.pkl", 0, pickle_bytes, sizeof(pickle_bytes), 0, 0, NULL, 0},
                     {"a/code/m.py", 0, "x = 1\n", 6, 0, 0, NULL, 0},
@@ -1154,11 +1072,11 @@ static void test_torch_layouts(void **state)
                     {"a/cod", 0, "x", 1, 0, 0, NULL, 0},
                     {"z", 0, "x", 1, 0, 0, NULL, 0}};
     zb_build(&z, NULL, 0, t, 5);
-    r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    r = st_check_buffer(ctx, z.w.b, z.w.n, "t.pt");
     tu_assert_ids(r, "ST309,ST318");
     assert_non_null(strstr(st_report_finding(r, 0)->message, "(1 code file: code/m.py)"));
     st_report_free(r);
-    free(z.b);
+    free(z.w.b);
     /* storages that start like a pickle: only a whole pickle that imports is reported */
     static const char noimport[] = "\x80\x02K\x01.";
     static const char broken[] = "\x80\x02K\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff";
@@ -1173,7 +1091,7 @@ static void test_torch_layouts(void **state)
                         {"a/version", 0, "3\n", 2, 0, 0, NULL, 0}};
         zb_build(&z, NULL, 0, m, 3);
         expect_zip(ctx, &z, "", ST_VERDICT_PASS);
-        free(z.b);
+        free(z.w.b);
     }
     /* zipfile's view: a record whose name has the same length as the key */
     zmember p[3] = {{"x/data.pkl", 0, pk, n, 0, 0, NULL, 0},
@@ -1181,7 +1099,7 @@ static void test_torch_layouts(void **state)
                     {"x/data/1", 0, storage16, 16, 0, 0, NULL, 0}};
     zb_build(&z, "junk", 4, p, 3);
     expect_zip(ctx, &z, "ST308", ST_VERDICT_PASS);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* A tar header before the archive: torch.load reads a tar, zipfile the zip (ST319). */
@@ -1189,26 +1107,10 @@ static void test_tar_prefix(void **state)
 {
     st_ctx *ctx = *state;
     unsigned char h[512];
-    memset(h, 0, sizeof(h));
-    memcpy(h, "x", 1);
-    memcpy(h + 100, "0000644", 7);
-    memcpy(h + 108, "0000000", 7);
-    memcpy(h + 116, "0000000", 7);
-    memcpy(h + 124, "00000000000", 11);
-    memcpy(h + 136, "00000000000", 11);
-    h[156] = '0';
-    memcpy(h + 257,
-           "ustar\0"
-           "00",
-           8);
-    unsigned sum = 0;
-    memset(h + 148, ' ', 8);
-    for (int i = 0; i < 512; i++)
-        sum += h[i];
-    snprintf((char *)h + 148, 8, "%06o", sum);
+    ba_tar_header(h, "x", 0, '0', NULL);
     zbuf z;
     zb_build(&z, h, sizeof(h), &txt, 1);
-    st_report *r = st_check_buffer(ctx, z.b, z.n, "t.pt");
+    st_report *r = st_check_buffer(ctx, z.w.b, z.w.n, "t.pt");
     char got[256];
     tu_ids(r, got, sizeof(got));
     assert_non_null(strstr(got, "ST319"));
@@ -1217,7 +1119,7 @@ static void test_tar_prefix(void **state)
         found |= strstr(st_report_finding(r, i)->message, "as a tar archive") != NULL;
     assert_true(found);
     st_report_free(r);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* Only an end record near the end identifies a zip that does not start with one. */
@@ -1277,19 +1179,19 @@ static void test_miniz(void **state)
     free(big);
     /* an end record 5000 bytes before the end: found in the second 4 KiB chunk */
     zb_build(&z, NULL, 0, m, 2);
-    size_t len = z.n;
+    size_t len = z.w.n;
     char pad[5000];
     memset(pad, 'x', sizeof(pad));
-    zb_put(&z, pad, sizeof(pad));
-    assert_int_equal(walk_miniz(ctx, z.b, z.n, &ok, &n), ST_OK);
+    ba_put(&z.w, pad, sizeof(pad));
+    assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_OK);
     assert_true(ok);
     assert_int_equal(n, 2);
-    z.n = len;
+    z.w.n = len;
     /* the count over the limit */
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 1), ST_OK);
-    assert_int_equal(walk_miniz(ctx, z.b, z.n, &ok, &n), ST_E_LIMIT);
+    assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_E_LIMIT);
     assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 100000), ST_OK);
-    free(z.b);
+    free(z.w.b);
     /* each end-record and entry field miniz refuses */
     static const struct {
         int where; /* 0 end record, 1 first central entry */
@@ -1315,27 +1217,27 @@ static void test_miniz(void **state)
         zb_build(&z, NULL, 0, m, 2);
         size_t at = (refuse[i].where ? z.cen[1] : z.eocd) + refuse[i].off;
         if (refuse[i].width == 16)
-            set16(&z, at, refuse[i].v);
+            ba_set16(&z.w, at, refuse[i].v);
         else
-            set32(&z, at, refuse[i].v);
-        assert_int_equal(walk_miniz(ctx, z.b, z.n, &ok, &n), ST_OK);
+            ba_set32(&z.w, at, refuse[i].v);
+        assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_OK);
         if (ok)
             fail_msg("miniz case %zu accepted", i);
-        free(z.b);
+        free(z.w.b);
     }
     /* accepted: disk numbers 1 and 1; a deflated entry with zero sizes; disk number 1 */
     zb_build(&z, NULL, 0, m, 2);
-    set16(&z, z.eocd + 4, 1);
-    set16(&z, z.eocd + 6, 1);
-    set16(&z, z.cen[1] + 34, 1);
-    assert_int_equal(walk_miniz(ctx, z.b, z.n, &ok, &n), ST_OK);
+    ba_set16(&z.w, z.eocd + 4, 1);
+    ba_set16(&z.w, z.eocd + 6, 1);
+    ba_set16(&z.w, z.cen[1] + 34, 1);
+    assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_OK);
     assert_true(ok);
     /* usize without csize (deflated) is refused */
-    set16(&z, z.cen[1] + 10, 8);
-    set32(&z, z.cen[1] + 20, 0);
-    assert_int_equal(walk_miniz(ctx, z.b, z.n, &ok, &n), ST_OK);
+    ba_set16(&z.w, z.cen[1] + 10, 8);
+    ba_set32(&z.w, z.cen[1] + 20, 0);
+    assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_OK);
     assert_false(ok);
-    free(z.b);
+    free(z.w.b);
 }
 
 static void test_miniz_zip64(void **state)
@@ -1348,7 +1250,7 @@ static void test_miniz_zip64(void **state)
     zb_build(&z, NULL, 0, m, 2);
     zb_zip64(&z, 2, z.eocd - z.cd_start, z.cd_start);
     size_t loc = z.eocd - 20, e64 = loc - 56;
-    assert_int_equal(walk_miniz(ctx, z.b, z.n, &ok, &n), ST_OK);
+    assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_OK);
     assert_true(ok);
     static const struct {
         size_t off;
@@ -1365,39 +1267,39 @@ static void test_miniz_zip64(void **state)
     };
     for (size_t i = 0; i < sizeof(refuse) / sizeof(refuse[0]); i++) {
         unsigned char save[8];
-        memcpy(save, z.b + e64 + refuse[i].off, 8);
+        memcpy(save, z.w.b + e64 + refuse[i].off, 8);
         if (refuse[i].width == 32)
-            set32(&z, e64 + refuse[i].off, (uint32_t)refuse[i].v);
+            ba_set32(&z.w, e64 + refuse[i].off, (uint32_t)refuse[i].v);
         else
-            set64(&z, e64 + refuse[i].off, refuse[i].v);
-        assert_int_equal(walk_miniz(ctx, z.b, z.n, &ok, &n), ST_OK);
+            ba_set64(&z.w, e64 + refuse[i].off, refuse[i].v);
+        assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_OK);
         if (ok)
             fail_msg("miniz zip64 case %zu accepted", i);
-        memcpy(z.b + e64 + refuse[i].off, save, 8);
+        memcpy(z.w.b + e64 + refuse[i].off, save, 8);
     }
     /* a locator pointing at something that is not a ZIP64 end record: the plain record */
-    set64(&z, loc + 8, 0);
-    assert_int_equal(walk_miniz(ctx, z.b, z.n, &ok, &n), ST_OK);
+    ba_set64(&z.w, loc + 8, 0);
+    assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_OK);
     assert_true(ok);
-    free(z.b);
+    free(z.w.b);
     /* saturated sizes with their ZIP64 extra field; a bad one is refused */
     unsigned char x[4 + 24] = {0};
     memcpy(x, "\x01\x00\x18\x00", 4);
     zmember e = {"a.txt", 0, "hello", 5, 0, 0, x, sizeof(x)};
     zb_build(&z, NULL, 0, &e, 1);
     size_t v = z.cen[0] + 46 + 5 + 4;
-    set64(&z, v, 5);
-    set64(&z, v + 8, 5);
-    set64(&z, v + 16, 0);
-    set32(&z, z.cen[0] + 20, 0xFFFFFFFFu);
-    set32(&z, z.cen[0] + 24, 0xFFFFFFFFu);
-    set32(&z, z.cen[0] + 42, 0xFFFFFFFFu);
-    assert_int_equal(walk_miniz(ctx, z.b, z.n, &ok, &n), ST_OK);
+    ba_set64(&z.w, v, 5);
+    ba_set64(&z.w, v + 8, 5);
+    ba_set64(&z.w, v + 16, 0);
+    ba_set32(&z.w, z.cen[0] + 20, 0xFFFFFFFFu);
+    ba_set32(&z.w, z.cen[0] + 24, 0xFFFFFFFFu);
+    ba_set32(&z.w, z.cen[0] + 42, 0xFFFFFFFFu);
+    assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_OK);
     assert_true(ok);
-    set16(&z, z.cen[0] + 46 + 5 + 2, 8);
-    assert_int_equal(walk_miniz(ctx, z.b, z.n, &ok, &n), ST_OK);
+    ba_set16(&z.w, z.cen[0] + 46 + 5 + 2, 8);
+    assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_OK);
     assert_false(ok);
-    free(z.b);
+    free(z.w.b);
 }
 
 /* Two readings compared field by field. */
