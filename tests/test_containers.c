@@ -131,14 +131,11 @@ static void test_differential_samples(void **state)
 {
     st_ctx *ctx = *state;
     for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
-        char path[512], got[512];
+        char path[512];
         snprintf(path, sizeof(path), "%s/pytorch/%s", ST_CORPUS_DIR, samples[i].file);
         st_report *r = st_check_path(ctx, path);
         assert_non_null(r);
-        tu_ids(r, got, sizeof(got));
-        if (strcmp(got, samples[i].ids) != 0 || st_report_verdict(r) != samples[i].verdict)
-            fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d", samples[i].file, got,
-                     st_report_verdict(r), samples[i].ids, samples[i].verdict);
+        tu_assert_report(r, samples[i].file, samples[i].ids, samples[i].verdict);
         st_report_free(r);
     }
 }

@@ -158,11 +158,7 @@ static void check_npy(st_ctx *ctx, const unsigned char *b, size_t len, const cha
 {
     st_report *r = st_check_buffer(ctx, b, len, "t.npy");
     assert_non_null(r);
-    char got[512];
-    tu_ids(r, got, sizeof(got));
-    if (strcmp(got, ids) != 0 || st_report_verdict(r) != verdict)
-        fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" %d", what, got, st_report_verdict(r),
-                 ids, verdict);
+    tu_assert_report(r, what, ids, verdict);
     if (strcmp(ids, "") != 0)
         assert_string_equal(st_report_format(r), "numpy");
     st_report_free(r);
@@ -752,10 +748,9 @@ static void test_lfs_pointers(void **state)
 static void expect_io(st_report *r, const char *id, const char *message, st_verdict v)
 {
     assert_non_null(r);
-    tu_assert_ids(r, id);
+    tu_assert_report(r, id, id, v);
     if (message != NULL)
         assert_string_equal(st_report_finding(r, 0)->message, message);
-    assert_int_equal(st_report_verdict(r), v);
     st_report_free(r);
 }
 

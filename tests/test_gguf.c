@@ -153,11 +153,11 @@ static st_report *check(st_ctx *ctx, unsigned char *buf, size_t len)
     return r;
 }
 
+/* Checks buf (exact ids and verdict) and frees it. */
 #define EXPECT(ctx, buf, len, ids, verdict)                                                        \
     do {                                                                                           \
         st_report *r_ = check((ctx), (buf), (len));                                                \
-        tu_assert_ids(r_, (ids));                                                                  \
-        assert_int_equal(st_report_verdict(r_), (verdict));                                        \
+        tu_assert_report(r_, "t.gguf", (ids), (verdict));                                          \
         st_report_free(r_);                                                                        \
     } while (0)
 

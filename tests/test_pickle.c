@@ -37,11 +37,7 @@ static void run_cases(st_ctx *ctx, const pk_case *c, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         st_report *r = check_pickle(ctx, c[i].bytes, c[i].len, "x.pkl");
-        char got[512];
-        tu_ids(r, got, sizeof(got));
-        if (strcmp(got, c[i].ids) != 0 || st_report_verdict(r) != c[i].verdict)
-            fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d", c[i].what, got,
-                     st_report_verdict(r), c[i].ids, c[i].verdict);
+        tu_assert_report(r, c[i].what, c[i].ids, c[i].verdict);
         st_report_free(r);
     }
 }
@@ -717,16 +713,12 @@ static void test_containers(void **state)
 {
     st_ctx *ctx = *state;
     for (size_t i = 0; i < sizeof(container_cases) / sizeof(container_cases[0]); i++) {
-        char path[512], got[512];
+        char path[512];
         snprintf(path, sizeof(path), "%s/%s", ST_CORPUS_DIR, container_cases[i].file);
         st_report *r = st_check_path(ctx, path);
         assert_non_null(r);
-        tu_ids(r, got, sizeof(got));
-        if (strcmp(got, container_cases[i].ids) != 0 ||
-            st_report_verdict(r) != container_cases[i].verdict)
-            fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d",
-                     container_cases[i].file, got, st_report_verdict(r), container_cases[i].ids,
-                     container_cases[i].verdict);
+        tu_assert_report(r, container_cases[i].file, container_cases[i].ids,
+                         container_cases[i].verdict);
         st_report_free(r);
     }
 }
@@ -772,11 +764,7 @@ static void run_mcases_ctx(st_ctx *ctx, const pk_mcase *c, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         st_report *r = check_pickle(ctx, c[i].bytes, c[i].len, "x.pkl");
-        char got[512];
-        tu_ids(r, got, sizeof(got));
-        if (strcmp(got, c[i].ids) != 0 || st_report_verdict(r) != c[i].verdict)
-            fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d", c[i].what, got,
-                     st_report_verdict(r), c[i].ids, c[i].verdict);
+        tu_assert_report(r, c[i].what, c[i].ids, c[i].verdict);
         expect_finding(c[i].what, r, c[i].id, c[i].msg, c[i].off == SG ? c[i].len - 2 : c[i].off);
         st_report_free(r);
     }
@@ -836,11 +824,7 @@ static st_report *pb_check(st_ctx *ctx, const pbuf *p, const char *ids, st_verdi
                            const char *what)
 {
     st_report *r = check_pickle(ctx, p->b, p->n, "x.pkl");
-    char got[512];
-    tu_ids(r, got, sizeof(got));
-    if (strcmp(got, ids) != 0 || st_report_verdict(r) != v)
-        fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d", what, got,
-                 st_report_verdict(r), ids, v);
+    tu_assert_report(r, what, ids, v);
     return r;
 }
 

@@ -702,18 +702,9 @@ static void walk_expect(st_ctx *ctx, const char *what, const void *b, size_t n,
     job.end = n;
     st_pk_result res;
     st_pickle_walk(&job, &res);
-    char got[512];
-    tu_ids(r, got, sizeof(got));
-    if (strcmp(got, ids) != 0 || st_report_verdict(r) != v)
-        fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d", what, got,
-                 st_report_verdict(r), ids, v);
-    if (msg != NULL) {
-        int found = 0;
-        for (size_t i = 0; i < st_report_finding_count(r); i++)
-            found |= strstr(st_report_finding(r, i)->message, msg) != NULL;
-        if (!found)
-            fail_msg("%s: no finding says \"%s\"", what, msg);
-    }
+    tu_assert_report(r, what, ids, v);
+    if (msg != NULL)
+        tu_assert_says(r, what, msg);
     if (res_out != NULL)
         *res_out = res;
     else
@@ -983,11 +974,7 @@ static void view_expect(st_ctx *ctx, const char *what, const char *b, size_t n, 
     st_error err = st_pickle_view_check(&in);
     if (err != ST_OK)
         st_report_fail(r, err);
-    char got[512];
-    tu_ids(r, got, sizeof(got));
-    if (strcmp(got, ids) != 0 || st_report_verdict(r) != v)
-        fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d", what, got,
-                 st_report_verdict(r), ids, v);
+    tu_assert_report(r, what, ids, v);
     st_report_free(r);
 }
 
@@ -1052,22 +1039,10 @@ static void legacy_expect(st_ctx *ctx, const char *what, const lbuf *p, const ch
 {
     st_report *r = st_check_buffer(ctx, p->b, p->n, "x.pt");
     assert_non_null(r);
-    char got[512];
-    tu_ids(r, got, sizeof(got));
-    if (strcmp(got, ids) != 0 || st_report_verdict(r) != v)
-        fail_msg("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d", what, got,
-                 st_report_verdict(r), ids, v);
+    tu_assert_report(r, what, ids, v);
     assert_string_equal(st_report_format(r), "pytorch-legacy");
-    if (msg != NULL) {
-        int found = 0;
-        for (size_t i = 0; i < st_report_finding_count(r); i++)
-            found |= strstr(st_report_finding(r, i)->message, msg) != NULL;
-        for (size_t i = 0; i < st_report_finding_count(r) && !found; i++)
-            print_message("  %s: %s\n", st_report_finding(r, i)->id,
-                          st_report_finding(r, i)->message);
-        if (!found)
-            fail_msg("%s: no finding says \"%s\"", what, msg);
-    }
+    if (msg != NULL)
+        tu_assert_says(r, what, msg);
     st_report_free(r);
 }
 

@@ -406,11 +406,7 @@ static void test_syntax_in_every_position(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         st_report *r = tu_check(ctx, bad[i].hdr, 0);
-        char got[512];
-        tu_ids(r, got, sizeof(got));
-        if (strcmp(got, bad[i].ids) != 0 || st_report_verdict(r) != FAIL)
-            fail_msg("%s: ids \"%s\", verdict %d; expected %s, fail", bad[i].hdr, got,
-                     st_report_verdict(r), bad[i].ids);
+        tu_assert_report(r, bad[i].hdr, bad[i].ids, FAIL);
         st_report_free(r);
     }
 }
@@ -565,15 +561,6 @@ static unsigned char *deep_file(const char *hdr, size_t data_len, size_t *len, s
     return b;
 }
 
-static void deep_expect(st_ctx *ctx, const unsigned char *b, size_t len, const char *ids,
-                        st_verdict v)
-{
-    st_report *r = tu_check_raw(ctx, b, len);
-    tu_assert_ids(r, ids);
-    assert_int_equal(st_report_verdict(r), v);
-    st_report_free(r);
-}
-
 /* --deep: NaN/Inf counting is skipped when the ranges overlap or run past the file; elements
  * split across the 1 MiB read chunks are carried; tensors that start in a later chunk, end at
  * the end of the file or are followed by trailing bytes are each finished once. */
@@ -589,33 +576,33 @@ static void test_deep_pass(void **state)
     b = deep_file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, &len,
                   &base);
     put_u32(b + base, 0x7f800000u);
-    deep_expect(ctx, b, len, "ST141", PASS);
+    tu_expect_buf(ctx, b, len, "t.safetensors", "ST141", PASS);
     free(b);
     b = deep_file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                   "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
                   8, &len, &base);
     put_u32(b + base, 0x7fc00000u);
-    deep_expect(ctx, b, len, "ST127", FAIL);
+    tu_expect_buf(ctx, b, len, "t.safetensors", "ST127", FAIL);
     free(b);
     b = deep_file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, &len,
                   &base);
     put_u32(b + base, 0x7fc00000u);
-    deep_expect(ctx, b, len, "ST128", FAIL);
+    tu_expect_buf(ctx, b, len, "t.safetensors", "ST128", FAIL);
     free(b);
     b = deep_file("{}", 0, &len, &base);
-    deep_expect(ctx, b, len, "ST138", PASS);
+    tu_expect_buf(ctx, b, len, "t.safetensors", "ST138", PASS);
     free(b);
     /* an unknown dtype is not counted (its bytes hold a NaN pattern) */
     b = deep_file("{\"a\":{\"dtype\":\"F31\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, &len,
                   &base);
     put_u32(b + base, 0x7fc00000u);
-    deep_expect(ctx, b, len, "ST119", FAIL);
+    tu_expect_buf(ctx, b, len, "t.safetensors", "ST119", FAIL);
     free(b);
     /* trailing bytes after the last tensor: it is finished inside the read loop */
     b = deep_file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8, &len,
                   &base);
     put_u32(b + base, 0x7fc00000u);
-    deep_expect(ctx, b, len, "ST129,ST141", FAIL);
+    tu_expect_buf(ctx, b, len, "t.safetensors", "ST129,ST141", FAIL);
     free(b);
 
     /* Across chunks of C = 1 MiB (offsets below are in the data section, which starts at hb):

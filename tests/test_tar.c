@@ -28,13 +28,7 @@ static void tb_pax(ba_buf *t, char type, const char *records)
 }
 
 #define expect_tar(ctx, t, ids, verdict)                                                           \
-    do {                                                                                           \
-        st_report *r_ = st_check_buffer((ctx), (t)->b, (t)->n, "t.tar");                           \
-        assert_non_null(r_);                                                                       \
-        tu_assert_ids(r_, (ids));                                                                  \
-        assert_int_equal(st_report_verdict(r_), (verdict));                                        \
-        st_report_free(r_);                                                                        \
-    } while (0)
+    tu_expect_buf((ctx), (t)->b, (t)->n, "t.tar", (ids), (verdict))
 
 /* Runs the tar check alone (no other views): its error and ids. */
 static st_error tar_only(st_ctx *ctx, const ba_buf *t, char *ids, size_t size)

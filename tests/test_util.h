@@ -94,10 +94,54 @@ static inline void tu_ids(const st_report *r, char *out, size_t size)
 #define tu_expect(ctx, hdr, data_len, expected, verdict)                                           \
     do {                                                                                           \
         st_report *r_ = tu_check((ctx), (hdr), (data_len));                                        \
-        tu_assert_ids(r_, (expected));                                                             \
-        assert_int_equal(st_report_verdict(r_), (verdict));                                        \
+        tu_assert_report(r_, (hdr), (expected), (verdict));                                        \
         st_report_free(r_);                                                                        \
     } while (0)
+
+/* Fails unless the report's ids are exactly `ids` and its verdict is v; `what` names the case
+ * in the message, the failure points at the caller's line. */
+#define tu_assert_report(r, what, ids, v)                                                          \
+    tu_assert_report_at((r), (what), (ids), (v), __FILE__, __LINE__)
+
+static inline void tu_assert_report_at(const st_report *r, const char *what, const char *ids,
+                                       st_verdict v, const char *file, int line)
+{
+    char got[512];
+    tu_ids(r, got, sizeof(got));
+    if (strcmp(got, ids) != 0 || st_report_verdict(r) != v) {
+        print_error("%s: ids \"%s\" verdict %d, expected \"%s\" verdict %d\n", what, got,
+                    (int)st_report_verdict(r), ids, (int)v);
+        _fail(file, line);
+    }
+}
+
+/* Checks n bytes as a file called name: exact ids and verdict (the name is the case's). */
+#define tu_expect_buf(ctx, b, n, name, ids, v)                                                     \
+    tu_expect_buf_at((ctx), (b), (n), (name), (ids), (v), __FILE__, __LINE__)
+
+static inline void tu_expect_buf_at(st_ctx *ctx, const void *b, size_t n, const char *name,
+                                    const char *ids, st_verdict v, const char *file, int line)
+{
+    st_report *r = st_check_buffer(ctx, b, n, name);
+    assert_non_null(r);
+    tu_assert_report_at(r, name, ids, v, file, line);
+    st_report_free(r);
+}
+
+/* Fails unless some finding's message contains part (the findings are listed when none does). */
+#define tu_assert_says(r, what, part) tu_assert_says_at((r), (what), (part), __FILE__, __LINE__)
+
+static inline void tu_assert_says_at(const st_report *r, const char *what, const char *part,
+                                     const char *file, int line)
+{
+    for (size_t i = 0; i < st_report_finding_count(r); i++)
+        if (strstr(st_report_finding(r, i)->message, part) != NULL)
+            return;
+    for (size_t i = 0; i < st_report_finding_count(r); i++)
+        print_message("  %s: %s\n", st_report_finding(r, i)->id, st_report_finding(r, i)->message);
+    print_error("%s: no finding says \"%s\"\n", what, part);
+    _fail(file, line);
+}
 
 static inline int tu_ctx_setup(void **state)
 {

@@ -115,13 +115,7 @@ static const zmember txt = {"a.txt", 0, "hello", 5, 0, 0, NULL, 0};
 /* ---- checking ---------------------------------------------------------------------------- */
 
 #define expect_buf(ctx, b, n, ids, verdict)                                                        \
-    do {                                                                                           \
-        st_report *r_ = st_check_buffer((ctx), (b), (n), "t.zip");                                 \
-        assert_non_null(r_);                                                                       \
-        tu_assert_ids(r_, (ids));                                                                  \
-        assert_int_equal(st_report_verdict(r_), (verdict));                                        \
-        st_report_free(r_);                                                                        \
-    } while (0)
+    tu_expect_buf((ctx), (b), (n), "t.zip", (ids), (verdict))
 
 #define expect_zip(ctx, z, ids, verdict) expect_buf((ctx), (z)->w.b, (z)->w.n, (ids), (verdict))
 
