@@ -23,8 +23,7 @@
 # reports every overlapping memmove as "Source and destination overlap in memcpy_chk" (seen in
 # tree.c's link resolution); the checks fortify adds are valgrind's own anyway.
 #
-# Tests left out, and why (convert stays in, ~440 s: it makes test_convert's checkpoints, a
-# fixture ctest would not run once excluded):
+# Tests left out, and why:
 #   style      clang-format and a grep over the sources: runs no program of ours
 #   hardening  reads the stcheck binary with readelf: the wrapper is a shell script
 #   install    installs the build and links consumers against it: the wrapper is not the CLI,
@@ -46,13 +45,17 @@
 #   onnx_testdata gguf_npm
 #              1,072 ONNX and 169 GGUF files re-checked only to compare with other parsers;
 #              e2e_onnx, e2e_gguf and the corpus tests run the same code under memcheck
+#   convert    ~440 s: ~90 stcheck convert/compare processes on torch-made checkpoints;
+#              src/convert/ runs under memcheck through test_convert (every plan, refusal and
+#              in-memory conversion; its checkpoints come from the quick convert_checkpoints
+#              fixture) and replay_convert
 # Findings in files other helpers own are reported to the lead rather than suppressed; there is
 # no suppression file: every error counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-build-valgrind}
 JOBS=$(nproc 2>/dev/null || echo 2)
-EXCLUDE='^(style|hardening|install|oom|tree|remote|python|precommit|action|docker|onnx_testdata|gguf_npm)$'
+EXCLUDE='^(style|hardening|install|oom|tree|remote|python|precommit|action|docker|onnx_testdata|gguf_npm|convert)$'
 # More memcheck options, e.g. VALGRIND_EXTRA=--track-origins=yes to see where an uninitialised
 # value came from (off by default: it doubles the run time).
 EXTRA=${VALGRIND_EXTRA:-}

@@ -2,7 +2,9 @@
  * fuzz_convert.c - stcheck convert on fuzzed checkpoints, output into memory. Whatever the
  * input, a conversion that produces bytes must produce a safetensors file stcheck's own
  * validator passes in strict mode, holding what the input holds (compare finds nothing), and
- * the same input must give the same bytes twice.
+ * the same input must give the same bytes twice. Seeds (fuzz/CMakeLists.txt seeds_convert):
+ * corpus/pytorch (zip checkpoints and tar checkpoints, valid-tar-*.pt: the tar path of
+ * src/convert/tarplan.c) and corpus/legacy.
  */
 #include <string.h>
 

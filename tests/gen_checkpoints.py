@@ -8,7 +8,8 @@ tensors' dtype, shape and SHA-256 of their contiguous little-endian bytes record
 a zip whose storage record is deflated, state dicts holding other values, a group of views
 sharing a storage none covers, a malicious pickle, a truncated file.
 
-usage: gen_checkpoints.py OUTDIR
+usage: gen_checkpoints.py OUTDIR          (every checkpoint, expected.json)
+       gen_checkpoints.py --unit OUTDIR   (only those tests/test_convert.c reads)
 """
 import collections
 import hashlib
@@ -141,6 +142,95 @@ def raw_zip(dst, pkl, storages):
         for k, d in storages.items():
             put("data/" + k, d)
         put("version", b"3\n")
+
+
+# ---- pre-0.4 tar checkpoints (torch 1.13 reads them, no longer writes them) ----
+TYPE_NAME = {torch.float64: "Double", torch.float32: "Float", torch.float16: "Half",
+             torch.bfloat16: "BFloat16", torch.int64: "Long", torch.int32: "Int",
+             torch.int16: "Short", torch.int8: "Char", torch.uint8: "Byte", torch.bool: "Bool"}
+
+
+def storage_bytes(t):
+    """The bytes of t's whole storage, little-endian (this host's order)."""
+    return torch.empty(0, dtype=torch.uint8).set_(t.storage()._storage).numpy().tobytes()
+
+
+def tar_save(obj, path, views=()):
+    """torch.save's tar layout before 0.4, from its description (torch/serialization.py of
+    torch 0.3 _save, read back by 1.13's _legacy_load -> legacy_load): members sys_info,
+    pickle, tensors, storages written by tarfile (PAX_FORMAT). As old torch did, tensors and
+    storages have int keys (id()), the root of a storage view a str key; the pickle names a
+    tensor by str(key). views: names whose tensor sits on a view storage (offset, numel) of its
+    root. Keys are small counters here, so the same input gives the same bytes."""
+    sd = obj["state_dict"] if "state_dict" in obj else obj
+    tkeys, skeys, storages, tensors, view_list = {}, {}, [], [], []
+    roots_with_views = {}
+    for name, t in sd.items():
+        ptr = t.storage().data_ptr() if t.storage().nbytes() else ("empty", id(t))
+        if name in views:
+            roots_with_views[ptr] = True
+    for name, t in sd.items():
+        if id(t) in tkeys:
+            continue
+        ptr = t.storage().data_ptr() if t.storage().nbytes() else ("empty", id(t))
+        if ptr not in skeys:
+            skeys[ptr] = str(1000 + len(skeys)) if ptr in roots_with_views else 1000 + len(skeys)
+            storages.append((skeys[ptr], t))
+        skey, off = skeys[ptr], t.storage_offset()
+        if name in views:
+            voff, vnumel = views[name]
+            skey = 2000 + len(view_list)
+            view_list.append((skey, skeys[ptr], voff, vnumel))
+            off -= voff
+        tkeys[id(t)] = 100 + len(tkeys)
+        tensors.append((tkeys[id(t)], skey, t, off))
+    sys_info = pickle.dumps({"protocol_version": 1001, "little_endian": True,
+                             "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2)
+    f = io.BytesIO()
+
+    class P(pickle.Pickler):
+        def persistent_id(self, o):
+            return str(tkeys[id(o)]) if isinstance(o, torch.Tensor) else None
+    P(f, protocol=2).dump(obj)
+    main = f.getvalue()
+    ten = pickle.dumps(len(tensors), protocol=2)
+    for key, skey, t, off in tensors:
+        cls = getattr(torch, TYPE_NAME[t.dtype] + "Tensor")
+        ten += pickle.dumps((key, skey, cls), protocol=2)
+        ten += struct.pack("<iI", t.dim(), 0)
+        ten += struct.pack("<%dq" % t.dim(), *t.shape) + struct.pack("<%dq" % t.dim(), *t.stride())
+        ten += struct.pack("<q", off)
+    sto = pickle.dumps(len(storages), protocol=2)
+    for key, t in storages:
+        cls = getattr(torch, TYPE_NAME[t.dtype] + "Storage")
+        sto += pickle.dumps((key, "cpu", cls), protocol=2)
+        sto += struct.pack("<q", t.storage().size()) + storage_bytes(t)
+    sto += pickle.dumps(view_list, protocol=2)
+    with open(path, "wb") as out:
+        out.write(tar_bytes([("sys_info", sys_info), ("pickle", main), ("tensors", ten),
+                             ("storages", sto)]))
+
+
+def tar_bytes(members):
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def p2(body):
+    """A protocol 2 pickle from hand-assembled opcodes."""
+    return b"\x80\x02" + body + b"."
+
+
+def bu(s):
+    """BINUNICODE of s."""
+    b = s.encode()
+    return b"X" + struct.pack("<I", len(b)) + b
 
 
 def pickle_of(obj_code):
@@ -322,21 +412,126 @@ def npz_files(out):
         z.writestr("a.npy", npy_member(ok + "\n", struct.pack("<2f", 3, 4)))
 
 
-def main():
-    out = sys.argv[1]
-    os.makedirs(out, exist_ok=True)
-    expected = {}
+def tar_files(out):
+    """Tar checkpoints: real layouts (tar_save) and hand-made records convert must refuse."""
     sd = state_dict()
-    for name, kw in (("zip", {}), ("legacy", {"_use_new_zipfile_serialization": False})):
-        torch.save(sd, os.path.join(out, name + ".pt"), **kw)
-        expected[name + ".pt"] = describe(sd)
-        torch.save({"state_dict": module_state()}, os.path.join(out, name + "-module.pt"), **kw)
-        expected[name + "-module.pt"] = describe(module_state())
-    big_endian(os.path.join(out, "zip.pt"), os.path.join(out, "zip-big.pt"), sd)
-    expected["zip-big.pt"] = expected["zip.pt"]
-    # refused: a deflated storage record (convert reads records in place)
+    tar_save(sd, os.path.join(out, "tar.pt"))
+    tar_save(sd, os.path.join(out, "tar-views.pt"), views={"base.rows": (8, 24),
+                                                           "lone.slice": (10, 40)})
+    tar_save({"state_dict": module_state()}, os.path.join(out, "tar-module.pt"))
+    dump = lambda o: pickle.dumps(o, protocol=2)  # noqa: E731
+    fs = torch.FloatStorage
+    four = struct.pack("<q", 4) + struct.pack("<4f", 1, 2, 3, 4)
+
+    def rec(key, skey, ndim=1, dims=(4, 1), off=0, cls=torch.FloatTensor):
+        return (dump((key, skey, cls)) + struct.pack("<iI", ndim, 0) +
+                struct.pack("<%dq" % len(dims), *dims) + struct.pack("<q", off))
+    good = {"main": p2(b"ccollections\nOrderedDict\n)R" + bu("a") + bu("100") + b"Qs"),
+            "storages": dump(1) + dump((1000, "cpu", fs)) + four + dump([]),
+            "tensors": dump(1) + rec(100, 1000)}
+    cases = {
+        "ok": {},
+        "pid-int": {"main": p2(b"}" + bu("a") + b"Kd" + b"Qs")},  # 100 as an int
+        "pid-neg": {"main": p2(b"}" + bu("a") + bu("-5") + b"Qs"),
+                    "tensors": dump(1) + rec(-5, 1000)},
+        "pid-text": {"main": p2(b"}" + bu("a") + bu("1e2") + b"Qs")},
+        "pid-tuple": {"main": p2(b"}" + bu("a") + b"(K\x01K\x02tQs")},
+        "pid-none": {"main": p2(b"}" + bu("a") + b"NQs")},
+        "pid-unknown": {"main": p2(b"}" + bu("a") + bu("7") + b"Qs")},
+        "pid-storage": {"main": p2(b"}" + bu("a") + bu("1000") + b"Qs")},
+        "count-str": {"storages": dump("1") + dump((1000, "cpu", fs)) + four + dump([])},
+        "count-big": {"storages": dump(2) + dump((1000, "cpu", fs)) + four + dump([])},
+        "count-raw": {"storages": dump(2) + dump((1000, "cpu", fs)) + four + b"\xff" * 9},
+        "storage-cut": {"storages": dump(1) + dump((1000, "cpu", fs)) + four[:10]},
+        "storage-nocount": {"storages": dump(1) + dump((1000, "cpu", fs))},
+        "storage-location": {"storages": dump(1) + dump((1000, 0, fs)) + four + dump([])},
+        "storage-type": {"storages": dump(1) + dump((1000, "cpu", torch.FloatTensor)) + four +
+                         dump([])},
+        "storage-keytype": {"storages": dump(1) + dump((None, "cpu", fs)) + four + dump([])},
+        "storage-notuple": {"storages": dump(1) + dump([1000, "cpu", fs]) + four + dump([])},
+        "storage-twice": {"storages": dump(2) + dump((1000, "cpu", fs)) + four +
+                          dump((1000, "cpu", fs)) + four + dump([])},
+        "views-dict": {"storages": dump(1) + dump((1000, "cpu", fs)) + four + dump({})},
+        "views-list": {"storages": dump(1) + dump((1000, "cpu", fs)) + four + dump([[1, 2, 3, 4]])},
+        "views-neg": {"storages": dump(1) + dump((1000, "cpu", fs)) + four +
+                      dump([(1, 1000, -1, 2)])},
+        "views-root": {"storages": dump(1) + dump((1000, "cpu", fs)) + four +
+                       dump([(1, 999, 0, 2)])},
+        "views-outside": {"storages": dump(1) + dump((1000, "cpu", fs)) + four +
+                          dump([(1, 1000, 3, 2)])},
+        "views-twice": {"storages": dump(1) + dump((1000, "cpu", fs)) + four +
+                        dump([(1, 1000, 0, 2), (1, 1000, 2, 2)])},
+        "views-keytype": {"storages": dump(1) + dump((1000, "cpu", fs)) + four +
+                          dump([(True, 1000, 0, 2)])},
+        "views-roottype": {"storages": dump(1) + dump((1000, "cpu", fs)) + four +
+                           dump([(1, None, 0, 2)])},
+        # a view of a view, under a str key: tensor "a" is elements 2..3 of the root
+        "views-nested": {"storages": dump(1) + dump(("r", "cpu", fs)) + four +
+                         dump([(1, "r", 1, 3), (2, 1, 1, 2)]),
+                         "tensors": dump(1) + rec(100, 2, dims=(2, 1))},
+        "tensor-notuple": {"tensors": dump(1) + dump(100) + struct.pack("<iIqqq", 1, 0, 4, 1, 0)},
+        "tensor-type": {"tensors": dump(1) + rec(100, 1000, cls=torch.FloatStorage)},
+        "tensor-reftype": {"tensors": dump(1) + rec(100, None)},
+        "tensor-storage": {"tensors": dump(1) + rec(100, 5)},
+        "tensor-oftensor": {"tensors": dump(2) + rec(99, 1000) + rec(100, 99)},
+        "tensor-twice": {"tensors": dump(2) + rec(100, 1000) + rec(100, 1000)},
+        "tensor-cut": {"tensors": dump(1) + dump((100, 1000, torch.FloatTensor)) + b"\1\0"},
+        "tensor-ndim": {"tensors": dump(1) + rec(100, 1000, ndim=-1, dims=())},
+        "tensor-rank": {"tensors": dump(1) + rec(100, 1000, ndim=3, dims=(4, 1))},
+        "tensor-negative": {"tensors": dump(1) + rec(100, 1000, dims=(4, -1))},
+        "tensor-offset": {"tensors": dump(1) + rec(100, 1000, off=-1)},
+        "tensor-oob": {"tensors": dump(1) + rec(100, 1000, dims=(5, 1))},
+        "tensor-count": {"tensors": dump(2) + rec(100, 1000)},
+        "tensor-0d": {"tensors": dump(1) + rec(100, 1000, ndim=0, dims=(), off=3)},
+        "main-list": {"main": p2(b"]" + bu("100") + b"Qa")},
+    }
+    for name, parts in cases.items():
+        d = dict(good, **parts)
+        with open(os.path.join(out, "tar-" + name + ".pt"), "wb") as f:
+            f.write(tar_bytes([("sys_info", dump({"little_endian": True})), ("pickle", d["main"]),
+                               ("storages", d["storages"]), ("tensors", d["tensors"])]))
+
+
+def unit_files(out):
+    """The checkpoints tests/test_convert.c reads (ctest convert_checkpoints): quick to make."""
+    sd = state_dict()
+    torch.save(sd, os.path.join(out, "zip.pt"))
+    torch.save(sd, os.path.join(out, "legacy.pt"), _use_new_zipfile_serialization=False)
     rezip(os.path.join(out, "zip.pt"), os.path.join(out, "refuse-deflated.pt"),
           lambda n, d: (d, zipfile.ZIP_DEFLATED if "/data/" in n else zipfile.ZIP_STORED))
+    # a name with a control character: the output would fail --strict (ST133): not written
+    torch.save({"a\b\f\n\r\t\x01\x7f": torch.ones(2)}, os.path.join(out, "refuse-control.pt"))
+    # a removed name "format" cannot be recorded in __metadata__ (convert.py drops it silently)
+    tied = torch.ones(3)
+    torch.save({"base": tied, "format": tied}, os.path.join(out, "refuse-format.pt"))
+    torch.save({"w": torch.arange(30000, dtype=torch.float32)}, os.path.join(out, "plan-big.pt"))
+    with open(os.path.join(out, "zip.pt"), "rb") as f:
+        data = f.read()
+    with open(os.path.join(out, "truncated.pt"), "wb") as f:  # the zip checkpoint cut in half
+        f.write(data[:len(data) // 2])
+    plan_files(out)
+    npz_files(out)
+    tar_files(out)
+
+
+def main():
+    if sys.argv[1] == "--unit":
+        os.makedirs(sys.argv[2], exist_ok=True)
+        unit_files(sys.argv[2])
+        return
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    unit_files(out)
+    expected = {}
+    sd = state_dict()
+    for name in ("zip", "legacy", "tar", "tar-views"):
+        expected[name + ".pt"] = describe(sd)
+    for name, kw in (("zip", {}), ("legacy", {"_use_new_zipfile_serialization": False})):
+        torch.save({"state_dict": module_state()}, os.path.join(out, name + "-module.pt"), **kw)
+        expected[name + "-module.pt"] = describe(module_state())
+    expected["tar-module.pt"] = describe(module_state())
+    big_endian(os.path.join(out, "zip.pt"), os.path.join(out, "zip-big.pt"), sd)
+    expected["zip-big.pt"] = expected["zip.pt"]
     # refused: values that are not tensors, nesting
     torch.save({"a": torch.ones(2), "step": 3}, os.path.join(out, "refuse-int.pt"))
     torch.save({"a": {"b": torch.ones(2)}}, os.path.join(out, "refuse-nested.pt"))
@@ -346,11 +541,6 @@ def main():
     torch.save({"a": whole[0:4], "b": whole[5:9]}, os.path.join(out, "refuse-shared.pt"))
     # refused: a complex tensor (no safetensors dtype)
     torch.save({"c": torch.ones(2, dtype=torch.complex64)}, os.path.join(out, "refuse-complex.pt"))
-    # a name with a control character: the output would fail --strict (ST133): not written
-    torch.save({"a\b\f\n\r\t\x01\x7f": torch.ones(2)}, os.path.join(out, "refuse-control.pt"))
-    # a removed name "format" cannot be recorded in __metadata__ (convert.py drops it silently)
-    tied = torch.ones(3)
-    torch.save({"base": tied, "format": tied}, os.path.join(out, "refuse-format.pt"))
     torch.save({"c%02d\x01" % i: torch.ones(1) for i in range(40)},
                os.path.join(out, "refuse-controls.pt"))  # 40 ST133 in the output
     # a tensor named "pt": __metadata__'s {"format": "pt"} is no removed name
@@ -360,20 +550,12 @@ def main():
                        ("transposed", lambda x: x.view(2, 2).t())):
         x = torch.arange(4.0)
         torch.save({"a": x, "b": view(x)}, os.path.join(out, "cmp-" + name + ".pt"))
-    torch.save({"w": torch.arange(30000, dtype=torch.float32)}, os.path.join(out, "plan-big.pt"))
     with open(os.path.join(out, "plain.pkl"), "wb") as f:
         pickle.dump({"a": 1}, f, protocol=2)
     # malicious: a pickle calling os.system in data.pkl (fails the check: never converted)
     evil = (b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01cos\nsystem\nq\x02X\x04\x00\x00\x00trueq\x03"
             b"\x85q\x04Rq\x05s.")
     raw_zip(os.path.join(out, "evil.pt"), evil, {})
-    # truncated: the zip checkpoint cut in half
-    with open(os.path.join(out, "zip.pt"), "rb") as f:
-        data = f.read()
-    with open(os.path.join(out, "truncated.pt"), "wb") as f:
-        f.write(data[:len(data) // 2])
-    plan_files(out)
-    npz_files(out)
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)
 

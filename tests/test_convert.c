@@ -1,8 +1,8 @@
 /*
  * test_convert.c - src/convert/: the state-dict interpreter on hand-made pickles (every
  * accepted form and every refusal, with the exact finding), tensor reads (views, caches,
- * byte swaps, failing reads), plan comparison, and conversion into memory of the checkpoints
- * tests/convert_test.py makes with torch (ST_CONVERT_DIR).
+ * byte swaps, failing reads), plan comparison, and conversion into memory of checkpoints made
+ * with torch by the convert_checkpoints fixture (gen_checkpoints.py --unit, ST_CONVERT_DIR).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,7 +163,7 @@ static const sd_case cases[] = {
        "_rebuild_parameter"),
     NO("parameter hooks", P2 "ctorch._utils\n_rebuild_parameter\n(" TENS("0") "\x88K\x01tR",
        "_rebuild_parameter"),
-    NO("storage called", P2 "ctorch\nFloatStorage\n)R", "a storage type"),
+    NO("storage called", P2 "ctorch\nFloatStorage\n)R", "a storage or tensor type"),
     NO("build on int", P2 "K\x01}b", "BUILD"),
     NO("build state",
        P2 "}K\x01"
@@ -612,6 +612,53 @@ static void test_plan_files(void **state)
         {"npz-big1.npz", "npz", ST_OK, 0, NULL},
         {"npz-noext.npz", "npz", ST_OK, 1, "ST672"},
         {"npz-longheader.npz", "npz", ST_OK, 1, "ST672"},
+        /* tar checkpoints (gen_checkpoints.py tar_files) */
+        {"tar.pt", "pytorch-tar", ST_OK, 0, "ST674"},
+        {"tar-views.pt", "pytorch-tar", ST_OK, 0, "ST674"},
+        {"tar-module.pt", "pytorch-tar", ST_OK, 0, NULL},
+        {"tar-ok.pt", "pytorch-tar", ST_OK, 0, NULL},
+        {"tar-pid-int.pt", "pytorch-tar", ST_OK, 0, NULL},
+        {"tar-pid-neg.pt", "pytorch-tar", ST_OK, 0, NULL},
+        {"tar-pid-text.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-pid-tuple.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-pid-none.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-pid-unknown.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-pid-storage.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-count-str.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-count-big.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-count-raw.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-storage-cut.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-storage-nocount.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-storage-location.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-storage-type.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-storage-keytype.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-storage-notuple.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-storage-twice.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-views-dict.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-views-list.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-views-neg.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-views-root.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-views-outside.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-views-twice.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-views-keytype.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-views-roottype.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-views-nested.pt", "pytorch-tar", ST_OK, 0, NULL},
+        {"tar-tensor-notuple.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-tensor-type.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-tensor-reftype.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-tensor-storage.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-tensor-oftensor.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-tensor-twice.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-tensor-cut.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-tensor-ndim.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-tensor-rank.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-tensor-negative.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-tensor-offset.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-tensor-oob.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-tensor-count.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-tensor-0d.pt", "pytorch-tar", ST_OK, 0, NULL},
+        {"tar-main-list.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"zip.pt", "pytorch-tar", ST_E_UNSUPPORTED, 0, NULL},
     };
     st_ctx *ctx = st_ctx_new();
     for (size_t i = 0; i < sizeof(pc) / sizeof(pc[0]); i++) {
@@ -625,7 +672,7 @@ static void test_plan_files(void **state)
         const char *last = r->n_findings ? r->findings[r->n_findings - 1].id : NULL;
         int ok = err == pc[i].err && refused == pc[i].refused &&
                  (pc[i].id == NULL ? last == NULL : last != NULL && strcmp(last, pc[i].id) == 0);
-        if (!ok)
+        if (!ok || getenv("ST_CONVERT_VERBOSE"))
             printf("%s: err %d refused %d last %s (%s)\n", pc[i].file, err, refused,
                    last ? last : "-", r->n_findings ? r->findings[r->n_findings - 1].message : "");
         assert_true(ok);
@@ -742,6 +789,16 @@ static void test_convert_buffer(void **state)
     assert_memory_equal(o, o2, ol);
     st_report_free(r);
     free(o2);
+    /* a tar checkpoint of the same state dict gives the same bytes */
+    size_t tl;
+    unsigned char *t = slurp("tar.pt", &tl);
+    r = st_cv_convert_buffer(ctx, t, tl, &o2, &ol2, 1u << 20);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
+    assert_int_equal(ol, ol2);
+    assert_memory_equal(o, o2, ol);
+    st_report_free(r);
+    free(o2);
+    free(t);
     /* the output must fit the bound */
     r = st_cv_convert_buffer(ctx, z, zl, &o2, &ol2, 100);
     assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);

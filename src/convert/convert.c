@@ -271,12 +271,13 @@ static st_error input_plan(const st_ctx *ctx, st_report *r, const st_src *src, c
 {
     const char *fmt = plan_format(r);
     int checkpoint = strcmp(fmt, "pytorch") == 0 || strcmp(fmt, "pytorch-legacy") == 0 ||
-                     strcmp(fmt, "npz") == 0;
+                     strcmp(fmt, "pytorch-tar") == 0 || strcmp(fmt, "npz") == 0;
     st_error err =
         checkpoint ? st_cv_plan_build(ctx, r, src, name, fmt, 1, p, refused) : ST_E_UNSUPPORTED;
     if (err == ST_E_UNSUPPORTED)
         st_report_add(r, ST_R_CV_REFUSED, 0, 0,
-                      "convert reads PyTorch zip and legacy checkpoints; this is %s", fmt);
+                      "convert reads PyTorch zip, legacy and tar checkpoints and .npz; this is %s",
+                      fmt);
     return err;
 }
 

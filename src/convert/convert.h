@@ -12,6 +12,7 @@
 #define ST_CV_CONVERT_H
 
 #include "../core/source.h"
+#include "../formats/format.h"
 #include "statedict.h"
 
 typedef struct {
@@ -65,6 +66,12 @@ st_error st_cv_fill(const st_src *src, const st_cv_tensor *t, uint64_t first, ui
  * notes, each alias is an ST674 too. Errors are returned. */
 st_error st_cv_plan_build(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
                           const char *format, int notes, st_cv_plan *p, int *refused);
+
+/* tarplan.c: the state dict of a tar checkpoint (format "pytorch-tar") that passed its checks,
+ * its tensors resolved to storages, and *base (malloc'd: each storage's first byte). Refusals
+ * are findings in r (*refused set); errors are returned. */
+st_error st_cv_tar_sd(const st_ctx *ctx, st_report *r, st_input *in, st_sd *sd, uint64_t **base,
+                      int *refused);
 
 /* Compares two plans; each difference is a finding (ST675-ST678) in r. *differs set when any. */
 st_error st_cv_compare(const st_src *sa, const st_cv_plan *a, const st_src *sb, const st_cv_plan *b,

@@ -580,6 +580,16 @@ static st_error legacy_plan(cpt *c, st_input *in, st_cv_plan *p)
     return err;
 }
 
+/* ---- tar checkpoints (tarplan.c) ------------------------------------------------------- */
+
+static st_error tar_plan(cpt *c, st_input *in, st_cv_plan *p)
+{
+    st_error err = st_cv_tar_sd(c->ctx, c->r, in, &c->sd, &c->base, &c->refused);
+    if (err == ST_OK && !c->refused)
+        err = plan_from_sd(c, p);
+    return err;
+}
+
 /* ---- safetensors ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -944,6 +954,8 @@ st_error st_cv_plan_build(const st_ctx *ctx, st_report *r, const st_src *src, co
             err = zip_plan(&c, &in, p);
         else if (strcmp(format, "pytorch-legacy") == 0)
             err = legacy_plan(&c, &in, p);
+        else if (strcmp(format, "pytorch-tar") == 0)
+            err = tar_plan(&c, &in, p);
         else if (strcmp(format, "safetensors") == 0)
             err = safetensors_plan(&c, p);
         else if (strcmp(format, "npz") == 0)

@@ -27,26 +27,27 @@
 
 typedef struct {
     const char *name;
-    const char *storage; /* torch.<name> */
+    const char *storage; /* torch.<storage> */
+    const char *tensor;  /* torch.<tensor>: the legacy tensor type tar records name */
     unsigned size;
 } dtype_info;
 
 static const dtype_info dtypes[ST_DT_COUNT_] = {
-    [ST_DT_BOOL] = {"BOOL", "BoolStorage", 1},
-    [ST_DT_U8] = {"U8", "ByteStorage", 1},
-    [ST_DT_I8] = {"I8", "CharStorage", 1},
-    [ST_DT_F8_E5M2] = {"F8_E5M2", NULL, 1},
-    [ST_DT_F8_E4M3] = {"F8_E4M3", NULL, 1},
-    [ST_DT_I16] = {"I16", "ShortStorage", 2},
-    [ST_DT_U16] = {"U16", NULL, 2},
-    [ST_DT_F16] = {"F16", "HalfStorage", 2},
-    [ST_DT_BF16] = {"BF16", "BFloat16Storage", 2},
-    [ST_DT_I32] = {"I32", "IntStorage", 4},
-    [ST_DT_U32] = {"U32", NULL, 4},
-    [ST_DT_F32] = {"F32", "FloatStorage", 4},
-    [ST_DT_F64] = {"F64", "DoubleStorage", 8},
-    [ST_DT_I64] = {"I64", "LongStorage", 8},
-    [ST_DT_U64] = {"U64", NULL, 8},
+    [ST_DT_BOOL] = {"BOOL", "BoolStorage", "BoolTensor", 1},
+    [ST_DT_U8] = {"U8", "ByteStorage", "ByteTensor", 1},
+    [ST_DT_I8] = {"I8", "CharStorage", "CharTensor", 1},
+    [ST_DT_F8_E5M2] = {"F8_E5M2", NULL, NULL, 1},
+    [ST_DT_F8_E4M3] = {"F8_E4M3", NULL, NULL, 1},
+    [ST_DT_I16] = {"I16", "ShortStorage", "ShortTensor", 2},
+    [ST_DT_U16] = {"U16", NULL, NULL, 2},
+    [ST_DT_F16] = {"F16", "HalfStorage", "HalfTensor", 2},
+    [ST_DT_BF16] = {"BF16", "BFloat16Storage", "BFloat16Tensor", 2},
+    [ST_DT_I32] = {"I32", "IntStorage", "IntTensor", 4},
+    [ST_DT_U32] = {"U32", NULL, NULL, 4},
+    [ST_DT_F32] = {"F32", "FloatStorage", "FloatTensor", 4},
+    [ST_DT_F64] = {"F64", "DoubleStorage", "DoubleTensor", 8},
+    [ST_DT_I64] = {"I64", "LongStorage", "LongTensor", 8},
+    [ST_DT_U64] = {"U64", NULL, NULL, 8},
 };
 
 const char *st_dtype_name(st_dtype d)
@@ -82,7 +83,7 @@ enum {
     K_STORAGE,
     K_TENSOR
 };
-enum { G_ODICT, G_REBUILD_V2, G_REBUILD_PARAM, G_STORAGE };
+enum { G_ODICT, G_REBUILD_V2, G_REBUILD_PARAM, G_STORAGE, G_TENSOR_TYPE };
 
 static const char *const kind_names[] = {"None", "bool", "int",    "int",     "str",   "tuple",
                                          "list", "dict", "global", "storage", "tensor"};
@@ -104,6 +105,8 @@ typedef struct {
     uint64_t offset, view_off, view_numel;
     unsigned rank;
     size_t dims; /* index into the dims pool: sizes, then strides */
+    int has_ref; /* tar: a tensor named by its key (ref), built from the tensors member */
+    int64_t ref;
 } rtensor;
 
 #define NO_VAL UINT32_MAX
@@ -515,8 +518,9 @@ static int global_of(vm *m, const char *mod, size_t ml, const char *name, size_t
     else {
         int found = 0;
         for (int i = 0; torch && i < ST_DT_COUNT_ && !found; i++)
-            if (dtypes[i].storage != NULL && NAME_IS(dtypes[i].storage)) {
-                m->v[v].sub = G_STORAGE;
+            if (dtypes[i].storage != NULL &&
+                (NAME_IS(dtypes[i].storage) || NAME_IS(dtypes[i].tensor))) {
+                m->v[v].sub = NAME_IS(dtypes[i].storage) ? G_STORAGE : G_TENSOR_TYPE;
                 m->v[v].i = i;
                 found = 1;
             }
@@ -644,6 +648,42 @@ static int plain_str(const vm *m, uint32_t v)
     return m->v[v].kind == K_STR && memchr(str_of(m, v), 0, m->v[v].n) == NULL;
 }
 
+/* A tensor as a tar checkpoint's pickle names it (legacy_load's persistent_load): its key,
+ * deserialized_objects[int(saved_id)]. An int, or a str of ASCII digits with an optional '-'
+ * (int() takes more - spaces, '_', '+', other scripts' digits - which torch.save never wrote:
+ * refused). A tuple is a module's source record (the module class itself): refused. */
+static int tar_persid(vm *m, uint32_t pid)
+{
+    const val *p = &m->v[pid];
+    int64_t key = p->i;
+    int ok = p->kind == K_INT;
+    if (p->kind == K_STR && p->n > 0 && p->n <= 18) {
+        const char *s = str_of(m, pid);
+        size_t i = s[0] == '-' && p->n > 1;
+        uint64_t x = 0;
+        for (ok = 1; i < p->n && ok; i++) {
+            ok = s[i] >= '0' && s[i] <= '9';
+            x = x * 10 + (uint64_t)(s[i] - '0');
+        }
+        key = s[0] == '-' ? -(int64_t)x : (int64_t)x;
+    }
+    if (!ok) {
+        refuse(m, "a persistent id is a %s, not a tensor key (an int, or a str of digits)",
+               kind_names[p->kind]);
+        return -1;
+    }
+    /* GCOVR_EXCL_BR_START: allocation failure */
+    if (st_grow(&m->t, &m->capt, m->nt, sizeof(rtensor), 16) != 0)
+        return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
+    /* GCOVR_EXCL_BR_STOP */
+    m->t[m->nt] = (rtensor){.has_ref = 1, .ref = key};
+    uint32_t v = new_val(m, K_TENSOR);
+    if (v == NO_VAL)
+        return -1;
+    m->v[v].i = (int64_t)m->nt++;
+    return push(m, v);
+}
+
 /* ('storage', type, key, location, numel) or, legacy, with view_metadata None or
  * (view_key, offset, view_numel) */
 static int op_persid(vm *m)
@@ -651,6 +691,8 @@ static int op_persid(vm *m)
     uint32_t pid = pop(m);
     if (pid == NO_VAL)
         return -1;
+    if (m->legacy == ST_SD_TAR)
+        return tar_persid(m, pid);
     const val *t = &m->v[pid];
     size_t want = m->legacy ? 6 : 5;
     if (t->kind != K_TUPLE || t->n != want || !is_str(m, m->kids[t->a], "storage")) {
@@ -797,7 +839,7 @@ static int op_reduce(vm *m)
         }
         return push(m, k[0]); /* a Parameter holds its tensor's storage view */
     default:
-        refuse(m, "REDUCE of %s", "a storage type");
+        refuse(m, "REDUCE of %s", "a storage or tensor type");
         return -1;
     }
 }
@@ -989,10 +1031,17 @@ static int take_tensor(vm *m, const item *it)
                         .rank = t->rank};
     o->name = strdup(str_of(m, it->key));
     o->size = malloc((t->rank ? 2 * t->rank : 1) * sizeof(uint64_t));
-    if (o->name == NULL || o->size == NULL) { /* GCOVR_EXCL_BR_LINE: allocation failure */
-        free(o->name);                        /* GCOVR_EXCL_LINE: allocation failure */
-        free(o->size);                        /* GCOVR_EXCL_LINE: allocation failure */
-        return nomem(m);                      /* GCOVR_EXCL_LINE: allocation failure */
+    if (t->has_ref) {
+        char ref[24];
+        snprintf(ref, sizeof(ref), "i%lld", (long long)t->ref);
+        o->ref = strdup(ref);
+    }
+    /* GCOVR_EXCL_BR_START: allocation failure */
+    if (o->name == NULL || o->size == NULL || (t->has_ref && o->ref == NULL)) {
+        /* GCOVR_EXCL_BR_STOP */
+        free(o->name);   /* GCOVR_EXCL_LINE: allocation failure */
+        free(o->size);   /* GCOVR_EXCL_LINE: allocation failure */
+        return nomem(m); /* GCOVR_EXCL_LINE: allocation failure */
     }
     o->name_len = k->n;
     o->stride = o->size + t->rank;
@@ -1077,6 +1126,114 @@ static int take_keys(vm *m, uint32_t top)
     return 0;
 }
 
+/* ---- tar records -------------------------------------------------------------------------- */
+
+/* A tar record's key: a Python int ("i<decimal>") or a NUL-free str ("s<text>"); NULL when it is
+ * neither (refused) or memory ran out. */
+static char *tar_key(vm *m, uint32_t v, const char *what)
+{
+    const val *k = &m->v[v];
+    char *out = NULL;
+    if (k->kind == K_INT) {
+        char d[24];
+        snprintf(d, sizeof(d), "i%lld", (long long)k->i);
+        out = strdup(d);
+    } else if (plain_str(m, v)) {
+        out = malloc((size_t)k->n + 2);
+        if (out != NULL) { /* GCOVR_EXCL_BR_LINE: allocation failure */
+            out[0] = 's';
+            memcpy(out + 1, str_of(m, v), (size_t)k->n + 1);
+        }
+    } else {
+        refuse(m, "%s is a %s, not an int or a str", what, kind_names[k->kind]);
+        return NULL;
+    }
+    if (out == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        nomem(m);    /* GCOVR_EXCL_LINE: allocation failure */
+    return out;
+}
+
+/* A tuple of n items: its items, or NULL (refused). */
+static const uint32_t *tuple_of(vm *m, uint32_t v, size_t n, const char *what)
+{
+    if (m->v[v].kind != K_TUPLE || m->v[v].n != n) {
+        refuse(m, "%s is not a tuple of %zu", what, n);
+        return NULL;
+    }
+    return m->kids + m->v[v].a;
+}
+
+/* (key, location, <T>Storage) and (key, storage key, <T>Tensor): legacy_load's records (the
+ * tensor type is read and ignored, as torch ignores it) */
+static int take_record(vm *m, uint32_t top, int storage)
+{
+    st_sd *sd = m->out;
+    const uint32_t *k = tuple_of(m, top, 3, storage ? "a storage record" : "a tensor record");
+    if (k == NULL)
+        return -1;
+    const val *g = &m->v[k[2]];
+    if (g->kind != K_GLOBAL || g->sub != (storage ? G_STORAGE : G_TENSOR_TYPE) ||
+        (storage && m->v[k[1]].kind != K_STR)) {
+        refuse(m, "%s",
+               storage ? "a storage record is not (key, location, torch.<T>Storage)"
+                       : "a tensor record is not (key, storage key, torch.<T>Tensor)");
+        return -1;
+    }
+    sd->rec_dtype = (st_dtype)g->i;
+    if ((sd->rec_key = tar_key(m, k[0], "a record's key")) == NULL)
+        return -1;
+    if (!storage && (sd->rec_ref = tar_key(m, k[1], "a tensor's storage key")) == NULL)
+        return -1;
+    return 0;
+}
+
+/* [(target key, root key, offset, numel), ...]: the storage views */
+static int take_views(vm *m, uint32_t top)
+{
+    st_sd *sd = m->out;
+    if (m->v[top].kind != K_LIST) {
+        refuse(m, "the storage views are a %s, not a list", kind_names[m->v[top].kind]);
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < m->ni; i++)
+        n += m->items[i].owner == top;
+    sd->views = calloc(n ? n : 1, sizeof(st_sd_view));
+    if (sd->views == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        return nomem(m);   /* GCOVR_EXCL_LINE: allocation failure */
+    for (size_t i = 0; i < m->ni; i++) {
+        if (m->items[i].owner != top)
+            continue;
+        const uint32_t *k = tuple_of(m, m->items[i].value, 4, "a storage view");
+        st_sd_view *v = &sd->views[sd->n_views];
+        if (k == NULL)
+            return -1;
+        if (nonneg_int(m, k[2], &v->offset) != 0 || nonneg_int(m, k[3], &v->numel) != 0) {
+            refuse(m, "a storage view's %s", "offset or numel is not an int >= 0");
+            return -1;
+        }
+        sd->n_views++; /* freed with sd from here on */
+        if ((v->target = tar_key(m, k[0], "a view's key")) == NULL ||
+            (v->root = tar_key(m, k[1], "a view's root key")) == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+static int take_tar(vm *m, uint32_t top, st_sd_what what)
+{
+    if (what == ST_SD_TAR_COUNT) {
+        if (nonneg_int(m, top, &m->out->count) != 0) {
+            refuse(m, "a record count is a %s, not an int >= 0", kind_names[m->v[top].kind]);
+            return -1;
+        }
+        return 0;
+    }
+    if (what == ST_SD_TAR_VIEWS)
+        return take_views(m, top);
+    return take_record(m, top, what == ST_SD_TAR_STORAGE);
+}
+
 static void vm_free(vm *m)
 {
     free(m->v);
@@ -1114,8 +1271,10 @@ st_error st_sd_read(const st_ctx *ctx, st_report *r, const unsigned char *buf, s
     if (!failed(&m)) {
         if (what == ST_SD_STATE_DICT)
             take_state_dict(&m, m.stack[0]);
-        else
+        else if (what == ST_SD_KEY_LIST)
             take_keys(&m, m.stack[0]);
+        else
+            take_tar(&m, m.stack[0], what);
     }
     vm_free(&m);
     *refused = m.refused;
@@ -1133,7 +1292,15 @@ void st_sd_free(st_sd *sd)
     for (size_t i = 0; i < sd->n_tensors; i++) {
         free(sd->tensors[i].name);
         free(sd->tensors[i].size);
+        free(sd->tensors[i].ref);
     }
+    for (size_t i = 0; i < sd->n_views; i++) {
+        free(sd->views[i].target);
+        free(sd->views[i].root);
+    }
+    free(sd->views);
+    free(sd->rec_key);
+    free(sd->rec_ref);
     for (size_t i = 0; i < sd->n_keys; i++)
         free(sd->keys[i]);
     free(sd->storages);

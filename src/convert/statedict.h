@@ -56,7 +56,15 @@ typedef struct {
     uint64_t view_off, view_numel;
     unsigned rank;
     uint64_t *size, *stride; /* rank entries each (one allocation) */
+    char *ref; /* tar: the tensor key its persistent id names ("i<int>"); else NULL */
 } st_sd_tensor;
+
+/* A tar checkpoint's storage view: (target key, root key, offset, numel). Keys of tar records
+ * are Python ints or strs, kept as "i<decimal>" or "s<text>" (equal keys, equal strings). */
+typedef struct {
+    char *target, *root;
+    uint64_t offset, numel;
+} st_sd_view;
 
 typedef struct {
     st_sd_storage *storages;
@@ -65,15 +73,29 @@ typedef struct {
     size_t n_tensors;
     char **keys; /* legacy: the storage key list (the fifth pickle), when asked for */
     size_t n_keys;
+    /* the records of a tar checkpoint's storages and tensors members (ST_SD_TAR_*) */
+    uint64_t count;          /* TAR_COUNT */
+    char *rec_key, *rec_ref; /* TAR_STORAGE: key; TAR_TENSOR: key and storage key */
+    st_dtype rec_dtype;      /* TAR_STORAGE */
+    st_sd_view *views;       /* TAR_VIEWS */
+    size_t n_views;
 } st_sd;
 
 typedef enum {
     ST_SD_STATE_DICT, /* the object pickle: a mapping of names to tensors */
     ST_SD_KEY_LIST,   /* a legacy checkpoint's list of storage keys */
+    ST_SD_TAR_COUNT,   /* tar: the count of storage or tensor records (an int) */
+    ST_SD_TAR_STORAGE, /* tar: (key, location, <T>Storage) */
+    ST_SD_TAR_TENSOR,  /* tar: (key, storage key, <T>Tensor) */
+    ST_SD_TAR_VIEWS,   /* tar: [(target key, root key, offset, numel), ...] */
 } st_sd_what;
 
-/* Interprets the pickle in buf (one pickle, STOP at its end). legacy: persistent ids carry the
- * sixth (view) element. Refusals are ST670 findings in r (returns ST_OK with *refused = 1);
+/* The pickle's dialect: persistent ids of a zip checkpoint, a legacy one (with the view
+ * element), or a tar one (a tensor's key: an int, or a str int() reads). */
+enum { ST_SD_ZIP = 0, ST_SD_LEGACY = 1, ST_SD_TAR = 2 };
+
+/* Interprets the pickle in buf (one pickle, STOP at its end). legacy: ST_SD_ZIP, ST_SD_LEGACY
+ * (persistent ids carry the sixth, view, element) or ST_SD_TAR. Refusals are ST670 findings in r (returns ST_OK with *refused = 1);
  * errors (memory, limits) are returned. */
 st_error st_sd_read(const st_ctx *ctx, st_report *r, const unsigned char *buf, size_t len,
                     uint64_t base, int legacy, st_sd_what what, st_sd *out, int *refused);

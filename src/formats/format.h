@@ -103,6 +103,8 @@ st_error st_tar_check(st_input *in);
 /* gguf/gguf.c: GGUF (llama.cpp) */
 int st_gguf_sniff(const st_input *in);
 st_error st_gguf_check(st_input *in);
+/* convert: the data of a torch tar checkpoint's four parts (tar.c) */
+st_error st_tar_torch_parts(st_input *in, uint64_t off[4], uint64_t size[4]);
 /* onnx/onnx.c: ONNX ModelProto */
 int st_onnx_sniff(const st_input *in);
 st_error st_onnx_check(st_input *in);

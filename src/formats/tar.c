@@ -911,3 +911,22 @@ int st_tar_sniff(const st_input *in)
      * it either; below the confidence of a second view */
     return in->head_len >= 262 && memcmp(in->head + 257, "ustar", 5) == 0 ? 50 : 0;
 }
+
+/* For stcheck convert (src/convert/tarplan.c), on a checkpoint that passed st_tar_check: the
+ * data of sys_info, pickle, storages and tensors as tarfile returns them (the last member of
+ * the name). A part that is missing or not a plain file (typeflag '0' or NUL) gets size
+ * UINT64_MAX. Walk findings go to in->report (a scratch report: the check recorded them). */
+st_error st_tar_torch_parts(st_input *in, uint64_t off[4], uint64_t size[4])
+{
+    static const char *const parts[] = {"sys_info", "pickle", "storages", "tensors"};
+    tar_walk t = {in, in->report, NULL, 0, 0, 0};
+    st_error err = walk(&t);
+    for (int i = 0; i < 4; i++) {
+        const tar_member *m = err == ST_OK ? find(&t, parts[i]) : NULL;
+        int plain = m != NULL && (m->type == '0' || m->type == '\0') && !m->sparse;
+        off[i] = plain ? m->data_off : 0;
+        size[i] = plain ? m->size : UINT64_MAX;
+    }
+    free(t.m);
+    return err;
+}
