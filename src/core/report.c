@@ -151,6 +151,7 @@ void st_report_free(st_report *r)
     for (size_t i = 0; i < r->n_findings; i++)
         free((char *)r->findings[i].message);
     free(r->findings);
+    free(r->keras_layers);
     free(r->path);
     free(r->repository);
     free(r);
