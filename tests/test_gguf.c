@@ -1232,6 +1232,18 @@ static void test_template_bypasses(void **state)
             fail_msg("template %zu \"%s\": kinds 0x%x, expected 0x%x", i, cases[i].t, got,
                      cases[i].kinds);
     }
+    /* a taint flowing backwards through the text: one first pass per link, 16 at most */
+    for (int top = 14; top <= 15; top++) {
+        char chain[1024];
+        snprintf(chain, sizeof(chain), "{{ x[n%d] }}", top);
+        for (int i = top; i > 0; i--) {
+            char set[64];
+            snprintf(set, sizeof(set), "{%% set n%d = n%d %%}", i, i - 1);
+            strncat(chain, set, sizeof(chain) - strlen(chain) - 1);
+        }
+        strncat(chain, "{% set n0 = 'k' %}", sizeof(chain) - strlen(chain) - 1);
+        assert_int_equal(jinja(chain, 64), top == 14 ? DE : LI);
+    }
 }
 
 /* A template in a file: findings point into it; the template_bytes and depth limits. */

@@ -262,6 +262,33 @@ static int apply_keras(st_ctx *c, const cJSON *obj, errbuf *e)
     return 0;
 }
 
+/* "keras": { "allow": [...] }: named custom objects a Keras configuration may reference
+ * (docs/policy.md). Entries name what a config names: "pkg.mod.Name", "pkg.*", "pkg>Name" or
+ * "Name"; a bare "*" would allow everything and is refused. */
+static int apply_keras(st_ctx *c, const cJSON *obj, errbuf *e)
+{
+    if (!cJSON_IsObject(obj))
+        return fail(e, "keras", "must be an object (allow)");
+    for (const cJSON *it = obj->child; it != NULL; it = it->next) {
+        char path[64];
+        snprintf(path, sizeof(path), "keras.%.30s", it->string);
+        if (strcmp(it->string, "allow") != 0)
+            return fail(e, path, "unknown key (allow)");
+        if (set_list(&c->keras_allow, it, path, e) != 0)
+            return -1;
+        for (size_t i = 0; i < c->keras_allow.n; i++) {
+            const char *v = c->keras_allow.v[i];
+            size_t n = strlen(v);
+            if (strchr(v, '*') != NULL &&
+                (n < 3 || strcmp(v + n - 2, ".*") != 0 || strchr(v, '*') != v + n - 1))
+                return fail(e, path,
+                            "entries are pkg.mod.Name, pkg.* (a module and its "
+                            "submodules), pkg>Name or Name");
+        }
+    }
+    return 0;
+}
+
 static int apply_require_metadata(st_ctx *c, const cJSON *obj, errbuf *e)
 {
     const char *p = "safetensors.require_metadata";
