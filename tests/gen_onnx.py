@@ -3,7 +3,9 @@
 python3-onnx (onnx.helper), plus hand-made protobuf bytes for what onnx.helper cannot write
 (duplicate fields, truncation, nesting past protobuf's limit, an unknown data_location).
 
-    gen_onnx.py e2e STCHECK FOLDER           every case: exact finding ids and verdict
+    gen_onnx.py e2e STCHECK FOLDER           every case: exact finding ids and verdict (one
+                                             stcheck run over all of them, external files made
+                                             next to them), and the JSON "onnx" facts
     gen_onnx.py testdata STCHECK [DATA_DIR]  every model of Debian's libonnx-testdata passes
     gen_onnx.py seeds FOLDER                 fuzz seeds (corpus/onnx)
 """
@@ -68,6 +70,29 @@ def nested_if(inner, levels):
         g = helper.make_graph([node], "sub%d" % i, [], [])
         node = helper.make_node("If", ["cond"], ["o%d" % i], then_branch=g, else_branch=g)
     return node
+
+
+def epcontext(embed_mode, cache, name="ctx"):
+    """onnxruntime's com.microsoft EPContext node (EP-Context-Design.md); embed_mode None: absent"""
+    attrs = {"ep_cache_context": cache, "source": "QNN"}
+    if embed_mode is not None:
+        attrs["embed_mode"] = embed_mode
+    return helper.make_node("EPContext", ["x"], ["y"], name=name, domain="com.microsoft", **attrs)
+
+
+def ext_tensor(location, offset=None, length=None, dims=(2, 2), dtype=TensorProto.FLOAT, name="w"):
+    t = TensorProto(name=name, data_type=dtype, dims=list(dims))
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in [("location", location), ("offset", offset), ("length", length)]:
+        if v is not None:
+            e = t.external_data.add()
+            e.key, e.value = k, str(v)
+    return t
+
+
+# files next to the e2e models: what their external data and EPContext nodes name
+NEIGHBOURS = {"weights.bin": 64, "data/w.bin": 16, "ctx.bin": 32}
+NEIGHBOUR_DIRS = ["adir"]
 
 
 def ser(m):
@@ -164,7 +189,55 @@ def cases():
     add("ST801-group.onnx", b"\x08\x07\x0b", "ST801", "could not check")
     add("ST802-deep.onnx", deep_bytes(40), "ST802", "could not check")
     add("valid-deep-30.onnx", deep_bytes(30), "", "pass")
+    # external files, checked in the model's folder (NEIGHBOURS): existence, ranges, overlaps
+    two = [ext_tensor("weights.bin", 0, 16, name="a"), ext_tensor("weights.bin", 16, 16, name="b"),
+           ext_tensor("data/w.bin", 0, 16, name="c")]
+    add("valid-external-two.onnx", ser(model(inits=two)), "", "pass")
+    add("valid-external-nolength.onnx", ser(model(inits=[ext_tensor("weights.bin", 48)])), "", "pass")
+    add("valid-external-string.onnx",
+        ser(model(inits=[ext_tensor("weights.bin", 0, 64, dims=(3,), dtype=TensorProto.STRING)])), "", "pass")
+    add("ST813-missing.onnx", ser(model(inits=[ext_tensor("nothere.bin", 0, 16)])), "ST813", "fail")
+    add("ST813-directory.onnx", ser(model(inits=[ext_tensor("adir", 0, 16)])), "ST813", "fail")
+    add("ST814-past-end.onnx", ser(model(inits=[ext_tensor("weights.bin", 60, 16)])), "ST814", "fail")
+    add("ST814-offset-past-end.onnx", ser(model(inits=[ext_tensor("weights.bin", 65)])), "ST814", "fail")
+    add("ST814-string-past-end.onnx",
+        ser(model(inits=[ext_tensor("weights.bin", 65, dims=(3,), dtype=TensorProto.STRING)])), "ST814", "fail")
+    add("ST814-overflow.onnx",
+        ser(model(inits=[ext_tensor("weights.bin", 16, dims=((1 << 63) - 1, 2), dtype=TensorProto.INT8)])),
+        "ST814", "fail")
+    add("ST815-length.onnx", ser(model(inits=[ext_tensor("weights.bin", 0, 8)])), "ST815", "fail")
+    add("ST816-overlap.onnx",
+        ser(model(inits=[ext_tensor("weights.bin", 0, 16, name="a"), ext_tensor("weights.bin", 8, 16, name="b")])),
+        "ST816", "fail")
+    # EPContext nodes (onnxruntime: a precompiled execution-provider blob)
+    add("ST818-epcontext-inline.onnx", ser(model(nodes=[epcontext(1, b"\x00QNN-BLOB")])), "ST818", "fail")
+    add("ST818-epcontext-default.onnx", ser(model(nodes=[epcontext(None, b"\x00QNN-BLOB")])), "ST818", "fail")
+    add("ST818-epcontext-file.onnx", ser(model(nodes=[epcontext(0, b"ctx.bin")])), "ST818", "fail")
+    add("ST813-epcontext-missing.onnx", ser(model(nodes=[epcontext(0, b"missing_ctx.bin")])), "ST813,ST818",
+        "fail")
+    add("ST817-epcontext-escape.onnx", ser(model(nodes=[epcontext(0, b"../ctx.bin")])), "ST817", "fail")
+    add("ST817-epcontext-absolute.onnx", ser(model(nodes=[epcontext(0, b"/tmp/ctx.bin")])), "ST817", "fail")
+    add("ST819-epcontext-mode.onnx", ser(model(nodes=[epcontext(2, b"ctx.bin")])), "ST819", "fail")
+    add("ST817-epcontext-in-subgraph.onnx", ser(model(nodes=[nested_if(epcontext(0, b"../x"), 2)])), "ST817",
+        "fail")
     return out
+
+
+# the JSON "onnx" object of some cases (docs/report-json.md)
+FACTS = {
+    "valid-external-two.onnx": {
+        "ir_version": 8, "opsets": {"": 13}, "domains": [], "truncated": False,
+        "external_files_checked": True,
+        "external_files": [{"path": "data/w.bin", "tensors": 1, "bytes": 16, "ep_context": False},
+                           {"path": "weights.bin", "tensors": 2, "bytes": 32, "ep_context": False}]},
+    "ST818-epcontext-file.onnx": {
+        "ir_version": 8, "opsets": {"": 13}, "domains": ["com.microsoft"], "truncated": False,
+        "external_files_checked": True,
+        "external_files": [{"path": "ctx.bin", "tensors": 0, "bytes": 32, "ep_context": True}]},
+    "valid-local-function.onnx": {
+        "ir_version": 8, "opsets": {"": 13, "local.fn": 1}, "domains": ["local.fn", ""], "truncated": False,
+        "external_files_checked": False, "external_files": []},
+}
 
 
 def check_one(stcheck, path):
@@ -175,18 +248,31 @@ def check_one(stcheck, path):
 
 def e2e(stcheck, folder):
     os.makedirs(folder, exist_ok=True)
+    for d in NEIGHBOUR_DIRS + ["data"]:
+        os.makedirs(os.path.join(folder, d), exist_ok=True)
+    for name, size in NEIGHBOURS.items():
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(bytes(size))
     failed = 0
+    paths = []
     for name, data, ids, verdict in cases():
-        path = os.path.join(folder, name)
-        with open(path, "wb") as f:
+        paths.append(os.path.join(folder, name))
+        with open(paths[-1], "wb") as f:
             f.write(data)
-        doc, got = check_one(stcheck, path)
+    # one stcheck process for every case (each costs ~1 s under the CI's valgrind)
+    p = subprocess.run([stcheck, "--format", "json"] + paths, capture_output=True)
+    docs = json.loads(p.stdout)["files"]
+    for (name, data, ids, verdict), doc in zip(cases(), docs):
+        got = ",".join(sorted({f["id"] for f in doc["findings"]}))
         if got != ids or doc["verdict"] != verdict or doc.get("format") != "onnx":
             failed += 1
             print("FAIL %s: ids %r verdict %r format %r, expected %r %r" %
                   (name, got, doc["verdict"], doc.get("format"), ids, verdict))
             for f in doc["findings"]:
                 print("   ", f["id"], f["message"])
+        if name in FACTS and doc.get("onnx") != FACTS[name]:
+            failed += 1
+            print("FAIL %s: onnx facts %r, expected %r" % (name, doc.get("onnx"), FACTS[name]))
     # over protobuf's 2 GiB limit: a sparse file whose raw_data is never read
     path = os.path.join(folder, "ST811-large.onnx")
     n = (1 << 31) + 16
@@ -223,9 +309,11 @@ def testdata(stcheck, root=TESTDATA):
 
 
 def seeds(folder):
+    """Cases whose outcome does not depend on files next to them (corpus/onnx has none)."""
     os.makedirs(folder, exist_ok=True)
-    for name, data, _, _ in cases():
-        if len(data) <= 4096:
+    for name, data, ids, _ in cases():
+        needs = b"weights.bin" in data or b"w.bin" in data or b"ctx.bin" in data
+        if len(data) <= 4096 and not (needs and "ST80" not in ids):
             with open(os.path.join(folder, name), "wb") as f:
                 f.write(data)
 

@@ -5,7 +5,15 @@
  */
 #include "test_util.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/ctx.h"
+#include "core/report.h"
 #include "core/source.h"
+#include "formats/format.h"
+#include "formats/onnx/onnx_facts.h"
 #include "formats/onnx/protobuf.h"
 
 #define PASS ST_VERDICT_PASS
@@ -494,6 +502,406 @@ static void test_sniff(void **state)
     st_ctx_free(ctx);
 }
 
+
+/* ---- external files, EPContext, policy domains, report facts --------------------------------- */
+
+/* A FLOAT [2, 2] tensor (16 bytes) with its data at offset/length of location. */
+static void ext_tensor(pb *g, const char *location, const char *offset, const char *length)
+{
+    pb t = {0};
+    varint(&t, 1 << 3);
+    varint(&t, 2);
+    varint(&t, 1 << 3);
+    varint(&t, 2);
+    varint(&t, 2 << 3);
+    varint(&t, 1);
+    ext_entry(&t, "location", location, strlen(location));
+    if (offset != NULL)
+        ext_entry(&t, "offset", offset, strlen(offset));
+    if (length != NULL)
+        ext_entry(&t, "length", length, strlen(length));
+    varint(&t, 14 << 3);
+    varint(&t, 1);
+    sub(g, 5, &t);
+}
+
+typedef struct {
+    int calls, closed;
+} fake_remote;
+
+/* A remote model's siblings: weights.bin has 64 bytes, missing.bin does not exist, anything
+ * else cannot be fetched. */
+static st_error fake_open(void *arg, const char *name, st_report *r, st_src *src, void **handle)
+{
+    fake_remote *f = arg;
+    (void)r;
+    f->calls++;
+    *handle = f;
+    if (strcmp(name, "weights.bin") == 0) {
+        *src = (st_src){-1, NULL, 64};
+        return ST_OK;
+    }
+    return strcmp(name, "missing.bin") == 0 ? ST_E_NOTFILE : ST_E_IO;
+}
+
+static void fake_close(void *arg, void *handle)
+{
+    fake_remote *f = arg;
+    f->closed += handle == f;
+}
+
+static int no_dir(const void *arg)
+{
+    (void)arg;
+    return -1;
+}
+
+static int temp_dir(const void *arg)
+{
+    return open((const char *)arg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Checks b as ONNX the way the scanner would, with the given folder or sibling opener. */
+static st_report *run_input(const pb *b, const st_ctx *ctx, int (*open_dir)(const void *),
+                            const void *dir_arg, fake_remote *remote)
+{
+    st_report *r = st_report_new(ctx, "m.onnx");
+    assert_non_null(r);
+    st_src src = {-1, b->p, b->n};
+    st_input in = {.ctx = ctx, .report = r, .src = &src, .head = b->p, .head_len = b->n,
+                   .tail = b->p, .tail_len = b->n, .name = "m.onnx"};
+    in.open_dir = open_dir;
+    in.dir_arg = dir_arg;
+    if (remote != NULL) {
+        in.open_sibling = fake_open;
+        in.close_sibling = fake_close;
+        in.sibling_arg = remote;
+    }
+    st_error e = st_onnx_check(&in);
+    if (e != ST_OK)
+        st_report_fail(r, e);
+    return r;
+}
+
+static void test_external_unchecked(void **state)
+{
+    (void)state;
+    pb m = {0}, g = {0};
+    model_head(&m);
+    ext_tensor(&g, "weights.bin", "0", "16");
+    ext_tensor(&g, "other.bin", NULL, NULL);
+    sub(&m, 7, &g);
+    /* a buffer: the folder is unknown; the loader would read files stcheck cannot see */
+    st_report *r = run(&m, "m.onnx");
+    tu_assert_ids(r, "ST812");
+    assert_int_equal(st_report_verdict(r), NOCHECK);
+    assert_non_null(r->onnx);
+    assert_int_equal(r->onnx->n_files, 2);
+    assert_int_equal(r->onnx->files_checked, 0);
+    assert_string_equal(r->onnx->files[0].path, "other.bin");
+    assert_int_equal(r->onnx->files[1].bytes, 16);
+    st_report_free(r);
+    /* a folder that cannot be opened */
+    st_ctx *ctx = st_ctx_new();
+    r = run_input(&m, ctx, no_dir, NULL, NULL);
+    tu_assert_ids(r, "ST812");
+    assert_non_null(strstr(r->findings[0].message, "not readable"));
+    assert_int_equal(st_report_verdict(r), NOCHECK);
+    st_report_free(r);
+    st_ctx_free(ctx);
+    reset(&m);
+}
+
+static void test_external_remote(void **state)
+{
+    (void)state;
+    pb m = {0}, g = {0};
+    st_ctx *ctx = st_ctx_new();
+    fake_remote f = {0, 0};
+    model_head(&m);
+    ext_tensor(&g, "weights.bin", "0", "16");
+    ext_tensor(&g, "weights.bin", "16", "16");
+    sub(&m, 7, &g);
+    st_report *r = run_input(&m, ctx, NULL, NULL, &f);
+    tu_assert_ids(r, "");
+    assert_int_equal(st_report_verdict(r), PASS);
+    assert_int_equal(f.calls, 1); /* one fetch per file, however many tensors */
+    assert_int_equal(f.closed, 1);
+    assert_int_equal(r->onnx->files_checked, 1);
+    assert_int_equal(r->onnx->files[0].tensors, 2);
+    st_report_free(r);
+    reset(&m);
+
+    model_head(&m);
+    ext_tensor(&g, "weights.bin", "60", "16");
+    ext_tensor(&g, "missing.bin", "0", "16");
+    ext_tensor(&g, "broken.bin", "0", "16");
+    sub(&m, 7, &g);
+    r = run_input(&m, ctx, NULL, NULL, &f);
+    tu_assert_ids(r, "ST812,ST813,ST814");
+    assert_int_equal(st_report_verdict(r), NOCHECK);
+    assert_int_equal(r->onnx->files_checked, 0);
+    st_report_free(r);
+    reset(&m);
+    st_ctx_free(ctx);
+}
+
+/* A folder of our own: a file, a link to it, a folder, and ranges at the edges. */
+static void test_external_folder(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_onnx_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/weights.bin", dir);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite("0123456789abcdef0123456789abcdef", 1, 32, fp), 32);
+    fclose(fp);
+    snprintf(path, sizeof(path), "%s/link.bin", dir);
+    assert_int_equal(symlink("weights.bin", path), 0);
+    snprintf(path, sizeof(path), "%s/sub", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    st_ctx *ctx = st_ctx_new();
+    pb m = {0}, g = {0};
+
+    /* exactly filling the file, through a link, zero-length at the end: sound */
+    model_head(&m);
+    ext_tensor(&g, "weights.bin", "0", "16");
+    ext_tensor(&g, "weights.bin", "16", "16");
+    ext_tensor(&g, "link.bin", "16", NULL);
+    sub(&m, 7, &g);
+    st_report *r = run_input(&m, ctx, temp_dir, dir, NULL);
+    tu_assert_ids(r, "");
+    assert_int_equal(st_report_verdict(r), PASS);
+    assert_int_equal(r->onnx->n_files, 2);
+    assert_int_equal(r->onnx->files_checked, 1);
+    st_report_free(r);
+    reset(&m);
+
+    /* a folder named as a file; one past the end; an overlap; three tensors at one offset */
+    model_head(&m);
+    ext_tensor(&g, "sub", "0", "16");
+    ext_tensor(&g, "weights.bin", "17", "16");
+    ext_tensor(&g, "weights.bin", "0", "16");
+    ext_tensor(&g, "weights.bin", "4", "16");
+    sub(&m, 7, &g);
+    r = run_input(&m, ctx, temp_dir, dir, NULL);
+    tu_assert_ids(r, "ST813,ST814,ST816");
+    assert_int_equal(st_report_verdict(r), FAIL);
+    st_report_free(r);
+    reset(&m);
+    st_ctx_free(ctx);
+    snprintf(path, sizeof(path), "%s/weights.bin", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/link.bin", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/sub", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+/* More external tensors than the tensors limit: could not check, the files not opened. */
+static void test_external_limit(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    char err[256];
+    assert_int_equal(
+        st_ctx_load_policy_text(ctx, "{\"limits\": {\"tensors\": 2}}", NULL, err, sizeof(err)),
+        ST_OK);
+    pb m = {0}, g = {0};
+    model_head(&m);
+    for (int i = 0; i < 4; i++)
+        ext_tensor(&g, "weights.bin", "0", "16");
+    sub(&m, 7, &g);
+    st_report *r = st_check_buffer(ctx, m.p, m.n, "m.onnx");
+    tu_assert_ids(r, "ST901");
+    assert_int_equal(st_report_verdict(r), NOCHECK);
+    st_report_free(r);
+    reset(&m);
+    st_ctx_free(ctx);
+}
+
+/* onnx.allow_domains: the policy's domains pass, others stay errors. */
+static void test_policy_domains(void **state)
+{
+    (void)state;
+    pb m = {0}, g = {0};
+    model_head(&m);
+    node_with_domain(&g, "com.example.ops");
+    node_with_domain(&g, "evil.ops");
+    sub(&m, 7, &g);
+    st_ctx *ctx = st_ctx_new();
+    st_report *r = st_check_buffer(ctx, m.p, m.n, "m.onnx");
+    tu_assert_ids(r, "ST806");
+    assert_int_equal(r->n_findings, 2);
+    st_report_free(r);
+    char err[256];
+    assert_int_equal(st_ctx_load_policy_text(
+                         ctx, "{\"onnx\": {\"allow_domains\": [\"com.example.ops\"]}}", NULL, err,
+                         sizeof(err)),
+                     ST_OK);
+    r = st_check_buffer(ctx, m.p, m.n, "m.onnx");
+    tu_assert_ids(r, "ST806");
+    assert_int_equal(r->n_findings, 1);
+    assert_non_null(strstr(r->findings[0].message, "evil.ops"));
+    assert_int_equal(st_report_verdict(r), FAIL);
+    st_report_free(r);
+    char *json = st_ctx_policy_json(ctx);
+    assert_non_null(strstr(json, "com.example.ops"));
+    free(json);
+    reset(&m);
+
+    model_head(&m);
+    node_with_domain(&g, "com.example.ops");
+    sub(&m, 7, &g);
+    r = st_check_buffer(ctx, m.p, m.n, "m.onnx");
+    tu_assert_ids(r, "");
+    assert_int_equal(st_report_verdict(r), PASS);
+    st_report_free(r);
+    reset(&m);
+
+    char longd[300 + 40];
+    memset(longd, 0, sizeof(longd));
+    memcpy(longd, "{\"onnx\": {\"allow_domains\": [\"", 29);
+    memset(longd + 29, 'a', 300);
+    memcpy(longd + 329, "\"]}}", 4);
+    const char *bad[] = {"{\"onnx\": []}", "{\"onnx\": {\"allow\": [\"x\"]}}",
+                         "{\"onnx\": {\"allow_domains\": [\"\"]}}", longd};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(st_ctx_load_policy_text(ctx, bad[i], NULL, err, sizeof(err)), ST_E_INVAL);
+    st_ctx_free(ctx);
+}
+
+/* An EPContext node: attributes in any order, and what is not a node's attribute. */
+static void ep_attr_int(pb *n, const char *name, uint64_t v)
+{
+    pb a = {0};
+    varint(&a, 3 << 3);
+    varint(&a, v);
+    str_field(&a, 1, name);
+    sub(n, 5, &a);
+}
+
+static void ep_attr_str(pb *n, const char *name, const char *v)
+{
+    pb a = {0};
+    str_field(&a, 1, name);
+    str_field(&a, 4, v);
+    sub(n, 5, &a);
+}
+
+static void test_epcontext(void **state)
+{
+    (void)state;
+    pb m = {0}, g = {0}, n = {0}, fn = {0};
+    /* embed_mode 0 without ep_cache_context: an empty path; an attribute name that is neither */
+    model_head(&m);
+    ep_attr_int(&n, "embed_mode", 0);
+    ep_attr_str(&n, "source", "QNN");
+    ep_attr_str(&n, "partition_name", "p");
+    str_field(&n, 4, "EPContext");
+    str_field(&n, 7, "com.microsoft");
+    sub(&g, 1, &n);
+    /* op types near EPContext are not it */
+    str_field(&n, 4, "EPContextX");
+    ep_attr_int(&n, "embed_mode", 5);
+    sub(&g, 1, &n);
+    str_field(&n, 4, "EPContexX");
+    sub(&g, 1, &n);
+    sub(&m, 7, &g);
+    /* a function's attribute_proto: defaults, not an EPContext node's values */
+    str_field(&fn, 1, "F");
+    ep_attr_int(&fn, "embed_mode", 7);
+    sub(&m, 25, &fn);
+    EXPECT(&m, "m.onnx", "ST817", FAIL);
+    reset(&m);
+
+    /* embed_mode 0 with a path the folder would hold: the buffer's folder is unknown */
+    model_head(&m);
+    ep_attr_str(&n, "ep_cache_context", "ctx.bin");
+    ep_attr_int(&n, "embed_mode", 0);
+    str_field(&n, 4, "EPContext");
+    sub(&g, 1, &n);
+    sub(&m, 7, &g);
+    EXPECT(&m, "m.onnx", "ST812,ST818", NOCHECK);
+    reset(&m);
+
+    /* embed_mode as a huge value (negative in int64) */
+    model_head(&m);
+    ep_attr_int(&n, "embed_mode", UINT64_MAX);
+    str_field(&n, 4, "EPContext");
+    sub(&g, 1, &n);
+    sub(&m, 7, &g);
+    EXPECT(&m, "m.onnx", "ST819", FAIL);
+    reset(&m);
+}
+
+/* The report's facts: opsets (the last import of a domain wins), domains, caps. */
+static void test_facts(void **state)
+{
+    (void)state;
+    pb m = {0}, g = {0}, o = {0};
+    model_head(&m);
+    for (int i = 0; i < 70; i++) {
+        char d[16];
+        snprintf(d, sizeof(d), "d%d", i);
+        str_field(&o, 1, i == 69 ? "d0" : d);
+        varint(&o, 2 << 3);
+        varint(&o, (uint64_t)i + 1);
+        sub(&m, 8, &o);
+    }
+    char longd[300];
+    memset(longd, 'x', sizeof(longd) - 1);
+    longd[sizeof(longd) - 1] = '\0';
+    str_field(&o, 1, longd); /* too long to list */
+    sub(&m, 8, &o);
+    len_field(&o, 1, "a\0b", 3); /* holds a NUL: not listed */
+    sub(&m, 8, &o);
+    varint(&o, 2 << 3); /* no domain: the default one */
+    varint(&o, 17);
+    sub(&m, 8, &o);
+    for (int i = 0; i < 70; i++) {
+        char d[16];
+        snprintf(d, sizeof(d), "ai.onnx");
+        node_with_domain(&g, i < 2 ? d : "");
+    }
+    pb n = {0};
+    len_field(&n, 7, "ai.onnx\0x", 9); /* a NUL in a domain: never the allowed one */
+    sub(&g, 1, &n);
+    sub(&m, 7, &g);
+    st_report *r = run(&m, "m.onnx");
+    tu_assert_ids(r, "ST806");
+    const struct st_onnx_facts *f = r->onnx;
+    assert_non_null(f);
+    assert_int_equal(f->has_ir_version, 1);
+    assert_int_equal(f->ir_version, 7);
+    assert_int_equal(f->n_opsets, 64);
+    assert_int_equal(f->truncated, 1);
+    assert_string_equal(f->opsets[0].domain, "d0");
+    assert_int_equal(f->opsets[0].version, 70);
+    assert_int_equal(f->n_domains, 2);
+    assert_string_equal(f->domains[0], "ai.onnx");
+    assert_string_equal(f->domains[1], "");
+    st_report_free(r);
+    reset(&m);
+
+    /* more than 64 distinct node domains: listed up to the cap */
+    model_head(&m);
+    for (int i = 0; i < 70; i++) {
+        char d[16];
+        snprintf(d, sizeof(d), "x%d", i);
+        node_with_domain(&g, d);
+    }
+    sub(&m, 7, &g);
+    r = run(&m, "m.onnx");
+    assert_int_equal(r->onnx->n_domains, 64);
+    assert_int_equal(r->onnx->truncated, 1);
+    st_report_free(r);
+    reset(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +910,10 @@ int main(void)
         cmocka_unit_test(test_read_failures), cmocka_unit_test(test_packed_dims),
         cmocka_unit_test(test_domains),       cmocka_unit_test(test_locations),
         cmocka_unit_test(test_sniff),         cmocka_unit_test(test_wrong_wire_types),
+        cmocka_unit_test(test_external_unchecked), cmocka_unit_test(test_external_remote),
+        cmocka_unit_test(test_external_folder), cmocka_unit_test(test_external_limit),
+        cmocka_unit_test(test_policy_domains), cmocka_unit_test(test_epcontext),
+        cmocka_unit_test(test_facts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,7 +90,7 @@ static int copy_list(st_strlist *dst, const st_strlist *src)
     X(pk_allow)                                                                                    \
     X(pk_deny)                                                                                     \
     X(tpl_allow)                                                                                   \
-    X(keras_allow)                                                                                 \
+    X(onnx_domains)                                                                                \
     X(meta_keys)                                                                                   \
     X(meta_values)                                                                                 \
     X(ov_globs)                                                                                    \

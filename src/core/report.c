@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../formats/onnx/onnx_facts.h"
 #include "escape.h"
 
 st_report *st_report_new(const st_ctx *ctx, const char *display_name)
@@ -151,7 +152,7 @@ void st_report_free(st_report *r)
     for (size_t i = 0; i < r->n_findings; i++)
         free((char *)r->findings[i].message);
     free(r->findings);
-    free(r->keras_layers);
+    st_onnx_facts_free(r->onnx);
     free(r->path);
     free(r->repository);
     free(r);

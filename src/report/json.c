@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/escape.h"
+#include "../formats/onnx/onnx_facts.h"
 #include "doc.h"
 
 #define ST_JSON_SCHEMA_VERSION 1
@@ -155,28 +157,47 @@ static int add_gguf(cJSON *o, const st_report *r)
     return 0;
 }
 
-/* Keras configurations (keras/keras.c): a "keras" object with the layer classes. */
-static int add_keras(cJSON *o, const st_report *r)
+/* ONNX models: an "onnx" object with ir_version, opsets, operator domains and external files
+ * (docs/report-json.md, formats/onnx.md). */
+static int add_onnx(cJSON *o, const st_report *r)
 {
-    if (r->keras_layers == NULL && r->keras_version[0] == '\0')
+    const struct st_onnx_facts *f = r->onnx;
+    if (f == NULL)
         return 0;
-    cJSON *k = cJSON_AddObjectToObject(o, "keras");
-    cJSON *a = k ? cJSON_AddArrayToObject(k, "layer_classes") : NULL;
-    if (a == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+    cJSON *x = cJSON_AddObjectToObject(o, "onnx");
+    cJSON *ops = x ? cJSON_AddObjectToObject(x, "opsets") : NULL;
+    cJSON *doms = x ? cJSON_AddArrayToObject(x, "domains") : NULL;
+    cJSON *files = x ? cJSON_AddArrayToObject(x, "external_files") : NULL;
+    if (files == NULL || ops == NULL || doms == NULL || /* GCOVR_EXCL_BR_LINE: allocation */
+        (f->has_ir_version ? add_u64(x, "ir_version", f->ir_version)
+                           : !cJSON_AddNullToObject(x, "ir_version")))
         return -1; /* GCOVR_EXCL_LINE: allocation failure */
-    for (const char *p = r->keras_layers; p != NULL && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        char one[256];
-        snprintf(one, sizeof(one), "%.*s", (int)(l < 255 ? l : 255), p);
-        cJSON *s = cJSON_CreateString(one);
-        if (s == NULL || !cJSON_AddItemToArray(a, s)) /* GCOVR_EXCL_BR_LINE: allocation */
-            return -1;                                 /* GCOVR_EXCL_LINE: allocation failure */
-        p += l + (nl != NULL);
+    for (size_t i = 0; i < f->n_opsets; i++) {
+        char *k = st_escape_dup(f->opsets[i].domain);
+        int bad = k == NULL || add_u64(ops, k, f->opsets[i].version); /* GCOVR_EXCL_BR_LINE */
+        free(k);
+        if (bad)       /* GCOVR_EXCL_BR_LINE: allocation failure */
+            return -1; /* GCOVR_EXCL_LINE: allocation failure */
     }
-    if (!cJSON_AddBoolToObject(k, "layer_classes_truncated", r->keras_layers_truncated) ||
-        (r->keras_version[0] ? !st_json_text(k, "keras_version", r->keras_version)
-                             : !cJSON_AddNullToObject(k, "keras_version")))
+    for (size_t i = 0; i < f->n_domains; i++) {
+        char *e = st_escape_dup(f->domains[i]);
+        cJSON *s = e ? cJSON_CreateString(e) : NULL; /* GCOVR_EXCL_BR_LINE: allocation */
+        free(e);
+        if (s == NULL || !cJSON_AddItemToArray(doms, s)) /* GCOVR_EXCL_BR_LINE: allocation */
+            return -1;                                    /* GCOVR_EXCL_LINE: allocation */
+    }
+    for (size_t i = 0; i < f->n_files; i++) {
+        cJSON *e = cJSON_CreateObject();
+        /* GCOVR_EXCL_BR_START: allocation failure */
+        if (e == NULL || !cJSON_AddItemToArray(files, e) ||
+            !st_json_text(e, "path", f->files[i].path) ||
+            add_u64(e, "tensors", f->files[i].tensors) || add_u64(e, "bytes", f->files[i].bytes) ||
+            !cJSON_AddBoolToObject(e, "ep_context", f->files[i].ep_context))
+            return -1; /* GCOVR_EXCL_LINE: allocation failure */
+        /* GCOVR_EXCL_BR_STOP */
+    }
+    if (!cJSON_AddBoolToObject(x, "truncated", f->truncated) || /* GCOVR_EXCL_BR_LINE */
+        !cJSON_AddBoolToObject(x, "external_files_checked", f->files_checked))
         return -1; /* GCOVR_EXCL_LINE: allocation failure */
     return 0;
 }
@@ -273,7 +294,7 @@ static cJSON *file_json(const st_report *r)
           !st_json_text(o, "verdict", st_verdict_name(st_report_verdict(r))) ||
           (r->err == ST_OK ? !cJSON_AddNullToObject(o, "error")
                            : !st_json_text(o, "error", st_error_name(r->err))) ||
-          add_sizes(o, r) || add_fetch(o, r) || add_keras(o, r) ||
+          add_sizes(o, r) || add_fetch(o, r) || add_onnx(o, r) ||
           (r->sha256[0] ? !st_json_text(o, "sha256", r->sha256)
                         : !cJSON_AddNullToObject(o, "sha256")) ||
           !cJSON_AddBoolToObject(o, "findings_truncated", r->truncated) ||

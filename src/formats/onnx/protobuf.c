@@ -9,6 +9,9 @@
 
 #include <string.h>
 
+/* bytes read after a jump of more than a window (protobuf.h ST_PB_WINDOW otherwise) */
+#define ST_PB_JUMP_WINDOW 256
+
 size_t st_pb_varint(const unsigned char *p, size_t n, uint64_t *out)
 {
     uint64_t v = 0;
@@ -40,7 +43,11 @@ static st_pb_status window(st_pb_cursor *c, uint64_t off, size_t *avail)
 {
     if (off < c->win_off || off >= c->win_off + c->win_len || c->win_off + c->win_len - off < 10) {
         uint64_t left = c->src->size - off;
-        size_t n = left < ST_PB_WINDOW ? (size_t)left : ST_PB_WINDOW;
+        /* After a jump over a skipped field (tensor raw_data) the next tensor's metadata is
+         * small: a short read, so that the bytes of the next raw_data are mostly not read. */
+        size_t max = off > c->win_off + c->win_len + ST_PB_WINDOW ? ST_PB_JUMP_WINDOW
+                                                                   : ST_PB_WINDOW;
+        size_t n = left < max ? (size_t)left : max;
         if (st_src_read(c->src, off, c->win, n) != ST_OK)
             return ST_PB_IO;
         c->win_off = off;
@@ -54,6 +61,22 @@ static st_pb_status window(st_pb_cursor *c, uint64_t off, size_t *avail)
 
 static st_pb_status read_varint(st_pb_cursor *c, uint64_t *out)
 {
+    /* fast path: one- and two-byte varints (tags, most lengths) already in the window and
+     * inside the current message */
+    uint64_t rel = c->pos - c->win_off;
+    if (c->pos >= c->win_off && rel + 2 <= c->win_len && c->end - c->pos >= 2) {
+        const unsigned char *p = c->win + rel;
+        if (p[0] < 0x80) {
+            *out = p[0];
+            c->pos += 1;
+            return ST_PB_FIELD;
+        }
+        if (p[1] < 0x80) {
+            *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+            c->pos += 2;
+            return ST_PB_FIELD;
+        }
+    }
     size_t avail = 0;
     st_pb_status s = window(c, c->pos, &avail);
     if (s != ST_PB_FIELD)
@@ -77,6 +100,17 @@ static st_pb_status skip(st_pb_cursor *c, uint64_t n)
     return ST_PB_FIELD;
 }
 
+/* Copies [off, off+n) from the window when it holds them (most strings and fixed values of a
+ * metadata-dense model: one read per window, not one per field), else reads the source. */
+static st_error copy_out(st_pb_cursor *c, uint64_t off, unsigned char *buf, size_t n)
+{
+    if (off >= c->win_off && off - c->win_off <= c->win_len && n <= c->win_len - (off - c->win_off)) {
+        memcpy(buf, c->win + (off - c->win_off), n);
+        return ST_OK;
+    }
+    return st_src_read(c->src, off, buf, n);
+}
+
 static st_pb_status read_fixed(st_pb_cursor *c, unsigned n, uint64_t *out)
 {
     uint64_t start = c->pos;
@@ -84,9 +118,9 @@ static st_pb_status read_fixed(st_pb_cursor *c, unsigned n, uint64_t *out)
     if (s != ST_PB_FIELD)
         return s;
     unsigned char b[8];
-    /* GCOVR_EXCL_START: the window read just before covers these bytes; a failure here means
-     * the file changed while read */
-    if (st_src_read(c->src, start, b, n) != ST_OK)
+    /* GCOVR_EXCL_START: the bytes lie within the message, which lies within the source; a
+     * failure here means the file changed while read */
+    if (copy_out(c, start, b, n) != ST_OK)
         return ST_PB_IO;
     /* GCOVR_EXCL_STOP */
     uint64_t v = 0;
@@ -158,7 +192,7 @@ st_pb_status st_pb_bytes(st_pb_cursor *c, const st_pb_field *f, unsigned char *b
     size_t n = f->len < size ? (size_t)f->len : size;
     if (n > ST_PB_WINDOW) /* GCOVR_EXCL_BR_LINE: callers' buffers are at most a window */
         n = ST_PB_WINDOW; /* GCOVR_EXCL_LINE: as above */
-    if (n > 0 && st_src_read(c->src, f->off, buf, n) != ST_OK)
+    if (n > 0 && copy_out(c, f->off, buf, n) != ST_OK)
         return ST_PB_IO;
     return ST_PB_FIELD;
 }
