@@ -176,6 +176,8 @@ def main():
     check((code, got) == (1, ["ST672"]) and not os.path.exists(out),
           f"convert tar-views-outside.pt: {code} {got}")
 
+    sharded(gen, expected)
+
     # compare: checkpoints of both layouts, then a one-byte change
     code, verdict, got, _ = run_json("compare", os.path.join(gen, "legacy.pt"),
                                      os.path.join(gen, "zip.pt"))
@@ -309,6 +311,54 @@ def main():
     check(code == 0 and b"converted:" in out, "text output names the output")
     print("convert_test:", "FAILED" if failures else "ok", len(failures))
     sys.exit(1 if failures else 0)
+
+
+def sharded(gen, expected):
+    """A sharded checkpoint (gen_checkpoints.shard_files): one safetensors file per shard and
+    model.safetensors.index.json as transformers writes it; compared as sets."""
+    src = os.path.join(gen, "shards", "pytorch_model.bin.index.json")
+    out = os.path.join(OUT, "sharded")
+    os.makedirs(out)
+    code, verdict, got, _ = run_json("convert", src, out)
+    check((code, got) == (0, ["ST674", "ST674"]), f"convert a sharded set: {code} {got}")
+    names = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    check(sorted(os.listdir(out)) == names + ["model.safetensors.index.json"],
+          f"sharded output files: {sorted(os.listdir(out))}")
+    if code != 0:
+        return
+    weight_map, total = {}, 0
+    for i, name in enumerate(names):
+        shard = os.path.join(gen, "shards", "pytorch_model-%05d-of-00002.bin" % (i + 1))
+        verify_against_torch(shard, os.path.join(out, name), expected["zip.pt"])
+        _, _, tensors = read_safetensors(os.path.join(out, name))
+        weight_map.update({k: name for k in tensors})
+        total += sum(len(t[2]) for t in tensors.values())
+    want = json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2,
+                      sort_keys=True) + "\n"
+    with open(os.path.join(out, "model.safetensors.index.json")) as fh:
+        got_index = fh.read()
+    check(got_index == want, "the index is json.dumps(indent=2, sort_keys=True) of the set")
+    index = os.path.join(out, "model.safetensors.index.json")
+    for a, b in ((src, index), (os.path.join(gen, "zip.pt"), index), (src, os.path.join(gen, "zip.pt"))):
+        code, verdict, got, _ = run_json("compare", a, b)
+        check((code, got) == (0, []), f"compare {a} {b}: {code} {got}")
+    # one byte of the second shard changed: found by name across the set
+    flipped = os.path.join(OUT, "sharded-flipped")
+    shutil.copytree(out, flipped)
+    with open(os.path.join(flipped, names[1]), "r+b") as fh:
+        fh.seek(-2, 2)
+        last = fh.read(1)
+        fh.seek(-2, 2)
+        fh.write(bytes([last[0] ^ 1]))
+    code, verdict, got, _ = run_json("compare", index, os.path.join(flipped, "model.safetensors.index.json"))
+    check((code, got) == (1, ["ST678"]), f"compare a changed set: {code} {got}")
+    # a set whose second shard holds an int: refused, and no file of the set is left
+    empty = os.path.join(OUT, "sharded-refused")
+    os.makedirs(empty)
+    code, verdict, got, _ = run_json("convert", os.path.join(gen, "shards-bad", "refused.index.json"),
+                                     os.path.join(empty, "model.safetensors.index.json"))
+    check((code, got) == (1, ["ST670"]) and os.listdir(empty) == [],
+          f"convert a set with a refused shard: {code} {got} {os.listdir(empty)}")
 
 
 def write_variant(data, path):

@@ -484,12 +484,81 @@ def tar_files(out):
         "tensor-count": {"tensors": dump(2) + rec(100, 1000)},
         "tensor-0d": {"tensors": dump(1) + rec(100, 1000, ndim=0, dims=(), off=3)},
         "main-list": {"main": p2(b"]" + bu("100") + b"Qa")},
+        "main-garbage": {"main": b"\xff\xfe not a pickle"},
+        "views-offset": {"storages": dump(1) + dump((1000, "cpu", fs)) + four +
+                         dump([(1, 1000, 5, 0)])},
+        # a memo index 5 in the tensor record, or in the storage record: with the walker's
+        # memo limit lowered, that record's walk fails (test_convert)
+        "memo-storage": {"storages": dump(1) + p2(b"(M\xe8\x03" + bu("cpu") +
+                                                  b"ctorch\nFloatStorage\nq\x05t") + four +
+                         dump([])},
+        "plain-main": {"main": p2(b"}" + bu("a") + bu("100") + b"Qs"),
+                       "tensors": dump(1) + p2(b"(KdM\xe8\x03ctorch\nFloatTensor\nq\x05t")[:-1] +
+                       b"." + struct.pack("<iIqqq", 1, 0, 4, 1, 0)},
     }
     for name, parts in cases.items():
         d = dict(good, **parts)
         with open(os.path.join(out, "tar-" + name + ".pt"), "wb") as f:
             f.write(tar_bytes([("sys_info", dump({"little_endian": True})), ("pickle", d["main"]),
                                ("storages", d["storages"]), ("tensors", d["tensors"])]))
+    with open(os.path.join(out, "tar-nomember.pt"), "wb") as f:
+        f.write(tar_bytes([("pickle", good["main"]), ("storages", good["storages"])]))
+
+
+def index_json(path, weight_map, total=0, extra=None):
+    doc = {"metadata": {"total_size": total}, "weight_map": weight_map}
+    doc.update(extra or {})
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2)
+
+
+def shard_files(out):
+    """Sharded checkpoints (pytorch_model.bin.index.json): shards/ holds state_dict() split in
+    two zip shards (names before "c" in the first: "base" and its aliases together), so its
+    union equals zip.pt; shards-bad/ holds indexes convert or compare must refuse."""
+    sd = state_dict()
+    d = os.path.join(out, "shards")
+    os.makedirs(d, exist_ok=True)
+    files = {"pytorch_model-00001-of-00002.bin": {k: v for k, v in sd.items() if k < "c"},
+             "pytorch_model-00002-of-00002.bin": {k: v for k, v in sd.items() if k >= "c"}}
+    wm = {}
+    for name, part in files.items():
+        torch.save(part, os.path.join(d, name))
+        wm.update({k: name for k in part})
+    total = sum(len(tensor_bytes(v)) for v in sd.values())
+    index_json(os.path.join(d, "pytorch_model.bin.index.json"), wm, total)
+    b = os.path.join(out, "shards-bad")
+    os.makedirs(b, exist_ok=True)
+    # names of 2-, 3- and 4-byte UTF-8, a quote and a backslash: escaped as json.dumps does
+    odd = "é€😀\"\\"
+    torch.save({"a": torch.ones(2), "b": torch.zeros(3), odd: torch.ones(1)},
+               os.path.join(b, "one.bin"))
+    torch.save({"c": torch.ones(2), "step": 3}, os.path.join(b, "z-int.bin"))
+    with open(os.path.join(b, "evil.bin"), "wb") as f:
+        f.write(b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00trueq\x00\x85R.")
+    with open(os.path.join(b, "plain.pkl"), "wb") as f:
+        pickle.dump({"a": 1}, f, protocol=2)
+    open(os.path.join(b, "empty.bin"), "wb").close()
+    ok = {"a": "one.bin", "b": "one.bin", odd: "one.bin"}
+    cases = {"meta": (ok, {"metadata": {"total_size": 20, "x": [1, {"y": [2]}], "z": None}}),
+             "missing": (dict(ok, c="absent.bin"), None),
+             "extra": (dict(ok, c="one.bin"), None),
+             "fewer": ({"a": "one.bin"}, None),
+             "empty": ({}, None),
+             "evil": (dict(ok, x="evil.bin"), None),
+             "pickle": (dict(ok, x="plain.pkl"), None),
+             "emptyshard": (dict(ok, x="empty.bin"), None),
+             "longname": (dict(ok, x="n" * 4300), None),
+             "refused": (dict(ok, c="z-int.bin", step="z-int.bin"), None)}
+    for name, (wmap, extra) in cases.items():
+        index_json(os.path.join(b, name + ".index.json"), wmap, 20, extra)
+    raw = {"badjson": '{"weight_map": {"a": "one.bin"', "notobj": "[]",
+           "wmnotobj": '{"weight_map": []}', "wmval": '{"weight_map": {"a": 1}}',
+           "metacut": '{"metadata": {"a": [1, 2', "metaval": '{"metadata": 1, "weight_map": {}}',
+           "wmcut": '{"weight_map": {"a": "one.bin", 1'}
+    for name, text in raw.items():
+        with open(os.path.join(b, name + ".index.json"), "w") as f:
+            f.write(text)
 
 
 def unit_files(out):
@@ -512,6 +581,7 @@ def unit_files(out):
     plan_files(out)
     npz_files(out)
     tar_files(out)
+    shard_files(out)
 
 
 def main():

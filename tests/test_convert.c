@@ -10,9 +10,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "convert/convert.h"
 #include "core/report.h"
@@ -658,6 +661,11 @@ static void test_plan_files(void **state)
         {"tar-tensor-count.pt", "pytorch-tar", ST_OK, 1, "ST672"},
         {"tar-tensor-0d.pt", "pytorch-tar", ST_OK, 0, NULL},
         {"tar-main-list.pt", "pytorch-tar", ST_OK, 1, "ST670"},
+        {"tar-main-garbage.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-views-offset.pt", "pytorch-tar", ST_OK, 1, "ST672"},
+        {"tar-plain-main.pt", "pytorch-tar", ST_OK, 0, NULL},
+        {"tar-memo-storage.pt", "pytorch-tar", ST_OK, 0, NULL},
+        {"tar-nomember.pt", "pytorch-tar", ST_E_UNSUPPORTED, 0, NULL},
         {"zip.pt", "pytorch-tar", ST_E_UNSUPPORTED, 0, NULL},
     };
     st_ctx *ctx = st_ctx_new();
@@ -687,6 +695,32 @@ static void test_plan_files(void **state)
         st_cv_plan_free(&p);
         st_report_free(r);
         free(b);
+    }
+    /* tar: limits of the walker framing each record, of the storages, of the object pickle */
+    static const struct {
+        st_limit lim;
+        uint64_t value;
+        const char *file;
+    } tl[] = {{ST_LIMIT_PICKLE_MEMO, 3, "tar-memo-storage.pt"},
+              {ST_LIMIT_PICKLE_MEMO, 3, "tar-plain-main.pt"},
+              {ST_LIMIT_PICKLE_STORAGES, 1, "tar.pt"},
+              {ST_LIMIT_MEMBER_BYTES, 8, "tar-ok.pt"}};
+    for (size_t i = 0; i < sizeof(tl) / sizeof(tl[0]); i++) {
+        st_ctx *lc = st_ctx_new();
+        size_t len;
+        unsigned char *b = slurp(tl[i].file, &len);
+        st_src src = {-1, b, len};
+        st_report *r = st_report_new(lc, "limit");
+        st_cv_plan p;
+        int refused;
+        st_ctx_set_limit(lc, tl[i].lim, tl[i].value);
+        st_error err = st_cv_plan_build(lc, r, &src, "limit", "pytorch-tar", 1, &p, &refused);
+        if (err != ST_E_LIMIT)
+            printf("tar limit case %zu: err %d refused %d\n", i, err, refused);
+        assert_int_equal(err, ST_E_LIMIT);
+        st_report_free(r);
+        free(b);
+        st_ctx_free(lc);
     }
     /* a limit while reading the state dict is an error, not a refusal */
     st_ctx_set_limit(ctx, ST_LIMIT_PICKLE_STORAGES, 1);
@@ -867,6 +901,181 @@ static void test_convert_buffer(void **state)
     st_ctx_free(ctx);
 }
 
+/* ---- sharded checkpoints ------------------------------------------------------------------ */
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.' || strncmp(e->d_name, ".stcheck", 8) == 0;
+    closedir(d);
+    return n;
+}
+
+static void empty_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    char path[4200];
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+}
+
+static void fixture_path(const char *name, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s", getenv("ST_CONVERT_DIR"), name);
+}
+
+static void test_shards(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    char tmpl[] = "/tmp/stcheck-convert-XXXXXX", in[4200], out[4300];
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    /* a good set into a folder, then into an index name of its own; compare both ways */
+    fixture_path("shards/pytorch_model.bin.index.json", in, sizeof(in));
+    st_report *r = st_convert_path(ctx, in, dir);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
+    assert_int_equal(count_files(dir), 3);
+    st_report_free(r);
+    snprintf(out, sizeof(out), "%s/model.safetensors.index.json", dir);
+    r = st_compare_paths(ctx, in, out);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
+    assert_int_equal(r->n_findings, 0);
+    st_report_free(r);
+    char zip[4200];
+    fixture_path("zip.pt", zip, sizeof(zip));
+    r = st_compare_paths(ctx, zip, out); /* a single file against a set */
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
+    st_report_free(r);
+    snprintf(out, sizeof(out), "%s/model-00001-of-00002.safetensors", dir);
+    r = st_compare_paths(ctx, in, out); /* one shard against the set: the other's are missing */
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_FAIL);
+    assert_string_equal(r->findings[0].id, "ST675");
+    st_report_free(r);
+    snprintf(out, sizeof(out), "%s/named.index.json", dir);
+    r = st_convert_path(ctx, in, out);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
+    assert_int_equal(count_files(dir), 4);
+    st_report_free(r);
+    empty_dir(dir);
+    /* an output that is neither a folder nor an .index.json name */
+    snprintf(out, sizeof(out), "%s/x.safetensors", dir);
+    r = st_convert_path(ctx, in, out);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+    assert_string_equal(r->findings[r->n_findings - 1].id, "ST673");
+    st_report_free(r);
+    snprintf(out, sizeof(out), "%s/%0300d.index.json", dir, 0);
+    /* a name too long for the index: its rename fails after the shards', which are undone */
+    r = st_convert_path(ctx, in, out);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+    assert_string_equal(r->findings[r->n_findings - 1].id, "ST673");
+    assert_int_equal(count_files(dir), 0);
+    st_report_free(r);
+    snprintf(out, sizeof(out), "%s/absent/x.index.json", dir);
+    r = st_convert_path(ctx, in, out);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+    st_report_free(r);
+    /* sets convert refuses after the index check passed: no file is left */
+    static const struct {
+        const char *index, *id;
+        st_verdict v;
+    } bad[] = {
+        {"shards-bad/extra.index.json", "ST670", ST_VERDICT_FAIL},
+        {"shards-bad/fewer.index.json", "ST670", ST_VERDICT_FAIL},
+        {"shards-bad/refused.index.json", "ST670", ST_VERDICT_FAIL},
+        {"shards-bad/evil.index.json", "ST618", ST_VERDICT_FAIL},
+        {"shards-bad/missing.index.json", "ST612", ST_VERDICT_FAIL},
+        {"shards-bad/meta.index.json", NULL, ST_VERDICT_PASS},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fixture_path(bad[i].index, in, sizeof(in));
+        r = st_convert_path(ctx, in, dir);
+        int ok =
+            st_report_verdict(r) == bad[i].v &&
+            (bad[i].id == NULL ? 1
+                               : r->n_findings > 0 && strcmp(r->findings[0].id, bad[i].id) == 0);
+        if (!ok)
+            printf("%s: %s %s\n", bad[i].index, st_verdict_name(st_report_verdict(r)),
+                   r->n_findings ? r->findings[0].id : "-");
+        assert_true(ok);
+        assert_int_equal(count_files(dir), bad[i].id == NULL ? 2 : 0);
+        st_report_free(r);
+        empty_dir(dir);
+    }
+    /* the set reader alone, past the index check: indexes it would refuse */
+    static const struct {
+        const char *index;
+        int plan_rc; /* st_cv_index_plan */
+    } unreadable[] = {
+        {"shards-bad/badjson.index.json", -1},    {"shards-bad/empty.index.json", 0},
+        {"shards-bad/missing.index.json", -1},    {"shards-bad/evil.index.json", -1},
+        {"shards-bad/absent.index.json", -1},     {"shards-bad/notobj.index.json", -1},
+        {"shards-bad/wmnotobj.index.json", -1},   {"shards-bad/wmval.index.json", -1},
+        {"shards-bad/metacut.index.json", -1},    {"shards-bad/metaval.index.json", 0},
+        {"shards-bad/wmcut.index.json", -1},      {"shards-bad/longname.index.json", -1},
+        {"shards-bad/emptyshard.index.json", -1}, {"shards-bad/pickle.index.json", -1},
+        {"shards-bad/refused.index.json", -1},
+    };
+    for (size_t i = 0; i < sizeof(unreadable) / sizeof(unreadable[0]); i++) {
+        fixture_path(unreadable[i].index, in, sizeof(in));
+        r = st_report_new(ctx, "set");
+        st_cv_convert_index(ctx, r, in, dir);
+        assert_int_equal(r->n_findings > 0, 1);
+        assert_int_equal(count_files(dir), 0);
+        st_cv_set set;
+        int rc = st_cv_index_plan(ctx, r, in, &set);
+        if (rc != unreadable[i].plan_rc)
+            printf("%s: %d\n", unreadable[i].index, rc);
+        assert_int_equal(rc, unreadable[i].plan_rc);
+        st_cv_set_free(&set);
+        st_report_free(r);
+    }
+    /* an index too large to be one (sparse), output names too short or too long */
+    snprintf(out, sizeof(out), "%s/huge.index.json", dir);
+    int hfd = open(out, O_WRONLY | O_CREAT, 0644);
+    assert_int_equal(ftruncate(hfd, 65 << 20), 0);
+    close(hfd);
+    r = st_report_new(ctx, "huge");
+    st_cv_set set;
+    assert_int_equal(st_cv_index_plan(ctx, r, out, &set), -1);
+    st_cv_set_free(&set);
+    st_report_free(r);
+    unlink(out);
+    fixture_path("shards/pytorch_model.bin.index.json", in, sizeof(in));
+    char *longname = malloc(5001);
+    memset(longname, 'x', 5000);
+    longname[5000] = '\0';
+    const char *names[] = {"x", longname};
+    for (int i = 0; i < 2; i++) {
+        r = st_convert_path(ctx, in, names[i]);
+        assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+        assert_string_equal(r->findings[r->n_findings - 1].id, "ST673");
+        st_report_free(r);
+    }
+    free(longname);
+    /* relative names: the shards beside a bare index name, the output in the current folder */
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    fixture_path("shards", in, sizeof(in));
+    assert_int_equal(chdir(in), 0);
+    r = st_convert_path(ctx, "pytorch_model.bin.index.json", "rel.index.json");
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_PASS);
+    st_report_free(r);
+    assert_int_equal(unlink("rel.index.json"), 0);
+    assert_int_equal(unlink("model-00001-of-00002.safetensors"), 0);
+    assert_int_equal(unlink("model-00002-of-00002.safetensors"), 0);
+    assert_int_equal(chdir(cwd), 0);
+    rmdir(dir);
+    st_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -879,6 +1088,7 @@ int main(void)
         cmocka_unit_test(test_convert_buffer),
         cmocka_unit_test(test_plan_files),
         cmocka_unit_test(test_plan_safetensors),
+        cmocka_unit_test(test_shards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

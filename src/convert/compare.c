@@ -74,9 +74,9 @@ static st_error compare_data(const st_src *sa, const st_cv_tensor *a, const st_s
     uint64_t per = ST_CV_CMP_WINDOW / es, ndiff = 0, first = 0;
     for (uint64_t at = 0; at < a->numel; at += per) {
         uint64_t n = a->numel - at < per ? a->numel - at : per;
-        st_error err = st_cv_fill(sa, a, at, n, w->wa, &w->ca);
+        st_error err = st_cv_fill(a->src ? a->src : sa, a, at, n, w->wa, &w->ca);
         if (err == ST_OK)
-            err = st_cv_fill(sb, b, at, n, w->wb, &w->cb);
+            err = st_cv_fill(b->src ? b->src : sb, b, at, n, w->wb, &w->cb);
         if (err != ST_OK)
             return err;
         if (memcmp(w->wa, w->wb, (size_t)(n * es)) == 0)

@@ -266,10 +266,10 @@ static const char *plan_format(const st_report *r)
 }
 
 /* A plan of the input open on src, or the reason there is none (findings in r). */
-static st_error input_plan(const st_ctx *ctx, st_report *r, const st_src *src, const char *name,
-                           st_cv_plan *p, int *refused)
+static st_error input_plan(const st_ctx *ctx, st_report *r, const st_report *check,
+                           const st_src *src, const char *name, st_cv_plan *p, int *refused)
 {
-    const char *fmt = plan_format(r);
+    const char *fmt = plan_format(check);
     int checkpoint = strcmp(fmt, "pytorch") == 0 || strcmp(fmt, "pytorch-legacy") == 0 ||
                      strcmp(fmt, "pytorch-tar") == 0 || strcmp(fmt, "npz") == 0;
     st_error err =
@@ -279,6 +279,19 @@ static st_error input_plan(const st_ctx *ctx, st_report *r, const st_src *src, c
                       "convert reads PyTorch zip, legacy and tar checkpoints and .npz; this is %s",
                       fmt);
     return err;
+}
+
+/* The check of the input open on fd (or, fd < 0, at path). A shard index checks its shards
+ * from its folder, which a descriptor does not give: it is checked by path (its shards are
+ * checked again, each on the descriptor it is read from, by shards.c). */
+static st_report *check_input(st_ctx *ctx, int fd, const char *path)
+{
+    st_report *r = fd >= 0 ? st_check_fd(ctx, fd, path) : st_check_path(ctx, path);
+    if (fd >= 0 && r != NULL && strcmp(st_report_format(r), "shard-index") == 0) {
+        st_report_free(r);
+        r = st_check_path(ctx, path);
+    }
+    return r;
 }
 
 /* The output on fd (or in memory) passes the validator and holds what the input holds. */
@@ -321,7 +334,7 @@ static int verify_output(const st_ctx *ctx, st_report *r, const st_src *in_src,
 
 /* ---- files ------------------------------------------------------------------------------ */
 
-static int open_input(const char *path, st_src *src)
+int st_cv_open_input(const char *path, st_src *src)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
@@ -360,7 +373,12 @@ static int temp_beside(const char *output, char *tmp, size_t size)
     return fd;
 }
 
-static void sync_dir(const char *output)
+int st_cv_temp_beside(const char *output, char *tmp)
+{
+    return temp_beside(output, tmp, 4200);
+}
+
+void st_cv_sync_dir(const char *output)
 {
     char dir[4200];
     folder_of(output, dir, sizeof(dir)); /* it fitted for the temporary file */
@@ -375,15 +393,15 @@ static void output_failed(st_report *r, const char *what, int e)
     st_report_fail(r, ST_E_IO);
 }
 
-/* Writes the plan beside output, verifies it and renames it into place. */
-static void write_file(const st_ctx *ctx, st_report *r, const st_src *src, const st_cv_plan *p,
-                       const char *output)
+/* Writes the plan to a temporary file beside output (its name in tmp, 4200 bytes), verifies
+ * and fsyncs it: 0; else -1, the temporary file removed and the reason in r. */
+int st_cv_write_temp(const st_ctx *ctx, st_report *r, const st_src *src, const st_cv_plan *p,
+                     const char *output, char *tmp)
 {
-    char tmp[4200];
-    int fd = temp_beside(output, tmp, sizeof(tmp));
+    int fd = temp_beside(output, tmp, 4200);
     if (fd < 0) {
         output_failed(r, "cannot create a temporary file beside the output", errno);
-        return;
+        return -1;
     }
     sink s = {.fd = fd};
     st_error err = write_plan(src, p, &s);
@@ -409,14 +427,32 @@ static void write_file(const st_ctx *ctx, st_report *r, const st_src *src, const
             output_failed(r, "cannot sync the output", errno); /* GCOVR_EXCL_LINE: see above */
             ok = 0;                                            /* GCOVR_EXCL_LINE: see above */
         }
-        if (ok && rename(tmp, output) != 0) {
-            output_failed(r, "cannot rename the output into place", errno);
-            ok = 0;
-        }
     }
     close(fd);
-    if (ok)
-        sync_dir(output);
+    if (!ok)
+        unlink(tmp);
+    return ok ? 0 : -1;
+}
+
+/* Renames a verified temporary file to output: 0, or -1 (the reason in r; tmp is left). */
+int st_cv_publish(st_report *r, const char *tmp, const char *output)
+{
+    if (rename(tmp, output) != 0) {
+        output_failed(r, "cannot rename the output into place", errno);
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes the plan beside output, verifies it and renames it into place. */
+static void write_file(const st_ctx *ctx, st_report *r, const st_src *src, const st_cv_plan *p,
+                       const char *output)
+{
+    char tmp[4200];
+    if (st_cv_write_temp(ctx, r, src, p, output, tmp) != 0)
+        return;
+    if (st_cv_publish(r, tmp, output) == 0)
+        st_cv_sync_dir(output);
     else
         unlink(tmp);
 }
@@ -454,24 +490,34 @@ static int amplified(const st_ctx *ctx, st_report *r, const st_cv_plan *p)
     return 0;
 }
 
+/* The plan convert writes for the input open on src, checked by r's check: 0, or -1 with the
+ * reason in r (refused, or failed with the error). */
+int st_cv_usable_plan(const st_ctx *ctx, st_report *r, const st_report *check, const st_src *src,
+                      const char *name, st_cv_plan *p)
+{
+    int refused = 0;
+    st_error err = input_plan(ctx, r, check, src, name, p, &refused);
+    if (err != ST_OK)
+        st_report_fail(r, err);
+    return err == ST_OK && !refused && !amplified(ctx, r, p) && !no_format_alias(r, p) ? 0 : -1;
+}
+
 st_report *st_convert_path(st_ctx *ctx, const char *input, const char *output)
 {
     st_src src;
     if (ctx == NULL || input == NULL || output == NULL)
         return NULL;
-    int fd = open_input(input, &src);
+    int fd = st_cv_open_input(input, &src);
     if (fd < 0)
         return st_check_path(ctx, input); /* the reason, as a check gives it */
-    st_report *r = st_check_fd(ctx, fd, input);
+    st_report *r = check_input(ctx, fd, input);
     st_cv_plan p = {0};
-    int refused = 0;
-    if (st_report_verdict(r) == ST_VERDICT_PASS) { /* NULL (out of memory): could not check */
-        st_error err = input_plan(ctx, r, &src, input, &p, &refused);
-        if (err != ST_OK)
-            st_report_fail(r, err);
-        else if (!refused && !amplified(ctx, r, &p) && !no_format_alias(r, &p))
-            write_file(ctx, r, &src, &p, output);
-    }
+    if (st_report_verdict(r) == ST_VERDICT_PASS && /* NULL (out of memory): could not check */
+        strcmp(st_report_format(r), "shard-index") == 0)
+        st_cv_convert_index(ctx, r, input, output);
+    else if (st_report_verdict(r) == ST_VERDICT_PASS &&
+             st_cv_usable_plan(ctx, r, r, &src, input, &p) == 0)
+        write_file(ctx, r, &src, &p, output);
     st_cv_plan_free(&p);
     close(fd);
     return r;
@@ -488,7 +534,7 @@ st_report *st_cv_convert_buffer(st_ctx *ctx, const void *data, size_t size, unsi
     *out = NULL;
     *out_len = 0;
     if (st_report_verdict(r) == ST_VERDICT_PASS) { /* NULL (out of memory): could not check */
-        st_error err = input_plan(ctx, r, &src, "input", &p, &refused);
+        st_error err = input_plan(ctx, r, r, &src, "input", &p, &refused);
         ok = err == ST_OK && !refused && !amplified(ctx, r, &p) && !no_format_alias(r, &p);
         if (ok)
             err = write_plan(&src, &p, &s);
@@ -512,14 +558,15 @@ typedef struct {
     int fd;
     st_src src;
     st_cv_plan plan;
+    st_cv_set set; /* a shard index: the shards' union (set.plan) */
 } side;
 
 static int load_side(st_ctx *ctx, st_report *r, const char *path, side *s)
 {
     char shown[200], ids[200];
     st_escape(path, strlen(path), shown, sizeof(shown), 150);
-    s->fd = open_input(path, &s->src);
-    st_report *cr = s->fd >= 0 ? st_check_fd(ctx, s->fd, path) : st_check_path(ctx, path);
+    s->fd = st_cv_open_input(path, &s->src);
+    st_report *cr = check_input(ctx, s->fd, path);
     if (cr == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
         return -1;  /* GCOVR_EXCL_LINE: allocation failure */
     st_verdict v = st_report_verdict(cr);
@@ -530,6 +577,14 @@ static int load_side(st_ctx *ctx, st_report *r, const char *path, side *s)
         if (v == ST_VERDICT_ERROR)
             st_report_fail(r, ST_E_UNSUPPORTED);
         st_report_free(cr);
+        return -1;
+    }
+    if (strcmp(st_report_format(cr), "shard-index") == 0) {
+        st_report_free(cr);
+        if (st_cv_index_plan(ctx, r, path, &s->set) == 0)
+            return 0;
+        st_report_add(r, ST_R_CMP_INPUT, 0, 0, "%s cannot be compared (a shard cannot be read)",
+                      shown);
         return -1;
     }
     int refused = 0;
@@ -559,12 +614,14 @@ st_report *st_compare_paths(st_ctx *ctx, const char *a, const char *b)
     ok = load_side(ctx, r, b, &sb) == 0 && ok;
     int differs = 0;
     if (ok) {
-        st_error err = st_cv_compare(&sa.src, &sa.plan, &sb.src, &sb.plan, r, &differs);
+        st_error err = st_cv_compare(&sa.src, sa.set.s ? &sa.set.plan : &sa.plan, &sb.src,
+                                     sb.set.s ? &sb.set.plan : &sb.plan, r, &differs);
         if (err != ST_OK) /* GCOVR_EXCL_BR_LINE: checked files fail reads only when they shrink */
             st_report_fail(r, err);
     }
     for (side *s = &sa; s != NULL; s = s == &sa ? &sb : NULL) {
         st_cv_plan_free(&s->plan);
+        st_cv_set_free(&s->set);
         if (s->fd >= 0)
             close(s->fd);
     }

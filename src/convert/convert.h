@@ -26,8 +26,9 @@ typedef struct {
     uint64_t first;   /* source element index of the tensor's first element */
     uint64_t span;    /* source elements from first to the last one read, plus one */
     uint64_t numel, nbytes;
-    int contiguous; /* strides are the row-major ones: one read per window */
-    int swap;       /* big-endian storage: swap each element */
+    const st_src *src; /* a shard set's tensor: its shard (else the plan's source) */
+    int contiguous;    /* strides are the row-major ones: one read per window */
+    int swap;          /* big-endian storage: swap each element */
 } st_cv_tensor;
 
 typedef struct {
@@ -72,6 +73,31 @@ st_error st_cv_plan_build(const st_ctx *ctx, st_report *r, const st_src *src, co
  * are findings in r (*refused set); errors are returned. */
 st_error st_cv_tar_sd(const st_ctx *ctx, st_report *r, st_input *in, st_sd *sd, uint64_t **base,
                       int *refused);
+
+/* convert.c, for shards.c: the plan convert writes for an input its check passed (0, or -1
+ * with the reason in r); a temporary file beside output (tmp: 4200 bytes) holding the plan,
+ * verified and fsynced (0, or -1: removed, reason in r); its rename to output; the folder's
+ * fsync. */
+int st_cv_open_input(const char *path, st_src *src);
+int st_cv_usable_plan(const st_ctx *ctx, st_report *r, const st_report *check, const st_src *src,
+                      const char *name, st_cv_plan *p);
+int st_cv_temp_beside(const char *output, char *tmp);
+int st_cv_write_temp(const st_ctx *ctx, st_report *r, const st_src *src, const st_cv_plan *p,
+                     const char *output, char *tmp);
+int st_cv_publish(st_report *r, const char *tmp, const char *output);
+void st_cv_sync_dir(const char *output);
+
+/* shards.c: converts the shard index input (its check passed: r) to a set of safetensors
+ * files and model.safetensors.index.json (docs/convert.md); and the union of an index's
+ * shards' plans for compare. */
+typedef struct {
+    void *s; /* the shards, open */
+    size_t n;
+    st_cv_plan plan;
+} st_cv_set;
+void st_cv_convert_index(st_ctx *ctx, st_report *r, const char *input, const char *output);
+int st_cv_index_plan(st_ctx *ctx, st_report *r, const char *path, st_cv_set *set);
+void st_cv_set_free(st_cv_set *set);
 
 /* Compares two plans; each difference is a finding (ST675-ST678) in r. *differs set when any. */
 st_error st_cv_compare(const st_src *sa, const st_cv_plan *a, const st_src *sb, const st_cv_plan *b,

@@ -56,7 +56,7 @@ typedef struct {
     uint64_t view_off, view_numel;
     unsigned rank;
     uint64_t *size, *stride; /* rank entries each (one allocation) */
-    char *ref; /* tar: the tensor key its persistent id names ("i<int>"); else NULL */
+    char *ref;               /* tar: the tensor key its persistent id names ("i<int>"); else NULL */
 } st_sd_tensor;
 
 /* A tar checkpoint's storage view: (target key, root key, offset, numel). Keys of tar records
@@ -82,8 +82,8 @@ typedef struct {
 } st_sd;
 
 typedef enum {
-    ST_SD_STATE_DICT, /* the object pickle: a mapping of names to tensors */
-    ST_SD_KEY_LIST,   /* a legacy checkpoint's list of storage keys */
+    ST_SD_STATE_DICT,  /* the object pickle: a mapping of names to tensors */
+    ST_SD_KEY_LIST,    /* a legacy checkpoint's list of storage keys */
     ST_SD_TAR_COUNT,   /* tar: the count of storage or tensor records (an int) */
     ST_SD_TAR_STORAGE, /* tar: (key, location, <T>Storage) */
     ST_SD_TAR_TENSOR,  /* tar: (key, storage key, <T>Tensor) */
@@ -95,8 +95,8 @@ typedef enum {
 enum { ST_SD_ZIP = 0, ST_SD_LEGACY = 1, ST_SD_TAR = 2 };
 
 /* Interprets the pickle in buf (one pickle, STOP at its end). legacy: ST_SD_ZIP, ST_SD_LEGACY
- * (persistent ids carry the sixth, view, element) or ST_SD_TAR. Refusals are ST670 findings in r (returns ST_OK with *refused = 1);
- * errors (memory, limits) are returned. */
+ * (persistent ids carry the sixth, view, element) or ST_SD_TAR. Refusals are ST670 findings in
+ * r (returns ST_OK with *refused = 1); errors (memory, limits) are returned. */
 st_error st_sd_read(const st_ctx *ctx, st_report *r, const unsigned char *buf, size_t len,
                     uint64_t base, int legacy, st_sd_what what, st_sd *out, int *refused);
 void st_sd_free(st_sd *sd);

@@ -57,6 +57,7 @@ typedef struct {
     trec *t;
     size_t n_t, cap_t;
     int refused;
+    st_error err;
 } tp;
 
 #define NONE UINT32_MAX
@@ -112,37 +113,45 @@ static int rehash(tp *p)
     return 0;
 }
 
-/* Adds an object under key (taken over). 0; -1 when refused (a key twice) or out of memory
- * (p->refused tells). */
-static int add_obj(tp *p, char *key, int kind, size_t storage, uint64_t off, uint64_t numel,
-                   uint64_t at)
+/* Adds an object under key (taken over); a key given twice is refused. */
+static void add_obj(tp *p, char *key, int kind, size_t storage, uint64_t off, uint64_t numel,
+                    uint64_t at)
 {
     if (find(p, key) >= 0) {
         unusable(p, at, "key \"", key + 1, "\" names two storages, views or tensors");
         free(key);
-        return -1;
+        return;
     }
     /* GCOVR_EXCL_BR_START: allocation failure */
     if (st_grow(&p->o, &p->cap_o, p->n_o, sizeof(obj), 16) != 0) {
-        free(key); /* GCOVR_EXCL_LINE: allocation failure */
-        return -1; /* GCOVR_EXCL_LINE: allocation failure */
+        free(key);           /* GCOVR_EXCL_LINE: allocation failure */
+        p->err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+        return;              /* GCOVR_EXCL_LINE: allocation failure */
     }
     /* GCOVR_EXCL_BR_STOP */
     p->o[p->n_o++] = (obj){key, kind, storage, off, numel};
-    if (p->n_o * 2 > p->cap_hash)
-        return rehash(p);
+    if (p->n_o * 2 > p->cap_hash) {
+        if (rehash(p) != 0)      /* GCOVR_EXCL_BR_LINE: allocation failure */
+            p->err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+        return;
+    }
     size_t i = (size_t)fnv(key) & (p->cap_hash - 1);
     while (p->hash[i] != NONE)
         i = (i + 1) & (p->cap_hash - 1);
     p->hash[i] = (uint32_t)(p->n_o - 1);
-    return 0;
 }
 
 /* ---- records ----------------------------------------------------------------------------- */
 
-/* One pickle at *pos (before end), framed by the walker the check used and interpreted as
- * what; *pos moves past it. ST_OK with p->refused set when it is not the record torch reads. */
-static st_error record(tp *p, uint64_t *pos, uint64_t end, st_sd_what what, st_sd *rec)
+/* Nothing failed or was refused yet: the reading goes on. */
+static int go(const tp *p)
+{
+    return p->err == ST_OK && !p->refused;
+}
+
+/* The bytes of one pickle at *pos (before end), framed by the walker the check used; *pos moves
+ * past it. NULL when there is none (refused) or the walk failed (p->err). */
+static unsigned char *frame(tp *p, uint64_t *pos, uint64_t end, size_t *len)
 {
     st_pk_job job = {.in = p->in,
                      .src = p->src,
@@ -152,50 +161,60 @@ static st_error record(tp *p, uint64_t *pos, uint64_t end, st_sd_what what, st_s
                      .single = 1,
                      .keyed_persid = 1};
     st_pk_result res;
-    int refused = 0;
-    memset(rec, 0, sizeof(*rec));
-    st_error err = st_pickle_walk(&job, &res);
-    int whole = err == ST_OK && !res.malformed && res.pickles == 1;
+    p->err = st_pickle_walk(&job, &res);
+    int whole = p->err == ST_OK && !res.malformed && res.pickles == 1;
     uint64_t stop = res.stop_end;
     st_pk_result_free(&res);
-    if (err != ST_OK)
-        return err;
     if (!whole) {
-        unusable(p, *pos, "no whole pickle where torch reads the next record", "", "");
-        return ST_OK;
+        if (p->err == ST_OK)
+            unusable(p, *pos, "no whole pickle where torch reads the next record", "", "");
+        return NULL;
     }
     unsigned char *buf = malloc((size_t)(stop - *pos) + 1);
-    if (buf == NULL)       /* GCOVR_EXCL_BR_LINE: allocation failure */
-        return ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
-    err = st_src_read(p->src, *pos, buf, (size_t)(stop - *pos));
-    if (err == ST_OK)
-        err = st_sd_read(p->ctx, p->r, buf, (size_t)(stop - *pos), *pos, ST_SD_TAR, what, rec,
-                         &refused);
+    if (buf == NULL) {       /* GCOVR_EXCL_BR_LINE: allocation failure */
+        p->err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+        return NULL;         /* GCOVR_EXCL_LINE: allocation failure */
+    }
+    /* the walk read these bytes: a read fails only when the file shrank under us */
+    if (st_src_read(p->src, *pos, buf, (size_t)(stop - *pos)) != ST_OK) /* GCOVR_EXCL_BR_LINE */
+        p->err = ST_E_IO;                                               /* GCOVR_EXCL_LINE */
+    *len = (size_t)(stop - *pos);
+    *pos = stop;
+    return buf;
+}
+
+/* One record at *pos, interpreted as what (statedict.c) into rec (zeroed first). */
+static void record(tp *p, uint64_t *pos, uint64_t end, st_sd_what what, st_sd *rec)
+{
+    size_t len = 0;
+    int refused = 0;
+    memset(rec, 0, sizeof(*rec));
+    unsigned char *buf = frame(p, pos, end, &len);
+    if (buf != NULL && p->err == ST_OK)
+        p->err = st_sd_read(p->ctx, p->r, buf, len, *pos - len, ST_SD_TAR, what, rec, &refused);
     free(buf);
     p->refused |= refused;
-    *pos = stop;
-    return err;
 }
 
 /* A record count, within the storages limit (each record takes bytes: the loop is bounded by
  * the member anyway). */
-static st_error count_of(tp *p, uint64_t *pos, uint64_t end, uint64_t *n)
+static uint64_t count_of(tp *p, uint64_t *pos, uint64_t end)
 {
     st_sd rec;
-    st_error err = record(p, pos, end, ST_SD_TAR_COUNT, &rec);
-    *n = rec.count;
+    record(p, pos, end, ST_SD_TAR_COUNT, &rec);
+    uint64_t n = rec.count;
     st_sd_free(&rec);
-    if (err == ST_OK && !p->refused && *n > st_ctx_get_limit(p->ctx, ST_LIMIT_PICKLE_STORAGES)) {
+    if (go(p) && n > st_ctx_get_limit(p->ctx, ST_LIMIT_PICKLE_STORAGES)) {
         st_report_add(p->r, ST_R_LIMIT, *pos, 0, "%llu records, over the storages limit",
-                      (unsigned long long)*n);
-        err = ST_E_LIMIT;
+                      (unsigned long long)n);
+        p->err = ST_E_LIMIT;
     }
-    return err;
+    return n;
 }
 
 /* ---- storages ---------------------------------------------------------------------------- */
 
-static int add_storage(tp *p, st_sd *rec, uint64_t numel, uint64_t at)
+static void add_storage(tp *p, st_sd *rec, uint64_t numel, uint64_t at)
 {
     st_sd *sd = p->sd;
     st_sd_storage *s = realloc(sd->storages, (sd->n_storages + 1) * sizeof(*s));
@@ -206,64 +225,73 @@ static int add_storage(tp *p, st_sd *rec, uint64_t numel, uint64_t at)
     if (s == NULL || shown == NULL ||
         st_grow(&p->base, &p->cap_base, sd->n_storages, sizeof(uint64_t), 16) != 0) {
         /* GCOVR_EXCL_BR_STOP */
-        free(shown); /* GCOVR_EXCL_LINE: allocation failure */
-        return -1;   /* GCOVR_EXCL_LINE: allocation failure */
+        free(shown);         /* GCOVR_EXCL_LINE: allocation failure */
+        p->err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+        return;              /* GCOVR_EXCL_LINE: allocation failure */
     }
     p->base[sd->n_storages] = at + 8;
     sd->storages[sd->n_storages++] = (st_sd_storage){shown, rec->rec_dtype, numel};
     char *key = rec->rec_key;
     rec->rec_key = NULL;
-    return add_obj(p, key, OBJ_STORAGE, sd->n_storages - 1, 0, numel, at);
+    add_obj(p, key, OBJ_STORAGE, sd->n_storages - 1, 0, numel, at);
 }
 
-/* The views: slices of a root storage or of an earlier view, under keys of their own. */
-static int add_views(tp *p, st_sd *rec, uint64_t at)
+/* The views: slices of a root storage or of an earlier view, under keys of their own (read
+ * before any tensor: a root is a storage or a view). */
+static void add_views(tp *p, st_sd *rec, uint64_t at)
 {
-    for (size_t i = 0; i < rec->n_views; i++) {
+    for (size_t i = 0; i < rec->n_views && go(p); i++) {
         st_sd_view *v = &rec->views[i];
         long root = find(p, v->root);
-        uint64_t end;
-        if (root < 0 || p->o[root].kind == OBJ_TENSOR)
-            return unusable(p, at, "a storage view's root \"", v->root + 1, "\" is no storage");
+        if (root < 0) {
+            unusable(p, at, "a storage view's root \"", v->root + 1, "\" is no storage");
+            return;
+        }
         obj o = p->o[root];
-        if (st_add_u64(v->offset, v->numel, &end) || end > o.numel)
-            return unusable(p, at, "the storage view \"", v->target + 1,
-                            "\" lies outside its root");
+        if (v->offset > o.numel || v->numel > o.numel - v->offset) {
+            unusable(p, at, "the storage view \"", v->target + 1, "\" lies outside its root");
+            return;
+        }
         char *key = v->target;
         v->target = NULL;
-        if (add_obj(p, key, OBJ_VIEW, o.storage, o.off + v->offset, v->numel, at) != 0)
-            return -1;
+        add_obj(p, key, OBJ_VIEW, o.storage, o.off + v->offset, v->numel, at);
     }
-    return 0;
 }
 
-static st_error tar_storages(tp *p, uint64_t pos, uint64_t end)
+/* After a storage record: the element count and the elements. */
+static void storage_data(tp *p, st_sd *rec, uint64_t *pos, uint64_t end)
 {
-    uint64_t n = 0;
-    st_sd rec = {0};
-    st_error err = count_of(p, &pos, end, &n);
-    for (uint64_t i = 0; err == ST_OK && !p->refused && i < n; i++) {
-        unsigned char cnt[8];
-        uint64_t numel, bytes, stop;
-        err = record(p, &pos, end, ST_SD_TAR_STORAGE, &rec);
-        if (err != ST_OK || p->refused)
-            break;
-        if (end - pos < 8 || st_src_read(p->src, pos, cnt, 8) != ST_OK ||
-            st_mul_u64(numel = st_le64(cnt), st_dtype_size(rec.rec_dtype), &bytes) ||
-            st_add_u64(pos + 8, bytes, &stop) || stop > end)
-            unusable(p, pos, "storage \"", rec.rec_key + 1, "\" runs past the end of its member");
-        else if (add_storage(p, &rec, numel, pos) != 0 && !p->refused)
-            err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
-        else
-            pos = stop;
+    unsigned char cnt[8];
+    uint64_t numel = 0, bytes, stop;
+    /* inside a member the walk found whole: a read fails only on I/O */
+    int cut = end - *pos < 8 || st_src_read(p->src, *pos, cnt, 8) != ST_OK; /* GCOVR_EXCL_BR_LINE */
+    if (!cut)
+        numel = st_le64(cnt);
+    if (cut || st_mul_u64(numel, st_dtype_size(rec->rec_dtype), &bytes) || bytes > end - *pos - 8) {
+        unusable(p, *pos, "storage \"", rec->rec_key + 1, "\" runs past the end of its member");
+        return;
+    }
+    stop = *pos + 8 + bytes;
+    add_storage(p, rec, numel, *pos);
+    *pos = stop;
+}
+
+static void tar_storages(tp *p, uint64_t pos, uint64_t end)
+{
+    st_sd rec;
+    uint64_t n = count_of(p, &pos, end);
+    for (uint64_t i = 0; i < n && go(p); i++) {
+        record(p, &pos, end, ST_SD_TAR_STORAGE, &rec);
+        if (go(p))
+            storage_data(p, &rec, &pos, end);
         st_sd_free(&rec);
     }
-    if (err == ST_OK && !p->refused)
-        err = record(p, &pos, end, ST_SD_TAR_VIEWS, &rec);
-    if (err == ST_OK && !p->refused && add_views(p, &rec, pos) != 0 && !p->refused)
-        err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+    if (!go(p))
+        return;
+    record(p, &pos, end, ST_SD_TAR_VIEWS, &rec);
+    if (go(p))
+        add_views(p, &rec, pos);
     st_sd_free(&rec);
-    return err;
 }
 
 /* ---- tensors ----------------------------------------------------------------------------- */
@@ -280,27 +308,33 @@ static int64_t le_signed(const unsigned char *b, unsigned n)
 
 /* ndim, sizes, strides, offset after a tensor record; all >= 0 (set_ refuses negative sizes
  * and strides, and Python slicing reads a negative offset from the end) */
-static int tensor_meta(tp *p, uint64_t *pos, uint64_t end, trec *t)
+static void tensor_meta(tp *p, uint64_t *pos, uint64_t end, trec *t)
 {
     unsigned char nd[8];
-    if (end - *pos < 8 || st_src_read(p->src, *pos, nd, 8) != ST_OK)
-        return unusable(p, *pos, "a tensor record is cut short", "", "");
+    /* inside a member the walk found whole: a read fails only on I/O */
+    if (end - *pos < 8 || st_src_read(p->src, *pos, nd, 8) != ST_OK) { /* GCOVR_EXCL_BR_LINE */
+        unusable(p, *pos, "a tensor record is cut short", "", "");
+        return;
+    }
     int64_t ndim = le_signed(nd, 4);
     uint64_t need = 16 * (uint64_t)(ndim < 0 ? 0 : ndim) + 8;
     if (ndim < 0 || (uint64_t)ndim > st_ctx_get_limit(p->ctx, ST_LIMIT_RANK) ||
-        need > end - *pos - 8)
-        return unusable(
-            p, *pos, "a tensor record's ndim is negative, over the rank limit or past its member",
-            "", "");
+        need > end - *pos - 8) {
+        unusable(p, *pos,
+                 "a tensor record's ndim is negative, over the rank limit or past its member", "",
+                 "");
+        return;
+    }
     unsigned char *b = malloc((size_t)need);
     t->dims = malloc((size_t)(2 * ndim + 1) * sizeof(uint64_t));
-    int rc = b == NULL || t->dims == NULL ? -2 : 0; /* GCOVR_EXCL_BR_LINE: allocation failure */
-    if (rc == 0 && st_src_read(p->src, *pos + 8, b, (size_t)need) != ST_OK)
-        rc = unusable(p, *pos, "a tensor record cannot be read", "", "");
-    for (int64_t i = 0; rc == 0 && i <= 2 * ndim; i++) {
+    if (b == NULL || t->dims == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        p->err = ST_E_NOMEM;          /* GCOVR_EXCL_LINE: allocation failure */
+    else if (st_src_read(p->src, *pos + 8, b, (size_t)need) != ST_OK) /* GCOVR_EXCL_BR_LINE */
+        p->err = ST_E_IO; /* GCOVR_EXCL_LINE: inside the member, as above */
+    for (int64_t i = 0; i <= 2 * ndim && go(p); i++) {
         int64_t v = le_signed(b + 8 * i, 8);
         if (v < 0)
-            rc = unusable(p, *pos, "a tensor record's size, stride or offset is negative", "", "");
+            unusable(p, *pos, "a tensor record's size, stride or offset is negative", "", "");
         if (i < 2 * ndim)
             t->dims[i] = (uint64_t)v;
         else
@@ -309,58 +343,56 @@ static int tensor_meta(tp *p, uint64_t *pos, uint64_t end, trec *t)
     free(b);
     t->rank = (unsigned)ndim;
     *pos += 8 + need;
-    return rc;
 }
 
-static int add_tensor(tp *p, st_sd *rec, uint64_t at, trec *t)
+static void add_tensor(tp *p, st_sd *rec, uint64_t at, trec *t)
 {
     long s = find(p, rec->rec_ref);
-    uint64_t off;
-    if (s < 0 || p->o[s].kind == OBJ_TENSOR)
-        return unusable(p, at, "a tensor's storage \"", rec->rec_ref + 1, "\" is no storage");
+    if (s < 0 || p->o[s].kind == OBJ_TENSOR) {
+        unusable(p, at, "a tensor's storage \"", rec->rec_ref + 1, "\" is no storage");
+        return;
+    }
     t->storage = p->o[s].storage;
     t->view_off = p->o[s].off;
     t->view_numel = p->o[s].numel;
-    if (st_add_u64(t->view_off, t->offset, &off))
-        return unusable(p, at, "a tensor's offset overflows", "", "");
-    t->offset = off;
+    /* offsets are < 2^63 and a view lies in a storage the file holds: no overflow */
+    t->offset += t->view_off;
     /* GCOVR_EXCL_BR_START: allocation failure */
-    if (st_grow(&p->t, &p->cap_t, p->n_t, sizeof(trec), 16) != 0)
-        return -1; /* GCOVR_EXCL_LINE: allocation failure */
+    if (st_grow(&p->t, &p->cap_t, p->n_t, sizeof(trec), 16) != 0) {
+        p->err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+        return;              /* GCOVR_EXCL_LINE: allocation failure */
+    }
     /* GCOVR_EXCL_BR_STOP */
     p->t[p->n_t++] = *t;
     t->dims = NULL;
     char *key = rec->rec_key;
     rec->rec_key = NULL;
-    return add_obj(p, key, OBJ_TENSOR, p->n_t - 1, 0, 0, at);
+    add_obj(p, key, OBJ_TENSOR, p->n_t - 1, 0, 0, at);
 }
 
-static st_error tar_tensors(tp *p, uint64_t pos, uint64_t end)
+static void tar_tensors(tp *p, uint64_t pos, uint64_t end)
 {
-    uint64_t n = 0;
-    st_error err = count_of(p, &pos, end, &n);
-    for (uint64_t i = 0; err == ST_OK && !p->refused && i < n; i++) {
+    uint64_t n = count_of(p, &pos, end);
+    for (uint64_t i = 0; i < n && go(p); i++) {
         st_sd rec;
         trec t = {0};
         uint64_t at = pos;
-        err = record(p, &pos, end, ST_SD_TAR_TENSOR, &rec);
-        int rc = err == ST_OK && !p->refused ? tensor_meta(p, &pos, end, &t) : -1;
-        if (rc == 0)
-            rc = add_tensor(p, &rec, at, &t);
-        if (rc == -2 || (rc != 0 && err == ST_OK && !p->refused))
-            err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+        record(p, &pos, end, ST_SD_TAR_TENSOR, &rec);
+        if (go(p))
+            tensor_meta(p, &pos, end, &t);
+        if (go(p))
+            add_tensor(p, &rec, at, &t);
         free(t.dims);
         st_sd_free(&rec);
     }
-    return err;
 }
 
 /* ---- the state dict ---------------------------------------------------------------------- */
 
 /* Each name's tensor: the record its persistent id names. */
-static int resolve(tp *p)
+static void resolve(tp *p)
 {
-    for (size_t i = 0; i < p->sd->n_tensors; i++) {
+    for (size_t i = 0; i < p->sd->n_tensors && go(p); i++) {
         st_sd_tensor *s = &p->sd->tensors[i];
         long k = find(p, s->ref);
         char shown[160];
@@ -370,12 +402,14 @@ static int resolve(tp *p)
                 p->r, k < 0 ? ST_R_CV_STORAGE : ST_R_CV_REFUSED, 0, 0, "\"%s\" is %s", shown,
                 k < 0 ? "named by a key no tensor record has" : "a storage, not a tensor");
             p->refused = 1;
-            return 0;
+            return;
         }
         const trec *t = &p->t[p->o[k].storage];
         uint64_t *dims = malloc((2 * (size_t)t->rank + 1) * sizeof(uint64_t));
-        if (dims == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
-            return -1;    /* GCOVR_EXCL_LINE: allocation failure */
+        if (dims == NULL) {      /* GCOVR_EXCL_BR_LINE: allocation failure */
+            p->err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+            return;              /* GCOVR_EXCL_LINE: allocation failure */
+        }
         memcpy(dims, t->dims, 2 * (size_t)t->rank * sizeof(uint64_t));
         free(s->size);
         s->size = dims;
@@ -386,36 +420,21 @@ static int resolve(tp *p)
         s->view_off = t->view_off;
         s->view_numel = t->view_numel;
     }
-    return 0;
 }
 
-static st_error tar_pickle(tp *p, uint64_t pos, uint64_t end)
+/* The object: one pickle from the member's start (torch's Unpickler.load reads no further). */
+static void tar_pickle(tp *p, uint64_t pos, uint64_t end)
 {
-    st_pk_job job = {.in = p->in,
-                     .src = p->src,
-                     .start = pos,
-                     .end = end,
-                     .profile = ST_PK_PROFILE_TORCH,
-                     .single = 1,
-                     .keyed_persid = 1};
-    st_pk_result res;
-    st_error err = st_pickle_walk(&job, &res);
-    int whole = err == ST_OK && !res.malformed && res.pickles == 1;
-    uint64_t stop = res.stop_end;
-    st_pk_result_free(&res);
-    if (err != ST_OK || !whole) /* the check passed the member: defensive */
-        return err != ST_OK ? err : ST_E_UNSUPPORTED;
-    if (stop - pos > st_ctx_get_limit(p->ctx, ST_LIMIT_MEMBER_BYTES))
-        return ST_E_LIMIT; /* the check's member limit held it: defensive */
-    unsigned char *buf = malloc((size_t)(stop - pos) + 1);
-    if (buf == NULL)       /* GCOVR_EXCL_BR_LINE: allocation failure */
-        return ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
-    err = st_src_read(p->src, pos, buf, (size_t)(stop - pos));
-    if (err == ST_OK)
-        err = st_sd_read(p->ctx, p->r, buf, (size_t)(stop - pos), pos, ST_SD_TAR, ST_SD_STATE_DICT,
-                         p->sd, &p->refused);
+    size_t len = 0;
+    unsigned char *buf = frame(p, &pos, end, &len);
+    if (buf != NULL && p->err == ST_OK && len > st_ctx_get_limit(p->ctx, ST_LIMIT_MEMBER_BYTES)) {
+        st_report_add(p->r, ST_R_LIMIT, 0, 0, "the pickle member is over the member limit");
+        p->err = ST_E_LIMIT;
+    }
+    if (buf != NULL && p->err == ST_OK)
+        p->err = st_sd_read(p->ctx, p->r, buf, len, pos - len, ST_SD_TAR, ST_SD_STATE_DICT, p->sd,
+                            &p->refused);
     free(buf);
-    return err;
 }
 
 st_error st_cv_tar_sd(const st_ctx *ctx, st_report *r, st_input *in, st_sd *sd, uint64_t **base,
@@ -423,18 +442,18 @@ st_error st_cv_tar_sd(const st_ctx *ctx, st_report *r, st_input *in, st_sd *sd, 
 {
     uint64_t off[4], size[4];
     tp p = {.ctx = ctx, .r = r, .in = in, .src = in->src, .sd = sd};
-    st_error err = st_tar_torch_parts(in, off, size);
     memset(sd, 0, sizeof(*sd));
-    if (err == ST_OK && (size[1] == UINT64_MAX || size[2] == UINT64_MAX || size[3] == UINT64_MAX))
-        err = ST_E_UNSUPPORTED; /* the check found each part a plain file: defensive */
-    if (err == ST_OK)
-        err = tar_pickle(&p, off[1], off[1] + size[1]);
-    if (err == ST_OK && !p.refused)
-        err = tar_storages(&p, off[2], off[2] + size[2]);
-    if (err == ST_OK && !p.refused)
-        err = tar_tensors(&p, off[3], off[3] + size[3]);
-    if (err == ST_OK && !p.refused && resolve(&p) != 0)
-        err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
+    p.err = st_tar_torch_parts(in, off, size);
+    if (p.err == ST_OK && (size[1] == UINT64_MAX || size[2] == UINT64_MAX || size[3] == UINT64_MAX))
+        p.err = ST_E_UNSUPPORTED; /* the check found each part a plain file: defensive */
+    if (go(&p))
+        tar_pickle(&p, off[1], off[1] + size[1]);
+    if (go(&p))
+        tar_storages(&p, off[2], off[2] + size[2]);
+    if (go(&p))
+        tar_tensors(&p, off[3], off[3] + size[3]);
+    if (go(&p))
+        resolve(&p);
     for (size_t i = 0; i < p.n_o; i++)
         free(p.o[i].key);
     for (size_t i = 0; i < p.n_t; i++)
@@ -444,5 +463,5 @@ st_error st_cv_tar_sd(const st_ctx *ctx, st_report *r, st_input *in, st_sd *sd, 
     free(p.hash);
     *refused = p.refused;
     *base = p.base;
-    return err;
+    return p.err;
 }
