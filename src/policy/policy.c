@@ -15,7 +15,6 @@
  *     "pickle": { "allow": [ "mod.name", "mod.*" ], "deny": [ ... ],
  *                 "replace_allowlist": bool, "replace_denylist": bool },
  *     "safetensors": { "require_metadata": { "format": "pt", "license": true } },
- *     "onnx": { "allow_domains": [ "com.example.ops" ] },
  *     "overrides": [ { "paths": [ "glob", ... ], "policy": { ...these keys... } } ] }
  * A policy is applied on top of what it extends. "default" is rules/default.json, compiled in
  * (so the binary needs no rules/ folder); it states exactly the built-in severities and limits
@@ -237,22 +236,29 @@ static int apply_gguf(st_ctx *c, const cJSON *obj, errbuf *e)
     return 0;
 }
 
-/* onnx.allow_domains: operator domains added to the ONNX allowlist (ST806), exact names of at
- * most 256 bytes (docs/formats/onnx.md). */
-static int apply_onnx(st_ctx *c, const cJSON *obj, errbuf *e)
+/* "keras": { "allow": [...] }: named custom objects a Keras configuration may reference
+ * (docs/policy.md). Entries name what a config names: "pkg.mod.Name", "pkg.*", "pkg>Name" or
+ * "Name"; a bare "*" would allow everything and is refused. */
+static int apply_keras(st_ctx *c, const cJSON *obj, errbuf *e)
 {
     if (!cJSON_IsObject(obj))
-        return fail(e, "onnx", "must be an object (allow_domains)");
+        return fail(e, "keras", "must be an object (allow)");
     for (const cJSON *it = obj->child; it != NULL; it = it->next) {
         char path[64];
-        snprintf(path, sizeof(path), "onnx.%.30s", it->string);
-        if (strcmp(it->string, "allow_domains") != 0)
-            return fail(e, path, "unknown key (allow_domains)");
-        if (set_list(&c->onnx_domains, it, path, e) != 0)
+        snprintf(path, sizeof(path), "keras.%.30s", it->string);
+        if (strcmp(it->string, "allow") != 0)
+            return fail(e, path, "unknown key (allow)");
+        if (set_list(&c->keras_allow, it, path, e) != 0)
             return -1;
-        for (size_t i = 0; i < c->onnx_domains.n; i++)
-            if (strlen(c->onnx_domains.v[i]) > 256)
-                return fail(e, path, "entries are domain names of at most 256 bytes");
+        for (size_t i = 0; i < c->keras_allow.n; i++) {
+            const char *v = c->keras_allow.v[i];
+            size_t n = strlen(v);
+            if (strchr(v, '*') != NULL &&
+                (n < 3 || strcmp(v + n - 2, ".*") != 0 || strchr(v, '*') != v + n - 1))
+                return fail(e, path,
+                            "entries are pkg.mod.Name, pkg.* (a module and its "
+                            "submodules), pkg>Name or Name");
+        }
     }
     return 0;
 }
@@ -411,8 +417,8 @@ static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int dept
             rc = apply_pickle(c, it, e);
         else if (strcmp(k, "gguf") == 0)
             rc = apply_gguf(c, it, e);
-        else if (strcmp(k, "onnx") == 0)
-            rc = apply_onnx(c, it, e);
+        else if (strcmp(k, "keras") == 0)
+            rc = apply_keras(c, it, e);
         else if (strcmp(k, "walk_extensions") == 0)
             rc = set_list(&c->walk_ext, it, "walk_extensions", e);
         else if (strcmp(k, "safetensors") == 0)
@@ -446,10 +452,10 @@ static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int dept
             rc = fail(e, path,
                       in_override ? "unknown key in an override (description, fail_on, severity, "
                                     "limits, formats, symlinks, git_store, pickle, gguf, "
-                                    "onnx, safetensors, walk_extensions)"
+                                    "keras, safetensors, walk_extensions)"
                                   : "unknown key (extends, description, fail_on, severity, "
                                     "limits, formats, symlinks, git_store, pickle, gguf, "
-                                    "onnx, safetensors, walk_extensions, overrides)");
+                                    "keras, safetensors, walk_extensions, overrides)");
         }
     }
     return rc;
@@ -544,8 +550,8 @@ static void add_more_json(cJSON *doc, const st_ctx *ctx)
     cJSON_AddBoolToObject(pk, "replace_denylist", ctx->pk_replace_deny);
     cJSON *gg = cJSON_AddObjectToObject(doc, "gguf");
     cJSON_AddItemToObject(gg, "template_allow", list_json(&ctx->tpl_allow));
-    cJSON *ox = cJSON_AddObjectToObject(doc, "onnx");
-    cJSON_AddItemToObject(ox, "allow_domains", list_json(&ctx->onnx_domains));
+    cJSON *ke = cJSON_AddObjectToObject(doc, "keras");
+    cJSON_AddItemToObject(ke, "allow", list_json(&ctx->keras_allow));
     cJSON *req =
         cJSON_AddObjectToObject(cJSON_AddObjectToObject(doc, "safetensors"), "require_metadata");
     for (size_t i = 0; req != NULL && i < ctx->meta_keys.n; i++) { /* GCOVR_EXCL_BR_LINE: alloc */
