@@ -25,6 +25,7 @@
 #define MAX_STACK 1024 /* the limit's hard maximum */
 #define TEXT_SHOW 60
 #define MAX_TEXT_FINDINGS 8
+#define TAINT_PASSES 16 /* first passes propagating tainted names */
 
 enum { K_END, K_NAME, K_STR, K_NUM, K_OP, K_BAD };
 
@@ -39,8 +40,8 @@ typedef struct {
 } nref;
 
 typedef struct {
-    nref *v;
-    size_t n, cap;
+    nref *v;       /* hash slots (see nl_has) */
+    size_t n, cap; /* names held; slots */
 } nlist;
 
 enum { B_IF = 1, B_FOR, B_MACRO, B_CALL, B_SET, B_GEN, B_IFELSE, B_FORELSE };
@@ -129,29 +130,55 @@ static int extra(const jj *j, const char *kind, const char *p, size_t n)
     return 0;
 }
 
+/* Names are kept in an open-addressing hash set (cap slots, a power of two, at most half
+ * full; an empty slot has p == NULL): a template of 1 MiB assigns ~50,000 names, and a list
+ * searched linearly made the check quadratic (seconds per template, and a file may hold many
+ * tokenizer.chat_template.* keys). */
+static size_t nl_hash(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211u;
+    return (size_t)h;
+}
+
 static int nl_has(const nlist *l, const char *p, size_t n)
 {
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = l->cap ? nl_hash(p, n) & (l->cap - 1) : 0; l->cap && l->v[i].p != NULL;
+         i = (i + 1) & (l->cap - 1))
         if (l->v[i].n == n && memcmp(l->v[i].p, p, n) == 0)
             return 1;
     return 0;
+}
+
+static void nl_put(nref *v, size_t cap, nref r)
+{
+    size_t i = nl_hash(r.p, r.n) & (cap - 1);
+    while (v[i].p != NULL)
+        i = (i + 1) & (cap - 1);
+    v[i] = r;
 }
 
 static void nl_add(jj *j, nlist *l, const char *p, size_t n)
 {
     if (nl_has(l, p, n))
         return;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        nref *v = realloc(l->v, cap * sizeof(*v));
+    if (2 * (l->n + 1) > l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 32;
+        nref *v = calloc(cap, sizeof(*v));
         if (v == NULL) {  /* GCOVR_EXCL_BR_LINE: malloc failure */
             j->nomem = 1; /* GCOVR_EXCL_LINE: malloc failure */
             return;       /* GCOVR_EXCL_LINE: malloc failure */
         }
+        for (size_t i = 0; i < l->cap; i++)
+            if (l->v[i].p != NULL)
+                nl_put(v, cap, l->v[i]);
+        free(l->v);
         l->v = v;
         l->cap = cap;
     }
-    l->v[l->n++] = (nref){p, n};
+    nl_put(l->v, l->cap, (nref){p, n});
+    l->n++;
 }
 
 /* ---- findings ----------------------------------------------------------------------------------
@@ -304,6 +331,11 @@ enum { BR_PAREN = 1, BR_LIST, BR_DICT, BR_SUB, BR_CALL };
 typedef struct {
     int type;
     int strings, concat, filter, tokens, tainted; /* subscripts: what the key holds */
+    /* a filter's call: its name, and the argument being read (see filter_arg) */
+    size_t fpos, flen;
+    unsigned argi, arg_tokens, val_tokens; /* positional index; tokens of the argument */
+    int kw;                                /* the argument is name=value */
+    tok first, value;                      /* its first token; a keyword argument's value */
 } bracket;
 
 typedef struct expr {
@@ -312,6 +344,7 @@ typedef struct expr {
     int want; /* 1: an operand is expected */
     tok prev;
     int after_dot, after_pipe, after_is, after_test, kw_attribute;
+    tok call_filter; /* a filter name followed by '(': the call's bracket records it */
     unsigned d;
     bracket st[MAX_STACK];
 } expr;
@@ -353,6 +386,15 @@ static int keyword(const jj *j, const tok *t)
     return IN(kw, j->s + t->pos, t->len);
 }
 
+/* The innermost subscript the current token is inside (through any other brackets), or NULL. */
+static bracket *enclosing_sub(expr *x)
+{
+    for (unsigned i = x->d; i > 0; i--)
+        if (x->st[i - 1].type == BR_SUB)
+            return &x->st[i - 1];
+    return NULL;
+}
+
 /* A bare name in operand position (called or not). */
 static void judge_name(expr *x, const tok *t, const tok *next)
 {
@@ -366,8 +408,10 @@ static void judge_name(expr *x, const tok *t, const tok *next)
              !extra(j, "global:", p, t->len))
         found(j, ST_JJ_DENIED, t->pos, t->len, "call of ", p, t->len,
               ": not an allowed global or a macro");
-    if (x->d > 0 && x->st[x->d - 1].type == BR_SUB && nl_has(&j->tainted, p, t->len))
-        x->st[x->d - 1].tainted = 1;
+    /* x[(k)] is x[k]: a tainted name taints the key through parentheses and other brackets */
+    bracket *sub = enclosing_sub(x);
+    if (sub != NULL && nl_has(&j->tainted, p, t->len))
+        sub->tainted = 1;
 }
 
 static int judge_attr(expr *x, const tok *t, const tok *next)
@@ -391,8 +435,19 @@ static int open_bracket(expr *x, int type, const tok *t)
         found(x->j, ST_JJ_LIMIT, t->pos, 0, "brackets nested deeper than ", "the limit", 9, "");
         return -1;
     }
+    /* A call inside a key returns a value of unknown type: a macro's or caller()'s output is
+     * a string, and Jinja's getitem falls back to getattr for strings (x[m()] is x.__class__
+     * when m emits "__class__"). */
+    bracket *sub = type == BR_CALL ? enclosing_sub(x) : NULL;
+    if (sub != NULL)
+        sub->concat = 1;
     memset(&x->st[x->d], 0, sizeof(x->st[0]));
     x->st[x->d].type = type;
+    if (type == BR_CALL && x->call_filter.len > 0) {
+        x->st[x->d].fpos = x->call_filter.pos;
+        x->st[x->d].flen = x->call_filter.len;
+    }
+    x->call_filter.len = 0;
     x->d++;
     x->want = 1;
     return 0;
@@ -436,13 +491,131 @@ static int is_binop(const jj *j, const tok *t)
 
 static void note_sub(expr *x, const tok *t)
 {
-    if (x->d == 0 || x->st[x->d - 1].type != BR_SUB || tok_is(x->j, t, "]"))
+    bracket *sub = enclosing_sub(x);
+    if (sub != NULL && sub != &x->st[x->d - 1]) {
+        /* inside parentheses, a list or a dict within the key: x[('_' ~ '_class__')] and
+         * x[{'k': '_x'}['k']] are computed keys, whatever the brackets hide */
+        if (t->kind == K_STR || tok_is(x->j, t, "~") || tok_is(x->j, t, "|"))
+            sub->concat = 1;
         return;
-    bracket *b = &x->st[x->d - 1];
+    }
+    if (sub == NULL || tok_is(x->j, t, "]"))
+        return;
+    bracket *b = sub;
     b->tokens++;
     b->strings += t->kind == K_STR;
     b->concat |= tok_is(x->j, t, "~") || (b->strings && tok_is(x->j, t, "+"));
     b->filter |= tok_is(x->j, t, "|");
+}
+
+/* ---- filter arguments that name an attribute, a filter or a test ---------------------------- */
+
+enum { ROLE_NONE, ROLE_ATTR, ROLE_FILTER, ROLE_TEST };
+
+/* What positional argument argi of filter f names (Jinja 3.1 filters.py): map's first is a
+ * filter (call_filter), select/reject's a test (call_test), selectattr/rejectattr's an attribute
+ * then a test, and sum, join, unique, min, max and sort take an attribute (make_attrgetter). */
+static int arg_role(const char *f, size_t n, unsigned argi)
+{
+    static const struct {
+        const char *name;
+        unsigned argi;
+        int role;
+    } roles[] = {
+        {"map", 0, ROLE_FILTER},      {"select", 0, ROLE_TEST},     {"reject", 0, ROLE_TEST},
+        {"selectattr", 0, ROLE_ATTR}, {"selectattr", 1, ROLE_TEST}, {"rejectattr", 0, ROLE_ATTR},
+        {"rejectattr", 1, ROLE_TEST}, {"sum", 0, ROLE_ATTR},        {"join", 1, ROLE_ATTR},
+        {"unique", 1, ROLE_ATTR},     {"min", 1, ROLE_ATTR},        {"max", 1, ROLE_ATTR},
+        {"sort", 2, ROLE_ATTR}};
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+        if (roles[i].argi == argi && strlen(roles[i].name) == n && memcmp(roles[i].name, f, n) == 0)
+            return roles[i].role;
+    return ROLE_NONE;
+}
+
+/* An attribute path as make_attrgetter splits it: no segment may start with '_' or be a
+ * denied attribute. */
+static int attr_path_ok(const jj *j, const char *p, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p[i] != '.')
+            continue;
+        size_t len = i - start;
+        if ((len > 0 && p[start] == '_') ||
+            (IN(denied_attrs, p + start, len) && !extra(j, "attribute:", p + start, len)))
+            return 0;
+        start = i + 1;
+    }
+    return 1;
+}
+
+/* The literal t given where filter b names an attribute, filter or test. */
+static void judge_role_literal(expr *x, const bracket *b, int role, const tok *t, int kw)
+{
+    jj *j = x->j;
+    static const char *const what[] = {"", "an attribute", "a filter", "a test"};
+    char *buf = malloc(t->len);
+    if (buf == NULL) { /* GCOVR_EXCL_BR_LINE: malloc failure */
+        j->nomem = 1;  /* GCOVR_EXCL_LINE: malloc failure */
+        return;        /* GCOVR_EXCL_LINE: malloc failure */
+    }
+    size_t n = decode(j, t, buf, t->len);
+    /* what judge_string denied already (\N{}, "__" anywhere, attribute='_x') */
+    int reported = n == (size_t)-1 || (kw && n > 0 && buf[0] == '_');
+    for (size_t i = 0; !reported && i + 1 < n; i++)
+        reported = buf[i] == '_' && buf[i + 1] == '_';
+    int ok = reported || (role == ROLE_ATTR     ? attr_path_ok(j, buf, n)
+                          : role == ROLE_FILTER ? IN(filters, buf, n) || extra(j, "filter:", buf, n)
+                                                : IN(tests, buf, n) || extra(j, "test:", buf, n));
+    if (!ok) {
+        char pre[64];
+        snprintf(pre, sizeof(pre), "%s named by filter ", what[role]);
+        found(j, ST_JJ_DENIED, t->pos, t->len, pre, j->s + b->fpos, b->flen, " is not allowed");
+    }
+    free(buf);
+}
+
+/* One argument of a filter call is complete (at ',' or ')'). An attribute, filter or test
+ * named by a computed value is an attribute walk or a denied filter under another name:
+ * map('attr', k), map(attribute=k), selectattr(k) with k = '_' ~ '_class__'. */
+static void filter_arg(expr *x, bracket *b)
+{
+    jj *j = x->j;
+    if (b->arg_tokens == 0)
+        return; /* a trailing comma, or no arguments */
+    int role = b->kw ? (tok_is(j, &b->first, "attribute") ? ROLE_ATTR : ROLE_NONE)
+                     : arg_role(j->s + b->fpos, b->flen, b->argi++);
+    const tok *v = b->kw ? &b->value : &b->first;
+    unsigned nv = b->kw ? b->val_tokens : b->arg_tokens;
+    int kw = b->kw;
+    b->arg_tokens = b->val_tokens = 0;
+    b->kw = 0;
+    if (role == ROLE_NONE)
+        return;
+    if (nv == 1 && v->kind == K_STR)
+        judge_role_literal(x, b, role, v, kw);
+    else
+        found(j, ST_JJ_DENIED, v->pos, v->len, "filter ", j->s + b->fpos, b->flen,
+              ": an attribute, filter or test name that is not a string literal");
+}
+
+/* Records the tokens of a filter call's arguments (those directly inside its brackets). */
+static void note_call(expr *x, const tok *t)
+{
+    if (x->d == 0 || x->st[x->d - 1].type != BR_CALL || x->st[x->d - 1].flen == 0)
+        return;
+    bracket *b = &x->st[x->d - 1];
+    if (tok_is(x->j, t, ",") || tok_is(x->j, t, ")")) {
+        filter_arg(x, b);
+    } else if (b->kw) {
+        if (b->val_tokens++ == 0)
+            b->value = *t;
+    } else if (b->arg_tokens == 1 && b->first.kind == K_NAME && tok_is(x->j, t, "=")) {
+        b->kw = 1; /* name=value: the value follows */
+    } else if (b->arg_tokens++ == 0) {
+        b->first = *t;
+    }
 }
 
 /* A token where an operand is expected. */
@@ -534,6 +707,8 @@ static int named(expr *x, const tok *t, const tok *next)
         x->after_pipe = 0;
         if (!IN(filters, p, t->len) && !extra(j, "filter:", p, t->len))
             found(j, ST_JJ_DENIED, t->pos, t->len, "filter ", p, t->len, " is not allowed");
+        if (tok_is(j, next, "("))
+            x->call_filter = *t; /* its arguments are judged by note_call */
         return 0;
     }
     if (tok_is(j, t, "not"))
@@ -577,6 +752,7 @@ static int parse_expr(jj *j, tok t, int emit)
             return -1;
         }
         note_sub(x, &t);
+        note_call(x, &t);
         if (x->after_dot || x->after_pipe || x->after_is)
             rc = named(x, &t, &nt);
         else if (x->want)
@@ -720,9 +896,11 @@ static void taint_pending(jj *j)
 {
     size_t save = j->i;
     int strings = 0;
+    /* a value built from a tainted name is tainted too: for k in ks, set k2 = k */
     for (tok t = tag_next(j); t.kind != K_END; t = tag_next(j))
         strings |= t.kind == K_STR || tok_is(j, &t, "~") || tok_is(j, &t, "join") ||
-                   tok_is(j, &t, "string");
+                   tok_is(j, &t, "string") ||
+                   (t.kind == K_NAME && nl_has(&j->tainted, j->s + t.pos, t.len));
     j->i = save;
     for (size_t i = 0; strings && i < j->npending; i++)
         nl_add(j, &j->tainted, j->pending[i].p, j->pending[i].n);
@@ -769,7 +947,10 @@ static void stmt_set(jj *j, const tok *kw)
     tok t = tag_next(j);
     targets(j, &t, "=");
     if (!tok_is(j, &t, "=")) {
-        push_block(j, B_SET, kw->pos); /* {% set x %}...{% endset %} */
+        /* {% set x %}...{% endset %}: x holds the block's output, a string */
+        for (size_t i = 0; !j->judge && i < j->npending; i++)
+            nl_add(j, &j->tainted, j->pending[i].p, j->pending[i].n);
+        push_block(j, B_SET, kw->pos);
         return;
     }
     if (!j->judge)
@@ -790,27 +971,41 @@ static void stmt_macro(jj *j, const tok *kw)
     if (!j->judge)
         nl_add(j, &j->macros, j->s + name.pos, name.len);
     push_block(j, B_MACRO, kw->pos);
+    size_t save = j->i;
+    tok prev = name;
+    /* the parameters (names after '(' or ','): any caller may pass a string, so x[param]
+     * is an item access by a string expression */
+    for (tok t = tag_next(j); !j->judge && t.kind != K_END; prev = t, t = tag_next(j))
+        if (t.kind == K_NAME && (tok_is(j, &prev, "(") || tok_is(j, &prev, ",")))
+            nl_add(j, &j->tainted, j->s + t.pos, t.len);
+    j->i = save;
     tok t = tag_next(j);
     if (t.kind != K_END)
         parse_expr(j, t, 0);
 }
 
-/* {% raw %}: literal text up to {% endraw %}. */
+/* {% raw %}: literal text up to {% endraw %}. Jinja's lexer ends the block at the first
+ * "{%[-+]?\s*endraw" (\s: any whitespace, newlines included): the first "endraw" in the
+ * text must be that tag's, or the block ends where this reader and Jinja disagree (a
+ * "{%\nendraw %}" let a {{ }} after it pass as literal text here and run in Jinja). */
 static void stmt_raw(jj *j, size_t tag_close)
 {
-    size_t i = tag_close;
-    while (i + 1 < j->n) {
-        if (j->s[i] == '{' && j->s[i + 1] == '%') {
-            size_t k = i + 2;
-            while (k < j->n && (j->s[k] == '-' || j->s[k] == '+' || j->s[k] == ' '))
-                k++;
-            if (starts(j, k, "endraw")) {
-                check_text(j, j->s + tag_close, i - tag_close, tag_close);
-                j->i = i; /* the endraw tag is read as a statement next */
-                return;
-            }
+    for (size_t i = tag_close; i + 6 <= j->n; i++) {
+        if (memcmp(j->s + i, "endraw", 6) != 0)
+            continue;
+        size_t k = i;
+        while (k > tag_close && strchr(" \t\n\r", j->s[k - 1]) != NULL)
+            k--;
+        if (k > tag_close && (j->s[k - 1] == '-' || j->s[k - 1] == '+'))
+            k--;
+        if (k < tag_close + 2 || j->s[k - 2] != '{' || j->s[k - 1] != '%') {
+            syntax(j, i, "\"endraw\" inside a raw block, outside an endraw tag");
+            j->i = j->n;
+            return;
         }
-        i++;
+        check_text(j, j->s + tag_close, k - 2 - tag_close, tag_close);
+        j->i = k - 2; /* the endraw tag is read as a statement next */
+        return;
     }
     syntax(j, tag_close, "raw without endraw");
     j->i = j->n;
@@ -972,8 +1167,24 @@ size_t st_jinja_check(const char *text, size_t len, const st_jj_sink *sink)
     if (j.x == NULL) { /* GCOVR_EXCL_BR_LINE: malloc failure */
         j.nomem = 1;   /* GCOVR_EXCL_LINE: malloc failure */
     }
-    for (int pass = 0; pass < 2 && !j.nomem; pass++) {
-        j.judge = pass;
+    /* The first pass runs until no name is newly tainted (a taint can flow backwards in the
+     * text: a loop that uses k before the set that taints what it iterates), at most
+     * TAINT_PASSES times: a longer chain is a limit finding, never a silent pass. */
+    size_t tainted = 0;
+    int pass = 0;
+    for (; pass < TAINT_PASSES && !j.nomem; pass++) {
+        tainted = j.tainted.n;
+        j.i = 0;
+        j.nb = 0;
+        walk(&j);
+        if (j.tainted.n == tainted)
+            break;
+    }
+    j.judge = 1;
+    if (pass == TAINT_PASSES)
+        found(&j, ST_JJ_LIMIT, 0, 0, "names assigned from each other ", "in a chain", 10,
+              " longer than the checker follows");
+    else if (!j.nomem) {
         j.i = 0;
         j.nb = 0;
         walk(&j);
