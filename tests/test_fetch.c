@@ -652,6 +652,18 @@ static void test_cache_bad_responses(void **state)
     st_report_free(r);
 }
 
+/* A size near 2^64 (Content-Range bytes 0-65535/18446744073709551614): the page arithmetic
+ * (page * 4096, the end of a run rounded up to a page) wrapped, and reading the file's last
+ * 4 KiB looped for ~2^52 steps. No file is larger than 2^63 - 1 bytes (off_t): refused. */
+static void test_cache_huge_size(void **state)
+{
+    (void)state;
+    expect_read(A_OK, UINT64_MAX - 1, UINT64_MAX - 4097, 4096, ST_E_IO, "ST641");
+    expect_read(A_OK, (uint64_t)INT64_MAX + 1, 0, 0, ST_E_IO, "ST641");
+    expect_read(A_OK, INT64_MAX, (uint64_t)INT64_MAX - 4096, 4096, ST_OK, "");
+    expect_read(A_FULL, UINT64_MAX - 1, 0, 0, ST_E_IO, "ST641");
+}
+
 static void test_fetch_retries_and_status(void **state)
 {
     (void)state;
@@ -1045,6 +1057,7 @@ int main(void)
         cmocka_unit_test(test_cache_small_and_empty),
         cmocka_unit_test(test_cache_no_range),
         cmocka_unit_test(test_cache_bad_responses),
+        cmocka_unit_test(test_cache_huge_size),
         cmocka_unit_test(test_fetch_retries_and_status),
         cmocka_unit_test(test_fetch_redirects),
         cmocka_unit_test(test_fetch_limits_and_url),

@@ -110,6 +110,16 @@ static int validate(st_remote *rm, const st_http_resp *resp, const sink *k, int 
                       resp->status);
         return -1;
     }
+    /* No file holds more than 2^63 - 1 bytes (off_t), and the page arithmetic (page * 4096,
+     * a run's end rounded up to a page) wraps near 2^64: a server announcing such a size made
+     * the read of the file's last bytes loop ~2^52 times. */
+    if (opening && total > (uint64_t)INT64_MAX) {
+        st_fetch_fail(f, ST_R_FETCH_BAD_RESPONSE,
+                      "the server gives a size of %llu bytes: above 2^63 - 1, no file is that "
+                      "large",
+                      (unsigned long long)total);
+        return -1;
+    }
     if (!opening && total != rm->size) {
         st_fetch_fail(f, ST_R_FETCH_CHANGED,
                       "the file's size changed between requests (%llu bytes, then %llu)",
