@@ -263,7 +263,7 @@ check("opaque-models", [
     ("model.onnx", ("bytes", b"\x08\x07\x12\x09test")),  # truncated: onnx.c, ST801
     ("model.tflite", ("bytes", b"\x1c\x00\x00\x00TFL3" + bytes(24))),
     ("model.h5", ("bytes", b"\x89HDF\r\n\x1a\n" + bytes(40))),
-], {"model.onnx": ["ST801"], "model.tflite": ["ST502"], "model.h5": ["ST502"]}, 2)
+], {"model.onnx": ["ST801"], "model.tflite": ["ST502"], "model.h5": ["ST870"]}, 2)
 # a policy may lower ST506 for a pattern (anchored at the walk root)
 policy = os.path.join(WORK, "lower506.json")
 with open(policy, "w") as f:

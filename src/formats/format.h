@@ -108,6 +108,9 @@ st_error st_tar_torch_parts(st_input *in, uint64_t off[4], uint64_t size[4]);
 /* onnx/onnx.c: ONNX ModelProto */
 int st_onnx_sniff(const st_input *in);
 st_error st_onnx_check(st_input *in);
+/* keras/hdf5.c: HDF5 files (Keras .h5 weights and legacy full models) */
+int st_hdf5_sniff(const st_input *in);
+st_error st_hdf5_check(st_input *in);
 int st_opaque_sniff(const st_input *in);
 st_error st_opaque_check(st_input *in);
 int st_index_sniff(const st_input *in);

@@ -23,6 +23,7 @@ static const st_format format_table[] = {
     {"tar", st_tar_sniff, st_tar_check, 0},
     {"gguf", st_gguf_sniff, st_gguf_check, 0},
     {"onnx", st_onnx_sniff, st_onnx_check, 0},
+    {"hdf5", st_hdf5_sniff, st_hdf5_check, 0},
     {"opaque", st_opaque_sniff, st_opaque_check, 0},
 };
 

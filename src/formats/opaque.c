@@ -1,8 +1,7 @@
 /*
  * opaque.c - formats stcheck recognises but cannot check yet: zstd, lz4 and 7z containers, and
  * model files whose structure is not validated: TensorFlow Lite (a flatbuffer
- * with "TFL3" at offset 4) and HDF5 (Keras .h5, whose Lambda layers hold code). ONNX is checked
- * by onnx/onnx.c.
+ * with "TFL3" at offset 4). ONNX is checked by onnx/onnx.c, HDF5 (Keras .h5) by keras/hdf5.c.
  * Their content is unknown, so the verdict is "could not check" with a finding naming the
  * format: never "unknown format", never clean, and never skipped by a folder walk.
  */
@@ -20,8 +19,6 @@ static const struct {
     {"lz4", 0, "\x04\x22\x4d\x18", 4},
     {"7z", 0, "7z\xbc\xaf\x27\x1c", 6},
     {"tflite", 4, "TFL3", 4},
-    {"hdf5", 0, "\x89HDF\r\n\x1a\n", 8},
-    {"hdf5", 512, "\x89HDF\r\n\x1a\n", 8}, /* after a user block (h5py userblock_size) */
 };
 
 static int which(const st_input *in)

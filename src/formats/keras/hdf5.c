@@ -72,6 +72,7 @@ typedef struct {
     uint64_t nelem;
     unsigned rank;
     unsigned tclass;
+    int numeric;
     uint64_t tsize;
     unsigned lclass, cdims;
     uint64_t laddr, lsize;
@@ -116,7 +117,7 @@ static const char *shown(const char *path, char *buf, size_t size)
     return st_escape(path[0] ? path : "/", strlen(path[0] ? path : "/"), buf, size, 200);
 }
 
-/* ---- bytes ---------------------------------------------------------------------------- */
+/* ---- bytes ----------------------------------------------------------------------------------- */
 
 static int get(cur *c, size_t len, uint64_t *v)
 {
@@ -155,12 +156,17 @@ static uint64_t cur_off(const cur *c)
 
 /* The absolute offset of relative address a with len bytes there inside the file, or an
  * ST871 finding. */
+static int inside(const h5 *w, uint64_t a, uint64_t len, uint64_t *abs)
+{
+    uint64_t end = 0;
+    return a != H5_UNDEF && !st_add_u64(w->base, a, abs) && !st_add_u64(*abs, len, &end) &&
+           end <= w->size;
+}
+
 static st_error locate(h5 *w, uint64_t a, uint64_t len, uint64_t at, const char *what,
                        uint64_t *abs)
 {
-    uint64_t end = 0;
-    if (a == H5_UNDEF || st_add_u64(w->base, a, abs) || st_add_u64(*abs, len, &end) ||
-        end > w->size)
+    if (!inside(w, a, len, abs))
         return note(w, ST_R_HDF5_ADDRESS, at, 0, ST_E_UNSUPPORTED,
                     "%s at address %llu (+%llu bytes) lies outside the file (%llu bytes)", what,
                     (unsigned long long)a, (unsigned long long)len, (unsigned long long)w->size);
@@ -210,8 +216,8 @@ static uint32_t lookup3(const unsigned char *k, size_t length)
         length -= 12;
         k += 12;
     }
-    if (length == 0)
-        return c;
+    if (length == 0) /* GCOVR_EXCL_BR_LINE: every checksummed block has bytes before its sum */
+        return c;    /* GCOVR_EXCL_LINE: as above */
     uint32_t v[3] = {0, 0, 0};
     for (size_t i = 0; i < length; i++)
         v[i / 4] += (uint32_t)k[i] << (8 * (i % 4));
@@ -236,7 +242,7 @@ static st_error check_sum(h5 *w, const unsigned char *p, size_t n, uint64_t off,
     return ST_OK;
 }
 
-/* ---- visited set and stack -------------------------------------------------------------- */
+/* ---- visited set and stack ------------------------------------------------------------------- */
 
 /* 1 when abs was visited before; records it otherwise (-1: out of memory). */
 static int seen(h5 *w, uint64_t abs)
@@ -331,7 +337,7 @@ static st_error push_child(h5 *w, const item *g, uint64_t a, const unsigned char
     return e;
 }
 
-/* ---- datatypes and dataspaces (sections IV.A.2.b, IV.A.2.d) ----------------------------- */
+/* ---- datatypes and dataspaces (sections IV.A.2.b, IV.A.2.d) ---------------------------------- */
 
 typedef struct {
     unsigned tclass, version;
@@ -361,11 +367,11 @@ static st_error parse_dtype(h5 *w, cur *c, dtype *t)
 
 /* Numeric element types: fixed-point, floating-point, and enumerations of fixed-point (h5py's
  * bool). The first base-type byte of an enum follows the 8-byte datatype header. */
-static int numeric(const dtype *t, const cur *c)
+static int numeric(unsigned tclass, const cur *c)
 {
-    if (t->tclass == 0 || t->tclass == 1)
-        return 1;
-    return t->tclass == 8 && c->pos < c->n && (c->p[c->pos] & 15) == 0;
+    if (tclass == 8)
+        return c->pos < c->n && (c->p[c->pos] & 15) == 0;
+    return tclass <= 1;
 }
 
 typedef struct {
@@ -415,7 +421,7 @@ static st_error parse_space(h5 *w, cur *c, dspace *s)
     return ST_OK;
 }
 
-/* ---- global heap (section III.E) -------------------------------------------------------- */
+/* ---- global heap (section III.E) ------------------------------------------------------------- */
 
 /* The object index idx of the global heap collection at relative address a, copied to a new
  * buffer *out of *len bytes (the caller frees it). */
@@ -469,7 +475,7 @@ static st_error gheap_get(h5 *w, uint64_t a, uint64_t idx, uint64_t at, unsigned
                 (unsigned long long)idx);
 }
 
-/* ---- attributes (section IV.A.2.m) ------------------------------------------------------ */
+/* ---- attributes (section IV.A.2.m) ----------------------------------------------------------- */
 
 static int is_config(const unsigned char *name, size_t len)
 {
@@ -577,7 +583,7 @@ static st_error attribute(h5 *w, const item *it, cur *c)
     return ST_OK;
 }
 
-/* ---- links (sections IV.A.2.g, IV.A.2.c) ------------------------------------------------- */
+/* ---- links (sections IV.A.2.g, IV.A.2.c) ----------------------------------------------------- */
 
 static st_error link_msg(h5 *w, const item *it, cur *c)
 {
@@ -627,7 +633,7 @@ static st_error info_msg(h5 *w, cur *c, int attrs)
     return ST_OK;
 }
 
-/* ---- datasets (sections IV.A.2.i, IV.A.2.l) --------------------------------------------- */
+/* ---- datasets (sections IV.A.2.i, IV.A.2.l) -------------------------------------------------- */
 
 static st_error layout_msg(h5 *w, obj *o, cur *c)
 {
@@ -736,7 +742,7 @@ static st_error judge_dataset(h5 *w, const obj *o, const item *it, uint64_t at)
         return note(w, ST_R_HDF5_MALFORMED, at, 0, ST_E_UNSUPPORTED,
                     "dataset %s has a layout but no %s message", shown(it->path, pb, sizeof pb),
                     o->space ? "datatype" : "dataspace");
-    if (o->tclass != 0 && o->tclass != 1 && o->tclass != 8)
+    if (!o->numeric)
         return note(w, ST_R_HDF5_DATATYPE, at, 0, ST_E_UNSUPPORTED,
                     "dataset %s has datatype class %u, not a numeric one: could not check",
                     shown(it->path, pb, sizeof pb), o->tclass);
@@ -780,7 +786,7 @@ static st_error judge_dataset(h5 *w, const obj *o, const item *it, uint64_t at)
     return push(w, c, it->path);
 }
 
-/* ---- object headers (section IV.A) ------------------------------------------------------ */
+/* ---- object headers (section IV.A) ----------------------------------------------------------- */
 
 static st_error symtab_msg(h5 *w, obj *o, cur *c)
 {
@@ -831,7 +837,8 @@ static st_error message(h5 *w, obj *o, const item *it, unsigned type, unsigned f
             return note(w, ST_R_HDF5_MALFORMED, at, 0, ST_E_UNSUPPORTED,
                         "an object header holds two datatype messages");
         e = parse_dtype(w, c, &t);
-        o->tclass = t.tclass == 8 && !numeric(&t, c) ? 6 : t.tclass;
+        o->tclass = t.tclass;
+        o->numeric = numeric(t.tclass, c);
         o->tsize = t.size;
         return e;
     case 0x06:
@@ -981,8 +988,8 @@ static st_error header_v1(h5 *w, obj *o, const item *it, conts *k, int *v2, int 
  * first chunk's size in 1-8 bytes, messages, checksum (section IV.A.1.b). */
 static st_error header_v2(h5 *w, obj *o, const item *it, conts *k, int *v2, int *corder)
 {
-    unsigned char p[24];
-    uint64_t avail = w->size - it->addr < 24 ? w->size - it->addr : 24, size = 0;
+    unsigned char p[40]; /* the longest prefix: 6 + times 16 + phase change 4 + size 8 */
+    uint64_t avail = w->size - it->addr < 40 ? w->size - it->addr : 40, size = 0;
     st_error e = rd(w, it->addr, p, (size_t)avail);
     if (e != ST_OK)
         return e;
@@ -1103,7 +1110,7 @@ static st_error walk_object(h5 *w, item *it)
     return e;
 }
 
-/* ---- version 1 B-trees and symbol table nodes (sections III.A.1, III.C) ------------------ */
+/* ---- version 1 B-trees, symbol table nodes (sections III.A.1, III.B, III.C) ------------------ */
 
 static st_error btree_node(h5 *w, item *it)
 {
@@ -1153,7 +1160,7 @@ static st_error btree_node(h5 *w, item *it)
             }
         } else {
             char pb[256];
-            if (csize == 0 || locate(w, child, csize, at, "a chunk", &cabs) != ST_OK)
+            if (csize == 0 || !inside(w, child, csize, &cabs))
                 e = note(w, ST_R_HDF5_DATA_RANGE, at, 0, ST_E_UNSUPPORTED,
                          "a chunk of dataset %s (%llu bytes at %llu) lies outside the file",
                          shown(it->path, pb, sizeof pb), (unsigned long long)csize,
@@ -1216,71 +1223,84 @@ static st_error snod(h5 *w, item *it)
     return e;
 }
 
-/* ---- superblock (section II) ------------------------------------------------------------ */
+/* ---- superblock (section II.A) --------------------------------------------------------------- */
+
+/* Sizes of offsets and lengths libhdf5 writes: 2, 4 or 8 bytes (bits 2, 4, 8 of 0x114). */
+static int size_ok(unsigned size)
+{
+    return size < 9 && ((0x114u >> size) & 1u);
+}
 
 /* Reads the superblock at absolute offset at; on success root is the root object header's
  * absolute address and eof the end-of-file address it records (relative). */
 static st_error superblock(h5 *w, uint64_t at, uint64_t *root, uint64_t *eof)
 {
-    unsigned char p[128];
+    unsigned char p[128] = {0};
     size_t n = (size_t)(w->size - at < sizeof p ? w->size - at : sizeof p);
     st_error e = rd(w, at, p, n);
     if (e != ST_OK)
         return e;
     w->base = at; /* libhdf5 moves the base address to the signature (H5F__super_read) */
     w->ck_k = H5_MAX_ABSENT_K;
-    unsigned ver = n > 8 ? p[8] : 255;
-    uint64_t oh = H5_UNDEF, e64 = H5_UNDEF, ext = H5_UNDEF, base = 0;
-    if (n < 56)
+    unsigned ver = p[8];
+    uint64_t oh = H5_UNDEF, e64 = H5_UNDEF, ext = H5_UNDEF, base = 0, fs = 0, drv = 0, name = 0;
+    if (n < 28)
         return note(w, ST_R_HDF5_SUPERBLOCK, at, n, ST_E_UNSUPPORTED,
                     "the superblock is truncated (%zu bytes)", n);
+    if (ver > 3)
+        return note(w, ST_R_HDF5_SUPERBLOCK, at, 9, ST_E_UNSUPPORTED,
+                    "superblock version %u is not one this reader handles (0-3): could not check",
+                    ver);
     if (ver <= 1) {
         w->so = p[13];
         w->sl = p[14];
-        cur c = {p, n, ver == 1 ? 28 : 24, at};
         w->leaf_k = (unsigned)(p[16] | p[17] << 8);
         w->node_k = (unsigned)(p[18] | p[19] << 8);
         if (ver == 1)
             w->ck_k = (unsigned)(p[24] | p[25] << 8);
-        if ((w->so != 2 && w->so != 4 && w->so != 8) || (w->sl != 2 && w->sl != 4 && w->sl != 8) ||
-            w->leaf_k == 0 || w->node_k == 0 || w->ck_k == 0)
-            return note(w, ST_R_HDF5_SUPERBLOCK, at, n, ST_E_UNSUPPORTED,
-                        "superblock sizes (offsets %u, lengths %u, B-tree K %u/%u/%u) are not "
-                        "ones libhdf5 writes",
-                        w->so, w->sl, w->leaf_k, w->node_k, w->ck_k);
-        uint64_t fs = 0, drv = 0, name = 0;
-        if (get_addr(w, &c, &base) || get_addr(w, &c, &fs) || get_addr(w, &c, &e64) ||
-            get_addr(w, &c, &drv) || get_addr(w, &c, &name) || get_addr(w, &c, &oh) || skip(&c, 24))
-            return note(w, ST_R_HDF5_SUPERBLOCK, at, n, ST_E_UNSUPPORTED,
-                        "the superblock is truncated");
-        if (drv != H5_UNDEF)
-            return note(w, ST_R_HDF5_UNSUPPORTED, at, n, ST_E_UNSUPPORTED,
-                        "the superblock names a driver information block (multi or family "
-                        "files): could not check");
-    } else if (ver <= 3) {
+    } else {
         w->so = p[9];
         w->sl = p[10];
         w->leaf_k = 4; /* defaults: no symbol-table groups are written by these versions */
         w->node_k = 16;
-        if ((w->so != 2 && w->so != 4 && w->so != 8) || (w->sl != 2 && w->sl != 4 && w->sl != 8))
-            return note(w, ST_R_HDF5_SUPERBLOCK, at, n, ST_E_UNSUPPORTED,
-                        "superblock sizes (offsets %u, lengths %u) are not ones libhdf5 writes",
-                        w->so, w->sl);
-        cur c = {p, n, 12, at};
-        if (get_addr(w, &c, &base) || get_addr(w, &c, &ext) || get_addr(w, &c, &e64) ||
-            get_addr(w, &c, &oh) || skip(&c, 4))
-            return note(w, ST_R_HDF5_SUPERBLOCK, at, n, ST_E_UNSUPPORTED,
-                        "the superblock is truncated");
-        if ((e = check_sum(w, p, c.pos, at, "the superblock")) != ST_OK)
+    }
+    if (!size_ok(w->so) || !size_ok(w->sl) || w->leaf_k == 0 || w->node_k == 0 || w->ck_k == 0)
+        return note(w, ST_R_HDF5_SUPERBLOCK, at, n, ST_E_UNSUPPORTED,
+                    "superblock sizes (offsets %u, lengths %u, B-tree K %u/%u/%u) are not ones "
+                    "libhdf5 writes",
+                    w->so, w->sl, w->leaf_k, w->node_k, w->ck_k);
+    /* v0/v1: four addresses and the root's symbol table entry (two addresses, 24 bytes); v2/v3:
+     * four addresses and the checksum */
+    size_t start = ver == 1   ? 28
+                   : ver == 0 ? 24
+                              : 12,
+           need = start + (ver <= 1 ? 6u * w->so + 24u : 4u * w->so + 4u);
+    if (n < need)
+        return note(w, ST_R_HDF5_SUPERBLOCK, at, n, ST_E_UNSUPPORTED,
+                    "the superblock is truncated (%zu bytes, %zu needed)", n, need);
+    cur c = {p, n, start, at};
+    if (ver <= 1) {
+        (void)get_addr(w, &c, &base);
+        (void)get_addr(w, &c, &fs);
+        (void)get_addr(w, &c, &e64);
+        (void)get_addr(w, &c, &drv);
+        (void)get_addr(w, &c, &name);
+        (void)get_addr(w, &c, &oh);
+        if (drv != H5_UNDEF)
+            return note(w, ST_R_HDF5_UNSUPPORTED, at, n, ST_E_UNSUPPORTED,
+                        "the superblock names a driver information block (multi or family "
+                        "files): could not check");
+    } else {
+        (void)get_addr(w, &c, &base);
+        (void)get_addr(w, &c, &ext);
+        (void)get_addr(w, &c, &e64);
+        (void)get_addr(w, &c, &oh);
+        if ((e = check_sum(w, p, need, at, "the superblock")) != ST_OK)
             return e;
         if (ext != H5_UNDEF)
-            return note(w, ST_R_HDF5_UNSUPPORTED, at, c.pos, ST_E_UNSUPPORTED,
+            return note(w, ST_R_HDF5_UNSUPPORTED, at, need, ST_E_UNSUPPORTED,
                         "the superblock has an extension (shared messages, file space or "
                         "driver settings): could not check");
-    } else {
-        return note(w, ST_R_HDF5_SUPERBLOCK, at, 9, ST_E_UNSUPPORTED,
-                    "superblock version %u is not one this reader handles (0-3): could not check",
-                    ver);
     }
     /* libhdf5 compares the recorded end of file, moved with the superblock when the stored base
      * address is not where the signature was found, with the file's size (H5F__super_read:
@@ -1320,7 +1340,7 @@ static st_error run(h5 *w)
                     "bytes): a truncated file libhdf5 refuses",
                     (unsigned long long)eof, (unsigned long long)w->size);
     item r = {IT_OBJ, root, -1, 0, 0, 0, 0, 1, NULL};
-    if ((e = push(w, r, "")) != ST_OK)
+    if ((e = push(w, r, "")) != ST_OK) /* GCOVR_EXCL_BR_LINE: push fails only on malloc */
         return e;
     while (w->n > 0 && e == ST_OK) {
         item it = w->stack[--w->n];
