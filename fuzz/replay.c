@@ -11,34 +11,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../tests/read_whole.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    size_t n;
+    unsigned char *buf = rw_read_file(path, &n);
+    if (buf == NULL) {
         perror(path);
         return 1;
     }
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
-    size_t got;
-    while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            unsigned char *p = realloc(buf, cap * 2);
-            if (p == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = p;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf == NULL)
-        return 1;
     LLVMFuzzerTestOneInput(buf, n);
     free(buf);
     return 0;

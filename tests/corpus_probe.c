@@ -15,35 +15,8 @@
 #include "core/ctx.h"
 #include "core/manifest.h"
 #include "json/json.h"
+#include "read_whole.h"
 #include "stcheck.h"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 4096, n = 0, got;
-    char *buf = malloc(cap + 1);
-    while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *p = realloc(buf, cap * 2 + 1);
-            if (p == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = p;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf != NULL) {
-        buf[n] = '\0';
-        *len = n;
-    }
-    return buf;
-}
 
 static int probe_json(const char *text, size_t len)
 {
@@ -72,7 +45,7 @@ int main(int argc, char **argv)
         return 2;
     }
     size_t len = 0;
-    char *text = slurp(argv[2], &len);
+    char *text = (char *)rw_read_file(argv[2], &len);
     st_ctx *ctx = st_ctx_new();
     char err[512] = "";
     int rc = 0;

@@ -5,6 +5,7 @@
  * the exact finding ids and the verdict.
  */
 #include "build_archive.h"
+#include "read_whole.h"
 #include "test_fault.h"
 #include "test_util.h"
 
@@ -154,12 +155,8 @@ static unsigned char *slurp(const char *rel, size_t *n)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", ST_CORPUS_DIR, rel);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    unsigned char *b = malloc(1 << 16);
+    unsigned char *b = rw_read_file(path, n);
     assert_non_null(b);
-    *n = fread(b, 1, 1 << 16, f);
-    fclose(f);
     return b;
 }
 
