@@ -1217,6 +1217,8 @@ static void test_template_bypasses(void **state)
         {"{{ ''[x.strip()] }}", DE},
         {"{% raw %}A{%\nendraw %}{{ ''.__class__ }}{% raw %}B{% endraw %}", TX | DE},
         {"{% raw %}A{%\tendraw\t-%}{{ ''.__class__ }}", TX | DE},
+        {"{{ (x.pop)() }}{{ x[0]() }}", DE},
+        {"{{ (x|first)(1) }}", DE},
         {"{% raw %}A endraw {% endraw %}", SY},
         {"{% raw %}A{% -endraw %}", SY},
         /* still allowed */

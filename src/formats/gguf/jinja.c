@@ -663,9 +663,14 @@ static int postfix(expr *x, const tok *t)
         x->after_pipe = 1;
     else if (tok_is(j, t, "is"))
         x->after_is = 1;
-    else if (tok_is(j, t, "("))
+    else if (tok_is(j, t, "(")) {
+        /* Only names are called: a global or macro (judge_name), a method (judge_attr), a
+         * filter or test. (x.pop)() or x[0]() calls what neither list has judged. */
+        if (x->prev.kind != K_NAME)
+            found(j, ST_JJ_DENIED, t->pos, 1, "a call of a computed value", "", 0,
+                  ": only globals, macros and allowed methods are called");
         return open_bracket(x, BR_CALL, t);
-    else if (tok_is(j, t, "["))
+    } else if (tok_is(j, t, "["))
         return open_bracket(x, BR_SUB, t);
     else if (is_closer(j, t))
         return close_bracket(x, t);
