@@ -15,7 +15,9 @@ enum { OPT_POLICY = 256 };
 static void usage(FILE *out)
 {
     fputs("usage: stcheck convert [--policy FILE] [--format text|json] [-q] INPUT OUTPUT\n"
-          "       stcheck compare [--policy FILE] [--format text|json] [-q] A B\n",
+          "       stcheck compare [--policy FILE] [--format text|json] [-q] A B\n"
+          "INPUT, A and B may be shard indexes (*.index.json); a sharded INPUT's OUTPUT is a\n"
+          "folder or an *.index.json name (docs/convert.md)\n",
           out);
 }
 

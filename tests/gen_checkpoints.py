@@ -549,6 +549,8 @@ def shard_files(out):
              "pickle": (dict(ok, x="plain.pkl"), None),
              "emptyshard": (dict(ok, x="empty.bin"), None),
              "longname": (dict(ok, x="n" * 4300), None),
+             "slash": (dict(ok, x="../shards-bad/one.bin"), None),
+             "dotdot": (dict(ok, x=".."), None),
              "refused": (dict(ok, c="z-int.bin", step="z-int.bin"), None)}
     for name, (wmap, extra) in cases.items():
         index_json(os.path.join(b, name + ".index.json"), wmap, 20, extra)

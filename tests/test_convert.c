@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "convert/convert.h"
@@ -978,6 +979,19 @@ static void test_shards(void **state)
     assert_string_equal(r->findings[r->n_findings - 1].id, "ST673");
     assert_int_equal(count_files(dir), 0);
     st_report_free(r);
+    /* the second shard's rename fails (a folder holds its name): the first is removed again */
+    char block[200];
+    snprintf(block, sizeof(block), "%s/model-00002-of-00002.safetensors", dir);
+    assert_int_equal(mkdir(block, 0755), 0);
+    snprintf(out, sizeof(out), "%s/in", block);
+    assert_int_equal(mkdir(out, 0755), 0);
+    r = st_convert_path(ctx, in, dir);
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+    assert_string_equal(r->findings[r->n_findings - 1].id, "ST673");
+    assert_int_equal(count_files(dir), 1);
+    st_report_free(r);
+    rmdir(out);
+    rmdir(block);
     snprintf(out, sizeof(out), "%s/absent/x.index.json", dir);
     r = st_convert_path(ctx, in, out);
     assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
@@ -1021,7 +1035,8 @@ static void test_shards(void **state)
         {"shards-bad/metacut.index.json", -1},    {"shards-bad/metaval.index.json", 0},
         {"shards-bad/wmcut.index.json", -1},      {"shards-bad/longname.index.json", -1},
         {"shards-bad/emptyshard.index.json", -1}, {"shards-bad/pickle.index.json", -1},
-        {"shards-bad/refused.index.json", -1},
+        {"shards-bad/refused.index.json", -1},    {"shards-bad/slash.index.json", -1},
+        {"shards-bad/dotdot.index.json", -1},
     };
     for (size_t i = 0; i < sizeof(unreadable) / sizeof(unreadable[0]); i++) {
         fixture_path(unreadable[i].index, in, sizeof(in));

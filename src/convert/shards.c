@@ -174,7 +174,10 @@ static int load_shard(st_ctx *ctx, st_report *r, const char *path, const char *f
     char full[4200], shown[160];
     st_escape(file, strlen(file), shown, sizeof(shown), 120);
     s->fd = -1;
-    if (sibling(path, file, full, sizeof(full)) != 0 ||
+    /* a plain name in the index's folder (the index check refuses others, ST611; the index is
+     * read again here) */
+    if (strchr(file, '/') != NULL || strcmp(file, "..") == 0 ||
+        sibling(path, file, full, sizeof(full)) != 0 ||
         (s->fd = st_cv_open_input(full, &s->src)) < 0) {
         st_report_add(r, ST_R_CV_REFUSED, 0, 0, "shard \"%s\" cannot be opened", shown);
         st_report_fail(r, ST_E_IO);
@@ -390,19 +393,20 @@ void st_cv_convert_index(st_ctx *ctx, st_report *r, const char *input, const cha
              st_cv_write_temp(ctx, r, &s[done].src, &s[done].plan, out, s[done].tmp) == 0;
         s[done].written = ok;
     }
-    ok = ok && write_index(r, s, x.n_files, names, index, itmp) == 0;
+    int indexed = ok && write_index(r, s, x.n_files, names, index, itmp) == 0;
+    ok = indexed;
     /* every file is verified and synced: publish them, the index last */
     size_t renamed = 0;
     for (; ok && renamed < x.n_files; renamed++) {
         char out[4300];
         snprintf(out, sizeof(out), "%s%s", dir, names[renamed]);
-        ok = st_cv_publish(r, s[renamed].tmp, out) == 0;
-        s[renamed].written = !ok;
+        if (st_cv_publish(r, s[renamed].tmp, out) != 0)
+            break; /* its temporary file stays written: removed below */
+        s[renamed].written = 0;
     }
-    if (ok && st_cv_publish(r, itmp, index) != 0)
-        ok = 0;
-    if (!ok && done == x.n_files && renamed == x.n_files)
-        unlink(itmp);                             /* the index's rename failed */
+    ok = ok && renamed == x.n_files && st_cv_publish(r, itmp, index) == 0;
+    if (!ok && indexed)
+        unlink(itmp);
     for (size_t i = 0; !ok && i < renamed; i++) { /* no partial set stays */
         char out[4300];
         snprintf(out, sizeof(out), "%s%s", dir, names[i]);
