@@ -90,6 +90,9 @@ st_error st_compressed_check(st_input *in);
 /* Checks bytes found inside another input (decompressed, or an archive member) as an input of
  * their own, identified by content, within the nesting limit. */
 st_error st_check_nested(st_input *outer, const unsigned char *buf, size_t len, const char *what);
+/* The same for bytes [off, off+len) of the input itself, read in place (a zip member stored
+ * uncompressed: a llamafile's GGUF weights, too large to copy). */
+st_error st_check_nested_range(st_input *outer, uint64_t off, uint64_t len, const char *what);
 /* The same for a stream decompressed from the input itself: its siblings are the input's
  * (joblib.load reads old-joblib sibling files from the compressed file's folder). */
 st_error st_check_nested_in_folder(st_input *outer, const unsigned char *buf, size_t len,
@@ -113,6 +116,18 @@ int st_hdf5_sniff(const st_input *in);
 st_error st_hdf5_check(st_input *in);
 int st_opaque_sniff(const st_input *in);
 st_error st_opaque_check(st_input *in);
+/* other.c: TensorFlow Lite, ExecuTorch, Core ML, OpenVINO IR: identified, could not check */
+int st_tflite_sniff(const st_input *in);
+int st_executorch_sniff(const st_input *in);
+int st_coreml_sniff(const st_input *in);
+int st_openvino_sniff(const st_input *in);
+st_error st_other_check(st_input *in);
+/* other_exec.c: native executables (llamafile, ELF, PE, Mach-O) */
+int st_exec_sniff(const st_input *in);
+st_error st_exec_check(st_input *in);
+/* keras/savedmodel.c: TensorFlow SavedModel files and Keras 2 keras_metadata.pb */
+int st_savedmodel_sniff(const st_input *in);
+st_error st_savedmodel_check(st_input *in);
 int st_index_sniff(const st_input *in);
 st_error st_index_check(st_input *in);
 int st_ziparchive_sniff(const st_input *in);

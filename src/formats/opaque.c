@@ -1,7 +1,7 @@
 /*
- * opaque.c - formats stcheck recognises but cannot check yet: zstd, lz4 and 7z containers, and
- * model files whose structure is not validated: TensorFlow Lite (a flatbuffer
- * with "TFL3" at offset 4). ONNX is checked by onnx/onnx.c, HDF5 (Keras .h5) by keras/hdf5.c.
+ * opaque.c - formats stcheck recognises but cannot check yet: zstd, lz4 and 7z containers.
+ * ONNX is checked by onnx/onnx.c, HDF5 (Keras .h5) by keras/hdf5.c; TensorFlow Lite, ExecuTorch,
+ * Core ML and OpenVINO are named by other.c (ST530-ST533).
  * Their content is unknown, so the verdict is "could not check" with a finding naming the
  * format: never "unknown format", never clean, and never skipped by a folder walk.
  */
@@ -18,7 +18,6 @@ static const struct {
     {"zstd", 0, "\x28\xb5\x2f\xfd", 4},
     {"lz4", 0, "\x04\x22\x4d\x18", 4},
     {"7z", 0, "7z\xbc\xaf\x27\x1c", 6},
-    {"tflite", 4, "TFL3", 4},
 };
 
 static int which(const st_input *in)

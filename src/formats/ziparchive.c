@@ -265,6 +265,28 @@ static void scan_member(zjob *j, const st_zip_entry *e, const char *name, int is
     free(buf);
 }
 
+/* A GGUF member (a llamafile's weights, docs/formats/other.md): checked by gguf.c as a nested
+ * input. Stored uncompressed (as llamafile requires, to map it) it is read in place: weights run
+ * to gigabytes and gguf.c reads only the metadata (the CRC is not verified: llamafile does not
+ * either). Compressed, it is inflated within the zip limits and checked from memory. */
+static void check_gguf_member(zjob *j, const st_zip_entry *e, const char *name)
+{
+    uint64_t size = j->in->src->size;
+    if (e->method == 0 && e->csize == e->usize && e->data_off <= size &&
+        e->usize <= size - e->data_off) {
+        keep_error(j, st_check_nested_range(j->in, e->data_off, e->usize, name));
+        return;
+    }
+    unsigned char *buf;
+    size_t len;
+    st_error err = st_zip_read(j->in, &j->z, e, UINT64_MAX, &buf, &len);
+    if (err == ST_OK) {
+        err = st_check_nested(j->in, buf, len, name);
+        free(buf);
+    }
+    keep_error(j, err);
+}
+
 /* Members that are neither .pkl nor referenced storages: a prefix decides whether to read on. */
 static void sniff_member(zjob *j, const st_zip_entry *e, const char *name)
 {
@@ -277,8 +299,11 @@ static void sniff_member(zjob *j, const st_zip_entry *e, const char *name)
     }
     int interesting = st_pk_looks_like_pickle(buf, len) || st_zip_sniff_bytes(buf, len) ||
                       st_npy_sniff_bytes(buf, len);
+    int gguf = len >= 4 && memcmp(buf, "GGUF", 4) == 0;
     free(buf);
-    if (interesting)
+    if (gguf)
+        check_gguf_member(j, e, name);
+    else if (interesting)
         scan_member(j, e, name, 0);
 }
 

@@ -1,0 +1,5 @@
+
+Ê
+root.layer-0"_tf_keras_layer*¢{"class_name": "Dense", "name": "dense", "trainable": true, "dtype": "float32", "config": {"name": "dense", "units": 2, "activation": "linear", "use_bias": true}}
+Ê
+root.layer-1"_tf_keras_layer*¢{"class_name": "Dense", "name": "dense", "trainable": true, "dtype": "float32", "config": {"name": "dense", "units": 2, "activation": "linear", "use_bias": true}}
