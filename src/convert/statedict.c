@@ -1045,7 +1045,8 @@ static int take_tensor(vm *m, const item *it)
     }
     o->name_len = k->n;
     o->stride = o->size + t->rank;
-    memcpy(o->size, m->dims + t->dims, 2 * t->rank * sizeof(uint64_t));
+    if (t->rank > 0) /* a tar tensor has no dims here (m->dims may be NULL) */
+        memcpy(o->size, m->dims + t->dims, 2 * t->rank * sizeof(uint64_t));
     sd->n_tensors++;
     return 0;
 }
