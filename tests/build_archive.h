@@ -1,103 +1,15 @@
 /*
  * build_archive.h - zip and tar records written byte by byte for the cmocka tests (test_zip.c,
- * test_tar.c, test_mutants.c, test_containers.c). Every write is bounded: a ba_buf either grows
- * on the heap or is the caller's fixed array, and a write past a fixed array's end, or an
- * overwrite outside the bytes written so far, fails the test instead of running over the
- * buffer (a private copy of these writers in test_mutants.c once did).
+ * test_tar.c, test_mutants.c, test_containers.c), into the bounded byte buffers of
+ * byte_buf.h (a private copy of these writers in test_mutants.c once ran over its buffer).
  */
 #ifndef ST_BUILD_ARCHIVE_H
 #define ST_BUILD_ARCHIVE_H
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* ---- bytes ------------------------------------------------------------------------------- */
-
-/* Zero-initialised ({0}): an empty heap buffer the caller frees (free(w.b)). */
-typedef struct {
-    unsigned char *b;
-    size_t n, cap;
-    int fixed; /* b is the caller's array of cap bytes: never reallocated */
-} ba_buf;
-
-/* A buffer writing into the caller's array of cap bytes. */
-static inline ba_buf ba_fixed(unsigned char *b, size_t cap)
-{
-    ba_buf w = {b, 0, cap, 1};
-    return w;
-}
-
-static inline void ba_put(ba_buf *w, const void *p, size_t n)
-{
-    if (n == 0)
-        return;
-    if (n > w->cap - w->n) {
-        if (w->fixed)
-            fail_msg("archive builder: %zu bytes past a buffer of %zu (%zu written)", n, w->cap,
-                     w->n);
-        assert_true(w->n + n > w->n && w->n + n < SIZE_MAX / 4); /* no wrap-around */
-        w->cap = (w->n + n) * 2 + 1024;
-        w->b = realloc(w->b, w->cap);
-        assert_non_null(w->b);
-    }
-    memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-
-static inline void ba_zeros(ba_buf *w, size_t n)
-{
-    static const unsigned char z[1024];
-    while (n > 0) {
-        size_t k = n < sizeof(z) ? n : sizeof(z);
-        ba_put(w, z, k);
-        n -= k;
-    }
-}
-
-/* Little-endian integers appended. */
-static inline void ba_u16(ba_buf *w, uint32_t v)
-{
-    unsigned char t[2] = {(unsigned char)v, (unsigned char)(v >> 8)};
-    ba_put(w, t, 2);
-}
-static inline void ba_u32(ba_buf *w, uint32_t v)
-{
-    ba_u16(w, v & 0xFFFF);
-    ba_u16(w, v >> 16);
-}
-static inline void ba_u64(ba_buf *w, uint64_t v)
-{
-    ba_u32(w, (uint32_t)v);
-    ba_u32(w, (uint32_t)(v >> 32));
-}
-
-/* Little-endian integers overwritten at off, inside the bytes written so far. */
-static inline void ba_set(ba_buf *w, size_t off, uint64_t v, size_t bytes)
-{
-    if (off > w->n || bytes > w->n - off)
-        fail_msg("archive builder: %zu bytes at %zu, past the %zu written", bytes, off, w->n);
-    for (size_t i = 0; i < bytes; i++)
-        w->b[off + i] = (unsigned char)(v >> (8 * i));
-}
-static inline void ba_set16(ba_buf *w, size_t off, uint32_t v)
-{
-    ba_set(w, off, v & 0xFFFF, 2);
-}
-static inline void ba_set32(ba_buf *w, size_t off, uint32_t v)
-{
-    ba_set(w, off, v, 4);
-}
-static inline void ba_set64(ba_buf *w, size_t off, uint64_t v)
-{
-    ba_set(w, off, v, 8);
-}
+#include "byte_buf.h"
 
 /* ---- zip records (APPNOTE 4.3.7, 4.3.12, 4.3.14-16) --------------------------------------- */
 

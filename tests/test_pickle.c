@@ -3,6 +3,7 @@
  * memo form, the four kinds of scanner bypass, malformed streams and limits. Each case asserts
  * the exact set of finding ids and the verdict. No stream is ever loaded by Python.
  */
+#include "byte_buf.h"
 #include "test_util.h"
 
 #include "formats/pickle.h"
@@ -772,58 +773,27 @@ static void run_mcases_ctx(st_ctx *ctx, const pk_mcase *c, size_t n)
 
 #define RUN_M(ctx, cases) run_mcases_ctx((ctx), (cases), sizeof(cases) / sizeof((cases)[0]))
 
-/* A growable byte buffer for generated pickles. */
-typedef struct {
-    char *b;
-    size_t n, cap;
-} pbuf;
+#define PB(p, lit) ba_put((p), lit, sizeof(lit) - 1)
 
-static void pb_put(pbuf *p, const void *s, size_t n)
-{
-    if (p->n + n > p->cap) {
-        p->cap = (p->n + n) * 2 + 64;
-        p->b = realloc(p->b, p->cap);
-        assert_non_null(p->b);
-    }
-    memcpy(p->b + p->n, s, n);
-    p->n += n;
-}
-
-#define PB(p, lit) pb_put((p), lit, sizeof(lit) - 1)
-
-static void pb_rep(pbuf *p, const char *s, size_t times)
+static void pb_rep(ba_buf *p, const char *s, size_t times)
 {
     for (size_t i = 0; i < times; i++)
-        pb_put(p, s, strlen(s));
-}
-
-static void pb_fill(pbuf *p, char c, size_t times)
-{
-    for (size_t i = 0; i < times; i++)
-        pb_put(p, &c, 1);
-}
-
-static void pb_le(pbuf *p, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++) {
-        char c = (char)(v >> (8 * i));
-        pb_put(p, &c, 1);
-    }
+        ba_put(p, s, strlen(s));
 }
 
 /* BINUNICODE of a C string. */
-static void pb_binunicode(pbuf *p, const char *s)
+static void pb_binunicode(ba_buf *p, const char *s)
 {
     PB(p, "X");
-    pb_le(p, strlen(s), 4);
-    pb_put(p, s, strlen(s));
+    ba_le(p, strlen(s), 4);
+    ba_put(p, s, strlen(s));
 }
 
 /* Checks p's bytes: exact ids and verdict; returns the report (caller frees). */
-static st_report *pb_check(st_ctx *ctx, const pbuf *p, const char *ids, st_verdict v,
+static st_report *pb_check(st_ctx *ctx, const ba_buf *p, const char *ids, st_verdict v,
                            const char *what)
 {
-    st_report *r = check_pickle(ctx, p->b, p->n, "x.pkl");
+    st_report *r = check_pickle(ctx, (const char *)p->b, p->n, "x.pkl");
     tu_assert_report(r, what, ids, v);
     return r;
 }
@@ -1049,7 +1019,7 @@ static void test_global_lines(void **state)
     RUN_M(*state, cases);
     EXPECT_IMPORT("UTF-8 in a GLOBAL line", "cmod\xc3\xa9\nx\n.", "mod\xc3\xa9", "x", "ST202");
     /* a long name through STACK_GLOBAL: the name (not the module) is too long */
-    pbuf p = {0};
+    ba_buf p = {0};
     PB(&p, P4);
     pb_binunicode(&p, "numpy");
     char name[ST_PK_NAME_MAX + 2];
@@ -1063,7 +1033,7 @@ static void test_global_lines(void **state)
     st_report_free(r);
     free(p.b);
     /* a 10,260-byte STRING is longer than any name could decode to: not read at all */
-    p = (pbuf){0};
+    p = (ba_buf){0};
     PB(&p, P4 "S'");
     pb_rep(&p, "\\x41", 2565);
     PB(&p, "'\nS'x'\n\x93.");
@@ -1119,7 +1089,7 @@ static void test_int_lines(void **state)
  * import pushed first is still the callable after 300 values above it were pushed and popped. */
 static void test_growth(void **state)
 {
-    pbuf p = {0};
+    ba_buf p = {0};
     PB(&p, "cos\nsystem\n(");
     pb_rep(&p, "N", 300);
     PB(&p, "1(S'x'\ntR.");
@@ -1130,7 +1100,7 @@ static void test_growth(void **state)
     free(p.b);
     /* 100 marks, each above one more value: POP_MARK restores each mark's depth, so after 99
      * of them 2 values and 1 mark are left (the marks array grew past its first 64) */
-    p = (pbuf){0};
+    p = (ba_buf){0};
     pb_rep(&p, "N(", 100);
     pb_rep(&p, "1", 99);
     PB(&p, ".");
@@ -1139,11 +1109,11 @@ static void test_growth(void **state)
     st_report_free(r);
     free(p.b);
     /* 40 distinct imports: the import table grows past its first 32 entries, sorted */
-    p = (pbuf){0};
+    p = (ba_buf){0};
     for (int i = 0; i < 40; i++) {
         char g[32];
         int n = snprintf(g, sizeof(g), "cm%02d\nx\n0", 39 - i);
-        pb_put(&p, g, (size_t)n);
+        ba_put(&p, g, (size_t)n);
     }
     PB(&p, "cm07\nx\nN.");
     r = pb_check(*state, &p, "ST202,ST214", FAIL, "import table growth");
@@ -1187,10 +1157,10 @@ static void test_memo_kinds(void **state)
     };
     run_cases(*state, cases, sizeof(cases) / sizeof(cases[0]));
     /* memo pages: index 0 and 8192 used, 4096's page never made: GET 4096 finds nothing */
-    pbuf p = {0};
+    ba_buf p = {0};
     PB(&p, P2 "B");
-    pb_le(&p, 9000, 4);
-    pb_fill(&p, 0, 9000);
+    ba_le(&p, 9000, 4);
+    ba_fill(&p, 0, 9000);
     PB(&p, "r\x00\x00\x00\x00r\x00\x20\x00\x00j\x00\x10\x00\x00.");
     st_report *r = pb_check(*state, &p, "ST205", FAIL, "sparse memo pages");
     expect_finding("sparse memo pages", r, "ST205", "memo value not found", p.n - 6);
@@ -1201,12 +1171,12 @@ static void test_memo_kinds(void **state)
 /* Bytes past the read window (64 KiB): strings read back from the source, lines that cross it. */
 static void test_window(void **state)
 {
-    pbuf p = {0};
+    ba_buf p = {0};
     PB(&p, P4);
     pb_binunicode(&p, "os");
     PB(&p, "B");
-    pb_le(&p, 70000, 4);
-    pb_fill(&p, 0, 70000);
+    ba_le(&p, 70000, 4);
+    ba_fill(&p, 0, 70000);
     PB(&p, "0");
     pb_binunicode(&p, "system");
     PB(&p, "\x93.");
@@ -1215,7 +1185,7 @@ static void test_window(void **state)
     st_report_free(r);
     free(p.b);
     /* a line longer than the window, then an import */
-    p = (pbuf){0};
+    p = (ba_buf){0};
     PB(&p, P2 "S'");
     pb_rep(&p, "a", 70000);
     PB(&p, "'\n0cos\nsystem\n.");
@@ -1224,7 +1194,7 @@ static void test_window(void **state)
     st_report_free(r);
     free(p.b);
     /* a long line cut by the end of the file, past the window */
-    p = (pbuf){0};
+    p = (ba_buf){0};
     PB(&p, P2 "NS'");
     pb_rep(&p, "a", 70000);
     r = pb_check(*state, &p, "ST205", FAIL, "long line cut by EOF");
@@ -1236,14 +1206,14 @@ static void test_window(void **state)
  * fewer does not. */
 static void test_identify_streams(void **state)
 {
-    pbuf p = {0};
+    ba_buf p = {0};
     pb_rep(&p, "N", 40);
     st_report *r = pb_check(*state, &p, "ST205", FAIL, "40 NONEs, no STOP");
     expect_finding("40 NONEs", r, "ST205", "truncated", 40);
     assert_string_equal(st_report_format(r), "pickle");
     st_report_free(r);
     free(p.b);
-    p = (pbuf){0};
+    p = (ba_buf){0};
     pb_rep(&p, "N", 32);
     PB(&p, "K");
     r = pb_check(*state, &p, "ST205", FAIL, "32 NONEs and a cut BININT1");
@@ -1264,7 +1234,7 @@ static void test_identify_streams(void **state)
 /* A tuple shape repeated in 65 forms: more than numpy writes, so its data classes are calls. */
 static void test_rargs_overflow(void **state)
 {
-    pbuf p = {0};
+    ba_buf p = {0};
     PB(&p, P2 "cnumpy\nmatrix\nq\x00");
     for (int n = 1; n <= 65; n++) {
         PB(&p, "(h\x00");

@@ -5,6 +5,7 @@
  * allowlist judgement (pickle_globals.c) under policies, and legacy torch checkpoints
  * (rawpickle.c) built here. Every case asserts exact ids and verdict, or the exact decision.
  */
+#include "byte_buf.h"
 #include "test_util.h"
 
 #include "core/report.h"
@@ -1004,37 +1005,13 @@ static void test_pickle_view(void **state)
 
 /* ---- legacy torch checkpoints (rawpickle.c) ------------------------------------------------ */
 
-typedef struct {
-    unsigned char *b;
-    size_t n, cap;
-} lbuf;
-
-static void lb_put(lbuf *p, const void *s, size_t n)
-{
-    if (p->n + n > p->cap) {
-        p->cap = (p->n + n) * 2 + 64;
-        p->b = realloc(p->b, p->cap);
-        assert_non_null(p->b);
-    }
-    memcpy(p->b + p->n, s, n);
-    p->n += n;
-}
-
-#define LB(p, lit) lb_put((p), lit, sizeof(lit) - 1)
-
-static void lb_le64(lbuf *p, uint64_t v)
-{
-    unsigned char c[8];
-    for (int i = 0; i < 8; i++)
-        c[i] = (unsigned char)(v >> (8 * i));
-    lb_put(p, c, 8);
-}
+#define LB(p, lit) ba_put((p), lit, sizeof(lit) - 1)
 
 #define MAGIC P2 "\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."
 #define LEGACY_HEAD MAGIC P2 "M\xe9\x03." P2 "}."
 #define KEYS P2 "]."
 
-static void legacy_expect(st_ctx *ctx, const char *what, const lbuf *p, const char *ids,
+static void legacy_expect(st_ctx *ctx, const char *what, const ba_buf *p, const char *ids,
                           st_verdict v, const char *msg)
 {
     st_report *r = st_check_buffer(ctx, p->b, p->n, "x.pt");
@@ -1047,7 +1024,8 @@ static void legacy_expect(st_ctx *ctx, const char *what, const lbuf *p, const ch
 }
 
 /* The object pickle with storages named keys (numel n each, of type), then the storages. */
-static void legacy(lbuf *p, const char *type, const char *const *keys, size_t nkeys, uint64_t numel)
+static void legacy(ba_buf *p, const char *type, const char *const *keys, size_t nkeys,
+                   uint64_t numel)
 {
     p->n = 0;
     LB(p, LEGACY_HEAD P2 "(");
@@ -1057,7 +1035,7 @@ static void legacy(lbuf *p, const char *type, const char *const *keys, size_t nk
                          "(U\x07storagec%s\nU%c%sU\x03"
                          "cpuK%ctQ",
                          type, (char)strlen(keys[i]), keys[i], (char)numel);
-        lb_put(p, t, (size_t)n);
+        ba_put(p, t, (size_t)n);
     }
     LB(p, "l." KEYS);
 }
@@ -1065,13 +1043,13 @@ static void legacy(lbuf *p, const char *type, const char *const *keys, size_t nk
 static void test_legacy(void **state)
 {
     st_ctx *ctx = *state;
-    lbuf p = {0};
+    ba_buf p = {0};
     static const char *const ab[] = {"b", "a", "a"};
     legacy(&p, "torch\nFloatStorage", ab, 3, 2);
-    lb_le64(&p, 2);
-    lb_put(&p, "\0\0\0\0\0\0\0\0", 8);
-    lb_le64(&p, 2);
-    lb_put(&p, "\0\0\0\0\0\0\0\0", 8);
+    ba_u64(&p, 2);
+    ba_put(&p, "\0\0\0\0\0\0\0\0", 8);
+    ba_u64(&p, 2);
+    ba_put(&p, "\0\0\0\0\0\0\0\0", 8);
     legacy_expect(ctx, "two storages, one shared", &p, "", PASS, NULL);
     LB(&p, "xx");
     legacy_expect(ctx, "bytes after the storages", &p, "ST208", PASS,
@@ -1083,13 +1061,13 @@ static void test_legacy(void **state)
     legacy_expect(ctx, "first storage cut", &p, "ST312", FAIL,
                   "storage \"a\" of 2 elements runs past the end of the file");
     p.n -= 12;
-    lb_le64(&p, 3);
+    ba_u64(&p, 3);
     legacy_expect(ctx, "count differs from the id", &p, "ST312", FAIL,
                   "storage \"a\" records 3 elements; its persistent id says 2");
     /* a storage type of unknown element size */
     static const char *const a[] = {"a"};
     legacy(&p, "torch\nUnknownStorage", a, 1, 2);
-    lb_le64(&p, 2);
+    ba_u64(&p, 2);
     legacy_expect(ctx, "unknown storage type", &p, "ST202,ST312", FAIL,
                   "storage \"a\" of 2 elements runs past the end of the file");
     /* a record that is no complete pickle ends the walk */
