@@ -89,6 +89,7 @@ static int copy_list(st_strlist *dst, const st_strlist *src)
     X(formats_deny)                                                                                \
     X(pk_allow)                                                                                    \
     X(pk_deny)                                                                                     \
+    X(keras_allow)                                                                                 \
     X(tpl_allow)                                                                                   \
     X(onnx_domains)                                                                                \
     X(meta_keys)                                                                                   \

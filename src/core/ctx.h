@@ -40,6 +40,9 @@ struct st_ctx {
     /* GGUF chat templates (policy "gguf.template_allow"): "filter:NAME", "test:NAME",
      * "global:NAME", "method:NAME", "name:NAME" or "attribute:NAME" added to the allowlist */
     st_strlist tpl_allow;
+    /* Keras configurations (policy "keras.allow"): custom objects allowed by name,
+     * "pkg.mod.Name", "pkg.*", "pkg>Name" (a registered name) or "Name" (no module) */
+    st_strlist keras_allow;
     /* ONNX operator domains added to the allowlist (policy "onnx.allow_domains") */
     st_strlist onnx_domains;
     /* required safetensors __metadata__ (policy "safetensors.require_metadata"):

@@ -153,6 +153,7 @@ void st_report_free(st_report *r)
         free((char *)r->findings[i].message);
     free(r->findings);
     st_onnx_facts_free(r->onnx);
+    free(r->keras_layers);
     free(r->path);
     free(r->repository);
     free(r);

@@ -30,6 +30,13 @@ struct st_report {
     uint64_t gguf_kv_count;
     char gguf_arch[72];
     char gguf_template_sha256[65];
+    /* Keras (keras/keras.c): the configuration's layer classes, escaped and '\n'-separated
+     * (NULL: none), how many, whether more were left out, and metadata.json's keras_version
+     * (escaped; "" when absent) */
+    char *keras_layers;
+    size_t n_keras_layers;
+    int keras_layers_truncated;
+    char keras_version[48];
     /* ONNX: opsets, domains, external files (src/formats/onnx/onnx_facts.h), freed here */
     struct st_onnx_facts *onnx;
     st_error err;
@@ -52,6 +59,7 @@ struct st_report {
 };
 
 #define ST_MAX_CALLS 10000
+#define ST_KERAS_MAX_LAYER_CLASSES 256
 
 /* Records a distinct import; returns its index, or -1 when memory ran out (the report is then
  * marked ST_E_NOMEM). Text is escaped for output. */

@@ -23,6 +23,7 @@
 
 #include "../core/checked.h"
 #include "../core/escape.h"
+#include "keras/keras.h"
 #include "pickle.h"
 #include "zip.h"
 
@@ -504,6 +505,9 @@ static st_error check_view(st_input *in, st_zip *z, int torch_reads)
             check_top_folder(&j);
         else
             check_missing_data_pkl(&j);
+        /* a Keras 3 archive (keras/keras.c); its members are still judged below */
+        if (!j.torch && st_keras_is_archive(in, &j.z))
+            keep_error(&j, st_keras_check_archive(in, &j.z));
         scan_members(&j, 1); /* pickles first: they say which members are storages */
         if (j.torch && j.err == ST_OK) {
             check_storages(&j);

@@ -202,6 +202,32 @@ static int add_onnx(cJSON *o, const st_report *r)
     return 0;
 }
 
+/* Keras configurations (keras/keras.c): a "keras" object with the layer classes. */
+static int add_keras(cJSON *o, const st_report *r)
+{
+    if (r->keras_layers == NULL && r->keras_version[0] == '\0')
+        return 0;
+    cJSON *k = cJSON_AddObjectToObject(o, "keras");
+    cJSON *a = k ? cJSON_AddArrayToObject(k, "layer_classes") : NULL;
+    if (a == NULL) /* GCOVR_EXCL_BR_LINE: allocation failure */
+        return -1; /* GCOVR_EXCL_LINE: allocation failure */
+    for (const char *p = r->keras_layers; p != NULL && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        char one[256];
+        snprintf(one, sizeof(one), "%.*s", (int)(l < 255 ? l : 255), p);
+        cJSON *s = cJSON_CreateString(one);
+        if (s == NULL || !cJSON_AddItemToArray(a, s)) /* GCOVR_EXCL_BR_LINE: allocation */
+            return -1;                                /* GCOVR_EXCL_LINE: allocation failure */
+        p += l + (nl != NULL);
+    }
+    if (!cJSON_AddBoolToObject(k, "layer_classes_truncated", r->keras_layers_truncated) ||
+        (r->keras_version[0] ? !st_json_text(k, "keras_version", r->keras_version)
+                             : !cJSON_AddNullToObject(k, "keras_version")))
+        return -1; /* GCOVR_EXCL_LINE: allocation failure */
+    return 0;
+}
+
 /* URLs (docs/remote.md): what checking it cost; absent for local files. */
 static int add_fetch(cJSON *o, const st_report *r)
 {
@@ -294,7 +320,7 @@ static cJSON *file_json(const st_report *r)
           !st_json_text(o, "verdict", st_verdict_name(st_report_verdict(r))) ||
           (r->err == ST_OK ? !cJSON_AddNullToObject(o, "error")
                            : !st_json_text(o, "error", st_error_name(r->err))) ||
-          add_sizes(o, r) || add_fetch(o, r) || add_onnx(o, r) ||
+          add_sizes(o, r) || add_fetch(o, r) || add_keras(o, r) || add_onnx(o, r) ||
           (r->sha256[0] ? !st_json_text(o, "sha256", r->sha256)
                         : !cJSON_AddNullToObject(o, "sha256")) ||
           !cJSON_AddBoolToObject(o, "findings_truncated", r->truncated) ||
