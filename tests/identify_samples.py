@@ -193,7 +193,7 @@ def corpus_savedmodel():
         "ST887-variables.data-00000-of-00001": bytes(64),
         "ST888-fingerprint.pb": fingerprint(),
         "valid-keras_metadata.pb": keras_metadata([DENSE, DENSE]),
-        "lambda-keras_metadata.pb": keras_metadata([DENSE, LAMBDA]),
+        "ST851-lambda-keras_metadata.pb": keras_metadata([DENSE, LAMBDA]),
     }
 
 
@@ -211,7 +211,7 @@ def write(folder, files):
 # (relative path, bytes, exact ids, verdict)
 E2E = [
     ("tf/saved_model.pb", saved_model(), ["ST885"], "could not check"),
-    ("tf/keras_metadata.pb", keras_metadata([DENSE]), [], "pass"),
+    ("tf/keras_metadata.pb", keras_metadata([DENSE, LAMBDA]), ["ST851"], "fail"),
     ("tf/fingerprint.pb", fingerprint(), ["ST888"], "pass"),
     ("tf/variables/variables.index", b"\0" * 40 + struct.pack("<Q", 0xdb4775248b80fb57),
      ["ST887"], "could not check"),

@@ -314,7 +314,7 @@ static void test_openvino(void **state)
     EXPECT_BUF(&b, "model.xml", "ST533", NOCHECK, "openvino");
     xml(&b, "\xef\xbb\xbf<!-- c -->\r\n<?pi x?>\t<net\tname=\"m\" version=\"10\"></net>");
     EXPECT_BUF(&b, "model.xml", "ST533", NOCHECK, "openvino");
-    xml(&b, "<net\nname=\"m\" version=\"11\"");  /* the start tag runs to the end of the head */
+    xml(&b, "<net\nname=\"m\" version=\"11\""); /* the start tag runs to the end of the head */
     EXPECT_BUF(&b, "x", "ST533", NOCHECK, "openvino");
     xml(&b, "<network name=\"m\" version=\"11\"/>"); /* another root element */
     UNKNOWN(&b, "model.xml");
@@ -339,7 +339,7 @@ static void test_executables(void **state)
     (void)state;
     buf b;
     memset(&b, 0, sizeof(b));
-    puts_(&b, "\x7f" "ELF\x02\x01\x01");
+    puts_(&b, "\177ELF\x02\x01\x01");
     b.n = 64;
     EXPECT_BUF(&b, "libop.so", "ST534", FAIL, "executable");
     st_report *r = run(b.p, b.n, "libop.so");
@@ -396,7 +396,7 @@ static void test_llamafile(void **state)
     /* allowing llamafiles allows no other executable */
     buf b;
     memset(&b, 0, sizeof(b));
-    puts_(&b, "\x7f" "ELF");
+    puts_(&b, "\177ELF");
     b.n = 64;
     expect_ctx(ctx, b.p, b.n, "x.so", "ST534,ST906", FAIL, "executable");
     st_ctx_free(ctx);
@@ -427,6 +427,7 @@ static void saved_model(buf *b, int functions)
     buf info = {.n = 0}, graph = {.n = 0}, node = {.n = 0}, lib = {.n = 0}, fn = {.n = 0},
         meta = {.n = 0};
     memset(b, 0, sizeof(*b));
+    sfield(&info, 1, "v1"); /* meta_graph_version: a string we do not show */
     sfield(&info, 4, "serve");
     sfield(&info, 4, "gpu");
     sfield(&info, 5, "2.14.0");
@@ -452,7 +453,14 @@ static void saved_model(buf *b, int functions)
 static void test_savedmodel_graph(void **state)
 {
     (void)state;
-    buf b;
+    buf b, info = {.n = 0}, meta = {.n = 0};
+    for (int i = 0; i < 6; i++) /* tags beyond the 96 bytes shown are cut */
+        sfield(&info, 4, "a-long-tag-name-of-thirty-chars");
+    mfield(&meta, 1, &info);
+    memset(&b, 0, sizeof(b));
+    vfield(&b, 1, 1);
+    mfield(&b, 2, &meta);
+    EXPECT_BUF(&b, "saved_model.pb", "ST885", NOCHECK, "savedmodel");
     saved_model(&b, 2);
     st_report *r = run(b.p, b.n, "saved_model.pb");
     tu_assert_ids(r, "ST885");
@@ -504,13 +512,28 @@ static void test_savedmodel_malformed(void **state)
     mfield(&b, 2, &in);
     EXPECT_BUF(&b, "saved_model.pb", "ST886", NOCHECK, "savedmodel");
     memset(&b, 0, sizeof(b));
+    memset(&in, 0, sizeof(in));
+    memset(&in2, 0, sizeof(in2));
+    vfield(&in2, 5, 2); /* tensorflow_version as a number */
+    mfield(&in, 1, &in2);
+    mfield(&b, 2, &in);
+    EXPECT_BUF(&b, "saved_model.pb", "ST886", NOCHECK, "savedmodel");
+    memset(&b, 0, sizeof(b));
+    memset(&in, 0, sizeof(in));
+    memset(&in2, 0, sizeof(in2));
+    vfield(&in2, 2, 1); /* the library as a number */
+    mfield(&in, 2, &in2);
+    mfield(&b, 2, &in);
+    EXPECT_BUF(&b, "saved_model.pb", "ST886", NOCHECK, "savedmodel");
+    memset(&b, 0, sizeof(b));
     put(&b, "\x08", 1); /* truncated varint */
     EXPECT_BUF(&b, "saved_model.pb", "ST886", NOCHECK, "savedmodel");
     saved_model(&b, 1);
     b.n -= 1; /* truncated inside the top-level field 3 */
     EXPECT_BUF(&b, "saved_model.pb", "ST886", NOCHECK, "savedmodel");
     st_report *r = run(b.p, b.n, "saved_model.pb");
-    assert_non_null(strstr(st_report_finding(r, 0)->message, "(malformed wire data at offset"));
+    assert_non_null(strstr(st_report_finding(r, 0)->message,
+                           "saved_model.pb does not frame as its protobuf message (stopped at"));
     st_report_free(r);
 }
 
@@ -541,7 +564,7 @@ static void test_keras_metadata(void **state)
     EXPECT_BUF(&b, "keras_metadata.pb", "", PASS, "keras-metadata");
     memset(&b, 0, sizeof(b));
     EXPECT_BUF(&b, "keras_metadata.pb", "", PASS, "keras-metadata"); /* no nodes */
-    vfield(&b, 1, 1); /* a node as a number */
+    vfield(&b, 1, 1);                                                /* a node as a number */
     EXPECT_BUF(&b, "keras_metadata.pb", "ST886", NOCHECK, "keras-metadata");
     buf node = {.n = 0};
     memset(&b, 0, sizeof(b));
@@ -553,10 +576,47 @@ static void test_keras_metadata(void **state)
     vfield(&node, 5, 1); /* metadata as a number */
     mfield(&b, 1, &node);
     EXPECT_BUF(&b, "keras_metadata.pb", "ST886", NOCHECK, "keras-metadata");
+    /* metadata the judge cannot read, twice: the first error is kept */
+    memset(&b, 0, sizeof(b));
+    keras_node(&b, 1, "");
+    keras_node(&b, 2, "not json");
+    st_report *r = run(b.p, b.n, "keras_metadata.pb");
+    tu_assert_ids(r, "ST850");
+    assert_int_equal(st_report_verdict(r), NOCHECK);
+    st_report_free(r);
     memset(&b, 0, sizeof(b));
     keras_node(&b, 1, dense);
     b.n -= 3; /* truncated inside the metadata */
     EXPECT_BUF(&b, "keras_metadata.pb", "ST886", NOCHECK, "keras-metadata");
+}
+
+/* Keras 2's metadata is judged by the Keras config judge (keras.c): a Lambda is an error, in
+ * any node and in any copy of a node's metadata (protobuf keeps the last; all are judged). */
+static const char lambda[] =
+    "{\"class_name\": \"Lambda\", \"name\": \"l\", \"config\": {\"name\": \"l\", "
+    "\"function\": [\"4wEAAAAAAAAAAAAAAAEAAAACAAAAQwAAAA==\", null, null], \"function_type\": "
+    "\"lambda\", \"module\": \"__main__\", \"arguments\": {}}}";
+
+static void test_keras_metadata_lambda(void **state)
+{
+    (void)state;
+    buf b;
+    memset(&b, 0, sizeof(b));
+    keras_node(&b, 1, dense);
+    keras_node(&b, 2, lambda);
+    st_report *r = run(b.p, b.n, "keras_metadata.pb");
+    tu_assert_ids(r, "ST851");
+    assert_int_equal(st_report_verdict(r), FAIL);
+    assert_string_equal(st_report_format(r), "keras-metadata");
+    assert_non_null(strstr(st_report_finding(r, 0)->message, "keras_metadata.pb node 1: "));
+    st_report_free(r);
+    /* hidden in an earlier copy of node 0's metadata, the last copy benign */
+    buf node = {.n = 0};
+    memset(&b, 0, sizeof(b));
+    sfield(&node, 5, lambda);
+    sfield(&node, 5, dense);
+    mfield(&b, 1, &node);
+    EXPECT_BUF(&b, "keras_metadata.pb", "ST851", FAIL, "keras-metadata");
 }
 
 static void test_fingerprint(void **state)
@@ -599,26 +659,24 @@ static void test_variables(void **state)
 typedef struct {
     const unsigned char *p;
     uint64_t fail_from; /* reads that reach this offset fail */
-    size_t fail_len;    /* and so do reads of this length */
 } failing;
 
 static st_error failing_read(void *arg, uint64_t off, void *out, size_t len)
 {
     const failing *f = arg;
-    if (off + len > f->fail_from || len == f->fail_len)
+    if (off + len > f->fail_from)
         return ST_E_IO;
     memcpy(out, f->p + off, len);
     return ST_OK;
 }
 
 /* Runs the SavedModel check over bytes whose reads fail from fail_from on. */
-static st_report *check_failing(const buf *b, const char *name, uint64_t fail_from,
-                                size_t fail_len, st_error *err)
+static st_report *check_failing(const buf *b, const char *name, uint64_t fail_from, st_error *err)
 {
     static st_ctx *ctx;
     if (ctx == NULL)
         ctx = st_ctx_new();
-    failing f = {b->p, fail_from, fail_len};
+    failing f = {b->p, fail_from};
     st_src_cb cb = {failing_read, &f};
     st_src src;
     st_src_callback(&src, &cb, b->n);
@@ -644,28 +702,42 @@ static void test_read_failures(void **state)
     memset(&b, 0, sizeof(b));
     keras_node(&b, 1, dense);
     st_error err;
-    /* the metadata payload cannot be read (the walker's window read stops before it) */
-    st_report *r = check_failing(&b, "keras_metadata.pb", b.n - 2, 0, &err);
+    /* the first window cannot be read */
+    st_report *r = check_failing(&b, "keras_metadata.pb", b.n - 2, &err);
     assert_int_equal(err, ST_E_IO);
-    tu_assert_ids(r, "ST886");
+    tu_assert_ids(r, "ST902");
+    st_report_free(r);
+    /* metadata longer than the walker's window: the walker skips it, its own read fails */
+    static char padded[5000];
+    memset(padded, ' ', sizeof(padded) - 1);
+    memcpy(padded, dense, strlen(dense));
+    memset(&b, 0, sizeof(b));
+    keras_node(&b, 1, padded);
+    r = check_failing(&b, "keras_metadata.pb", 4096, &err);
+    assert_int_equal(err, ST_E_IO);
+    tu_assert_ids(r, "ST902");
     st_report_free(r);
     saved_model(&b, 1);
-    r = check_failing(&b, "saved_model.pb", 1, 0, &err); /* the first window */
+    r = check_failing(&b, "saved_model.pb", 1, &err); /* the first window */
     assert_int_equal(err, ST_E_IO);
-    assert_non_null(strstr(st_report_finding(r, 0)->message, "(read error at offset"));
+    tu_assert_ids(r, "ST902");
+    assert_non_null(strstr(st_report_finding(r, 0)->message, "saved_model.pb could not be read"));
     st_report_free(r);
-    /* a tag's text cannot be read (reads of its 64 shown bytes fail; the walker's are longer) */
-    buf big = {.n = 0}, info = {.n = 0}, meta = {.n = 0};
-    char tag[101];
-    memset(tag, 't', sizeof(tag) - 1);
-    tag[sizeof(tag) - 1] = '\0';
-    sfield(&info, 4, tag);
+    /* a tag's text cannot be read: the walker serves strings from its 4 KiB window, so the
+     * second tag's header is placed at 4080 (no window refill) and its text crosses 4096 */
+    static buf big, info, meta;
+    static char tag1[4070], tag2[101];
+    memset(tag1, 't', sizeof(tag1) - 1);
+    memset(tag2, 'u', sizeof(tag2) - 1);
+    sfield(&info, 4, tag1);
+    sfield(&info, 4, tag2);
     mfield(&meta, 1, &info);
     vfield(&big, 1, 1);
     mfield(&big, 2, &meta);
-    r = check_failing(&big, "saved_model.pb", UINT64_MAX, 64, &err);
+    assert_int_equal(big.p[4080], 0x22);
+    r = check_failing(&big, "saved_model.pb", 4096, &err);
     assert_int_equal(err, ST_E_IO);
-    tu_assert_ids(r, "ST886");
+    tu_assert_ids(r, "ST902");
     st_report_free(r);
 }
 
@@ -684,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_savedmodel_graph),
         cmocka_unit_test(test_savedmodel_malformed),
         cmocka_unit_test(test_keras_metadata),
+        cmocka_unit_test(test_keras_metadata_lambda),
         cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_variables),
         cmocka_unit_test(test_read_failures),

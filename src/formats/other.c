@@ -117,9 +117,9 @@ static size_t xml_root(const unsigned char *p, size_t n)
             i++;
             continue;
         }
-        const char *close = i + 1 < n && p[i] == '<' && p[i + 1] == '?' ? "?>"
+        const char *close = i + 1 < n && p[i] == '<' && p[i + 1] == '?'  ? "?>"
                             : i + 3 < n && memcmp(p + i, "<!--", 4) == 0 ? "-->"
-                                                                          : NULL;
+                                                                         : NULL;
         if (close == NULL)
             return i;
         const unsigned char *e = find(p + i + 2, n - i - 2, close);

@@ -35,7 +35,7 @@ static const char *exec_kind(const st_input *in)
     for (size_t i = 0; i < sizeof(ape) / sizeof(ape[0]); i++)
         if (n >= 7 && memcmp(h, ape[i], 7) == 0)
             return "an Actually Portable Executable";
-    if (n >= 4 && memcmp(h, "\x7f" "ELF", 4) == 0)
+    if (n >= 4 && memcmp(h, "\177ELF", 4) == 0)
         return "an ELF executable";
     /* "MZ" alone is two ASCII letters; a PE has its "PE\0\0" header where e_lfanew points */
     if (n >= 0x40 && h[0] == 'M' && h[1] == 'Z') {
@@ -43,8 +43,10 @@ static const char *exec_kind(const st_input *in)
         if (pe <= n - 4 && memcmp(h + pe, "PE\0\0", 4) == 0)
             return "a PE executable";
     }
-    static const unsigned char macho[][4] = {{0xcf, 0xfa, 0xed, 0xfe}, {0xce, 0xfa, 0xed, 0xfe},
-                                             {0xfe, 0xed, 0xfa, 0xcf}, {0xfe, 0xed, 0xfa, 0xce}};
+    static const unsigned char macho[][4] = {{0xcf, 0xfa, 0xed, 0xfe},
+                                             {0xce, 0xfa, 0xed, 0xfe},
+                                             {0xfe, 0xed, 0xfa, 0xcf},
+                                             {0xfe, 0xed, 0xfa, 0xce}};
     for (size_t i = 0; i < sizeof(macho) / sizeof(macho[0]); i++)
         if (n >= 4 && memcmp(h, macho[i], 4) == 0)
             return "a Mach-O executable";

@@ -90,13 +90,13 @@ typedef struct {
     st_error err;
 } walk;
 
-/* Records why the framing failed and returns nonzero, or 0 when s is a field. */
+/* Records why the framing failed and returns nonzero, or 0 when s is a field. The first
+ * failure ends the walk, so nothing overwrites it. */
 static int failed(walk *w, st_pb_status s)
 {
     if (s == ST_PB_FIELD)
         return 0;
-    if (w->bad == ST_PB_END)
-        w->bad = s;
+    w->bad = s;
     return 1;
 }
 
@@ -120,10 +120,12 @@ static int sub(walk *w, const st_pb_field *f, int (*visit)(walk *, const st_pb_f
 {
     st_pb_field g;
     st_pb_status s;
+    /* GCOVR_EXCL_START: entering fails only past ST_PB_MAX_DEPTH; this walk goes 3 deep */
     if (failed(w, st_pb_enter(&w->c, f)))
         return -1;
+    /* GCOVR_EXCL_STOP */
     while ((s = st_pb_next(&w->c, &g)) == ST_PB_FIELD)
-        if (visit != NULL && visit(w, &g) != 0)
+        if (visit(w, &g) != 0)
             return -1;
     if (s != ST_PB_END) {
         failed(w, s);
@@ -163,7 +165,7 @@ static int visit_graph(walk *w, const st_pb_field *f)
 static int visit_metagraph(walk *w, const st_pb_field *f)
 {
     if (f->wire != ST_PB_LEN)
-        return f->number >= 1 && f->number <= 7 ? failed(w, ST_PB_BAD) : 0;
+        return f->number <= 7 ? failed(w, ST_PB_BAD) : 0; /* field numbers start at 1 */
     if (f->number == 1)
         return sub(w, f, visit_meta_info);
     return f->number == 2 ? sub(w, f, visit_graph) : 0;
@@ -187,7 +189,7 @@ static int visit_savedmodel(walk *w, const st_pb_field *f)
 static unsigned char *payload(walk *w, const st_pb_field *f)
 {
     unsigned char *buf = malloc(f->len > 0 ? (size_t)f->len : 1);
-    if (buf == NULL) { /* GCOVR_EXCL_BR_LINE: malloc failure */
+    if (buf == NULL) {       /* GCOVR_EXCL_BR_LINE: malloc failure */
         w->err = ST_E_NOMEM; /* GCOVR_EXCL_LINE: malloc failure */
         return NULL;         /* GCOVR_EXCL_LINE: malloc failure */
     }
@@ -201,7 +203,7 @@ static unsigned char *payload(walk *w, const st_pb_field *f)
 
 static int visit_keras_node(walk *w, const st_pb_field *f)
 {
-    if (f->number < 1 || f->number > 5)
+    if (f->number > 5) /* field numbers start at 1 */
         return 0;
     if (f->wire != (f->number == 2 ? ST_PB_VARINT : ST_PB_LEN))
         return failed(w, ST_PB_BAD);
@@ -232,7 +234,7 @@ static int visit_keras(walk *w, const st_pb_field *f)
 
 static int visit_fingerprint(walk *w, const st_pb_field *f)
 {
-    if (f->number >= 1 && f->number <= 5)
+    if (f->number <= 5) /* field numbers start at 1 */
         return f->wire == ST_PB_VARINT ? 0 : failed(w, ST_PB_BAD);
     return f->number == 6 && f->wire != ST_PB_LEN ? failed(w, ST_PB_BAD) : 0;
 }
@@ -253,16 +255,24 @@ static int walk_file(walk *w, int (*visit)(walk *, const st_pb_field *))
     return -1;
 }
 
+/* Why a walk stopped, by st_pb_status (BAD -1, LIMIT -2, IO -3): a table, not branches. */
+static const struct {
+    st_rule_id rule;
+    st_error err;
+    const char *why;
+} stops[] = {
+    {ST_R_SAVEDMODEL_MALFORMED, ST_E_UNSUPPORTED, "does not frame as its protobuf message"},
+    {ST_R_LIMIT, ST_E_LIMIT, "has more fields than the protobuf walker's limit (2^26)"},
+    {ST_R_IO, ST_E_IO, "could not be read"},
+};
+
 static st_error malformed(walk *w, const char *what)
 {
-    static const char *const why[] = {"", "malformed wire data", "nesting or field limit",
-                                      "read error"};
-    int i = w->bad == ST_PB_BAD ? 1 : w->bad == ST_PB_LIMIT ? 2 : 3;
-    st_report_add(w->in->report, i == 2 ? ST_R_LIMIT : ST_R_SAVEDMODEL_MALFORMED, w->c.bad_off,
-                  0, "%s does not frame as its protobuf message (%s at offset %llu): TensorFlow "
-                     "refuses it; could not check",
-                  what, why[i], (unsigned long long)w->c.bad_off);
-    return i == 2 ? ST_E_LIMIT : i == 3 ? ST_E_IO : ST_E_UNSUPPORTED;
+    size_t i = (size_t)(-(int)w->bad - 1);
+    st_report_add(w->in->report, stops[i].rule, w->c.bad_off, 0,
+                  "%s %s (stopped at offset %llu): could not check", what, stops[i].why,
+                  (unsigned long long)w->c.bad_off);
+    return stops[i].err;
 }
 
 static st_error check_graph(walk *w)
