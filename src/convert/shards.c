@@ -430,6 +430,7 @@ int st_cv_index_plan(st_ctx *ctx, st_report *r, const char *path, st_cv_set *set
     memset(set, 0, sizeof(*set));
     if (read_index(path, &x) != 0) {
         st_report_add(r, ST_R_CV_REFUSED, 0, 0, "the index cannot be read again");
+        index_free(&x);
         return -1;
     }
     set->s = calloc(x.n_files + 1, sizeof(shard));
