@@ -441,6 +441,8 @@ static void expect(st_ctx *ctx, blob *x, const char *name, const char *ids, st_v
     x->b = NULL;
 }
 
+static void io_sweep(st_ctx *ctx, blob *x);
+
 /* ---- cases -------------------------------------------------------------------------------- */
 
 static void test_valid(void **state)
@@ -812,6 +814,18 @@ static void test_global_heap(void **state)
                          "[\"4wEAAAAA\", null, null], \"function_type\": \"lambda\"}}]}}";
     x = gheap_file(lambda, 1, (uint32_t)strlen(lambda), 0);
     expect(ctx, &x, "vlen lambda", "ST851", FAIL);
+    /* a collection over the 64 KiB read block: read whole, and every read failing in turn */
+    size_t big = 70000;
+    char *j = malloc(big + 64);
+    assert_non_null(j);
+    memset(j, ' ', big + 64);
+    j[0] = '{';
+    memcpy(j + big, "\"class_name\": \"Sequential\"}", 27);
+    j[big + 27] = 0;
+    x = gheap_file(j, 1, (uint32_t)strlen(j), 0);
+    tu_expect_buf(ctx, x.b, x.n, "big collection", "", PASS);
+    io_sweep(ctx, &x);
+    free(j);
 }
 
 static void test_links(void **state)
