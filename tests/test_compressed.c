@@ -214,12 +214,32 @@ static void test_faults(void **state)
     }
 }
 
+/* Old joblib's ZF files (joblib.c) inflate through compressed.c's st_inflate_src too: every
+ * allocation failing in turn (the input buffer first, then the output) is "could not check". */
+static void test_zfile_alloc_failures(void **state)
+{
+    size_t n, cn;
+    unsigned char *p = payload(0, &n), *c = compress_as(ZL, p, n, &cn);
+    unsigned char *zf = malloc(21 + cn);
+    assert_non_null(zf);
+    memcpy(zf, "ZF0x5                ", 21); /* read_zfile: the length as hex, 19 bytes */
+    memcpy(zf + 21, c, cn);
+    char ids[64];
+    assert_int_equal(
+        tf_run(*state, st_zfile_check, zf, 21 + cn, (size_t)-1, -1, ids, sizeof(ids), NULL), ST_OK);
+    assert_string_equal(ids, "");
+    assert_true(tf_every_alloc_fails(*state, st_zfile_check, zf, 21 + cn) >= 2);
+    free(zf);
+    free(p);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean),  cmocka_unit_test(test_corrupt_truncated_trailing),
         cmocka_unit_test(test_bomb),   cmocka_unit_test(test_sniff),
-        cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_faults), cmocka_unit_test(test_zfile_alloc_failures),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

@@ -671,50 +671,8 @@ static void test_sources(void **state)
  * the k-th allocation fails. Every operation is run with k = 0, 1, ... until a run completes
  * without a failure; each failing run must report the failure (NULL, -1, ST_E_NOMEM or an
  * error verdict), never crash or leak (ASan and valgrind run this test). */
-#include <errno.h>
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-
-static long fi_countdown = -1; /* allocations before the one that fails; -1: none fails */
-static int fi_hit;             /* the armed allocation failed */
-
-static int fi_fail(void)
-{
-    if (fi_countdown < 0)
-        return 0;
-    if (fi_countdown-- == 0) {
-        fi_hit = 1;
-        errno = ENOMEM;
-        return 1;
-    }
-    return 0;
-}
-
-void *__wrap_malloc(size_t n)
-{
-    return fi_fail() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t m)
-{
-    return fi_fail() ? NULL : __real_calloc(n, m);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    return fi_fail() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-    return fi_fail() ? NULL : __real_strdup(s);
-}
+#define FA_WRAP_STRDUP
+#include "fault_alloc.h"
 
 /* One operation under injection: returns 1 when it reported a failure, 0 when it succeeded. */
 typedef int (*fi_op)(st_ctx *ctx);
@@ -727,14 +685,14 @@ static long fi_each(fi_op op, const char *what)
     for (long k = 0; k < 100000; k++) {
         st_ctx *ctx = st_ctx_new();
         assert_non_null(ctx);
-        fi_hit = 0;
-        fi_countdown = k;
+        fa_hit = 0;
+        fa_countdown = k;
         int failed = op(ctx);
-        fi_countdown = -1;
+        fa_countdown = -1;
         st_ctx_free(ctx);
-        if (fi_hit && !failed)
+        if (fa_hit && !failed)
             fail_msg("%s: allocation %ld failed unnoticed", what, k);
-        if (!fi_hit) {
+        if (!fa_hit) {
             if (failed)
                 fail_msg("%s: failed with no allocation failure", what);
             return k;
@@ -754,13 +712,13 @@ static int op_ctx(st_ctx *ctx)
 
 static int op_clone(st_ctx *ctx)
 {
-    long saved = fi_countdown; /* the lists are built without injection */
-    fi_countdown = -1;
+    long saved = fa_countdown; /* the lists are built without injection */
+    fa_countdown = -1;
     int ok = st_strlist_add(&ctx->pk_allow, "a.b") == 0 &&
              st_strlist_add(&ctx->pk_allow, "c.*") == 0 &&
              st_strlist_add(&ctx->walk_ext, ".bin") == 0;
     assert_true(ok);
-    fi_countdown = saved;
+    fa_countdown = saved;
     st_ctx *c = st_ctx_clone(ctx);
     if (c == NULL)
         return 1;

@@ -14,39 +14,7 @@
 
 /* ---- allocation failures ------------------------------------------------------------------ */
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-
-static long tf_countdown = -1; /* allocations before the failing one; -1: none fails */
-static int tf_hit;             /* an allocation failed */
-
-static inline int tf_fail(void)
-{
-    if (tf_countdown < 0)
-        return 0;
-    if (tf_countdown == 0) {
-        tf_hit = 1;
-        return 1; /* this one and every later one: the path that handles it must finish */
-    }
-    tf_countdown--;
-    return 0;
-}
-void *__wrap_malloc(size_t n)
-{
-    return tf_fail() ? NULL : __real_malloc(n);
-}
-void *__wrap_calloc(size_t n, size_t m)
-{
-    return tf_fail() ? NULL : __real_calloc(n, m);
-}
-void *__wrap_realloc(void *p, size_t n)
-{
-    return tf_fail() ? NULL : __real_realloc(p, n);
-}
+#include "fault_alloc.h" /* with fa_sticky set: the failing allocation and every later one */
 
 /* ---- read failures ---------------------------------------------------------------------- */
 
@@ -95,10 +63,11 @@ static inline st_error tf_run(st_ctx *ctx, tf_check fn, const unsigned char *b, 
     in.tail_len = in.head_len;
     in.tail = b + n - in.tail_len;
     in.name = "t";
-    tf_hit = 0;
-    tf_countdown = alloc_at;
+    fa_hit = 0;
+    fa_sticky = 1;
+    fa_countdown = alloc_at;
     st_error err = fn(&in);
-    tf_countdown = -1;
+    fa_countdown = -1;
     if (err == ST_OK)
         err = r->err;
     tu_ids(r, ids, ids_size);
@@ -155,7 +124,7 @@ static inline long tf_every_alloc_fails(st_ctx *ctx, tf_check fn, const unsigned
     long k = 0;
     for (;; k++) {
         st_error err = tf_run(ctx, fn, b, n, (size_t)-1, k, ids, sizeof(ids), NULL);
-        if (!tf_hit) {
+        if (!fa_hit) {
             assert_int_equal(err, ST_OK);
             return k;
         }

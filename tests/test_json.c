@@ -460,48 +460,14 @@ static void test_depth_no_recursion(void **state)
  * k-th allocation fails. A failure is an error (NULL scanner or ST_JSON_E_NOMEM), never a
  * silent pass; a failure of the radix pass's scratch memory is no error at all: the object is
  * then sorted whole by the comparison sort, and must give the same answer. */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-
-static long fi_countdown = -1; /* allocations before the one that fails; -1: none fails */
-static int fi_hit;
-
-static int fi_fail(void)
-{
-    if (fi_countdown < 0)
-        return 0;
-    if (fi_countdown-- == 0) {
-        fi_hit = 1;
-        return 1;
-    }
-    return 0;
-}
-
-void *__wrap_malloc(size_t n)
-{
-    return fi_fail() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t m)
-{
-    return fi_fail() ? NULL : __real_calloc(n, m);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    return fi_fail() ? NULL : __real_realloc(p, n);
-}
+#include "fault_alloc.h"
 
 /* Scans doc with the k-th allocation failing. Returns the final error, or -1 when the scanner
  * could not be made; *hit says whether an allocation failed. */
 static int fi_run(const char *doc, long k, int *hit)
 {
-    fi_hit = 0;
-    fi_countdown = k;
+    fa_hit = 0;
+    fa_countdown = k;
     st_json *j = st_json_new((const unsigned char *)doc, strlen(doc), 8);
     int e = -1;
     if (j != NULL) {
@@ -509,9 +475,9 @@ static int fi_run(const char *doc, long k, int *hit)
         while ((e = st_json_next(j, &t)) == ST_JSON_OK && t.type != ST_JT_END)
             ;
     }
-    fi_countdown = -1;
+    fa_countdown = -1;
     st_json_free(j);
-    *hit = fi_hit;
+    *hit = fa_hit;
     return e;
 }
 

@@ -502,7 +502,6 @@ static void test_sniff(void **state)
     st_ctx_free(ctx);
 }
 
-
 /* ---- external files, EPContext, policy domains, report facts --------------------------------- */
 
 /* A FLOAT [2, 2] tensor (16 bytes) with its data at offset/length of location. */
@@ -568,8 +567,14 @@ static st_report *run_input(const pb *b, const st_ctx *ctx, int (*open_dir)(cons
     st_report *r = st_report_new(ctx, "m.onnx");
     assert_non_null(r);
     st_src src = {-1, b->p, b->n};
-    st_input in = {.ctx = ctx, .report = r, .src = &src, .head = b->p, .head_len = b->n,
-                   .tail = b->p, .tail_len = b->n, .name = "m.onnx"};
+    st_input in = {.ctx = ctx,
+                   .report = r,
+                   .src = &src,
+                   .head = b->p,
+                   .head_len = b->n,
+                   .tail = b->p,
+                   .tail_len = b->n,
+                   .name = "m.onnx"};
     in.open_dir = open_dir;
     in.dir_arg = dir_arg;
     if (remote != NULL) {
@@ -738,10 +743,10 @@ static void test_policy_domains(void **state)
     assert_int_equal(r->n_findings, 2);
     st_report_free(r);
     char err[256];
-    assert_int_equal(st_ctx_load_policy_text(
-                         ctx, "{\"onnx\": {\"allow_domains\": [\"com.example.ops\"]}}", NULL, err,
-                         sizeof(err)),
-                     ST_OK);
+    assert_int_equal(
+        st_ctx_load_policy_text(ctx, "{\"onnx\": {\"allow_domains\": [\"com.example.ops\"]}}", NULL,
+                                err, sizeof(err)),
+        ST_OK);
     r = st_check_buffer(ctx, m.p, m.n, "m.onnx");
     tu_assert_ids(r, "ST806");
     assert_int_equal(r->n_findings, 1);
@@ -905,14 +910,22 @@ static void test_facts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_varint),        cmocka_unit_test(test_wire_types),
-        cmocka_unit_test(test_depth),         cmocka_unit_test(test_field_limit),
-        cmocka_unit_test(test_read_failures), cmocka_unit_test(test_packed_dims),
-        cmocka_unit_test(test_domains),       cmocka_unit_test(test_locations),
-        cmocka_unit_test(test_sniff),         cmocka_unit_test(test_wrong_wire_types),
-        cmocka_unit_test(test_external_unchecked), cmocka_unit_test(test_external_remote),
-        cmocka_unit_test(test_external_folder), cmocka_unit_test(test_external_limit),
-        cmocka_unit_test(test_policy_domains), cmocka_unit_test(test_epcontext),
+        cmocka_unit_test(test_varint),
+        cmocka_unit_test(test_wire_types),
+        cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_field_limit),
+        cmocka_unit_test(test_read_failures),
+        cmocka_unit_test(test_packed_dims),
+        cmocka_unit_test(test_domains),
+        cmocka_unit_test(test_locations),
+        cmocka_unit_test(test_sniff),
+        cmocka_unit_test(test_wrong_wire_types),
+        cmocka_unit_test(test_external_unchecked),
+        cmocka_unit_test(test_external_remote),
+        cmocka_unit_test(test_external_folder),
+        cmocka_unit_test(test_external_limit),
+        cmocka_unit_test(test_policy_domains),
+        cmocka_unit_test(test_epcontext),
         cmocka_unit_test(test_facts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

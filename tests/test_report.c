@@ -279,62 +279,13 @@ static void test_messages_printable(void **state)
  * k-th after arming, fails. Every writer must then report the failure (NULL or -1), never write
  * a document as if nothing happened, never crash or leak (ASan and valgrind run this test), and
  * a run in which no allocation failed must write the exact reference text. */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-FILE *__real_open_memstream(char **buf, size_t *len);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-FILE *__wrap_open_memstream(char **buf, size_t *len);
-
-static long fi_countdown = -1; /* allocations before the one that fails; -1: none fails */
-static long fi_count;          /* allocations while armed */
-static int fi_hit;             /* the armed allocation failed */
-
-static int fi_fail(void)
-{
-    if (fi_countdown < 0)
-        return 0;
-    fi_count++;
-    if (fi_countdown-- == 0) {
-        fi_hit = 1;
-        errno = ENOMEM; /* as the C library's allocators set it */
-        return 1;
-    }
-    return 0;
-}
-
-void *__wrap_malloc(size_t n)
-{
-    return fi_fail() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t m)
-{
-    return fi_fail() ? NULL : __real_calloc(n, m);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    return fi_fail() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-    return fi_fail() ? NULL : __real_strdup(s);
-}
-
-FILE *__wrap_open_memstream(char **buf, size_t *len)
-{
-    return fi_fail() ? NULL : __real_open_memstream(buf, len);
-}
+#define FA_WRAP_STRDUP
+#define FA_WRAP_OPEN_MEMSTREAM
+#include "fault_alloc.h"
 
 static void *fi_cjson_malloc(size_t n)
 {
-    return fi_fail() ? NULL : __real_malloc(n);
+    return fa_fail() ? NULL : __real_malloc(n);
 }
 
 /* valgrind preloads its own libraries into the program it runs */
@@ -346,12 +297,12 @@ static int under_valgrind(void)
 
 static void fi_arm(long k)
 {
-    fi_countdown = k;
+    fa_countdown = k;
 }
 
 static void fi_disarm(void)
 {
-    fi_countdown = -1;
+    fa_countdown = -1;
 }
 
 /* A FILE that takes `left` bytes, then fails every write (fopencookie; unbuffered unless
@@ -452,8 +403,8 @@ static int fi_run(st_doc_format fmt, const fi_reports *x, int phase, long k, cha
 {
     size_t tlen = 0;
     int rc = 0;
-    fi_hit = 0;
-    fi_count = 0;
+    fa_hit = 0;
+    fa_count = 0;
     *text = NULL;
     if (phase == PH_CREATE)
         fi_arm(k);
@@ -494,12 +445,12 @@ static void fi_phase(st_doc_format fmt, const fi_reports *x, int phase, const ch
 {
     char *text;
     assert_int_equal(fi_run(fmt, x, phase, LONG_MAX, &text), 0);
-    long total = fi_count;
+    long total = fa_count;
     assert_string_equal(text, ref);
     free(text);
     for (long k = 0; k < total; k = fi_next(k, total, dense, stride, tail)) {
         int rc = fi_run(fmt, x, phase, k, &text);
-        if (!fi_hit)
+        if (!fa_hit)
             fail_msg("format %d phase %d: allocation %ld of %ld was not made", fmt, phase, k,
                      total);
         if (rc != -1)
@@ -535,17 +486,17 @@ static void test_doc_allocation_failures(void **state)
         char *text = NULL;
         size_t tlen = 0;
         FILE *f = __real_open_memstream(&text, &tlen);
-        fi_count = 0;
+        fa_count = 0;
         fi_arm(LONG_MAX);
         assert_int_equal(st_write_jsonl(f, x.r[i]), 0);
         fi_disarm();
-        total = fi_count;
+        total = fa_count;
         for (long k = 0; k < total; k++) {
-            fi_hit = 0;
+            fa_hit = 0;
             fi_arm(k);
             int rc = st_write_jsonl(f, x.r[i]);
             fi_disarm();
-            assert_true(fi_hit);
+            assert_true(fa_hit);
             assert_int_equal(rc, -1);
         }
         fclose(f);

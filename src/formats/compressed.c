@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "../core/checked.h"
+#include "compressed.h"
 #include "format.h"
 
 enum { C_GZIP, C_ZLIB, C_BZIP2, C_XZ, C_LZMA, C_NONE };
@@ -143,6 +144,27 @@ static int run_zlib(inbuf *ib, outbuf *o, int gzip, int *io_err, uint64_t *consu
     *consumed = ib->pos - z.avail_in;
     inflateEnd(&z);
     return *io_err ? -1 : result;
+}
+
+int st_inflate_src(const st_src *src, uint64_t off, int gzip, size_t max, uint64_t ratio_cap,
+                   st_inflated *res)
+{
+    outbuf o = {NULL, 0, 0, max, ratio_cap, 0};
+    uint64_t end = off;
+    int rc = -1;
+    memset(res, 0, sizeof(*res));
+    inbuf *ib = malloc(sizeof(*ib));
+    if (ib != NULL) {
+        ib->src = src;
+        ib->pos = off;
+        rc = run_zlib(ib, &o, gzip, &res->io_err, &end);
+    }
+    free(ib);
+    res->out = o.p;
+    res->len = o.len;
+    res->over = o.over;
+    res->consumed = end - off;
+    return rc;
 }
 
 static int run_bzip2(inbuf *ib, outbuf *o, int *io_err, uint64_t *consumed)

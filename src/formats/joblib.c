@@ -21,10 +21,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "../core/checked.h"
 #include "../core/escape.h"
+#include "compressed.h"
 #include "pickle.h"
 #include "pickle_values.h"
 
@@ -82,71 +82,6 @@ static int zf_length(const unsigned char *h, uint64_t *len)
     return 0;
 }
 
-/* Inflates the zlib stream at src[off..] into a buffer of at most max bytes. 0 ended cleanly,
- * 1 corrupt or truncated, -1 over the limit (*over) or out of memory / I-O error. */
-static int inflate_src(const st_src *src, uint64_t off, size_t max, unsigned char **out,
-                       size_t *len, uint64_t *consumed, int *over)
-{
-    unsigned char in[65536];
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    *out = NULL;
-    *len = 0;
-    *over = 0;
-    if (inflateInit(&z) != Z_OK) /* GCOVR_EXCL_BR_LINE: allocation failure (zlib's state) */
-        return -1;               /* GCOVR_EXCL_LINE: allocation failure */
-    size_t cap = 0;
-    uint64_t pos = off;
-    int result = 1;
-    for (;;) {
-        if (z.avail_in == 0) {
-            uint64_t left = src->size - pos;
-            size_t n = left < sizeof(in) ? (size_t)left : sizeof(in);
-            if (n == 0)
-                break;
-            if (st_src_read(src, pos, in, n) != ST_OK) {
-                result = -1;
-                break;
-            }
-            pos += n;
-            z.next_in = in;
-            z.avail_in = (uInt)n;
-        }
-        if (*len == cap) {
-            if (cap >= max) {
-                *over = 1;
-                result = -1;
-                break;
-            }
-            size_t ncap = cap ? (cap > max / 2 ? max : cap * 2) : (max < 65536 ? max : 65536);
-            /* GCOVR_EXCL_BR_START: ncap >= 1 (member_bytes is at least 1); kept */
-            unsigned char *p = realloc(*out, ncap ? ncap : 1);
-            /* GCOVR_EXCL_BR_STOP */
-            if (p == NULL) { /* GCOVR_EXCL_BR_LINE: allocation failure */
-                result = -1; /* GCOVR_EXCL_LINE: allocation failure */
-                break;       /* GCOVR_EXCL_LINE: allocation failure */
-            }
-            *out = p;
-            cap = ncap;
-        }
-        size_t room = cap - *len;
-        uInt give = room > UINT32_MAX ? UINT32_MAX : (uInt)room;
-        z.next_out = *out + *len;
-        z.avail_out = give;
-        int rc = inflate(&z, Z_NO_FLUSH);
-        *len += give - z.avail_out;
-        if (rc == Z_STREAM_END) {
-            result = 0;
-            break;
-        }
-        if (rc != Z_OK && rc != Z_BUF_ERROR)
-            break;
-    }
-    *consumed = pos - z.avail_in - off;
-    inflateEnd(&z);
-    return result;
-}
-
 /* load_compatibility: ZipNumpyUnpickler(pickle._Unpickler).load() over the inflated bytes,
  * whatever they hold; its load_build reads NDArrayWrapper siblings only (plain = 2). */
 static st_error zf_pickle(st_input *in, const unsigned char *buf, size_t len)
@@ -181,7 +116,7 @@ static st_error zf_pickle(st_input *in, const unsigned char *buf, size_t len)
 st_error st_zfile_check(st_input *in)
 {
     unsigned char h[ZF_HEADER + 1];
-    uint64_t want, consumed = 0;
+    uint64_t want;
     in->report->format = "joblib-zfile";
     if (in->src->size < ZF_HEADER + 1 || st_src_read(in->src, 0, h, ZF_HEADER + 1) != ST_OK ||
         zf_length(h, &want) != 0) {
@@ -192,34 +127,34 @@ st_error st_zfile_check(st_input *in)
     /* joblib <= 0.8.4 (Python 2) wrote one more space; zlib data never starts with one */
     uint64_t start = h[ZF_HEADER] == ' ' ? ZF_HEADER + 1 : ZF_HEADER;
     uint64_t max = in->ctx->limits[ST_LIMIT_MEMBER_BYTES];
-    unsigned char *buf;
-    size_t len;
-    int over;
     if (max > SIZE_MAX) /* GCOVR_EXCL_BR_LINE: only where size_t is narrower than 64 bits */
         max = SIZE_MAX; /* GCOVR_EXCL_LINE: as above */
-    int rc = inflate_src(in->src, start, (size_t)max, &buf, &len, &consumed, &over);
+    /* no ratio limit: an all-zero array compresses 1000:1 */
+    st_inflated z;
+    int rc = st_inflate_src(in->src, start, 0, (size_t)max, UINT64_MAX, &z);
     st_error err = ST_OK;
     if (rc < 0) {
-        st_report_add(in->report, over ? ST_R_ZIP_BOMB : ST_R_IO, start, 0, "ZF zlib stream: %s",
-                      over ? "decompresses beyond the member-size limit"
-                           : "could not be read (I/O or memory)");
-        err = over ? ST_E_LIMIT : ST_E_IO;
+        st_report_add(in->report, z.over ? ST_R_ZIP_BOMB : ST_R_IO, start, 0, "ZF zlib stream: %s",
+                      z.over ? "decompresses beyond the member-size limit"
+                             : "could not be read (I/O or memory)");
+        err = z.over ? ST_E_LIMIT : ST_E_IO;
     } else if (rc > 0) {
         /* zlib.decompress raises on a truncated or corrupt stream: joblib.load fails */
         st_report_add(in->report, ST_R_COMPRESSED_CORRUPT, start, in->src->size - start,
-                      "ZF zlib stream is corrupt or truncated after %zu bytes", len);
+                      "ZF zlib stream is corrupt or truncated after %zu bytes", z.len);
     } else {
-        if (len != want) /* an assert: skipped under python -O */
+        if (z.len != want) /* an assert: skipped under python -O */
             st_report_add(in->report, ST_R_JL_ZFILE_LENGTH, 2, ZF_HEADER - 2,
                           "ZF header says %llu bytes; the stream holds %zu",
-                          (unsigned long long)want, len);
-        if (start + consumed < in->src->size) /* zlib.decompress ignores them */
-            st_report_add(in->report, ST_R_COMPRESSED_TRAILING, start + consumed,
-                          in->src->size - start - consumed, "%llu bytes follow the ZF zlib stream",
-                          (unsigned long long)(in->src->size - start - consumed));
-        err = zf_pickle(in, buf, len);
+                          (unsigned long long)want, z.len);
+        if (start + z.consumed < in->src->size) /* zlib.decompress ignores them */
+            st_report_add(in->report, ST_R_COMPRESSED_TRAILING, start + z.consumed,
+                          in->src->size - start - z.consumed,
+                          "%llu bytes follow the ZF zlib stream",
+                          (unsigned long long)(in->src->size - start - z.consumed));
+        err = zf_pickle(in, z.out, z.len);
     }
-    free(buf);
+    free(z.out);
     return err;
 }
 

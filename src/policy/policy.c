@@ -15,6 +15,7 @@
  *     "pickle": { "allow": [ "mod.name", "mod.*" ], "deny": [ ... ],
  *                 "replace_allowlist": bool, "replace_denylist": bool },
  *     "safetensors": { "require_metadata": { "format": "pt", "license": true } },
+ *     "onnx": { "allow_domains": [ "com.example.ops" ] },
  *     "overrides": [ { "paths": [ "glob", ... ], "policy": { ...these keys... } } ] }
  * A policy is applied on top of what it extends. "default" is rules/default.json, compiled in
  * (so the binary needs no rules/ folder); it states exactly the built-in severities and limits
@@ -263,6 +264,26 @@ static int apply_keras(st_ctx *c, const cJSON *obj, errbuf *e)
     return 0;
 }
 
+/* onnx.allow_domains: operator domains added to the ONNX allowlist (ST806), exact names of at
+ * most 256 bytes (docs/formats/onnx.md). */
+static int apply_onnx(st_ctx *c, const cJSON *obj, errbuf *e)
+{
+    if (!cJSON_IsObject(obj))
+        return fail(e, "onnx", "must be an object (allow_domains)");
+    for (const cJSON *it = obj->child; it != NULL; it = it->next) {
+        char path[64];
+        snprintf(path, sizeof(path), "onnx.%.30s", it->string);
+        if (strcmp(it->string, "allow_domains") != 0)
+            return fail(e, path, "unknown key (allow_domains)");
+        if (set_list(&c->onnx_domains, it, path, e) != 0)
+            return -1;
+        for (size_t i = 0; i < c->onnx_domains.n; i++)
+            if (strlen(c->onnx_domains.v[i]) > 256)
+                return fail(e, path, "entries are domain names of at most 256 bytes");
+    }
+    return 0;
+}
+
 static int apply_require_metadata(st_ctx *c, const cJSON *obj, errbuf *e)
 {
     const char *p = "safetensors.require_metadata";
@@ -417,6 +438,8 @@ static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int dept
             rc = apply_pickle(c, it, e);
         else if (strcmp(k, "gguf") == 0)
             rc = apply_gguf(c, it, e);
+        else if (strcmp(k, "onnx") == 0)
+            rc = apply_onnx(c, it, e);
         else if (strcmp(k, "keras") == 0)
             rc = apply_keras(c, it, e);
         else if (strcmp(k, "walk_extensions") == 0)
@@ -452,10 +475,10 @@ static int apply_doc(st_ctx *c, const cJSON *doc, const char *base_dir, int dept
             rc = fail(e, path,
                       in_override ? "unknown key in an override (description, fail_on, severity, "
                                     "limits, formats, symlinks, git_store, pickle, gguf, "
-                                    "keras, safetensors, walk_extensions)"
+                                    "keras, onnx, safetensors, walk_extensions)"
                                   : "unknown key (extends, description, fail_on, severity, "
                                     "limits, formats, symlinks, git_store, pickle, gguf, "
-                                    "keras, safetensors, walk_extensions, overrides)");
+                                    "keras, onnx, safetensors, walk_extensions, overrides)");
         }
     }
     return rc;
@@ -550,6 +573,8 @@ static void add_more_json(cJSON *doc, const st_ctx *ctx)
     cJSON_AddBoolToObject(pk, "replace_denylist", ctx->pk_replace_deny);
     cJSON *gg = cJSON_AddObjectToObject(doc, "gguf");
     cJSON_AddItemToObject(gg, "template_allow", list_json(&ctx->tpl_allow));
+    cJSON *ox = cJSON_AddObjectToObject(doc, "onnx");
+    cJSON_AddItemToObject(ox, "allow_domains", list_json(&ctx->onnx_domains));
     cJSON *ke = cJSON_AddObjectToObject(doc, "keras");
     cJSON_AddItemToObject(ke, "allow", list_json(&ctx->keras_allow));
     cJSON *req =

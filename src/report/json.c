@@ -184,7 +184,7 @@ static int add_onnx(cJSON *o, const st_report *r)
         cJSON *s = e ? cJSON_CreateString(e) : NULL; /* GCOVR_EXCL_BR_LINE: allocation */
         free(e);
         if (s == NULL || !cJSON_AddItemToArray(doms, s)) /* GCOVR_EXCL_BR_LINE: allocation */
-            return -1;                                    /* GCOVR_EXCL_LINE: allocation */
+            return -1;                                   /* GCOVR_EXCL_LINE: allocation */
     }
     for (size_t i = 0; i < f->n_files; i++) {
         cJSON *e = cJSON_CreateObject();

@@ -56,8 +56,12 @@ static const signed char edges[T_COUNT][CHILD_MAX] = {
     [T_MODEL] = {[7] = T_GRAPH + 1, [8] = T_OPSET + 1, [20] = T_TRAIN + 1, [25] = T_FUNC + 1},
     [T_GRAPH] = {[1] = T_NODE + 1, [5] = T_TENSOR + 1, [15] = T_SPARSE + 1},
     [T_NODE] = {[5] = T_ATTR + 1},
-    [T_ATTR] = {[5] = T_TENSOR + 1, [6] = T_GRAPH + 1, [10] = T_TENSOR + 1, [11] = T_GRAPH + 1,
-                [22] = T_SPARSE + 1, [23] = T_SPARSE + 1},
+    [T_ATTR] = {[5] = T_TENSOR + 1,
+                [6] = T_GRAPH + 1,
+                [10] = T_TENSOR + 1,
+                [11] = T_GRAPH + 1,
+                [22] = T_SPARSE + 1,
+                [23] = T_SPARSE + 1},
     [T_SPARSE] = {[1] = T_TENSOR + 1, [2] = T_TENSOR + 1},
     [T_TENSOR] = {[13] = T_ENTRY + 1},
     [T_TRAIN] = {[1] = T_GRAPH + 1, [2] = T_GRAPH + 1},
@@ -191,11 +195,11 @@ static void judge_domains(walk *w)
         for (size_t j = 0; j < w->n_funcs; j++)
             local |= strcmp(w->custom[i].name, w->funcs[j].name) == 0;
         if (!local)
-            st_report_add(w->in->report, ST_R_ONNX_DOMAIN, w->custom[i].off, 0,
-                          "operator domain '%s' is not a standard ONNX or onnxruntime domain "
-                          "nor a function of the model: it needs a native custom-operator library",
-                          st_escape(w->custom[i].name, strlen(w->custom[i].name), a, sizeof(a),
-                                    160));
+            st_report_add(
+                w->in->report, ST_R_ONNX_DOMAIN, w->custom[i].off, 0,
+                "operator domain '%s' is not a standard ONNX or onnxruntime domain "
+                "nor a function of the model: it needs a native custom-operator library",
+                st_escape(w->custom[i].name, strlen(w->custom[i].name), a, sizeof(a), 160));
     }
 }
 
@@ -537,10 +541,10 @@ static void epcontext_done(walk *w, const frame *n)
     }
     unsigned char p[LOC_MAX + 1];
     size_t k = (size_t)(n->ctx_len < LOC_MAX ? n->ctx_len : LOC_MAX);
-    if (k > 0 && st_src_read(w->in->src, n->ctx_off, p, k) !=
-                     ST_OK) /* GCOVR_EXCL_BR_LINE: inside a field already bounded: the file
-                               changed */
-        return;             /* GCOVR_EXCL_LINE: as above */
+    if (k > 0 &&
+        st_src_read(w->in->src, n->ctx_off, p, k) != ST_OK) /* GCOVR_EXCL_BR_LINE: inside a field
+                                                               already bounded: the file changed */
+        return;                                             /* GCOVR_EXCL_LINE: as above */
     const char *why = path_problem(p, n->ctx_len);
     if (why != NULL) {
         st_report_add(r, ST_R_ONNX_EPCONTEXT_PATH, n->ctx_off, n->ctx_len,

@@ -19,10 +19,10 @@ typedef struct {
 } st_onnx_opset;
 
 typedef struct {
-    char *path;        /* the location as written, escaped for display */
-    uint64_t tensors;  /* tensors whose data it holds */
-    uint64_t bytes;    /* their bytes (for an EPContext file: its size when checked) */
-    int ep_context;    /* named by an EPContext node's ep_cache_context */
+    char *path;       /* the location as written, escaped for display */
+    uint64_t tensors; /* tensors whose data it holds */
+    uint64_t bytes;   /* their bytes (for an EPContext file: its size when checked) */
+    int ep_context;   /* named by an EPContext node's ep_cache_context */
 } st_onnx_file;
 
 struct st_onnx_facts {

@@ -44,8 +44,8 @@ int st_onnx_ext_add(walk *w, const char *loc, uint64_t off, uint64_t len, int ha
     }
     /* GCOVR_EXCL_STOP */
     memcpy(p, loc, n);
-    w->ext[w->n_ext++] = (st_onnx_ext){p,     off, len, where, (unsigned char)(has_len != 0),
-                                       (unsigned char)(ep_context != 0)};
+    w->ext[w->n_ext++] = (st_onnx_ext){
+        p, off, len, where, (unsigned char)(has_len != 0), (unsigned char)(ep_context != 0)};
     return 0;
 }
 
@@ -161,8 +161,8 @@ static int local_size(walk *w, int dirfd, const st_onnx_ext *e, uint64_t *size)
     struct stat st;
     /* fstat of an open descriptor does not fail: that test is defence */
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { /* GCOVR_EXCL_BR_LINE */
-        st_report_add(w->in->report, ST_R_ONNX_EXTERNAL_MISSING, e->where, 0,
-                      "%s \"%s\" %s", e->ep_context ? "EPContext cache file" : "external data file",
+        st_report_add(w->in->report, ST_R_ONNX_EXTERNAL_MISSING, e->where, 0, "%s \"%s\" %s",
+                      e->ep_context ? "EPContext cache file" : "external data file",
                       shown(e->loc, a, sizeof(a)),
                       fd < 0 && err == ENOENT ? "does not exist in the model's folder"
                                               : "is not a readable regular file");

@@ -17,10 +17,10 @@
 
 /* A tensor's (or an EPContext node's) data in a file next to the model. */
 typedef struct {
-    char *loc;      /* the location, NUL-free, judged a relative path inside the folder */
-    uint64_t off;   /* offset in the file */
-    uint64_t len;   /* bytes: `length`, else dims x element size */
-    uint64_t where; /* the tensor's (node's) offset in the model, for findings */
+    char *loc;                /* the location, NUL-free, judged a relative path inside the folder */
+    uint64_t off;             /* offset in the file */
+    uint64_t len;             /* bytes: `length`, else dims x element size */
+    uint64_t where;           /* the tensor's (node's) offset in the model, for findings */
     unsigned char has_len;    /* len is known (`length` or the dims); else: to the end */
     unsigned char ep_context; /* an EPContext ep_cache_context file (off 0, whole file) */
 } st_onnx_ext;

@@ -45,8 +45,8 @@ static st_pb_status window(st_pb_cursor *c, uint64_t off, size_t *avail)
         uint64_t left = c->src->size - off;
         /* After a jump over a skipped field (tensor raw_data) the next tensor's metadata is
          * small: a short read, so that the bytes of the next raw_data are mostly not read. */
-        size_t max = off > c->win_off + c->win_len + ST_PB_WINDOW ? ST_PB_JUMP_WINDOW
-                                                                   : ST_PB_WINDOW;
+        size_t max =
+            off > c->win_off + c->win_len + ST_PB_WINDOW ? ST_PB_JUMP_WINDOW : ST_PB_WINDOW;
         size_t n = left < max ? (size_t)left : max;
         if (st_src_read(c->src, off, c->win, n) != ST_OK)
             return ST_PB_IO;
@@ -104,7 +104,8 @@ static st_pb_status skip(st_pb_cursor *c, uint64_t n)
  * metadata-dense model: one read per window, not one per field), else reads the source. */
 static st_error copy_out(st_pb_cursor *c, uint64_t off, unsigned char *buf, size_t n)
 {
-    if (off >= c->win_off && off - c->win_off <= c->win_len && n <= c->win_len - (off - c->win_off)) {
+    if (off >= c->win_off && off - c->win_off <= c->win_len &&
+        n <= c->win_len - (off - c->win_off)) {
         memcpy(buf, c->win + (off - c->win_off), n);
         return ST_OK;
     }
