@@ -4,6 +4,7 @@
  * manifest parser and lookup, and positional reads from each kind of source. Each case asserts
  * the exact result, so removing a check fails a test.
  */
+#include "read_whole.h"
 #include "test_util.h"
 
 #include <fcntl.h>
@@ -171,12 +172,9 @@ static void test_rules_table(void **state)
     assert_int_equal(s[strlen(s) - 1], '\n');
     free(s);
     /* the last section of docs/rules.md runs to the end of the document */
-    FILE *f = fopen(ST_RULES_DOC, "rb");
-    assert_non_null(f);
-    static char doc[1 << 20];
-    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
-    fclose(f);
-    doc[n] = '\0';
+    size_t n;
+    char *doc = (char *)rw_read_file(ST_RULES_DOC, &n);
+    assert_non_null(doc);
     char *last = NULL;
     for (char *p = strstr(doc, "\n## ST"); p != NULL; p = strstr(p + 1, "\n## ST"))
         last = p + 1;
@@ -188,6 +186,7 @@ static void test_rules_table(void **state)
     assert_non_null(s);
     assert_string_equal(s, last);
     free(s);
+    free(doc);
 }
 
 static void test_sha256(void **state)

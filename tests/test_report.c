@@ -2,6 +2,7 @@
  * test_report.c - escaping of hostile text, the text, JSON, SARIF and JUnit report formats, the
  * rules table and its documentation.
  */
+#include "read_whole.h"
 #include "test_util.h"
 
 #include <cjson/cJSON.h>
@@ -196,12 +197,9 @@ static void test_json_format(void **state)
 static void test_rules_documented(void **state)
 {
     (void)state;
-    FILE *f = fopen(ST_RULES_DOC, "r");
-    assert_non_null(f);
-    static char doc[1 << 20];
-    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
-    fclose(f);
-    doc[n] = '\0';
+    size_t n;
+    char *doc = (char *)rw_read_file(ST_RULES_DOC, &n);
+    assert_non_null(doc);
     assert_true(st_rule_count() > 30);
     for (size_t i = 0; i < st_rule_count(); i++) {
         const st_rule *r = st_rule_at(i);
@@ -215,6 +213,7 @@ static void test_rules_documented(void **state)
     }
     assert_null(st_rule_find("ST000"));
     assert_null(st_rule_at(st_rule_count()));
+    free(doc);
 }
 
 static void test_limits_api(void **state)
