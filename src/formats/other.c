@@ -17,18 +17,30 @@
  *     .mlpackage folder holds Manifest.json (fileFormatVersion, itemInfoEntries) and
  *     Data/com.apple.CoreML/{model.mlmodel, weights/weight.bin};
  *   - OpenVINO IR: XML whose root element is <net name=... version=...> (the IR's .xml; its
- *     weights are the raw .bin of the same stem).
+ *     weights, the raw NAME.bin beside NAME.xml, are named when the folder is known).
  * Names only decide for files with no content of their own to recognise (an .mlpackage's
  * weight.bin) and then only at the lowest confidence: any format that claims the content wins.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/escape.h"
 #include "format.h"
 #include "onnx/protobuf.h"
 
-enum { K_NONE, K_TFLITE, K_EXECUTORCH, K_COREML, K_COREML_PKG, K_COREML_WEIGHTS, K_OPENVINO };
+enum {
+    K_NONE,
+    K_TFLITE,
+    K_EXECUTORCH,
+    K_COREML,
+    K_COREML_PKG,
+    K_COREML_WEIGHTS,
+    K_OPENVINO,
+    K_OPENVINO_WEIGHTS
+};
 
 static uint32_t le32(const unsigned char *p)
 {
@@ -141,15 +153,51 @@ static int has_attribute(const unsigned char *p, size_t n, const char *attr)
 }
 
 /* The root start tag is <net ...> with name= and version= attributes before its end. */
-static int is_openvino(const st_input *in)
+static int is_openvino_xml(const unsigned char *p, size_t n)
 {
-    const unsigned char *p = in->head;
-    size_t n = in->head_len, i = xml_root(p, n);
+    size_t i = xml_root(p, n);
     if (n - i < 5 || memcmp(p + i, "<net", 4) != 0 || !xml_space(p[i + 4]))
         return 0;
     const unsigned char *gt = memchr(p + i, '>', n - i);
     size_t end = gt != NULL ? (size_t)(gt - p) : n;
     return has_attribute(p + i, end - i, "name=") && has_attribute(p + i, end - i, "version=");
+}
+
+static int is_openvino(const st_input *in)
+{
+    return is_openvino_xml(in->head, in->head_len);
+}
+
+/* An IR's weights have no magic number: NAME.bin is OpenVINO's when NAME.xml beside it (the
+ * file read_model pairs it with by default) is an IR. Only where the scanner knows the folder
+ * (a walk, a path); the XML is opened as index.c opens shards, and only its first bytes read. */
+static int is_openvino_weights(const st_input *in)
+{
+    const char *slash = in->name != NULL ? strrchr(in->name, '/') : NULL;
+    const char *base = slash != NULL ? slash + 1 : in->name;
+    if (in->open_dir == NULL || !st_name_has_suffix(base, ".bin"))
+        return 0;
+    char xml[256];
+    size_t n = strlen(base) - 4;
+    if (n == 0)
+        return 0;
+    if (n + 5 > sizeof(xml)) /* GCOVR_EXCL_BR_LINE: a file name is at most 255 bytes (NAME_MAX) */
+        return 0;            /* GCOVR_EXCL_LINE: as said */
+    memcpy(xml, base, n);
+    memcpy(xml + n, ".xml", 5);
+    int dirfd = in->open_dir(in->dir_arg);
+    if (dirfd < 0) /* GCOVR_EXCL_BR_LINE: the scanner's own folder could not be reopened */
+        return 0;  /* GCOVR_EXCL_LINE: as said */
+    int fd = openat(dirfd, xml, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    close(dirfd);
+    if (fd < 0)
+        return 0;
+    unsigned char head[ST_HEAD_BYTES];
+    struct stat st;
+    ssize_t got =
+        fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? pread(fd, head, sizeof(head), 0) : -1;
+    close(fd);
+    return got > 0 && is_openvino_xml(head, (size_t)got);
 }
 
 /* ---- identification ---------------------------------------------------------------------- */
@@ -185,6 +233,8 @@ static int which(const st_input *in, int *confidence)
         kind = K_COREML_PKG, c = 70;
     else if (is_coreml_weights(in))
         kind = K_COREML_WEIGHTS, c = 10;
+    else if (is_openvino_weights(in))
+        kind = K_OPENVINO_WEIGHTS, c = 10;
     *confidence = c;
     return kind;
 }
@@ -213,7 +263,7 @@ int st_coreml_sniff(const st_input *in)
 
 int st_openvino_sniff(const st_input *in)
 {
-    return sniff_kind(in, K_OPENVINO, K_OPENVINO);
+    return sniff_kind(in, K_OPENVINO, K_OPENVINO_WEIGHTS);
 }
 
 /* ExecuTorch's optional extended header at byte 8: "eh" and two digits, its size, then the
@@ -278,6 +328,12 @@ st_error st_other_check(st_input *in)
         st_report_add(in->report, ST_R_OPENVINO, 0, in->head_len,
                       "OpenVINO IR model (XML <net>): its layers, custom operations and the "
                       "weights .bin it names are not checked: could not check");
+        return ST_E_UNSUPPORTED;
+    case K_OPENVINO_WEIGHTS:
+        in->report->format = "openvino";
+        st_report_add(in->report, ST_R_OPENVINO, 0, in->head_len,
+                      "OpenVINO IR weights (the raw .bin beside an IR .xml of the same name): "
+                      "the model is not checked: could not check");
         return ST_E_UNSUPPORTED;
     default: /* GCOVR_EXCL_LINE: check is called only for input its sniff claimed */
         return ST_E_UNSUPPORTED; /* GCOVR_EXCL_LINE: as said */
