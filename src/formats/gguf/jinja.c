@@ -901,11 +901,13 @@ static void taint_pending(jj *j)
 {
     size_t save = j->i;
     int strings = 0;
-    /* a value built from a tainted name is tainted too: for k in ks, set k2 = k */
+    /* a value built from a tainted name is tainted too (for k in ks, set k2 = k), and so is a
+     * macro's output: set k = m() holds the text m emits */
     for (tok t = tag_next(j); t.kind != K_END; t = tag_next(j))
         strings |= t.kind == K_STR || tok_is(j, &t, "~") || tok_is(j, &t, "join") ||
                    tok_is(j, &t, "string") ||
-                   (t.kind == K_NAME && nl_has(&j->tainted, j->s + t.pos, t.len));
+                   (t.kind == K_NAME && (nl_has(&j->tainted, j->s + t.pos, t.len) ||
+                                         nl_has(&j->macros, j->s + t.pos, t.len)));
     j->i = save;
     for (size_t i = 0; strings && i < j->npending; i++)
         nl_add(j, &j->tainted, j->pending[i].p, j->pending[i].n);
@@ -1175,14 +1177,18 @@ size_t st_jinja_check(const char *text, size_t len, const st_jj_sink *sink)
     /* The first pass runs until no name is newly tainted (a taint can flow backwards in the
      * text: a loop that uses k before the set that taints what it iterates), at most
      * TAINT_PASSES times: a longer chain is a limit finding, never a silent pass. */
-    size_t tainted = 0;
+    /* varargs and kwargs hold what a macro's callers pass; caller() returns the text of a
+     * call block */
+    static const char *const args[] = {"varargs", "kwargs", "caller"};
+    for (size_t i = 0; i < 3; i++)
+        nl_add(&j, &j.tainted, args[i], strlen(args[i]));
     int pass = 0;
     for (; pass < TAINT_PASSES && !j.nomem; pass++) {
-        tainted = j.tainted.n;
+        size_t tainted = j.tainted.n, macros = j.macros.n;
         j.i = 0;
         j.nb = 0;
         walk(&j);
-        if (j.tainted.n == tainted)
+        if (j.tainted.n == tainted && j.macros.n == macros)
             break;
     }
     j.judge = 1;
