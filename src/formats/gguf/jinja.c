@@ -414,6 +414,11 @@ static void judge_name(expr *x, const tok *t, const tok *next)
         sub->tainted = 1;
 }
 
+static int loop_item(const jj *j, const tok *t)
+{
+    return tok_is(j, t, "previtem") || tok_is(j, t, "nextitem");
+}
+
 static int judge_attr(expr *x, const tok *t, const tok *next)
 {
     jj *j = x->j;
@@ -426,6 +431,11 @@ static int judge_attr(expr *x, const tok *t, const tok *next)
         found(j, ST_JJ_DENIED, t->pos, t->len, "attribute ", p, t->len, " is not allowed");
     else if (tok_is(j, next, "(") && !IN(methods, p, t->len) && !extra(j, "method:", p, t->len))
         found(j, ST_JJ_DENIED, t->pos, t->len, "method ", p, t->len, " is not allowed");
+    /* loop.previtem and loop.nextitem are items of the iterable, which may be strings: a key
+     * reaching them is computed like a tainted name */
+    bracket *sub = enclosing_sub(x);
+    if (sub != NULL && loop_item(j, t))
+        sub->tainted = 1;
     return 0;
 }
 
@@ -905,7 +915,7 @@ static void taint_pending(jj *j)
      * macro's output: set k = m() holds the text m emits */
     for (tok t = tag_next(j); t.kind != K_END; t = tag_next(j))
         strings |= t.kind == K_STR || tok_is(j, &t, "~") || tok_is(j, &t, "join") ||
-                   tok_is(j, &t, "string") ||
+                   tok_is(j, &t, "string") || loop_item(j, &t) ||
                    (t.kind == K_NAME && (nl_has(&j->tainted, j->s + t.pos, t.len) ||
                                          nl_has(&j->macros, j->s + t.pos, t.len)));
     j->i = save;
