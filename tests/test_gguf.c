@@ -1208,6 +1208,7 @@ static void test_template_bypasses(void **state)
         {"{{ x | selectattr('_a') | list }}", DE},
         {"{{ x | selectattr('a', 'callable') | list }}", DE},
         {"{{ x | sum('a._b') }}{{ x | sort(false, false, 'mro') }}", DE},
+        {"{{ x | sort(attribute='a,_b') }}", DE},
         {"{{ x | map('at' 'tr', 'y') }}", DE},
         {"{% set b = '_' ~ '_class_' ~ '_' %}{{ [''] | selectattr(b) | list }}", DE},
         {"{% set b = '_' ~ '_class_' ~ '_' %}{{ ''[(b)] }}", DE},

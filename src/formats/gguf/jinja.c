@@ -543,13 +543,13 @@ static int arg_role(const char *f, size_t n, unsigned argi)
     return ROLE_NONE;
 }
 
-/* An attribute path as make_attrgetter splits it: no segment may start with '_' or be a
- * denied attribute. */
+/* An attribute path as make_attrgetter splits it ('.'; sort and its make_multi_attrgetter
+ * also split on ','): no segment may start with '_' or be a denied attribute. */
 static int attr_path_ok(const jj *j, const char *p, size_t n)
 {
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {
-        if (i < n && p[i] != '.')
+        if (i < n && p[i] != '.' && p[i] != ',')
             continue;
         size_t len = i - start;
         if ((len > 0 && p[start] == '_') ||
