@@ -613,6 +613,16 @@ static void test_external_unchecked(void **state)
     assert_non_null(strstr(r->findings[0].message, "not readable"));
     assert_int_equal(st_report_verdict(r), NOCHECK);
     st_report_free(r);
+    /* a policy that accepts unseen external files turns ST812 off: the rest is judged */
+    char err[256];
+    assert_int_equal(st_ctx_load_policy_text(ctx, "{\"severity\": {\"ST812\": \"off\"}}", NULL, err,
+                                             sizeof(err)),
+                     ST_OK);
+    r = run_input(&m, ctx, no_dir, NULL, NULL);
+    tu_assert_ids(r, "");
+    assert_int_equal(st_report_verdict(r), PASS);
+    assert_int_equal(r->onnx->files_checked, 0);
+    st_report_free(r);
     st_ctx_free(ctx);
     reset(&m);
 }
