@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "core/report.h"
+#include "core/source.h"
 #include "formats/keras/keras.h"
 
 #define PASS ST_VERDICT_PASS
@@ -456,6 +457,139 @@ static void test_policy_allow(void **state)
     }
 }
 
+/* ---- value types, NULs, names and other branches ---------------------------------------- */
+
+static void test_value_kinds(void **state)
+{
+    /* keys whose values are not strings, or strings holding a NUL */
+    EXPECT(*state,
+           "{'class_name': 'Dense', 'module': null, 'registered_name': 5, 'config': 5, "
+           "'vocabulary': 1, 'function_type': 1, 'name': 1, 'function': 1, 'spec_name': 1}",
+           "", PASS);
+    EXPECT(*state, "{'class_name': 'a\\u0000', 'config': {}}", "ST860", PASS);
+    EXPECT(*state, "{'module': 'x\\u0000', 'class_name': 'Dense', 'config': {}}", "ST860", PASS);
+    EXPECT(*state,
+           "{'module': 'keras.layers', 'class_name': 'Dense', 'registered_name': 'a\\u0000'}", "",
+           PASS);
+    EXPECT(*state, "{'class_name': 'function', 'config': 'r\\u0000'}", "ST860", PASS);
+    EXPECT(*state, "{'class_name': 'TFOpLambda', 'config': {'function': 'm\\u0000'}}", "ST857",
+           FAIL);
+    EXPECT(*state, "{'class_name': 'Lambda', 'config': {'function_type': 'lambdas'}}", "", PASS);
+    /* facts of the object itself and of its config: the first is shown, both judged */
+    EXPECT(*state,
+           "{'class_name': 'StringLookup', 'vocabulary': '/a', 'name': '../x', 'function': 'f', "
+           "'config': {'vocabulary': '/b', 'name': '../y', 'function': 'g'}}",
+           "ST855,ST856", FAIL);
+    /* a builtins class (not a function) is outside Keras */
+    EXPECT(*state, "{'module': 'builtins', 'class_name': 'eval', 'config': {}}", "ST852", FAIL);
+    EXPECT(*state, "{'class_name': 'Custom>NotKeras', 'config': {}}", "ST852", FAIL);
+    EXPECT(
+        *state,
+        "{'class_name': 'TFOpLambda', 'config': {'function': 'math.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}}",
+        "ST857", FAIL);
+    /* a function object whose registered_name is its class name */
+    EXPECT(*state,
+           "{'module': 'keras.activations', 'class_name': 'function', 'config': 'relu', "
+           "'registered_name': 'function'}",
+           "", PASS);
+    /* module spellings that are no dotted identifier are not judged as modules */
+    EXPECT(*state,
+           "[{'module': ''}, {'module': '.a'}, {'module': 'a..b'}, {'module': 'a.'}, {'module': "
+           "'1a'}, {'module': 'a-b'}]",
+           "", PASS);
+    EXPECT(*state, "[{'module': 'a1._b'}]", "ST852", FAIL);
+    /* no where: the default origin */
+    st_report *r = st_report_new(*state, "t");
+    st_input in = {.ctx = *state, .report = r};
+    assert_int_equal(st_keras_check_config(&in, (const unsigned char *)"[]", 2, NULL), ST_OK);
+    /* 2 GiB and more: refused before anything is read */
+    assert_int_equal(st_keras_check_config(&in, (const unsigned char *)"[]", 0x80000000u, "x"),
+                     ST_E_LIMIT);
+    tu_assert_ids(r, "ST901");
+    st_report_free(r);
+}
+
+static void test_policy_module_star(void **state)
+{
+    (void)state;
+    st_ctx *ctx = st_ctx_new();
+    assert_int_equal(
+        st_ctx_load_policy_text(ctx, "{\"keras\": {\"allow\": [\"pkg.*\"]}}", NULL, NULL, 0),
+        ST_OK);
+    EXPECT(ctx, "{'x': {'module': 'pkg'}}", "", PASS);
+    EXPECT(ctx, "{'x': {'module': 'pkgx'}}", "ST852", FAIL);
+    EXPECT(ctx, "{'x': {'module': 'pk'}}", "ST852", FAIL);
+    st_ctx_free(ctx);
+}
+
+/* A read that fails: the configuration given alone. */
+static st_error fail_read(void *arg, uint64_t off, void *buf, size_t len)
+{
+    (void)arg, (void)off, (void)buf, (void)len;
+    return ST_E_IO;
+}
+
+static void test_config_file(void **state)
+{
+    /* identification: a .json whose object starts with module or class_name */
+    static const struct {
+        const char *name, *text, *format;
+    } cases[] = {
+        {"config.json", " \n{ \"module\": \"keras\", \"class_name\": \"Sequential\"}",
+         "keras-config"},
+        {"c.json", "{\"class_name\": \"Dense\"}", "keras-config"},
+        {"c.txt", "{\"class_name\": \"Dense\"}", "unknown"},
+        {"c.json", "{\"model_type\": \"bert\"}", "unknown"},
+        {"c.json", "[\"class_name\"]", "unknown"},
+        {"c.json", "   ", "unknown"},
+        {"c.json", "{", "unknown"},
+        {"c.json", "{\"modul", "unknown"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        st_report *r = st_check_buffer(*state, cases[i].text, strlen(cases[i].text), cases[i].name);
+        assert_non_null(r);
+        if (strcmp(st_report_format(r), cases[i].format) != 0)
+            fail_msg("case %zu: format %s", i, st_report_format(r));
+        st_report_free(r);
+    }
+    st_input none = {.name = NULL};
+    assert_int_equal(st_keras_config_sniff(&none), 0);
+    /* over header_bytes */
+    st_ctx *ctx = st_ctx_new();
+    assert_int_equal(
+        st_ctx_load_policy_text(ctx, "{\"limits\": {\"header_bytes\": 10}}", NULL, NULL, 0), ST_OK);
+    const char *big = "{\"class_name\": \"Dense\", \"config\": {}}";
+    st_report *r = st_check_buffer(ctx, big, strlen(big), "c.json");
+    tu_assert_ids(r, "ST901");
+    assert_int_equal(st_report_verdict(r), NOCHECK);
+    st_report_free(r);
+    st_ctx_free(ctx);
+    /* a read error */
+    r = st_report_new(*state, "c.json");
+    st_src_cb cb = {fail_read, NULL};
+    st_src src;
+    st_src_callback(&src, &cb, 20);
+    st_input in = {.ctx = *state, .report = r, .src = &src, .name = "c.json"};
+    assert_int_equal(st_keras_config_check(&in), ST_E_IO);
+    tu_assert_ids(r, "ST902");
+    st_report_free(r);
+}
+
+/* st_keras_is_archive without a name (a buffer or member checked without one). */
+static void test_is_archive_unnamed(void **state)
+{
+    (void)state;
+    unsigned char cd[] = "config.json";
+    st_zip_entry e = {.name_off = 0, .name_len = 11};
+    st_zip z = {.e = &e, .n = 1, .cd = cd};
+    st_input in = {.name = NULL};
+    assert_int_equal(st_keras_is_archive(&in, &z), 0);
+    z.n = 0;
+    assert_int_equal(st_keras_is_archive(&in, &z), 0);
+}
+
 /* ---- .keras archives ------------------------------------------------------------------- */
 
 typedef struct {
@@ -483,12 +617,15 @@ static void le(unsigned char *p, uint32_t v, int bytes)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* A stored member (as Keras's zipfile.ZipFile writes them: ZIP_STORED). */
-static void zmember(zipw *w, const char *name, const char *data)
+/* A member with a name of nl bytes, method (0 stored, 8 deflate: data is then the raw stream),
+ * its CRC xor'ed with crc_xor (0: right). */
+static void zmember_x(zipw *w, const char *name, size_t nl, const char *data, int method,
+                      uint32_t crc_xor)
 {
-    size_t nl = strlen(name), dl = strlen(data);
-    uint32_t crc = (uint32_t)crc32(0, (const unsigned char *)data, (unsigned)dl);
+    size_t dl = strlen(data);
+    uint32_t crc = (uint32_t)crc32(0, (const unsigned char *)data, (unsigned)dl) ^ crc_xor;
     unsigned char h[30] = {'P', 'K', 3, 4, 20, 0};
+    h[8] = (unsigned char)method;
     le(h + 14, crc, 4);
     le(h + 18, (uint32_t)dl, 4);
     le(h + 22, (uint32_t)dl, 4);
@@ -499,6 +636,7 @@ static void zmember(zipw *w, const char *name, const char *data)
     memcpy(c, "PK\1\2", 4);
     c[4] = 20;
     c[6] = 20;
+    c[10] = (unsigned char)method;
     le(c + 16, crc, 4);
     le(c + 20, (uint32_t)dl, 4);
     le(c + 24, (uint32_t)dl, 4);
@@ -510,6 +648,12 @@ static void zmember(zipw *w, const char *name, const char *data)
     zput(w, h, 30);
     zput(w, name, nl);
     zput(w, data, dl);
+}
+
+/* A stored member (as Keras's zipfile.ZipFile writes them: ZIP_STORED). */
+static void zmember(zipw *w, const char *name, const char *data)
+{
+    zmember_x(w, name, strlen(name), data, 0, 0);
 }
 
 static st_report *zfinish(zipw *w, const char *name)
@@ -534,9 +678,12 @@ static st_report *zfinish(zipw *w, const char *name)
 
 static void expect_zip(zipw *w, const char *name, const char *ids, st_verdict v, const char *fmt)
 {
+    static int n;
     st_report *r = zfinish(w, name);
+    n++;
     tu_assert_ids(r, ids);
-    assert_int_equal(st_report_verdict(r), v);
+    if (st_report_verdict(r) != v)
+        fail_msg("archive case %d: verdict %d, expected %d", n, (int)st_report_verdict(r), (int)v);
     assert_string_equal(st_report_format(r), fmt);
     st_report_free(r);
 }
@@ -585,6 +732,25 @@ static void test_archive(void **state)
     zmember(&w, "metadata.json", META);
     zmember(&w, "model.weights.npz", "");
     expect_zip(&w, "m.keras", "ST850", NOCHECK, "keras");
+    /* members that cannot be read: config.json and metadata.json compressed with an unknown
+     * method, and model.weights.h5 (ST305) */
+    zmember_x(&w, "config.json", 11, cfg, 99, 0);
+    zmember(&w, "metadata.json", META);
+    zmember(&w, "model.weights.npz", "");
+    expect_zip(&w, "m.keras", "ST305", NOCHECK, "keras");
+    zmember(&w, "config.json", cfg);
+    zmember_x(&w, "metadata.json", 13, META, 99, 0);
+    zmember(&w, "model.weights.npz", "");
+    expect_zip(&w, "m.keras", "ST305", NOCHECK, "keras");
+    zmember(&w, "config.json", cfg);
+    zmember(&w, "metadata.json", META);
+    zmember_x(&w, "model.weights.h5", 16, "\xff\xff\xff\xff", 99, 0);
+    expect_zip(&w, "m.keras", "ST305", NOCHECK, "keras");
+    /* a name zipfile cuts at its NUL is config.json to Keras */
+    zmember_x(&w, "config.json\0x", 13, "{\"module\": \"os\", \"class_name\": \"system\"}", 0, 0);
+    zmember(&w, "metadata.json", META);
+    zmember(&w, "model.weights.npz", "");
+    expect_zip(&w, "m.keras", "ST309,ST852", FAIL, "keras"); /* ST309: the NUL in a name */
     free(cfg);
 }
 
@@ -651,6 +817,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_structure, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_malformed, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test(test_policy_allow),
+        cmocka_unit_test_setup_teardown(test_value_kinds, tu_ctx_setup, tu_ctx_teardown),
+        cmocka_unit_test(test_policy_module_star),
+        cmocka_unit_test_setup_teardown(test_config_file, tu_ctx_setup, tu_ctx_teardown),
+        cmocka_unit_test(test_is_archive_unnamed),
         cmocka_unit_test(test_archive),
         cmocka_unit_test(test_report_fields),
     };

@@ -10,6 +10,7 @@
 
 #include "../core/escape.h"
 #include "format.h"
+#include "keras/keras.h"
 #include "pickle.h"
 
 static const st_format format_table[] = {
@@ -25,6 +26,7 @@ static const st_format format_table[] = {
     {"gguf", st_gguf_sniff, st_gguf_check, 0},
     {"onnx", st_onnx_sniff, st_onnx_check, 0},
     {"hdf5", st_hdf5_sniff, st_hdf5_check, 0},
+    {"keras-config", st_keras_config_sniff, st_keras_config_check, 0},
     {"opaque", st_opaque_sniff, st_opaque_check, 0},
     /* identified, not checked: named precisely (other.c, other_exec.c, keras/savedmodel.c) */
     {"executable", st_exec_sniff, st_exec_check, 0},

@@ -332,11 +332,10 @@ static void judge_bare(kjob *k, const kframe *f, const char *name, int is_fn)
 static void judge_tf_op(kjob *k, const kframe *f)
 {
     const char *op = f->fn;
-    int ok = (f->flags & F_FN_STR) && !(f->flags & F_LONG) &&
-             in_list(op, tf_op_bare, sizeof(tf_op_bare) / sizeof(tf_op_bare[0]));
-    for (size_t i = 0;
-         !ok && (f->flags & F_FN_STR) && i < sizeof(tf_op_prefixes) / sizeof(tf_op_prefixes[0]);
-         i++)
+    /* a name cut short is no name judged: refused */
+    int named = (f->flags & F_FN_STR) && !(f->flags & F_LONG);
+    int ok = named && in_list(op, tf_op_bare, sizeof(tf_op_bare) / sizeof(tf_op_bare[0]));
+    for (size_t i = 0; named && !ok && i < sizeof(tf_op_prefixes) / sizeof(tf_op_prefixes[0]); i++)
         ok =
             strncmp(op, tf_op_prefixes[i], strlen(tf_op_prefixes[i])) == 0 && dotted_identifier(op);
     if (!ok)
@@ -624,7 +623,9 @@ static st_error python_constants(const unsigned char *p, size_t len, unsigned ch
 static st_error json_failure(kjob *k, st_json *js, st_json_err e)
 {
     if (e == ST_JSON_E_NOMEM) { /* GCOVR_EXCL_BR_LINE: allocation failure */
-        st_report_add(k->in->report, ST_R_NOMEM, 0, 0, "out of memory reading %s", k->where);
+        st_report_add(k->in->report, ST_R_NOMEM, 0, 0,
+                      "out of memory reading %s", /* GCOVR_EXCL_LINE */
+                      k->where);
         return ST_E_NOMEM; /* GCOVR_EXCL_LINE: allocation failure */
     }
     if (e == ST_JSON_E_DEPTH) {
@@ -674,6 +675,10 @@ st_error st_keras_check_config(st_input *in, const unsigned char *json, size_t l
                                const char *where)
 {
     kjob k = {.in = in, .where = where ? where : "Keras config"};
+    if (len >= 0x80000000u) { /* the scanner's bound (offsets are 31-bit) */
+        st_report_add(in->report, ST_R_LIMIT, 0, len, "%s: 2 GiB or more of JSON", k.where);
+        return ST_E_LIMIT;
+    }
     unsigned char *patched = NULL;
     st_error err = python_constants(json, len, &patched);
     if (err != ST_OK) /* GCOVR_EXCL_BR_LINE: allocation failure */
@@ -682,11 +687,11 @@ st_error st_keras_check_config(st_input *in, const unsigned char *json, size_t l
     st_json *js = st_json_new(patched ? patched : json, len, depth);
     k.cap = (size_t)depth + 1;
     k.f = calloc(k.cap, sizeof(kframe));
-    if (js == NULL || k.f == NULL) {
-        /* st_json_new refuses inputs of 2 GiB and more; otherwise allocation failed */
-        err = len >= 0x80000000u ? ST_E_LIMIT : ST_E_NOMEM;
-        st_report_add(in->report, err == ST_E_LIMIT ? ST_R_LIMIT : ST_R_NOMEM, 0, len, "%s: %s",
-                      k.where, err == ST_E_LIMIT ? "2 GiB or more of JSON" : "out of memory");
+    if (js == NULL || k.f == NULL) { /* GCOVR_EXCL_BR_LINE: allocation failure */
+        /* GCOVR_EXCL_START: allocation failure */
+        err = ST_E_NOMEM;
+        st_report_add(in->report, ST_R_NOMEM, 0, len, "%s: out of memory", k.where);
+        /* GCOVR_EXCL_STOP */
     } else {
         err = walk(&k, js);
     }
@@ -728,7 +733,17 @@ static void check_metadata(st_input *in, const unsigned char *buf, size_t len)
 {
     st_json *js = st_json_new(buf, len, 8);
     st_json_tok t;
-    st_json_err e = js ? st_json_next(js, &t) : ST_JSON_E_NOMEM;
+    /* GCOVR_EXCL_START: a member of 2 GiB or more (over the default member_bytes limit), or
+     * allocation failure */
+    if (js == NULL) {
+        st_report_add(in->report, ST_R_KERAS_METADATA, 0, len,
+                      "metadata.json could not be read (2 GiB or more, or out of memory)");
+        if (len < 0x80000000u)
+            st_report_fail(in->report, ST_E_NOMEM);
+        return;
+    }
+    /* GCOVR_EXCL_STOP */
+    st_json_err e = st_json_next(js, &t);
     int key = 0, version = 0, date = 0;
     const char *why = NULL;
     if (e == ST_JSON_OK && t.type != ST_JT_OBJ_BEGIN)
@@ -751,13 +766,12 @@ static void check_metadata(st_input *in, const unsigned char *buf, size_t len)
             key = 0;
     }
     if (why == NULL && e != ST_JSON_OK)
-        why = e == ST_JSON_E_NOMEM ? "could not be read (out of memory)" : "is not strict JSON";
+        why = "is not strict JSON";
     if (why == NULL && (!version || !date))
         why = !version ? "has no keras_version string" : "has no date_saved string";
     if (why != NULL)
         st_report_add(in->report, ST_R_KERAS_METADATA, 0, len, "metadata.json %s%s%s", why,
-                      e != ST_JSON_OK && js ? ": " : "",
-                      e != ST_JSON_OK && js ? st_json_error_detail(js) : "");
+                      e != ST_JSON_OK ? ": " : "", e != ST_JSON_OK ? st_json_error_detail(js) : "");
     st_json_free(js);
 }
 
@@ -835,5 +849,54 @@ st_error st_keras_check_archive(st_input *in, const st_zip *z)
                       "no model.weights.h5 or model.weights.npz: Keras refuses the archive "
                       "after building the model from config.json");
     }
+    return err;
+}
+
+/* ---- a configuration on its own ---------------------------------------------------------- */
+
+/* A Keras model folder (saving_lib.py _load_model_from_dir, the Hugging Face hub's hf:// models)
+ * holds config.json beside model.weights.h5: a .json file whose object starts with Keras's
+ * "module" or "class_name" key (serialize_keras_object writes module first; legacy model_config
+ * starts with class_name). Transformers' config.json starts otherwise and is not claimed. */
+int st_keras_config_sniff(const st_input *in)
+{
+    if (in->name == NULL || !st_name_has_suffix(in->name, ".json"))
+        return 0;
+    size_t i = 0;
+    while (i < in->head_len && strchr(" \t\r\n", in->head[i]) != NULL && in->head[i] != '\0')
+        i++;
+    if (i >= in->head_len || in->head[i++] != '{')
+        return 0;
+    while (i < in->head_len && strchr(" \t\r\n", in->head[i]) != NULL && in->head[i] != '\0')
+        i++;
+    const unsigned char *p = in->head + i;
+    size_t left = in->head_len - i;
+    return (left >= 8 && memcmp(p, "\"module\"", 8) == 0) ||
+                   (left >= 12 && memcmp(p, "\"class_name\"", 12) == 0)
+               ? 70
+               : 0;
+}
+
+st_error st_keras_config_check(st_input *in)
+{
+    in->report->format = "keras-config";
+    uint64_t size = in->src->size, max = in->ctx->limits[ST_LIMIT_HEADER_BYTES];
+    if (size > max) {
+        st_report_add(in->report, ST_R_LIMIT, 0, size,
+                      "a Keras configuration of %llu bytes is over the header_bytes limit (%llu)",
+                      (unsigned long long)size, (unsigned long long)max);
+        return ST_E_LIMIT;
+    }
+    unsigned char *buf = malloc((size_t)size); /* size >= 1: the sniff saw a '{' */
+    if (buf == NULL) {                         /* GCOVR_EXCL_BR_LINE: allocation failure */
+        st_report_add(in->report, ST_R_NOMEM, 0, 0, "out of memory"); /* GCOVR_EXCL_LINE */
+        return ST_E_NOMEM;                                            /* GCOVR_EXCL_LINE */
+    }
+    st_error err = st_src_read(in->src, 0, buf, (size_t)size);
+    if (err != ST_OK)
+        st_report_add(in->report, ST_R_IO, 0, 0, "could not read the configuration");
+    else
+        err = st_keras_check_config(in, buf, (size_t)size, "Keras config");
+    free(buf);
     return err;
 }

@@ -19,6 +19,10 @@
 st_error st_keras_check_config(st_input *in, const unsigned char *json, size_t len,
                                const char *where);
 
+/* A Keras model folder's config.json given alone (format "keras-config"). */
+int st_keras_config_sniff(const st_input *in);
+st_error st_keras_config_check(st_input *in);
+
 /* Nonzero when Python's zipfile finds config.json at the top of the archive next to
  * metadata.json or model.weights.h5/.npz (saving_lib.py's names), or the file is named .keras. */
 int st_keras_is_archive(const st_input *in, const st_zip *z);
