@@ -32,7 +32,7 @@
 #define H5_UNDEF UINT64_MAX
 #define H5_MAX_RANK 32          /* H5S_MAX_RANK */
 #define H5_MAX_CHUNK (1u << 24) /* one object header chunk read at once (16 MiB) */
-#define H5_PATH_MAX 1024        /* bytes of a path kept for messages */
+#define H5_PATH_MAX 256         /* bytes of a path kept for messages */
 #define H5_NAME_MAX 65536       /* bytes of one link name */
 #define H5_MAX_ABSENT_K 32      /* default B-tree K when the superblock does not say */
 #define H5_BLOCK 65536          /* bytes read at once for metadata */
@@ -315,11 +315,14 @@ static st_error visit_block(h5 *w, uint64_t abs, const char *what)
 
 static char *join(const char *parent, const unsigned char *name, size_t len)
 {
-    size_t pl = strlen(parent);
-    if (len > H5_PATH_MAX)
-        len = H5_PATH_MAX;
-    if (pl > H5_PATH_MAX)
-        pl = H5_PATH_MAX;
+    /* a path is kept for messages only, cut to H5_PATH_MAX bytes: every pending item holds one,
+     * so a longer one would let 40-byte symbol table entries cost kilobytes each */
+    size_t pl = strlen(parent), room;
+    if (pl > H5_PATH_MAX - 1)
+        pl = H5_PATH_MAX - 1;
+    room = H5_PATH_MAX - 1 - pl;
+    if (len > room)
+        len = room;
     char *p = malloc(pl + len + 2);
     if (p == NULL)   /* GCOVR_EXCL_BR_LINE: malloc failure */
         return NULL; /* GCOVR_EXCL_LINE: malloc failure */
