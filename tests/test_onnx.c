@@ -504,6 +504,24 @@ static void test_sniff(void **state)
 
 /* ---- external files, EPContext, policy domains, report facts --------------------------------- */
 
+/* An EPContext node: attributes in any order, and what is not a node's attribute. */
+static void ep_attr_int(pb *n, const char *name, uint64_t v)
+{
+    pb a = {0};
+    varint(&a, 3 << 3);
+    varint(&a, v);
+    str_field(&a, 1, name);
+    sub(n, 5, &a);
+}
+
+static void ep_attr_str(pb *n, const char *name, const char *v)
+{
+    pb a = {0};
+    str_field(&a, 1, name);
+    str_field(&a, 4, v);
+    sub(n, 5, &a);
+}
+
 /* A FLOAT [2, 2] tensor (16 bytes) with its data at offset/length of location. */
 static void ext_tensor(pb *g, const char *location, const char *offset, const char *length)
 {
@@ -606,6 +624,27 @@ static void test_external_unchecked(void **state)
     assert_string_equal(r->onnx->files[0].path, "other.bin");
     assert_int_equal(r->onnx->files[1].bytes, 16);
     st_report_free(r);
+    pb big = {0}, bg = {0};
+    model_head(&big);
+    for (int i = 0; i < 2; i++) {
+        pb t = {0};
+        varint(&t, 1 << 3); /* dims [2^63 - 1, 2] INT8: 2^64 - 2 bytes */
+        varint(&t, INT64_MAX);
+        varint(&t, 1 << 3);
+        varint(&t, 2);
+        varint(&t, 2 << 3);
+        varint(&t, 3);
+        ext_entry(&t, "location", "huge.bin", 8);
+        varint(&t, 14 << 3);
+        varint(&t, 1);
+        sub(&bg, 5, &t);
+    }
+    sub(&big, 7, &bg);
+    r = run(&big, "m.onnx");
+    tu_assert_ids(r, "ST812");
+    assert_true(r->onnx->files[0].bytes == UINT64_MAX);
+    st_report_free(r);
+    reset(&big);
     /* a folder that cannot be opened */
     st_ctx *ctx = st_ctx_new();
     r = run_input(&m, ctx, no_dir, NULL, NULL);
@@ -648,12 +687,17 @@ static void test_external_remote(void **state)
     reset(&m);
 
     model_head(&m);
+    pb n = {0};
+    ep_attr_str(&n, "ep_cache_context", "missing.bin");
+    ep_attr_int(&n, "embed_mode", 0);
+    str_field(&n, 4, "EPContext");
+    sub(&g, 1, &n);
     ext_tensor(&g, "weights.bin", "60", "16");
     ext_tensor(&g, "missing.bin", "0", "16");
     ext_tensor(&g, "broken.bin", "0", "16");
     sub(&m, 7, &g);
     r = run_input(&m, ctx, NULL, NULL, &f);
-    tu_assert_ids(r, "ST812,ST813,ST814");
+    tu_assert_ids(r, "ST812,ST813,ST814,ST818");
     assert_int_equal(st_report_verdict(r), NOCHECK);
     assert_int_equal(r->onnx->files_checked, 0);
     st_report_free(r);
@@ -694,15 +738,45 @@ static void test_external_folder(void **state)
     st_report_free(r);
     reset(&m);
 
-    /* a folder named as a file; one past the end; an overlap; three tensors at one offset */
+    /* a folder named as a file; one past the end; an overlap; three tensors at one offset
+     * (two of one length: sorted by where they are) */
     model_head(&m);
     ext_tensor(&g, "sub", "0", "16");
     ext_tensor(&g, "weights.bin", "17", "16");
     ext_tensor(&g, "weights.bin", "0", "16");
     ext_tensor(&g, "weights.bin", "4", "16");
+    ext_tensor(&g, "weights.bin", "0", NULL);
+    ext_tensor(&g, "weights.bin", "0", "8");
     sub(&m, 7, &g);
     r = run_input(&m, ctx, temp_dir, dir, NULL);
-    tu_assert_ids(r, "ST813,ST814,ST816");
+    tu_assert_ids(r, "ST813,ST814,ST815,ST816");
+    st_report_free(r);
+    reset(&m);
+
+    /* an EPContext file that also holds a tensor, and a zero-length tensor at the end */
+    model_head(&m);
+    pb n = {0}, t = {0};
+    ep_attr_str(&n, "ep_cache_context", "weights.bin");
+    ep_attr_int(&n, "embed_mode", 0);
+    str_field(&n, 4, "EPContext");
+    sub(&g, 1, &n);
+    ext_tensor(&g, "weights.bin", "0", "16");
+    varint(&t, 1 << 3); /* dims [0] */
+    varint(&t, 0);
+    varint(&t, 2 << 3);
+    varint(&t, 1);
+    ext_entry(&t, "location", "link.bin", 8);
+    ext_entry(&t, "offset", "32", 2);
+    varint(&t, 14 << 3);
+    varint(&t, 1);
+    sub(&g, 5, &t);
+    sub(&m, 7, &g);
+    r = run_input(&m, ctx, temp_dir, dir, NULL);
+    tu_assert_ids(r, "ST818");
+    assert_int_equal(r->onnx->n_files, 2);
+    assert_int_equal(r->onnx->files[1].ep_context, 1);
+    assert_int_equal(r->onnx->files[1].tensors, 1);
+    assert_int_equal(r->onnx->files[1].bytes, 16);
     assert_int_equal(st_report_verdict(r), FAIL);
     st_report_free(r);
     reset(&m);
@@ -789,24 +863,6 @@ static void test_policy_domains(void **state)
     st_ctx_free(ctx);
 }
 
-/* An EPContext node: attributes in any order, and what is not a node's attribute. */
-static void ep_attr_int(pb *n, const char *name, uint64_t v)
-{
-    pb a = {0};
-    varint(&a, 3 << 3);
-    varint(&a, v);
-    str_field(&a, 1, name);
-    sub(n, 5, &a);
-}
-
-static void ep_attr_str(pb *n, const char *name, const char *v)
-{
-    pb a = {0};
-    str_field(&a, 1, name);
-    str_field(&a, 4, v);
-    sub(n, 5, &a);
-}
-
 static void test_epcontext(void **state)
 {
     (void)state;
@@ -826,9 +882,12 @@ static void test_epcontext(void **state)
     str_field(&n, 4, "EPContexX");
     sub(&g, 1, &n);
     sub(&m, 7, &g);
-    /* a function's attribute_proto: defaults, not an EPContext node's values */
+    /* a function's attribute_proto (field 11): defaults, not an EPContext node's values */
     str_field(&fn, 1, "F");
-    ep_attr_int(&fn, "embed_mode", 7);
+    pb fa = {0};
+    ep_attr_int(&fa, "embed_mode", 7);
+    len_field(&fn, 11, fa.p + 2, fa.n - 2); /* the attribute's payload, under field 11 */
+    reset(&fa);
     sub(&m, 25, &fn);
     EXPECT(&m, "m.onnx", "ST817", FAIL);
     reset(&m);
@@ -900,6 +959,30 @@ static void test_facts(void **state)
     assert_string_equal(f->domains[0], "ai.onnx");
     assert_string_equal(f->domains[1], "");
     st_report_free(r);
+    reset(&m);
+
+    /* two models checked into one report (archive members): the first one's facts stay */
+    model_head(&m);
+    sub(&m, 7, &g);
+    {
+        st_ctx *ctx = st_ctx_new();
+        st_report *two = st_report_new(ctx, "a.zip");
+        st_src src = {-1, m.p, m.n};
+        st_input in = {.ctx = ctx,
+                       .report = two,
+                       .src = &src,
+                       .head = m.p,
+                       .head_len = m.n,
+                       .tail = m.p,
+                       .tail_len = m.n,
+                       .name = "m.onnx"};
+        assert_int_equal(st_onnx_check(&in), ST_OK);
+        const struct st_onnx_facts *first = two->onnx;
+        assert_int_equal(st_onnx_check(&in), ST_OK);
+        assert_ptr_equal(two->onnx, first);
+        st_report_free(two);
+        st_ctx_free(ctx);
+    }
     reset(&m);
 
     /* more than 64 distinct node domains: listed up to the cap */
