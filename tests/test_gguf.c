@@ -6,7 +6,6 @@
 #include "test_util.h"
 
 #include <fcntl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "formats/gguf/gguf.h"
@@ -1270,33 +1269,25 @@ static void test_template_bypasses(void **state)
     }
 }
 
-/* valgrind preloads its own libraries into the program it runs */
-static int under_valgrind(void)
-{
-    const char *p = getenv("LD_PRELOAD");
-    return p != NULL && strstr(p, "vgpreload") != NULL;
-}
-
-/* A 1 MiB template assigning ~50,000 names: the names were kept in lists searched linearly,
- * and checking it took 5-13 s (quadratic; a file may hold many such templates). The hash set
- * makes it linear: under 1 s of CPU, ~0.1 s here (valgrind: a smaller template, no time bound). */
+/* A 256 KiB template assigning ~7,000 names, each used as a key: every assignment is a taint the
+ * judge must remember and find again (the names were kept in lists searched linearly, which
+ * made a 1 MiB template take 5-13 s; they are in a hash set now). Correctness only here: the
+ * time of a 1 MiB template is bench/gguf_bench.py's ("many names"), never asserted by a test. */
 static void test_template_many_names(void **state)
 {
     (void)state;
-    size_t cap = under_valgrind() ? 64u << 10 : 1u << 20, n = 0;
+    size_t cap = 256u << 10, n = 0;
     char *t = malloc(cap + 64);
     assert_non_null(t);
-    for (int i = 0; n + 64 < cap; i++)
+    int i = 0;
+    for (; n + 64 < cap; i++)
         n += (size_t)snprintf(t + n, 64, "{%% set a%d = 'x' %%}{{ y[a%d] }}", i, i / 2);
     sink_got g = {0};
     st_jj_sink s = {on_found, &g, 64, NULL, 0};
-    clock_t c0 = clock();
     size_t errors = st_jinja_check(t, n, &s);
-    double secs = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    assert_true(i > 5000);
     assert_true(errors > 1000);
     assert_int_equal(g.kinds, DE);
-    if (!under_valgrind() && secs > 1.0)
-        fail_msg("checking %zu bytes took %.2f s of CPU", n, secs);
     free(t);
 }
 
