@@ -59,7 +59,22 @@ static st_pb_status window(st_pb_cursor *c, uint64_t off, size_t *avail)
     return ST_PB_FIELD;
 }
 
-static st_pb_status read_varint(st_pb_cursor *c, uint64_t *out)
+static st_pb_status read_varint_slow(st_pb_cursor *c, uint64_t *out)
+{
+    size_t avail = 0;
+    st_pb_status s = window(c, c->pos, &avail);
+    if (s != ST_PB_FIELD)
+        return s;
+    size_t n = st_pb_varint(c->win + (c->pos - c->win_off), avail, out);
+    if (n == 0) {
+        c->bad_off = c->pos;
+        return ST_PB_BAD;
+    }
+    c->pos += n;
+    return ST_PB_FIELD;
+}
+
+static inline st_pb_status read_varint(st_pb_cursor *c, uint64_t *out)
 {
     /* fast path: one- and two-byte varints (tags, most lengths) already in the window and
      * inside the current message */
@@ -77,17 +92,7 @@ static st_pb_status read_varint(st_pb_cursor *c, uint64_t *out)
             return ST_PB_FIELD;
         }
     }
-    size_t avail = 0;
-    st_pb_status s = window(c, c->pos, &avail);
-    if (s != ST_PB_FIELD)
-        return s;
-    size_t n = st_pb_varint(c->win + (c->pos - c->win_off), avail, out);
-    if (n == 0) {
-        c->bad_off = c->pos;
-        return ST_PB_BAD;
-    }
-    c->pos += n;
-    return ST_PB_FIELD;
+    return read_varint_slow(c, out);
 }
 
 static st_pb_status skip(st_pb_cursor *c, uint64_t n)
@@ -145,7 +150,7 @@ st_pb_status st_pb_next(st_pb_cursor *c, st_pb_field *f)
         c->bad_off = tag_off;
         return ST_PB_BAD;
     }
-    memset(f, 0, sizeof(*f));
+    f->value = f->len = 0;
     f->number = (uint32_t)(tag >> 3);
     f->wire = (unsigned)(tag & 7);
     f->off = c->pos;
