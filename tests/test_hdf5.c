@@ -59,41 +59,6 @@ static void align8(blob *x)
         put(x, NULL, 1);
 }
 
-/* lookup3 hashlittle, as libhdf5 checksums metadata (H5checksum.c) */
-#define ROT(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
-static uint32_t lookup3(const unsigned char *k, size_t length)
-{
-    uint32_t a, b, c;
-    a = b = c = 0xdeadbeefu + (uint32_t)length;
-    while (length > 12) {
-        a += k[0] + ((uint32_t)k[1] << 8) + ((uint32_t)k[2] << 16) + ((uint32_t)k[3] << 24);
-        b += k[4] + ((uint32_t)k[5] << 8) + ((uint32_t)k[6] << 16) + ((uint32_t)k[7] << 24);
-        c += k[8] + ((uint32_t)k[9] << 8) + ((uint32_t)k[10] << 16) + ((uint32_t)k[11] << 24);
-        a -= c, a ^= ROT(c, 4), c += b;
-        b -= a, b ^= ROT(a, 6), a += c;
-        c -= b, c ^= ROT(b, 8), b += a;
-        a -= c, a ^= ROT(c, 16), c += b;
-        b -= a, b ^= ROT(a, 19), a += c;
-        c -= b, c ^= ROT(b, 4), b += a;
-        length -= 12;
-        k += 12;
-    }
-    if (length == 0)
-        return c;
-    uint32_t v[3] = {0, 0, 0};
-    for (size_t i = 0; i < length; i++)
-        v[i / 4] += (uint32_t)k[i] << (8 * (i % 4));
-    a += v[0], b += v[1], c += v[2];
-    c ^= b, c -= ROT(b, 14);
-    a ^= c, a -= ROT(c, 11);
-    b ^= a, b -= ROT(a, 25);
-    c ^= b, c -= ROT(b, 16);
-    a ^= c, a -= ROT(c, 4);
-    b ^= a, b -= ROT(a, 14);
-    c ^= b, c -= ROT(b, 24);
-    return c;
-}
-
 /* ---- messages ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -291,7 +256,7 @@ static size_t ohdr_v2(blob *x, const msg *m, size_t k)
             le(x, i, 2);
         put(x, m[i].d, m[i].n);
     }
-    le(x, lookup3(x->b + at, x->n - at), 4);
+    le(x, st_hdf5_lookup3(x->b + at, x->n - at), 4);
     return at;
 }
 
@@ -403,7 +368,7 @@ static blob v2(const msg *root, size_t nroot, const msg *dset, size_t ndset, siz
     setle(p + 20, UNDEF, 8);
     setle(p + 28, x.n, 8);
     setle(p + 36, r, 8);
-    setle(p + 44, lookup3(p, 44), 4);
+    setle(p + 44, st_hdf5_lookup3(p, 44), 4);
     return x;
 }
 
@@ -425,13 +390,13 @@ static blob v2_nested(void)
     setle(p + 20, UNDEF, 8);
     setle(p + 28, x.n, 8);
     setle(p + 36, r, 8);
-    setle(p + 44, lookup3(p, 44), 4);
+    setle(p + 44, st_hdf5_lookup3(p, 44), 4);
     return x;
 }
 
 static void reseal_sb2(blob *x)
 {
-    setle(x->b + 44, lookup3(x->b, 44), 4);
+    setle(x->b + 44, st_hdf5_lookup3(x->b, 44), 4);
 }
 
 static void expect(st_ctx *ctx, blob *x, const char *name, const char *ids, st_verdict v)
@@ -999,7 +964,7 @@ static void test_more(void **state)
     setle(z.b + 20, UNDEF, 8);
     setle(z.b + 28, z.n, 8);
     setle(z.b + 36, rr, 8);
-    setle(z.b + 44, lookup3(z.b, 44), 4);
+    setle(z.b + 44, st_hdf5_lookup3(z.b, 44), 4);
     expect(ctx, &z, "long names", "", PASS);
 }
 
@@ -1020,7 +985,7 @@ static void test_continuations(void **state)
         le(&x, l.n, 2);
         le(&x, 0, 1);
         put(&x, l.d, l.n);
-        le(&x, lookup3(x.b + blk, x.n - blk) ^ (variant == 2), 4);
+        le(&x, st_hdf5_lookup3(x.b + blk, x.n - blk) ^ (variant == 2), 4);
         unsigned char cm[16];
         setle(cm, blk, 8);
         setle(cm + 8, x.n - blk, 8);
@@ -1031,7 +996,7 @@ static void test_continuations(void **state)
         setle(x.b + 20, UNDEF, 8);
         setle(x.b + 28, x.n, 8);
         setle(x.b + 36, r, 8);
-        setle(x.b + 44, lookup3(x.b, 44), 4);
+        setle(x.b + 44, st_hdf5_lookup3(x.b, 44), 4);
         static const char *ids[] = {"", "ST872", "ST873"};
         static const st_verdict vs[] = {PASS, CNC, CNC};
         expect(ctx, &x, "ochk", ids[variant], vs[variant]);

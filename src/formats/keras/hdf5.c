@@ -223,7 +223,7 @@ static st_error rd_alloc(h5 *w, uint64_t abs, uint64_t len, unsigned char **out)
 /* Bob Jenkins' lookup3 hashlittle, as libhdf5's H5_checksum_lookup3 (H5checksum.c) computes
  * the checksums of version 2 superblocks and object headers. */
 #define ROT(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
-static uint32_t lookup3(const unsigned char *k, size_t length)
+uint32_t st_hdf5_lookup3(const unsigned char *k, size_t length)
 {
     uint32_t a, b, c;
     a = b = c = 0xdeadbeefu + (uint32_t)length;
@@ -260,7 +260,7 @@ static st_error check_sum(h5 *w, const unsigned char *p, size_t n, uint64_t off,
 {
     uint32_t stored = (uint32_t)p[n - 4] | (uint32_t)p[n - 3] << 8 | (uint32_t)p[n - 2] << 16 |
                       (uint32_t)p[n - 1] << 24;
-    if (lookup3(p, n - 4) != stored)
+    if (st_hdf5_lookup3(p, n - 4) != stored)
         return note(w, ST_R_HDF5_CHECKSUM, off, n, ST_E_UNSUPPORTED,
                     "%s checksum does not match its bytes: libhdf5 refuses it", what);
     return ST_OK;

@@ -17,4 +17,9 @@
  * (whatever was found), an error when it could not be (the scanner's "could not check"). */
 st_error st_hdf5_check_src(st_input *in, const st_src *src, const char *member);
 
+/* Bob Jenkins' lookup3 hashlittle of k[0..length), the checksum libhdf5 puts on version 2
+ * metadata (H5checksum.c H5_checksum_lookup3); tests build checksummed files with it (the e2e
+ * files h5py writes check it against libhdf5's own). */
+uint32_t st_hdf5_lookup3(const unsigned char *k, size_t length);
+
 #endif /* ST_HDF5_H */
