@@ -1,34 +1,28 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run). Every build has -DSTCHECK_WERROR=ON.
-# Stages, with what each costs on a 2-core machine: CPU seconds (user + sys) measured stage by
-# stage, and the wall time that gives on an idle 2-core machine (builds and ctest use both
-# cores; fuzzing runs one target at a time for a fixed time). The script prints each stage's
-# wall time at the end, so every CI log shows the real figures.
-#   build-gcc/     gcc RelWithDebInfo, every test (the torch/numpy oracle about half)
-#                                                                     CPU 106 s   ~1.5 min
-#   build-clang/   clang RelWithDebInfo, every test                   CPU  45 s   ~0.5 min
-#   build-asan/    clang, AddressSanitizer + UndefinedBehaviorSanitizer, every test
-#                                                                     CPU  73 s   ~1 min
+# Stages, with the wall time each took on a clean clone on this project's 2-core machine, idle
+# (2026-11-30; the script prints each stage's time at the end, so every CI log shows the real
+# figures):
+#   build-gcc/     gcc RelWithDebInfo, every test (the torch/numpy oracle about half)   116 s
+#   build-clang/   clang RelWithDebInfo, every test                                     89 s
+#   build-asan/    clang, AddressSanitizer + UndefinedBehaviorSanitizer, every test    131 s
 #   coverage       gcc --coverage -O0, every test, then gcovr: fails below 95 % lines or 90 %
-#                  branches of src/; report in out/ci/coverage/ (ci/coverage.sh)
-#                                                 CPU 170 s   ~3 min (10 min wall measured
-#                                                 on the shared, loaded machine)
+#                  branches of src/; report in out/ci/coverage/ (ci/coverage.sh)       107 s
 #   mutation       tests/mutate.py --sample 20 --seed 12: 20 fixed mutants of tests/mutants.txt
 #                  (check-removing edits to zip.c, tar.c, pickle.c, json.c, safetensors.c),
 #                  each applied to a copy in build-mutation/, rebuilt, and run against the fast
 #                  tests; fails below 95 % killed or on a stale anchor; out/ci/mutation.json
-#                  (estimated from parts measured on the loaded machine: setup 78 s, baseline
-#                  20 s, 2-5 s per killed mutant)                     CPU ~170 s   ~2.5 min
-#   valgrind       gcc, every test's programs under memcheck (ci/valgrind.sh)  CPU ~19 min  ~9 min
-#   fuzz smoke     build (CPU 38 s), then every fuzz target (21) for 20 s under libFuzzer
-#                  + ASan + UBSan                                                 ~6.5 min
-#   oss-fuzz       ci/oss-fuzz/build.sh run as OSS-Fuzz runs it, each target 2,000 runs
-#                                                                     CPU  45 s   ~0.5 min
+#                                                                                       44 s
+#   valgrind       gcc, every test's programs under memcheck (ci/valgrind.sh; ~320 processes:
+#                  the e2e scripts check many files per stcheck run)                   312 s
+#   fuzz smoke     build, then every fuzz target (24) for 20 s under libFuzzer + ASan + UBSan
+#                                                                                      550 s
+#   oss-fuzz       ci/oss-fuzz/build.sh run as OSS-Fuzz runs it, each target 2,000 runs  57 s
 #   build matrix   gcc and clang x Debug, Release, RelWithDebInfo, MinSizeRel, and Debian's
-#                  packaging flags: library + CLI, binary hardening   CPU 164 s   ~1.5 min
-#   clean tree     git status --porcelain is empty (nothing generated, logs ignored)   <1 s
-# In all about 15 minutes plus the valgrind stage, well under the 30 minutes CI allows, plus
-# what ci/install-deps.sh --test downloads on a fresh machine.
+#                  packaging flags: library + CLI, binary hardening                    161 s
+#   clean tree     git status --porcelain is empty (nothing generated, logs ignored)    <1 s
+# In all 26 minutes, under the 30 minutes CI allows, plus what ci/install-deps.sh --test
+# downloads on a fresh machine. The fuzz smoke is the largest stage: a new fuzz target adds 20 s.
 # It leaves build/ (the README's build) alone. Logs go to out/ci/ (ignored by git).
 # Run ci/install-deps.sh --test first. Exits non-zero on the first failure.
 set -euo pipefail
