@@ -19,7 +19,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+sys.path.insert(0, HERE)
 import gen_gguf as g  # noqa: E402
+from bench_util import cpu  # noqa: E402
 
 
 def vocab_file(path, n_tokens, data_bytes, template=g.T_QWEN):
@@ -66,23 +68,6 @@ def peak(cmd):
                        stderr=subprocess.PIPE, text=True)
     rss, u, s = p.stderr.strip().splitlines()[-1].split()
     return int(rss), float(u) + float(s)
-
-
-def cpu(cmd, n=7):
-    """Least CPU time (user + sys, microsecond resolution from wait4) of n runs: on a shared
-    machine wall time also measures the neighbours."""
-    least = None
-    for _ in range(n):
-        pid = os.fork()
-        if pid == 0:
-            fd = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            os.execv(cmd[0], cmd)
-        _, _, ru = os.wait4(pid, 0)
-        c = ru.ru_utime + ru.ru_stime
-        least = c if least is None else min(least, c)
-    return least
 
 
 def best(cmd, n=7):

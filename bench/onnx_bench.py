@@ -19,6 +19,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_util import cpu  # noqa: E402
+
 N_INIT = 2000
 TOTAL = 1 << 30
 
@@ -122,22 +125,6 @@ def peak(cmd):
     p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True)
     return int(p.stderr.strip().splitlines()[-1])
-
-
-def cpu(cmd, n=7):
-    """Least CPU time (user + sys, from wait4) of n runs: wall time also measures neighbours."""
-    least = None
-    for _ in range(n):
-        pid = os.fork()
-        if pid == 0:
-            fd = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            os.execv(cmd[0], cmd)
-        _, _, ru = os.wait4(pid, 0)
-        c = ru.ru_utime + ru.ru_stime
-        least = c if least is None else min(least, c)
-    return least
 
 
 def wall(cmd, n=7):
