@@ -1234,6 +1234,57 @@ static void test_miniz(void **state)
     free(z.w.b);
 }
 
+/* Cases that kill mutants of tests/mutants.txt no other test noticed (named per case). */
+static void test_mutant_kills(void **state)
+{
+    st_ctx *ctx = *state;
+    int ok;
+    size_t n;
+    zbuf z;
+    /* zip-h15-eocd-needs-22-bytes: the last signature has exactly 21 bytes from its start to
+     * the end of the file (one short of an end record): zipfile finds no archive (_EndRecData:
+     * len(recData) != sizeEndCentDir), miniz the real record before it. The 17 bytes after the
+     * signature describe the real directory, so taking them as a record would pass. */
+    zb_build(&z, NULL, 0, &txt, 1);
+    ba_set16(&z.w, z.eocd + 20, 21);
+    uint32_t cds = (uint32_t)(z.eocd - z.cd_start), cdo = (uint32_t)z.cd_start;
+    unsigned char fake[21] = {'P', 'K', 5, 6, 0, 0, 0, 0, 1, 0, 1, 0};
+    for (int i = 0; i < 4; i++) {
+        fake[12 + i] = (unsigned char)(cds >> (8 * i));
+        fake[16 + i] = (unsigned char)(cdo >> (8 * i));
+    }
+    ba_put(&z.w, fake, sizeof(fake));
+    expect_zip(ctx, &z, "ST310,ST316", ST_VERDICT_FAIL);
+    free(z.w.b);
+    /* zip-h19-miniz-cd-size: miniz refuses an end record that counts more entries than its
+     * directory size can hold (46 bytes each), before the entry limit is judged: 3 counted in
+     * a directory of 2, under a limit of 2, is a refusal (no view), not a limit reached. */
+    zmember m[2] = {txt, {"b.txt", 0, "world", 5, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, m, 2);
+    ba_set16(&z.w, z.eocd + 8, 3);
+    ba_set16(&z.w, z.eocd + 10, 3);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 2), ST_OK);
+    assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_OK);
+    assert_false(ok);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 3), ST_OK);
+    assert_int_equal(walk_miniz(ctx, z.w.b, z.w.n, &ok, &n), ST_OK);
+    assert_false(ok);
+    assert_int_equal(st_ctx_set_limit(ctx, ST_LIMIT_ZIP_ENTRIES, 100000), ST_OK);
+    free(z.w.b);
+    /* zip-048-st-src-read-in: miniz's read of the ZIP64 end record failing is an I/O error:
+     * ignored, miniz would read on with the plain record, whose fields here (no entries, an
+     * empty directory at 0) are usable but are not the archive's (the views would differ). */
+    zb_build(&z, NULL, 0, &txt, 1);
+    zb_zip64(&z, 1, z.eocd - z.cd_start, z.cd_start);
+    ba_set16(&z.w, z.eocd + 8, 0);
+    ba_set16(&z.w, z.eocd + 10, 0);
+    ba_set32(&z.w, z.eocd + 12, 0);
+    ba_set32(&z.w, z.eocd + 16, 0);
+    expect_zip(ctx, &z, "", ST_VERDICT_PASS);
+    tf_each_read_fails_alone(ctx, st_ziparchive_check, z.w.b, z.w.n);
+    free(z.w.b);
+}
+
 static void test_miniz_zip64(void **state)
 {
     st_ctx *ctx = *state;
@@ -1383,6 +1434,7 @@ int main(void)
         cmocka_unit_test(test_tar_prefix),
         cmocka_unit_test(test_miniz),
         cmocka_unit_test(test_miniz_zip64),
+        cmocka_unit_test(test_mutant_kills),
         cmocka_unit_test(test_same_view),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
