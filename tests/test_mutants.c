@@ -257,6 +257,71 @@ static void test_json_sticky_error_and_late_dup(void **state)
                      ST_JSON_E_DUPKEY);
 }
 
+/* json-004-j-len-i-6: a \u escape needs its six bytes inside the input: "\u12" at the end of
+ * the input is invalid even when the bytes after it in memory are hex digits (the scanner never
+ * reads past its length); and the second half of a surrogate pair must itself be "\u" (an
+ * 'x' or an escaped 'x' in its place leaves the high half lone). */
+static void test_json_u_escape_bounds(void **state)
+{
+    (void)state;
+    static const char doc[] = "\"\\u12345678\"";
+    st_json *j = st_json_new((const unsigned char *)doc, 5, 8); /* "\u12 */
+    assert_non_null(j);
+    st_json_tok t;
+    assert_int_equal(st_json_next(j, &t), ST_JSON_E_SYNTAX);
+    assert_string_equal(st_json_error_detail(j), "invalid \\u escape");
+    assert_int_equal(st_json_error_offset(j), 1);
+    st_json_free(j);
+    JSON_ERR("\"\\ud800xudc00\"", ST_JSON_E_SYNTAX, "lone high surrogate escape");
+    JSON_ERR("\"\\ud800\\xdc00\"", ST_JSON_E_SYNTAX, "lone high surrogate escape");
+    const char *d;
+    assert_int_equal(json_scan("\"\\ud800\\udc00\"", &d), ST_JSON_OK);
+}
+
+/* Tokens a document yields before its first error (the error in *err). */
+static size_t json_tokens_before_error(const char *doc, st_json_err *err, st_json **out)
+{
+    st_json *j = st_json_new((const unsigned char *)doc, strlen(doc), 8);
+    assert_non_null(j);
+    st_json_tok t;
+    size_t n = 0;
+    while ((*err = st_json_next(j, &t)) == ST_JSON_OK && t.type != ST_JT_END) {
+        assert_true(t.type != ST_JT_OBJ_END); /* the object never closes: its keys repeat */
+        n++;
+    }
+    *out = j;
+    return n;
+}
+
+/* json-031-f-is-obj-check: an object with a duplicate past the keys checked on insertion is
+ * refused by the token that would close it: no OBJ_END is ever handed out for it (a caller
+ * that acts on the close would take the object as whole). json-043-j-err-st-json: after an
+ * error every call returns it again and reads nothing: a duplicate key found on insertion
+ * leaves the position after the key, where the ':' and value would otherwise scan on. */
+static void test_json_error_at_close_and_sticky(void **state)
+{
+    (void)state;
+    st_json_err e;
+    st_json *j;
+    /* '{', then 11 keys and values: 23 tokens, the error on the 24th call, at the '}' */
+    size_t n = json_tokens_before_error("{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,"
+                                        "\"g\":7,\"h\":8,\"i\":9,\"j\":10,\"j\":11}",
+                                        &e, &j);
+    assert_int_equal(e, ST_JSON_E_DUPKEY);
+    assert_int_equal(n, 1 + 2 * 11);
+    st_json_free(j);
+    n = json_tokens_before_error("{\"a\":1,\"a\":2}", &e, &j);
+    assert_int_equal(e, ST_JSON_E_DUPKEY);
+    assert_int_equal(n, 3);
+    size_t off = st_json_error_offset(j);
+    st_json_tok t;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(st_json_next(j, &t), ST_JSON_E_DUPKEY);
+        assert_int_equal(st_json_error_offset(j), off);
+    }
+    st_json_free(j);
+}
+
 /* ---- zip: the deflate limits (a one-member archive, one stored deflate block) ------------ */
 
 /* NAME (5 bytes), method 8, data: one final stored deflate block holding "hello" (10 bytes,
@@ -363,6 +428,93 @@ static void test_pickle_sniff_length_past_window(void **state)
     assert_int_equal(st_pk_looks_like_pickle(b, sizeof(b)), 1);
 }
 
+/* ---- pickle: joblib array wrappers -------------------------------------------------------- */
+
+/* NumpyArrayWrapper(ndarray, (2,), 'C', dtype('<f8')) BUILT with its shape: joblib then reads a
+ * padding length byte, that many bytes, and the 16 bytes of the array (NumpyArrayWrapper.read). */
+#define JL_WRAPPER                                                                                 \
+    "\x80\x02"                                                                                     \
+    "cjoblib.numpy_pickle\nNumpyArrayWrapper\n(cnumpy\nndarray\nK\x02\x85U\x01"                    \
+    "Ccnumpy\ndtype\n(U\x03<f8\x89\x88tRtR}(U\x05shapeK\x02\x85ub"
+
+/* Checks a pickle; exact ids, verdict and number of findings. */
+static void pk_count(st_ctx *ctx, const char *b, size_t n, const char *ids, st_verdict v,
+                     size_t count)
+{
+    st_report *r = st_check_buffer(ctx, b, n, "t.pkl");
+    assert_non_null(r);
+    tu_assert_report(r, "t.pkl", ids, v);
+    assert_int_equal(st_report_finding_count(r), count);
+    st_report_free(r);
+}
+#define PK_COUNT(ctx, lit, ids, v, c) pk_count((ctx), (lit), sizeof(lit) - 1, (ids), (v), (c))
+
+/* pk-054-p-null-skip-w: a padding length byte cut by the end of the file, or a padding longer
+ * than the bytes left, ends the walk with one ST205: the array's bytes are not then skipped as
+ * well (which would report a second, wrong, reason). */
+static void test_joblib_padding_cut(void **state)
+{
+    static const char ok[] = JL_WRAPPER "\x01\x00"
+                                        "0123456789abcdef.";
+    PK_COUNT(*state, ok, "", ST_VERDICT_PASS, 0);
+    PK_COUNT(*state, JL_WRAPPER, "ST205", ST_VERDICT_FAIL, 1);
+    PK_COUNT(*state, JL_WRAPPER "\x40\x00\x00", "ST205", ST_VERDICT_FAIL, 1);
+}
+
+/* Each allocation of a check failing alone (the others succeed): how many of those runs end
+ * with exactly ids and a finding saying why. */
+static size_t alone_failures_giving(st_ctx *ctx, const char *b, size_t n, const char *ids,
+                                    const char *why)
+{
+    size_t hits = 0;
+    for (long k = 0;; k++) {
+        fa_hit = 0;
+        fa_sticky = 0;
+        fa_countdown = k;
+        st_report *r = st_check_buffer(ctx, b, n, "t.pkl");
+        fa_countdown = -1;
+        if (!fa_hit) {
+            assert_non_null(r);
+            st_report_free(r);
+            return hits;
+        }
+        if (r == NULL)
+            continue; /* the report itself could not be made: the caller says so */
+        char got[256];
+        tu_ids(r, got, sizeof(got));
+        int says = 0;
+        for (size_t i = 0; i < st_report_finding_count(r); i++)
+            says |= strstr(st_report_finding(r, i)->message, why) != NULL;
+        hits += strcmp(got, ids) == 0 && says;
+        st_report_free(r);
+    }
+}
+
+/* pk-058-records-lost-w-t, pk-057-cls-st-pkc-none: when the value records run out (here: an
+ * allocation fails) before a call that may make a joblib wrapper has its record, BUILD on its
+ * result cannot tell which bytes joblib reads next: ST230, and the walk stops (else it would
+ * read the array's padding and bytes as opcodes). pk-058: the wrapper's own call loses its
+ * record. pk-057: a copyreg call (a class the records do not know) keeps its record and the
+ * attributes BUILD makes for it are lost. The counts are the allocations of each walk whose
+ * failure alone loses records before that BUILD; each mutant removes one. */
+static void test_joblib_records_lost(void **state)
+{
+    static const char direct[] = JL_WRAPPER "\x01\x00"
+                                            "0123456789abcdef.";
+    static const char copyreg[] = "\x80\x02"
+                                  "ccopyreg\n_reconstructor\n(cbuiltins\nobject\nNNtR}b.";
+    static const char lost[] = "ran out of value records";
+    PK_COUNT(*state, direct, "", ST_VERDICT_PASS, 0);
+    PK_COUNT(*state, copyreg, "ST202", ST_VERDICT_FAIL, 2);
+    /* the wrapper's record (pk-058) and five allocations after it (the record exists, its
+     * read is unknown: the first branch of op_build) */
+    assert_int_equal(alone_failures_giving(*state, direct, sizeof(direct) - 1, "ST230,ST904", lost),
+                     6);
+    /* copyreg's record (pk-058) and its attributes made at BUILD (pk-057) */
+    assert_int_equal(
+        alone_failures_giving(*state, copyreg, sizeof(copyreg) - 1, "ST202,ST230,ST904", lost), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,11 +530,15 @@ int main(void)
         cmocka_unit_test(test_json_details),
         cmocka_unit_test(test_json_dup_in_ninth_key),
         cmocka_unit_test(test_json_sticky_error_and_late_dup),
+        cmocka_unit_test(test_json_u_escape_bounds),
+        cmocka_unit_test(test_json_error_at_close_and_sticky),
         cmocka_unit_test(test_zip_inflate_size_lie),
         cmocka_unit_test(test_zip_impossible_ratio),
         cmocka_unit_test(test_pickle_storage_tuple_length),
         cmocka_unit_test(test_pickle_int_bool),
         cmocka_unit_test(test_pickle_sniff_length_past_window),
+        cmocka_unit_test(test_joblib_padding_cut),
+        cmocka_unit_test(test_joblib_records_lost),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
