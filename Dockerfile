@@ -3,7 +3,9 @@
 # stage holds only the runtime libraries, the binary and the shipped policies, and runs as an
 # unprivileged user. tests/docker_test.py checks these properties (and builds the image where
 # Docker works).
-ARG BASE=debian:12.8-slim
+# Pinned by digest (the tag is only a reminder: Docker pulls the digest): the multi-arch index of
+# debian:bookworm-20241202-slim (Debian 12.8, also tagged 12.8-slim then). Bump both together.
+ARG BASE=debian:bookworm-20241202-slim@sha256:1537a6a1cbc4b4fd401da800ee9480207e7dc1f23560c21259f681db56768f63
 
 FROM ${BASE} AS build
 RUN apt-get update \

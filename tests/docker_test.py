@@ -90,9 +90,8 @@ def static_checks():
     check(len(st) >= 2, "multi-stage: a build stage and a final stage")
     for s in st:
         img = s["image"]
-        check(re.search(r"@sha256:[0-9a-f]{64}$", img) or
-              re.fullmatch(r"[\w./-]+:[\w.-]*\d+\.\d+[\w.-]*|[\w./-]+:[\w.-]*\d{8}[\w.-]*", img),
-              f"base {img!r} is pinned (a digest or an exact version tag)")
+        check(re.fullmatch(r"[\w./-]+:[\w.-]*\d[\w.-]*@sha256:[0-9a-f]{64}", img),
+              f"base {img!r} is pinned (a versioned tag and its digest)")
     final = st[-1]
     kws = [kw for kw, _ in final["ins"]]
     users = [a for kw, a in final["ins"] if kw == "USER"]

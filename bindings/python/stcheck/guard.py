@@ -1,9 +1,13 @@
 """Guards to put in front of a load: check the file, then load the very bytes that were checked.
 
-Each helper opens the file once, checks that descriptor (st_check_fd), raises
-stcheck.UnsafeModelError unless the verdict is "pass", and only then hands the same open file to
-the real loader, imported lazily (torch, safetensors and joblib are not dependencies). Replacing
-the file at its path after the check changes nothing: the loader never opens the path again.
+Each helper opens the file once and never opens its path again. torch_load, joblib_load and
+checked_open copy the open file's bytes into a private, sealed memory file (Linux memfd with the
+write, grow and shrink seals: nobody, this process included, can change it any more), check that
+descriptor (st_check_fd), raise stcheck.UnsafeModelError unless the verdict is "pass", and only
+then hand that same open file, rewound, to the real loader, imported lazily (torch, safetensors
+and joblib are not dependencies). Neither a swap of the path (rename, symlink) nor a write into
+the file itself after the copy reaches the loader. safetensors_load reads the bytes into memory
+once, checks that buffer (st_check_buffer) and hands the same bytes object to safetensors.
 
     import stcheck.guard
     state = stcheck.guard.torch_load("pytorch_model.bin", map_location="cpu")
@@ -14,19 +18,74 @@ the file at its path after the check changes nothing: the loader never opens the
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
-from typing import Any, BinaryIO, Dict, List, Optional
+import shutil
+import tempfile
+from typing import Any, BinaryIO, Dict, List, Optional, Union
 
 from . import PolicyArg, Report, UnsafeModelError, _check_tree, _cstr, _context, _L
 
 __all__ = ["checked_open", "torch_load", "safetensors_load", "joblib_load", "check_snapshot"]
 
+PathArg = Union[str, "os.PathLike[str]"]
 
-def _check_open(f: BinaryIO, name: str, policy: PolicyArg, strict: bool,
-                digest: bool = False) -> Report:
-    ctx = _context(policy, strict, digest)
+try:  # Linux, Python >= 3.8
+    import fcntl
+
+    _SEALS: Optional[int] = (fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW
+                             | fcntl.F_SEAL_WRITE)
+except (ImportError, AttributeError):  # pragma: no cover (not Linux)
+    _SEALS = None
+
+
+def _copy_fd(src: int, dst: int) -> None:
+    """Every byte of src, from offset 0 to its end as read now (not its size at some earlier
+    stat: what is copied is what is checked), onto dst."""
+    offset = 0
+    try:
+        while True:
+            n = os.sendfile(dst, src, offset, 1 << 30)
+            if n == 0:
+                return
+            offset += n
+    except OSError:
+        if offset:
+            raise
+    # sendfile refused this pair of descriptors (nothing copied yet): read and write.
+    with os.fdopen(os.dup(src), "rb") as fin, os.fdopen(os.dup(dst), "wb") as fout:
+        fin.seek(0)
+        shutil.copyfileobj(fin, fout, 1 << 20)
+
+
+def _private_copy(f: BinaryIO) -> BinaryIO:
+    """A copy of f's bytes in a file no one else holds and no one can change: a memfd sealed
+    against writes, growth and shrinking (F_ADD_SEALS); where memfds are missing, an unlinked
+    temporary file only this process has open."""
+    if _SEALS is not None and hasattr(os, "memfd_create"):
+        fd = os.memfd_create("stcheck-guard", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        try:
+            _copy_fd(f.fileno(), fd)
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+            copy = os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+    else:  # pragma: no cover (not Linux)
+        copy = tempfile.TemporaryFile()
+        try:
+            _copy_fd(f.fileno(), copy.fileno())
+        except BaseException:
+            copy.close()
+            raise
+    copy.seek(0)
+    return copy
+
+
+def _check_open(f: BinaryIO, name: str, policy: PolicyArg, strict: bool) -> Report:
+    """st_check_fd over f's descriptor (read from offset 0, whatever f's position); raises
+    UnsafeModelError unless "pass", else leaves f rewound for the loader."""
+    ctx = _context(policy, strict)
     report = ctx.report(_L.st_check_fd(ctx.ptr, f.fileno(), _cstr(name, "name")))
     if report.verdict != "pass":
         raise UnsafeModelError([report])
@@ -34,46 +93,74 @@ def _check_open(f: BinaryIO, name: str, policy: PolicyArg, strict: bool,
     return report
 
 
-def checked_open(path: "os.PathLike[str] | str", *, policy: PolicyArg = None,
-                 strict: bool = False) -> BinaryIO:
-    """Open a file for reading, check its descriptor and return the open file positioned at its
-    start; raises UnsafeModelError (closing the file) unless the verdict is "pass"."""
+def checked_open(path: PathArg, *, policy: PolicyArg = None, strict: bool = False,
+                 private_copy: bool = True) -> BinaryIO:
+    """Open a file once, check it and return an open binary file positioned at its start, for
+    any loader that takes a file object; raises UnsafeModelError unless the verdict is "pass".
+
+    private_copy=True (the default): the file returned is a sealed in-memory copy of the bytes
+    read through that one open, and the copy is what was checked, so neither a path swap nor a
+    write into the original file can change what the loader reads (it costs the file's size in
+    memory until the returned file is closed). private_copy=False returns the original open
+    file itself: safe against path swaps (renames, symlinks), not against a process that can
+    write into that file while it loads."""
+    name = os.fspath(path)
     f = open(path, "rb")
+    if private_copy:
+        with f:
+            f = _private_copy(f)
     try:
-        _check_open(f, os.fspath(path), policy, strict)
+        _check_open(f, name, policy, strict)
     except BaseException:
         f.close()
         raise
     return f
 
 
-def torch_load(path: "os.PathLike[str] | str", *, policy: PolicyArg = None,
-               strict: bool = False, **kwargs: Any) -> Any:
-    """torch.load(open_file, **kwargs) after the check passes (kwargs go to torch.load)."""
-    with checked_open(path, policy=policy, strict=strict) as f:
+def torch_load(path: PathArg, *, policy: PolicyArg = None, strict: bool = False,
+               private_copy: bool = True, **kwargs: Any) -> Any:
+    """torch.load(checked_file, **kwargs) once the check passes (kwargs go to torch.load);
+    the file is checked_open's."""
+    with checked_open(path, policy=policy, strict=strict, private_copy=private_copy) as f:
         torch = importlib.import_module("torch")
         return torch.load(f, **kwargs)
 
 
-def joblib_load(path: "os.PathLike[str] | str", *, policy: PolicyArg = None,
-                strict: bool = False, **kwargs: Any) -> Any:
-    """joblib.load(open_file, **kwargs) after the check passes."""
-    with checked_open(path, policy=policy, strict=strict) as f:
+def joblib_load(path: PathArg, *, policy: PolicyArg = None, strict: bool = False,
+                private_copy: bool = True, **kwargs: Any) -> Any:
+    """joblib.load(checked_file, **kwargs) once the check passes; the file is checked_open's."""
+    with checked_open(path, policy=policy, strict=strict, private_copy=private_copy) as f:
         joblib = importlib.import_module("joblib")
         return joblib.load(f, **kwargs)
 
 
-def safetensors_load(path: "os.PathLike[str] | str", framework: str = "pt", *,
-                     policy: PolicyArg = None, strict: bool = False) -> Dict[str, Any]:
-    """safetensors.<framework>.load(bytes) ("pt", "numpy", "flax", "tensorflow", "paddle") over
-    the bytes read from the checked descriptor: the library computed their SHA-256 while checking,
-    and the bytes read back are hashed again, so what loads is exactly what was checked."""
+#: framework argument -> module of the safetensors package holding its load(bytes).
+_SAFETENSORS_MODULES = {"pt": "torch", "torch": "torch", "np": "numpy", "numpy": "numpy",
+                        "flax": "flax", "tf": "tensorflow", "tensorflow": "tensorflow",
+                        "paddle": "paddle", "mlx": "mlx"}
+
+
+def safetensors_load(path: PathArg, framework: str = "pt", *, policy: PolicyArg = None,
+                     strict: bool = False) -> Dict[str, Any]:
+    """safetensors.<module>.load(data) once the check passes, framework "pt" (torch), "numpy",
+    "flax", "tensorflow", "paddle" or "mlx". The file is opened once and read into memory once;
+    that bytes object is what the library checks (st_check_buffer) and the very object given to
+    safetensors, so the bytes loaded are the bytes checked whatever happens to the file."""
+    if framework not in _SAFETENSORS_MODULES:
+        raise ValueError(f"unknown framework {framework!r}: one of "
+                         + ", ".join(sorted(_SAFETENSORS_MODULES)))
+    name = os.fspath(path)
     with open(path, "rb") as f:
-        report = _check_open(f, os.fspath(path), policy, strict, digest=True)
         data = f.read()
-    if hashlib.sha256(data).hexdigest() != report.sha256:
-        raise UnsafeModelError([report])  # the file changed between the check and the read
-    module = importlib.import_module(f"safetensors.{framework}")
+    ctx = _context(policy, strict)
+    report = ctx.report(_L.st_check_buffer(ctx.ptr, data, len(data), _cstr(name, "name")))
+    if report.verdict != "pass":
+        raise UnsafeModelError([report])
+    try:
+        module = importlib.import_module("safetensors." + _SAFETENSORS_MODULES[framework])
+    except ImportError as e:
+        raise ImportError(f"stcheck.guard.safetensors_load needs the safetensors package "
+                          f"(pip install safetensors): {e}") from e
     return module.load(data)
 
 
@@ -88,12 +175,13 @@ def _hf_snapshot_root(folder: str) -> Optional[str]:
     return None
 
 
-def check_snapshot(folder: "os.PathLike[str] | str", *, policy: PolicyArg = None,
+def check_snapshot(folder: PathArg, *, policy: PolicyArg = None,
                    strict: bool = False) -> List[Report]:
     """Check every file of a model folder (a huggingface_hub snapshot, or any folder) as
     `stcheck -r` does, and return the reports; raises UnsafeModelError with the reports that are
     not "pass". In a cache snapshot, files are checked under the link names loaders open, with the
-    blob bytes as content."""
+    blob bytes as content. This vets a download; load its files through the guards above, which
+    check again the bytes they load."""
     path = os.fspath(folder)
     repo = _hf_snapshot_root(path)
     if repo is None:

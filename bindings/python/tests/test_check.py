@@ -1,10 +1,12 @@
 """stcheck.check and friends over the library built in the same build folder (tests/python_test.sh)."""
 
+import ctypes
 import importlib.metadata
 import json
 import os
 import pickle
 import re
+import select
 import socket
 import threading
 import xml.etree.ElementTree as ET
@@ -63,9 +65,63 @@ def test_bytes_and_open_files(files):
     assert re.fullmatch("[0-9a-f]{64}", r.sha256)
 
 
-def test_a_path_is_never_fetched():
-    r = stcheck.check("http://127.0.0.1:9/model.safetensors")
-    assert (r.verdict, ids(r)) == ("error", ["ST902"])
+def test_a_path_is_never_fetched(tmp_path, monkeypatch):
+    """check() given URLs of a local server (hf:// resolved there through HF_ENDPOINT) reads
+    them as file names: "could not check" (ST902), and the server is never connected to. The
+    same hf:// URL through check_url does reach it (the counter works)."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    base = "http://127.0.0.1:%d" % srv.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", base)
+    monkeypatch.chdir(tmp_path)
+    urls = [base + "/model.safetensors", "hf://org/model/model.safetensors",
+            "https://127.0.0.1:%d/x.pt" % srv.getsockname()[1]]
+    reports = [stcheck.check(u) for u in urls] + stcheck.check_many(urls, jobs=2)
+    assert [(r.verdict, ids(r)) for r in reports] == [("error", ["ST902"])] * 6
+    assert [r.path for r in reports] == urls * 2
+    assert select.select([srv], [], [], 0.5)[0] == []  # no connection is waiting
+    srv.settimeout(0)
+    with pytest.raises(BlockingIOError):
+        srv.accept()
+    if stcheck.remote_supported():
+        t = threading.Thread(target=lambda: stcheck.check_url(urls[1]))
+        t.start()
+        srv.settimeout(30)
+        conn, _ = srv.accept()
+        request = conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        conn.close()
+        t.join()
+        assert request.startswith(b"GET /org/model/resolve/") or request.startswith(b"HEAD /")
+    srv.close()
+
+
+def test_calls_go_through_cdll_not_pydll():
+    """ctypes releases the GIL around calls of a CDLL's functions; a PyDLL's keep it."""
+    lib = stcheck._L
+    assert isinstance(lib, ctypes.CDLL) and not isinstance(lib, ctypes.PyDLL)
+    assert lib._func_flags_ & ctypes._FUNCFLAG_PYTHONAPI == 0
+    for name in ("st_check_path", "st_check_fd", "st_check_buffer", "st_tree_check"):
+        assert type(getattr(lib, name))._flags_ & ctypes._FUNCFLAG_PYTHONAPI == 0, name
+
+
+def test_findings_are_the_library_report(files):
+    """Every field of Report, Finding and Import is the C report's: the JSON document the
+    library writes for the same report says the same."""
+    for name in ("evil.pkl", "odd.safetensors", "cut.safetensors", "absent"):
+        r = stcheck.check(files / name)
+        [doc] = r.to_dict()["files"]
+        assert doc["verdict"] == {"pass": "pass", "fail": "fail", "error": "could not check"}[r.verdict]
+        assert [(f["id"], f["severity"], f["message"], f["offset"], f["length"])
+                for f in doc["findings"]] == [(f.id, f.severity, f.message, f.offset, f.length)
+                                              for f in r.findings]
+        assert [f.rule for f in r.findings] == [
+            stcheck._L.st_rule_find(f.id.encode()).contents.title.decode() for f in r.findings]
+        assert [(i["module"], i["name"], i["member"], i["judgement"], i["offset"], i["count"])
+                for i in doc.get("imports", [])] == [
+            (i.module, i.name, i.member, i.judgement, i.offset, i.count) for i in r.imports]
+    assert stcheck.check(files / "evil.pkl").imports  # the comparison above is not vacuous
 
 
 def test_check_url():
@@ -139,6 +195,10 @@ def test_check_many_keeps_order(files):
     reports = stcheck.check_many(paths, jobs=3)
     assert [r.verdict for r in reports] == ["pass", "fail", "fail", "error", "pass"] * 4
     assert [r.path for r in reports] == [str(p) for p in paths]
+    # threads change nothing: the same documents as one at a time, and as check()
+    one = [r.to_json() for r in stcheck.check_many(paths, jobs=1)]
+    assert [r.to_json() for r in reports] == one
+    assert [stcheck.check(p).to_json() for p in paths] == one
     assert [r.verdict for r in stcheck.check_many(paths[:2], jobs=1)] == ["pass", "fail"]
 
 

@@ -1,6 +1,7 @@
 """stcheck.guard with Debian's torch, numpy and joblib: a passing file loads through the real
 loader from the descriptor that was checked; anything else raises before the loader is called."""
 
+import fcntl
 import os
 import sys
 import types
@@ -43,28 +44,6 @@ def test_torch_load_refuses_before_loading(tmp_path, monkeypatch):
     assert "ST201" in str(e.value)
 
 
-def test_torch_load_gets_the_checked_descriptor(checkpoint, tmp_path, monkeypatch):
-    """The path is swapped for a malicious file after the check: the loader still reads the
-    checked file, because it is handed the open file, never the path."""
-    real_load = torch.load
-    seen = {}
-
-    def swapping_load(f, **kw):
-        seen["pos"] = f.tell()
-        seen["ino"] = os.fstat(f.fileno()).st_ino
-        evil = tmp_path / "swap"
-        evil.write_bytes(EVIL_PICKLE)
-        os.replace(evil, checkpoint)  # the attacker's swap, after the check
-        return real_load(f, **kw)
-
-    ino = os.stat(checkpoint).st_ino
-    monkeypatch.setattr(torch, "load", swapping_load)
-    state = guard.torch_load(checkpoint, map_location="cpu")
-    assert seen == {"pos": 0, "ino": ino}
-    assert torch.equal(state["w"], torch.arange(6, dtype=torch.float32).reshape(2, 3))
-    assert stcheck.check(checkpoint).verdict == "fail"  # the path now holds the swapped file
-
-
 def test_fail_and_error_verdicts_refuse(tmp_path, checkpoint):
     cut = tmp_path / "cut.pt"
     cut.write_bytes(b"PK\x03\x04")
@@ -94,28 +73,76 @@ def test_joblib_load(tmp_path, monkeypatch):
     assert [f.id for f in e.value.findings] == ["ST201"]
 
 
-def test_safetensors_load_hands_over_the_checked_bytes(tmp_path, monkeypatch):
-    """Debian has no python3-safetensors: a stand-in module records what it is given (the real
-    package's safetensors.torch.load takes the same bytes)."""
-    got = []
+def _stand_in_safetensors(monkeypatch, got):
+    """Debian has no python3-safetensors: stand-in modules safetensors.torch and
+    safetensors.numpy record the object they are given (the real package's load(data) takes the
+    same bytes)."""
     pkg = types.ModuleType("safetensors")
-    mod = types.ModuleType("safetensors.torch")
-    mod.load = lambda data: got.append(data) or {"w": "loaded"}
+    for sub in ("torch", "numpy"):
+        mod = types.ModuleType("safetensors." + sub)
+        mod.load = lambda data, sub=sub: got.append((sub, data)) or {"w": sub}
+        monkeypatch.setitem(sys.modules, "safetensors." + sub, mod)
     monkeypatch.setitem(sys.modules, "safetensors", pkg)
-    monkeypatch.setitem(sys.modules, "safetensors.torch", mod)
+
+
+class _RecordingLib:
+    """stcheck's CDLL, recording the buffers given to st_check_buffer."""
+
+    def __init__(self, lib, seen):
+        self._lib, self._seen = lib, seen
+
+    def __getattr__(self, name):
+        return getattr(self._lib, name)
+
+    def st_check_buffer(self, ctx, data, size, name):
+        self._seen.append(data)
+        return self._lib.st_check_buffer(ctx, data, size, name)
+
+
+def test_safetensors_load_hands_over_the_checked_bytes(tmp_path, monkeypatch):
+    got, checked = [], []
+    _stand_in_safetensors(monkeypatch, got)
+    monkeypatch.setattr(guard, "_L", _RecordingLib(guard._L, checked))
     path = tmp_path / "model.safetensors"
     path.write_bytes(safetensors_bytes())
-    assert guard.safetensors_load(path, "torch") == {"w": "loaded"}
-    assert got == [safetensors_bytes()]
+    assert guard.safetensors_load(path) == {"w": "torch"}  # framework "pt": safetensors.torch
+    assert guard.safetensors_load(path, "numpy") == {"w": "numpy"}
+    assert [sub for sub, _ in got] == ["torch", "numpy"]
+    # the object checked by the library is the very object handed to safetensors
+    assert [d for _, d in got] == [safetensors_bytes()] * 2
+    assert [id(d) for _, d in got] == [id(d) for d in checked]
     cut = tmp_path / "cut.safetensors"
     cut.write_bytes(b"\x50\x00\x00\x00\x00\x00\x00\x00{")
     with pytest.raises(stcheck.UnsafeModelError) as e:
-        guard.safetensors_load(cut, "torch")
-    assert [f.id for f in e.value.findings] == ["ST104"]
-    assert len(got) == 1
+        guard.safetensors_load(cut)
+    assert [(r.verdict, ids(r)) for r in e.value.reports] == [("fail", ["ST104"])]
+    assert len(got) == 2
+    with pytest.raises(ValueError, match="unknown framework"):
+        guard.safetensors_load(path, "pytorch")
     monkeypatch.setitem(sys.modules, "safetensors.torch", None)
-    with pytest.raises(ImportError):
-        guard.safetensors_load(path, "torch")
+    with pytest.raises(ImportError, match="needs the safetensors package"):
+        guard.safetensors_load(path)
+
+
+def test_safetensors_load_ignores_writes_after_the_read(tmp_path, monkeypatch):
+    """The file is rewritten in place (same inode) between the read and the check: the check
+    and the load both see the bytes read, never the file's new content."""
+    got = []
+    _stand_in_safetensors(monkeypatch, got)
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(safetensors_bytes())
+    real_context = guard._context
+
+    def context_then_write(*a, **k):  # called after the read, before the check
+        with open(path, "r+b") as w:
+            w.write(b"\x50\x00\x00\x00\x00\x00\x00\x00{")
+            w.truncate()
+        return real_context(*a, **k)
+
+    monkeypatch.setattr(guard, "_context", context_then_write)
+    assert guard.safetensors_load(path) == {"w": "torch"}
+    assert got == [("torch", safetensors_bytes())]
+    assert stcheck.check(path).verdict == "fail"  # the file now holds the cut header
 
 
 def _hf_cache(root, blobs):
@@ -158,3 +185,143 @@ def test_checked_open(tmp_path):
     path.write_bytes(safetensors_bytes())
     with guard.checked_open(path) as f:
         assert f.read() == safetensors_bytes()
+        assert os.fstat(f.fileno()).st_ino != os.stat(path).st_ino  # the private copy
+        assert fcntl.fcntl(f.fileno(), fcntl.F_GET_SEALS) & fcntl.F_SEAL_WRITE
+    with guard.checked_open(path, private_copy=False) as f:
+        assert f.read() == safetensors_bytes()
+        assert os.fstat(f.fileno()).st_ino == os.stat(path).st_ino  # the file opened
+    path.write_bytes(EVIL_PICKLE)
+    for private_copy in (True, False):
+        with pytest.raises(stcheck.UnsafeModelError):
+            guard.checked_open(path, private_copy=private_copy)
+
+
+def _swap(how, path, data, tmp_path):
+    """The attacker's move: path now names other bytes (a rename over it, a symlink re-pointed,
+    or the same file rewritten in place)."""
+    if how == "write":
+        with open(path, "r+b") as w:
+            w.write(data)
+            w.truncate()
+        return
+    other = tmp_path / ("other-" + os.urandom(4).hex())
+    other.write_bytes(data)
+    if how == "rename":
+        os.replace(other, path)
+    else:
+        link = tmp_path / "link-tmp"
+        os.symlink(other, link)
+        os.replace(link, path)
+
+
+@pytest.fixture
+def linked_checkpoint(checkpoint, tmp_path):
+    """model-link.pt -> model.pt (a symlink, as in a huggingface_hub snapshot)."""
+    link = tmp_path / "model-link.pt"
+    os.symlink(checkpoint, link)
+    return link
+
+
+WANT = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+
+
+@pytest.mark.parametrize("how", ["rename", "symlink", "write"])
+def test_swap_after_the_check_never_reaches_torch_load(how, linked_checkpoint, tmp_path,
+                                                        monkeypatch):
+    """After the check, before the loader reads, the path (or the file itself) is changed to
+    other bytes (another checkpoint: were they ever loaded, nothing would run): torch.load reads
+    the checked bytes, from a sealed copy."""
+    real_load = torch.load
+    seen = {}
+    other = tmp_path / "other.pt"
+    torch.save({"w": torch.zeros(1)}, other)
+    swapped = other.read_bytes()
+
+    def swapping_load(f, **kw):
+        seen["pos"] = f.tell()
+        seals = fcntl.fcntl(f.fileno(), fcntl.F_GET_SEALS)
+        seen["sealed"] = seals & (fcntl.F_SEAL_WRITE | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK)
+        _swap(how, linked_checkpoint if how == "symlink" else linked_checkpoint.resolve(),
+              swapped, tmp_path)
+        w = os.open(f"/proc/self/fd/{f.fileno()}", os.O_WRONLY)
+        try:
+            with pytest.raises(PermissionError):  # not even this process can change the copy
+                os.write(w, b"x")
+        finally:
+            os.close(w)
+        return real_load(f, **kw)
+
+    monkeypatch.setattr(torch, "load", swapping_load)
+    state = guard.torch_load(linked_checkpoint, map_location="cpu")
+    assert seen == {"pos": 0, "sealed": fcntl.F_SEAL_WRITE | fcntl.F_SEAL_GROW
+                    | fcntl.F_SEAL_SHRINK}
+    assert torch.equal(state["w"], WANT)
+    with open(linked_checkpoint, "rb") as f:
+        assert f.read() == swapped  # the path now gives the other bytes
+
+
+@pytest.mark.parametrize("how", ["rename", "symlink", "write"])
+def test_without_a_private_copy(how, linked_checkpoint, tmp_path, monkeypatch):
+    """private_copy=False hands over the original open file: path swaps still miss it, a write
+    into the file itself does not (what the default copy is for). The swapped-in pickle is
+    only read back here, never unpickled."""
+    seen = {}
+
+    def reading_load(f, **kw):
+        seen["ino"] = os.fstat(f.fileno()).st_ino
+        _swap(how, linked_checkpoint if how == "symlink" else linked_checkpoint.resolve(),
+              EVIL_PICKLE, tmp_path)
+        seen["evil"] = f.read() == EVIL_PICKLE
+        return "loaded"
+
+    ino = os.stat(linked_checkpoint).st_ino
+    monkeypatch.setattr(torch, "load", reading_load)
+    assert guard.torch_load(linked_checkpoint, private_copy=False) == "loaded"
+    assert seen == {"ino": ino, "evil": how == "write"}
+
+
+@pytest.mark.parametrize("private_copy", [True, False])
+def test_the_check_reads_the_opened_file_not_the_path(private_copy, checkpoint, tmp_path,
+                                                      monkeypatch):
+    """The path is swapped after the open and before the check (the check's context is made
+    after the open): the check sees the opened bytes both ways round. A failing file (a cut
+    zip: a loader given it raises, nothing runs) opened, then replaced by a good one, is
+    refused; a good one replaced by a failing one loads."""
+    evil = tmp_path / "cut.pt"
+    evil.write_bytes(b"PK\x03\x04")
+    real_context = guard._context
+    swaps = []
+
+    def context_after_swap(*a, **k):
+        src, data = swaps.pop()
+        _swap("rename", src, data, tmp_path)
+        return real_context(*a, **k)
+
+    monkeypatch.setattr(guard, "_context", context_after_swap)
+    swaps.append((evil, checkpoint.read_bytes()))
+    with pytest.raises(stcheck.UnsafeModelError) as e:
+        guard.torch_load(evil, private_copy=private_copy)
+    assert [(r.verdict, ids(r)) for r in e.value.reports] == [("fail", ["ST310"])]
+    assert stcheck.check(evil).verdict == "pass"  # the path now holds the good checkpoint
+    swaps.append((checkpoint, b"PK\x03\x04"))
+    state = guard.torch_load(checkpoint, private_copy=private_copy, map_location="cpu")
+    assert torch.equal(state["w"], WANT)
+    assert stcheck.check(checkpoint).verdict == "fail"
+
+
+def test_joblib_load_from_the_sealed_copy(tmp_path, monkeypatch):
+    path = tmp_path / "model.joblib"
+    joblib.dump({"coef": np.arange(4.0)}, path)
+    real_load = joblib.load
+
+    other = tmp_path / "other.joblib"
+    joblib.dump({"coef": np.zeros(1)}, other)
+
+    def swapping_load(f, **kw):
+        _swap("write", path, other.read_bytes(), tmp_path)
+        return real_load(f, **kw)
+
+    monkeypatch.setattr(joblib, "load", swapping_load)
+    obj = guard.joblib_load(path)
+    assert np.array_equal(obj["coef"], np.arange(4.0))
+    assert path.read_bytes() == other.read_bytes()
