@@ -476,27 +476,41 @@ static st_error gheap_get(h5 *w, uint64_t a, uint64_t idx, uint64_t at, unsigned
         (e = rd_alloc(w, abs, csize, &buf)) != ST_OK)
         return e;
     c = (cur){buf, (size_t)csize, hl, abs};
+    /* every object is read: H5HG__cache_heap_deserialize stores each object header it meets
+     * under its index, so of two objects with one index libhdf5 reads the last */
+    uint64_t found = 0, start = 0, size = 0;
     for (;;) {
         uint64_t oi = 0, osize = 0;
         if (get(&c, 2, &oi) || skip(&c, 6) || get(&c, w->sl, &osize) || oi == 0)
             break;
-        uint64_t start = c.pos;
-        if (skip(&c, osize))
+        uint64_t at_obj = c.pos;
+        if (oi == idx && found++ == 0) {
+            start = at_obj;
+            size = osize;
+        }
+        if (skip(&c, osize)) {
+            found = oi == idx ? 0 : found; /* the object wanted cut short: none to read */
             break;
-        if (oi == idx) {
-            *out = malloc(osize ? (size_t)osize : 1);
-            if (*out == NULL) {    /* GCOVR_EXCL_BR_LINE: malloc failure */
-                free(buf);         /* GCOVR_EXCL_LINE: malloc failure */
-                return ST_E_NOMEM; /* GCOVR_EXCL_LINE: malloc failure */
-            }
-            memcpy(*out, buf + start, (size_t)osize);
-            *len = osize;
-            free(buf);
-            return ST_OK;
         }
         (void)skip(&c, (8 - osize % 8) % 8); /* objects are padded to 8 bytes */
     }
+    if (found == 1) {
+        *out = malloc(size ? (size_t)size : 1);
+        if (*out == NULL) {    /* GCOVR_EXCL_BR_LINE: malloc failure */
+            free(buf);         /* GCOVR_EXCL_LINE: malloc failure */
+            return ST_E_NOMEM; /* GCOVR_EXCL_LINE: malloc failure */
+        }
+        memcpy(*out, buf + start, (size_t)size);
+        *len = size;
+        free(buf);
+        return ST_OK;
+    }
     free(buf);
+    if (found > 1)
+        return note(w, ST_R_HDF5_MALFORMED, abs, csize, ST_E_UNSUPPORTED,
+                    "global heap collection at %llu holds object %llu %llu times (libhdf5 "
+                    "reads the last, other readers the first)",
+                    (unsigned long long)abs, (unsigned long long)idx, (unsigned long long)found);
     return note(w, ST_R_HDF5_MALFORMED, abs, csize, ST_E_UNSUPPORTED,
                 "global heap collection at %llu holds no object %llu", (unsigned long long)abs,
                 (unsigned long long)idx);
@@ -575,9 +589,13 @@ static st_error attribute(h5 *w, const item *it, cur *c)
     uint64_t pad = ver == 1 ? 7 : 0, nskip = (nlen + pad) & ~pad, tskip = (tlen + pad) & ~pad,
              sskip = (slen + pad) & ~pad;
     const unsigned char *name = c->p + c->pos;
-    if (nlen == 0 || skip(c, nskip) || name[nlen - 1] != 0)
+    /* a NUL before the end: libhdf5 1.10.3+ refuses the name (H5O_attr_decode, HDFFV-10588),
+     * older ones read it up to the NUL ("model_config\0x" is then model_config) */
+    if (nlen == 0 || skip(c, nskip) || name[nlen - 1] != 0 ||
+        memchr(name, 0, (size_t)nlen - 1) != NULL)
         return note(w, ST_R_HDF5_MALFORMED, at, 0, ST_E_UNSUPPORTED,
-                    "an attribute's name is empty, truncated or not NUL-terminated");
+                    "an attribute's name is empty, truncated, not NUL-terminated or holds a "
+                    "NUL");
     cur tc = {c->p + c->pos, 0, 0, cur_off(c)}, sc;
     dtype t;
     dspace s;
