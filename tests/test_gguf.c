@@ -214,6 +214,31 @@ static void test_header(void **state)
     EXPECT(ctx, memcpy(malloc(24), h, 24), 24, "ST704", FAIL);
     h[8] = 0;
     EXPECT(ctx, memcpy(malloc(24), h, 24), 24, "ST724,ST732", PASS); /* empty, 8 trailing */
+    /* 2^40 tensors: refused by the lower bound of 24 bytes each (ST704), before the tensors
+     * limit (ST901) or any allocation is reached */
+    h[13] = 1;
+    EXPECT(ctx, memcpy(malloc(24), h, 24), 24, "ST704", FAIL);
+    h[13] = 0;
+    /* 1317624576693539402 keys of 14 bytes: the bound itself wraps to 12 bytes (16 follow the
+     * counts) unless multiplied with an overflow check */
+    uint64_t wrap = UINT64_C(1317624576693539402);
+    unsigned char w[40] = {0};
+    memcpy(w, h, 16);
+    for (int i = 0; i < 8; i++)
+        w[16 + i] = (unsigned char)(wrap >> (8 * i));
+    EXPECT(ctx, memcpy(malloc(40), w, 40), 40, "ST704", FAIL);
+    /* version 1: 32-bit counts (2^31 keys of 10 bytes in 16 bytes) */
+    memset(h + 4, 0, 20);
+    h[4] = 1;
+    h[15] = 0x80;
+    EXPECT(ctx, memcpy(malloc(24), h, 24), 24, "ST703,ST704", FAIL);
+    /* big-endian versions 1 and 2 (and 3 above): never checked as little-endian */
+    for (int v = 1; v <= 2; v++) {
+        memset(h + 4, 0, 20);
+        h[7] = (unsigned char)v;
+        h[15] = 1; /* one tensor, as big-endian */
+        EXPECT(ctx, memcpy(malloc(24), h, 24), 24, "ST702", NOCHECK);
+    }
 
     /* limits: keys and tensors */
     st_ctx *low = st_ctx_new();
@@ -339,11 +364,54 @@ static void k_scalars(gb *b)
     put_u64(b, 2);
 }
 
+static void k_type13(gb *b)
+{
+    key(b, "general.x", GG_NTYPES); /* 13: the first id past FLOAT64 */
+}
+static void k_atype13(gb *b)
+{
+    kv_arr(b, "general.x", GG_NTYPES, 1);
+}
+static void k_nested13(gb *b)
+{
+    kv_arr(b, "general.x", GG_ARRAY, 1);
+    put_u32(b, GG_NTYPES);
+    put_len(b, 0);
+}
+
+/* A key of n bytes ('a'...: grammar and namespace checks do not apply to one segment). */
+static unsigned char *long_key(size_t n, size_t *len)
+{
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    char *k = malloc(n);
+    assert_non_null(k);
+    memset(k, 'a', n);
+    put_str(&b, k, n);
+    put_u32(&b, GG_U8);
+    put(&b, "\0", 1);
+    b.nkv++;
+    free(k);
+    tensor(&b, "a", 1, NE8, 0, 0);
+    return finish(&b, 3, 32, 32, 0, len);
+}
+
 static void test_keys(void **state)
 {
     st_ctx *ctx = *state;
     size_t len;
     unsigned char *b;
+    b = long_key(65535, &len); /* the specification's bound */
+    EXPECT(ctx, b, len, "", PASS);
+    b = long_key(65536, &len);
+    EXPECT(ctx, b, len, "ST706", FAIL);
+    b = with_kv(k_type13, 3, &len);
+    EXPECT(ctx, b, len, "ST709", FAIL);
+    b = with_kv(k_atype13, 3, &len);
+    EXPECT(ctx, b, len, "ST709", FAIL);
+    b = with_kv(k_nested13, 3, &len);
+    EXPECT(ctx, b, len, "ST709,ST712", FAIL);
     b = with_kv(k_nul, 3, &len);
     EXPECT(ctx, b, len, "ST706", FAIL);
     b = with_kv(k_empty, 3, &len);
@@ -871,6 +939,89 @@ static void test_layer_counts(void **state)
     EXPECT(ctx, b, len, "ST730", FAIL);
 }
 
+/* mmproj (architecture clip) layer index arrays against clip.vision.block_count 4 */
+static void clip_arch(gb *b, int block_count)
+{
+    kv_str(b, "general.architecture", "clip");
+    if (block_count >= 0)
+        kv_u32(b, "clip.vision.block_count", (uint32_t)block_count);
+}
+static void i32s(gb *b, const char *k, const int32_t *v, size_t n)
+{
+    kv_arr(b, k, GG_I32, n);
+    for (size_t i = 0; i < n; i++)
+        put_u32(b, (uint32_t)v[i]);
+}
+static void w_idx_ok(gb *b)
+{
+    clip_arch(b, 4);
+    i32s(b, "clip.vision.feature_layer", (int32_t[]){3, 4, -1, 0}, 4); /* 4: the last output */
+    i32s(b, "clip.vision.wa_layer_indexes", (int32_t[]){0, 3}, 2);
+}
+static void w_idx_feature(gb *b)
+{
+    clip_arch(b, 4);
+    i32s(b, "clip.vision.feature_layer", (int32_t[]){1, 5, 2}, 3); /* model.layers[4] read */
+}
+static void w_idx_wa(gb *b)
+{
+    clip_arch(b, 4);
+    i32s(b, "clip.vision.wa_layer_indexes", (int32_t[]){1, 4}, 2);
+}
+static void w_idx_nocount(gb *b)
+{
+    clip_arch(b, -1);
+    i32s(b, "clip.vision.feature_layer", (int32_t[]){100}, 1);
+    i32s(b, "clip.vision.wa_layer_indexes", (int32_t[]){0}, 0);
+}
+static void w_idx_type(gb *b)
+{
+    clip_arch(b, 4);
+    kv_arr(b, "clip.vision.feature_layer", GG_U8, 2); /* older get_arr_int read 8 bytes */
+    put(b, "\1\2", 2);
+    key(b, "clip.vision.wa_layer_indexes", GG_I32); /* a scalar */
+    put_u32(b, 9);
+}
+static void w_idx_nested(gb *b)
+{
+    clip_arch(b, 4);
+    kv_arr(b, "clip.vision.feature_layer", GG_ARRAY, 1);
+    put_u32(b, GG_I32);
+    put_len(b, 1);
+    put_u32(b, 9);
+}
+
+static void test_layer_indexes(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t len;
+    unsigned char *b = keyed(w_idx_ok, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    b = keyed(w_idx_feature, &len);
+    EXPECT(ctx, b, len, "ST734", FAIL);
+    b = keyed(w_idx_wa, &len);
+    EXPECT(ctx, b, len, "ST734", FAIL);
+    b = keyed(w_idx_nocount, &len);
+    EXPECT(ctx, b, len, "", PASS);
+    b = keyed(w_idx_type, &len);
+    st_report *r = check(ctx, b, len);
+    tu_assert_ids(r, "ST730");
+    assert_int_equal(st_report_finding_count(r), 2); /* both keys, no ST734 from the scalar 9 */
+    st_report_free(r);
+    b = keyed(w_idx_nested, &len);
+    EXPECT(ctx, b, len, "ST712,ST730", FAIL);
+    /* a long index array crosses the reader's window (65,536 / 4 elements per chunk) */
+    gb g;
+    start(&g, 3);
+    clip_arch(&g, 4);
+    kv_arr(&g, "clip.vision.feature_layer", GG_I32, 40000);
+    for (int i = 0; i < 40000; i++)
+        put_u32(&g, i == 39999 ? 7 : 1);
+    tensor(&g, "a", 1, NE8, 0, 0);
+    b = finish(&g, 3, 32, 32, 0, &len);
+    EXPECT(ctx, b, len, "ST734", FAIL);
+}
+
 static void test_known_keys(void **state)
 {
     st_ctx *ctx = *state;
@@ -932,6 +1083,40 @@ static void test_deep(void **state)
     tu_assert_ids(r, "ST750");
     assert_int_equal(st_report_finding_count(r), 3); /* f32, f16, bf16; not the Q8_0 tensor */
     st_report_free(r);
+
+    /* F64 */
+    start(&b, 3);
+    arch(&b);
+    tensor(&b, "f64", 1, (int64_t[]){4}, 28, 0);
+    p = finish(&b, 3, 32, 32, 0, &len);
+    memcpy(p + len - 32 + 8, "\0\0\0\0\0\0\xf0\x7f", 8); /* +Inf */
+    r = check(ctx, p, len);
+    tu_assert_ids(r, "ST750");
+    assert_int_equal(st_report_verdict(r), PASS); /* a warning */
+    st_report_free(r);
+
+    /* past a layout error nothing is read: tensor b's offset makes data_start + offset wrap
+     * to the start of the address space (an offset no read may follow) */
+    start(&b, 3);
+    arch(&b);
+    tensor(&b, "a", 1, (int64_t[]){8}, 0, 0);
+    tensor(&b, "b", 1, (int64_t[]){8}, 0, UINT64_C(0x1122334455667788));
+    p = finish(&b, 3, 32, 64, 0, &len);
+    size_t ds = len - 64;
+    unsigned char mark[8] = {0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11};
+    unsigned char *at = NULL;
+    for (size_t i = 0; at == NULL && i + 8 <= ds; i++)
+        if (memcmp(p + i, mark, 8) == 0)
+            at = p + i;
+    assert_non_null(at);
+    uint64_t off = (uint64_t)0 - ds - 32; /* data_start + off + 32 bytes == 2^64 == 0 */
+    for (int i = 0; i < 8; i++)
+        at[i] = (unsigned char)(off >> (8 * i));
+    memcpy(p + ds, "\x00\x00\xc0\x7f", 4); /* a NaN in a: still counted */
+    r = check(ctx, p, len);
+    tu_assert_ids(r, "ST719,ST750");
+    assert_int_equal(st_report_verdict(r), FAIL);
+    st_report_free(r);
     st_ctx_free(ctx);
 }
 
@@ -990,8 +1175,9 @@ static void test_report_fields(void **state)
     assert_int_equal(r->gguf_alignment, 32);
     assert_int_equal(r->gguf_kv_count, 2);
     assert_string_equal(r->gguf_arch, "llama");
-    /* sha256("{{ x }}") */
-    assert_int_equal(strlen(r->gguf_template_sha256), 64);
+    assert_int_equal(r->tensor_count, 1);
+    assert_string_equal(r->gguf_template_sha256, /* sha256("{{ x }}") */
+                        "e52c737297f7dad622da7e58f5a16e7437f2716daccb4da859fc567ccd75c9a4");
     st_report_free(r);
 }
 
@@ -1437,9 +1623,26 @@ static void test_template_policy(void **state)
     st_ctx_free(ctx);
 }
 
+/* ggml's type_traits (src/ggml.c) and block structs (src/ggml-common.h) at d99724f2: elements
+ * and bytes per block of every id, 0/0 for the removed ones. */
+static const uint32_t GGML_TABLE[43][2] = {
+    {1, 4},    {1, 2},    {32, 18},  {32, 20},   {0, 0},     {0, 0},     {32, 22},   {32, 24},
+    {32, 34},  {32, 36},  {256, 84}, {256, 110}, {256, 144}, {256, 176}, {256, 210}, {256, 292},
+    {256, 66}, {256, 74}, {256, 98}, {256, 50},  {32, 18},   {256, 110}, {256, 82},  {256, 136},
+    {1, 1},    {1, 2},    {1, 4},    {1, 8},     {1, 8},     {256, 56},  {1, 2},     {0, 0},
+    {0, 0},    {0, 0},    {256, 54}, {256, 66},  {0, 0},     {0, 0},     {0, 0},     {32, 17},
+    {64, 36},  {128, 18}, {64, 18}};
+
 static void test_types_table(void **state)
 {
     (void)state;
+    for (uint32_t t = 0; t < 43; t++) {
+        const st_gguf_type *ty = st_gguf_type_get(t);
+        assert_non_null(ty);
+        if (ty->blck != GGML_TABLE[t][0] || ty->size != GGML_TABLE[t][1])
+            fail_msg("ggml type %u (%s): %u/%u, ggml has %u/%u", t, ty->name, ty->blck, ty->size,
+                     GGML_TABLE[t][0], GGML_TABLE[t][1]);
+    }
     assert_int_equal(st_gguf_type_count(), 43);
     assert_null(st_gguf_type_get(43));
     assert_string_equal(st_gguf_type_get(9)->name, "Q8_1");
@@ -1462,6 +1665,7 @@ int main(void)
         cmocka_unit_test(test_trailing),
         cmocka_unit_test(test_known_keys),
         cmocka_unit_test(test_layer_counts),
+        cmocka_unit_test(test_layer_indexes),
         cmocka_unit_test(test_deep),
         cmocka_unit_test(test_report_fields),
         cmocka_unit_test(test_sparse_maxima),

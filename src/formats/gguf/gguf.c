@@ -432,7 +432,7 @@ static int is_merges(const char *k, size_t n)
 typedef struct {
     st_gguf *g;
     st_gguf_kv *kv;
-    int capture, merges;
+    int capture, merges, index;
     uint64_t bad_utf8, bad_bool, no_space;
     uint64_t first_bad;
 } val_ctx;
@@ -516,11 +516,31 @@ static void keep_scalar(st_gguf_kv *kv, unsigned type, const unsigned char *p)
     }
 }
 
+/* The elements of a layer index array (INT32, bytes <= remain()): their largest value into
+ * kv->i, for gguf_keys.c to compare with the block count. Whole elements per chunk: WINDOW is
+ * a multiple of 4. */
+static int index_max(st_gguf *g, st_gguf_kv *kv, uint64_t bytes)
+{
+    while (bytes > 0) {
+        size_t k = bytes < WINDOW ? (size_t)bytes : WINDOW;
+        const unsigned char *p = take(g, k);
+        if (p == NULL)
+            return -1;
+        for (size_t i = 0; i + 4 <= k; i += 4)
+            if ((int32_t)le32(p + i) > kv->i)
+                kv->i = (int32_t)le32(p + i);
+        bytes -= k;
+    }
+    return 0;
+}
+
 /* n fixed-size elements of type; BOOL bytes are checked one by one. */
 static int read_fixed(val_ctx *v, unsigned type, uint64_t n, uint64_t at)
 {
     st_gguf *g = v->g;
     uint64_t bytes = n * value_size[type]; /* n was bounded by remain() / size */
+    if (v->index && v->kv->type == GG_ARRAY && v->kv->etype == GG_I32)
+        return index_max(g, v->kv, bytes); /* only at the top level: nested, etype is ARRAY */
     if (type != GG_BOOL) {
         if (n == 1 && v->kv->n == 1 && v->kv->type == type) {
             const unsigned char *p = take(g, value_size[type]);
@@ -703,6 +723,8 @@ static int read_kv(st_gguf *g, st_gguf_kv *kv)
     const char *k = st_gguf_key(g, (size_t)(kv - g->kv));
     v.capture = capture_key(k, kv->key_len) && type == GG_STRING;
     v.merges = is_merges(k, kv->key_len);
+    v.index = st_gguf_is_layer_index(k, kv->key_len);
+    kv->i = v.index ? -1 : 0;
     int rc;
     if (type == GG_STRING)
         rc = read_string_value(&v, kv->voff);
@@ -1080,6 +1102,7 @@ static void check_layout(st_gguf *g)
                           shown, (unsigned long long)t->nbytes, (unsigned long long)t->offset);
             return;
         }
+        g->placed = i + 1;
         pend = pad_to(t->nbytes, g->alignment, &ovf);
         if (ovf || st_add_u64(expect, pend, &expect)) {
             st_report_add(g->r, ST_R_GGUF_TENSOR_SHAPE, t->off, 0,
@@ -1128,12 +1151,12 @@ static void deep_tensor(st_gguf *g, const st_gguf_tensor *t, unsigned char *buf)
     }
 }
 
+/* Only the tensors check_layout placed inside the file: past a layout error, an offset is
+ * whatever the file says (data_start + offset + nbytes may even wrap around). */
 static void deep_pass(st_gguf *g)
 {
-    for (size_t i = 0; i < g->nt; i++) {
+    for (size_t i = 0; i < g->placed; i++) {
         const st_gguf_tensor *t = &g->t[i];
-        if (!t->ok || g->data_start + t->offset + t->nbytes > g->size)
-            return; /* layout errors are findings already */
         if (st_gguf_type_get(t->type)->fk != ST_FK_NONE)
             deep_tensor(g, t, g->buf);
     }

@@ -54,7 +54,8 @@ typedef struct {
     uint64_t off;              /* file offset of the key */
     uint64_t voff;             /* file offset of the value */
     uint64_t u;                /* integer value (zero-extended), scalars */
-    int64_t i;                 /* integer value (sign-extended), scalars */
+    int64_t i;                 /* integer value (sign-extended), scalars; for a layer index
+                                  array (st_gguf_is_layer_index) its largest element, -1 if none */
     double f;                  /* float value, scalars */
     uint32_t sval_off, sval_len;
 } st_gguf_kv;
@@ -92,6 +93,7 @@ typedef struct {
     size_t alen, acap;
     uint64_t alignment;
     uint64_t infos_end, data_start;
+    size_t placed;    /* tensors whose data check_layout found in place (--deep reads only those) */
     const char *arch; /* general.architecture in the arena (NUL-terminated), or NULL */
     size_t arch_len;
 } st_gguf;
@@ -110,6 +112,8 @@ const char *st_gguf_show(const st_gguf *g, uint32_t off, uint32_t len, char *buf
 
 /* ---- well-known keys (gguf_keys.c) ---------------------------------------------------------- */
 void st_gguf_check_keys(st_gguf *g);
+/* Keys holding an INT32 array of layer numbers (their largest element is kept while parsing). */
+int st_gguf_is_layer_index(const char *k, size_t n);
 /* Name of a value type for messages. */
 const char *st_gguf_type_name(unsigned type);
 

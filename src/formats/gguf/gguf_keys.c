@@ -95,7 +95,28 @@ static const known_key known[] = {
     {"split.no", T(GG_U16)},
     {"split.count", T(GG_U16)},
     {"split.tensors.count", T(GG_I32)},
+    /* multimodal projectors (mmproj files, architecture "clip"): tools/mtmd/clip-impl.h */
+    {"clip.vision.block_count", T(GG_U32)},
+    {"clip.vision.feature_layer", A(GG_I32)},
+    {"clip.vision.wa_layer_indexes", A(GG_I32)},
 };
+
+/* Layer index arrays, read by clip.cpp's get_arr_int (INT32 only: older trees cast any element
+ * type to int32_t, reading past a shorter array) against clip.vision.block_count. strict: an
+ * index must name a layer (< block count); otherwise up to the block count (feature_layer 0 is
+ * the encoder's input, n the last layer's output). */
+static const struct {
+    const char *key;
+    int strict;
+} layer_index[] = {{"clip.vision.feature_layer", 0}, {"clip.vision.wa_layer_indexes", 1}};
+
+int st_gguf_is_layer_index(const char *k, size_t n)
+{
+    for (size_t i = 0; i < sizeof(layer_index) / sizeof(layer_index[0]); i++)
+        if (strlen(layer_index[i].key) == n && memcmp(layer_index[i].key, k, n) == 0)
+            return 1;
+    return 0;
+}
 
 /* First segments that are not an architecture (the specification's namespaces, LoRA adapters,
  * imatrix and quantize metadata written by llama.cpp's tools). */
@@ -288,6 +309,28 @@ static void check_layers(st_gguf *g)
     check_layer_counts(g, bc);
 }
 
+/* Layer numbers against the vision encoder's block count (llama.cpp tools/mtmd): the llava graph
+ * (models/llava.cpp clip_graph_llava::build) loops `il < max_feature_layer` over
+ * model.layers[il], max_feature_layer being the largest feature_layer: above n_layer it indexes
+ * past the layer vector. A wa_layer_indexes entry at or above n_layer names no layer (youtuvl's
+ * window attention, minicpmv4_6's merger insertion point never happen). */
+static void check_layer_indexes(st_gguf *g)
+{
+    const st_gguf_kv *bc = typed(g, "clip.vision.block_count", GG_U32);
+    if (bc == NULL)
+        return; /* nothing to compare with: clip.cpp's get_u32 throws without it */
+    for (size_t i = 0; i < sizeof(layer_index) / sizeof(layer_index[0]); i++) {
+        const st_gguf_kv *a = typed(g, layer_index[i].key, GG_ARRAY);
+        if (a == NULL || a->etype != GG_I32)
+            continue; /* the type is ST730 */
+        if (a->i > (int64_t)bc->u || (layer_index[i].strict && a->i == (int64_t)bc->u))
+            st_report_add(g->r, ST_R_GGUF_LAYERS, a->voff, 0,
+                          "%s holds layer %lld, %s the block count %llu (clip.vision.block_count)",
+                          layer_index[i].key, (long long)a->i,
+                          layer_index[i].strict ? "not below" : "above", (unsigned long long)bc->u);
+    }
+}
+
 static void check_tokenizer(st_gguf *g)
 {
     static const char *const ids[] = {"bos", "eos",  "unknown", "seperator", "padding",
@@ -375,6 +418,7 @@ void st_gguf_check_keys(st_gguf *g)
     check_types(g);
     check_namespaces(g);
     check_layers(g);
+    check_layer_indexes(g);
     check_tokenizer(g);
     check_split(g);
     check_templates(g);
