@@ -78,10 +78,51 @@ def structure():
         check(f"| `{name}` |" in readme, f"README: no row for `{name}`")
 
 
+def build_script():
+    """ci/action/build.sh (the step a cache miss runs) with cmake and pkg-config replaced by
+    recorders: the options it passes exist in CMakeLists.txt, remote checks follow libcurl's
+    version, and the stcheck it installs into the cached prefix is the one the check step runs."""
+    fake = os.path.join(WORK, "fakebin")
+    os.makedirs(fake)
+    log = os.path.join(WORK, "cmake.log")
+    with open(os.path.join(fake, "cmake"), "w") as f:
+        f.write(f"""#!/bin/sh
+echo "cmake $*" >>"{log}"
+case $1 in
+-S) for a; do case $a in -DCMAKE_INSTALL_PREFIX=*) echo "${{a#*=}}" >"{log}.prefix" ;; esac; done ;;
+--install) p=$(cat "{log}.prefix"); mkdir -p "$p/bin"; cp "{ST}" "$p/bin/stcheck" ;;
+esac
+""")
+    with open(os.path.join(fake, "pkg-config"), "w") as f:
+        f.write('#!/bin/sh\n[ "$*" = "--atleast-version=7.85 libcurl" ] && exit "$FAKE_CURL_OLD"\nexit 9\n')
+    for name in ("cmake", "pkg-config"):
+        os.chmod(os.path.join(fake, name), 0o755)
+    with open(os.path.join(SRC, "CMakeLists.txt")) as f:
+        options = set(re.findall(r"^option\((\w+)", f.read(), re.M))
+    for old, remote in (("0", "ON"), ("1", "OFF")):
+        build, prefix = os.path.join(WORK, "b" + old), os.path.join(WORK, "prefix" + old)
+        env = dict(os.environ, PATH=fake + os.pathsep + os.environ["PATH"], FAKE_CURL_OLD=old)
+        open(log, "w").close()
+        r = subprocess.run(["bash", os.path.join(SRC, "ci/action/build.sh"), SRC, build, prefix],
+                           env=env, capture_output=True, text=True)
+        with open(log) as f:
+            calls = f.read().splitlines()
+        check(r.returncode == 0 and r.stdout.startswith("stcheck "), f"build.sh: {r}")
+        check(len(calls) == 3 and calls[0] == f"cmake -S {SRC} -B {build} -DCMAKE_BUILD_TYPE=Release "
+              f"-DSTCHECK_BUILD_TESTS=OFF -DSTCHECK_REMOTE={remote} -DCMAKE_INSTALL_PREFIX={prefix}"
+              and re.fullmatch(f"cmake --build {re.escape(build)} -j \\d+", calls[1])
+              and calls[2] == f"cmake --install {build}", f"build.sh calls: {calls}")
+        used = set(re.findall(r"-D(STCHECK_\w+)=", calls[0] if calls else ""))
+        check(used and used <= options, f"build.sh options {used} not all in CMakeLists.txt")
+    rc, o, log_ = run("built", fixtures_dir(), paths="models/evil.pt", sarif="", junit="",
+                      STCHECK=os.path.join(WORK, "prefix0", "bin", "stcheck"))
+    check(rc == 1 and "models/evil.pt: error ST201" in log_, f"check with the built stcheck: {log_}")
+
+
 def run(tag, cwd, **inputs):
     out = os.path.join(WORK, f"{tag}.out")
     env = {k: v for k, v in os.environ.items() if not k.startswith("INPUT_")}
-    env.update({"STCHECK": ST, "GITHUB_OUTPUT": out})
+    env.update({"STCHECK": inputs.pop("STCHECK", ST), "GITHUB_OUTPUT": out})
     env.update({"INPUT_" + k.upper(): v for k, v in inputs.items()})
     open(out, "w").close()
     r = subprocess.run(["bash", os.path.join(SRC, "ci/action/run.sh")], cwd=cwd, env=env,
@@ -89,6 +130,11 @@ def run(tag, cwd, **inputs):
     with open(out) as f:
         outputs = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
     return r.returncode, outputs, r.stdout + r.stderr
+
+
+def fixtures_dir():
+    repo = os.path.join(WORK, "repo")
+    return repo if os.path.isdir(repo) else fixtures()
 
 
 def fixtures():
@@ -151,6 +197,7 @@ shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 structure()
 local_runs()
+build_script()
 if failures:
     print(f"action: {len(failures)} failure(s)")
     sys.exit(1)

@@ -36,6 +36,17 @@ print(stcheck.__file__.startswith(os.path.join(os.environ["VIRTUAL_ENV_DIR"], "l
 ver=$(sed -n 's/^#define ST_VERSION_STRING "\(.*\)"$/\1/p' "$S/include/stcheck.h")
 [ "$out" = "True $ver warning" ] || { echo "FAIL: installed import gave '$out'"; exit 1; }
 
+# Found in the Python environment's own prefix (cmake --install --prefix "$VIRTUAL_ENV"), with
+# no variable set and the policies installed beside it.
+cmake --install "$B" --prefix "$W/venv" >/dev/null
+out=$(cd "$W" && env -u LD_LIBRARY_PATH "$PY" -c '
+import stcheck
+print(stcheck._L._stcheck_path, stcheck.Policy.load("registry")._path.decode())' 2>&1) ||
+    { echo "FAIL: import from the venv prefix: $out"; exit 1; }
+[ "$out" = "$W/venv/lib/libstcheck.so.0 $W/venv/share/stcheck/rules/registry.json" ] ||
+    { echo "FAIL: venv prefix import gave '$out'"; exit 1; }
+rm -f "$W/venv/lib/libstcheck.so"*
+
 # Refused at import: no library, and a library of another API version.
 out=$(cd "$W" && STCHECK_LIBRARY="$W/none.so" "$PY" -c 'import stcheck' 2>&1) &&
     { echo "FAIL: import without a library succeeded"; exit 1; }

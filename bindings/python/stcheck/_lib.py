@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import sys
 from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint64, c_void_p
 from typing import List, Optional
 
@@ -60,7 +61,8 @@ class Rule(ctypes.Structure):
 def _candidates() -> List[str]:
     """Where to look, in order: $STCHECK_LIBRARY, then the dynamic loader's own search (ldconfig's
     cache, LD_LIBRARY_PATH: a `cmake --install` to /usr/local after ldconfig), then the lib
-    folders of the usual prefixes (an install that ldconfig has not seen yet)."""
+    folders of the Python environment's prefix (`cmake --install --prefix "$VIRTUAL_ENV"`) and of
+    the usual prefixes (an install that ldconfig has not seen yet)."""
     env = os.environ.get("STCHECK_LIBRARY")
     if env:
         return [env]  # explicit: no fallback that could load another copy
@@ -68,7 +70,7 @@ def _candidates() -> List[str]:
     found = ctypes.util.find_library("stcheck")
     if found:
         names.append(found)
-    for prefix in ("/usr/local", "/usr", "/opt/stcheck"):
+    for prefix in (sys.prefix, "/usr/local", "/usr", "/opt/stcheck"):
         for libdir in ("lib", "lib64", "lib/x86_64-linux-gnu", "lib/aarch64-linux-gnu"):
             names.append(os.path.join(prefix, libdir, "libstcheck.so.0"))
     return names

@@ -2,6 +2,8 @@
 
 import ctypes
 import importlib.metadata
+import importlib.resources
+import inspect
 import json
 import os
 import pickle
@@ -33,6 +35,26 @@ def test_versions_come_from_the_library():
             assert re.search(r'ST_VERSION_STRING "([^"]+)"', f.read()).group(1) == stcheck.__version__
 
 
+def test_public_api_is_typed_and_documented():
+    """py.typed is installed; every public function and class has a docstring, and every
+    function annotates its parameters and its return."""
+    import stcheck.guard
+
+    assert importlib.resources.files("stcheck").joinpath("py.typed").is_file()
+    names = [(stcheck, n) for n in stcheck.__all__ if n != "__version__"]
+    names += [(stcheck.guard, n) for n in stcheck.guard.__all__]
+    assert len(names) > 20
+    for mod, n in names:
+        obj = getattr(mod, n)
+        assert inspect.getdoc(obj), n
+        if inspect.isfunction(obj):
+            sig = inspect.signature(obj)
+            assert sig.return_annotation is not inspect.Signature.empty, n
+            for p in sig.parameters.values():
+                if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    assert p.annotation is not inspect.Parameter.empty, (n, p.name)
+
+
 def test_pass_fail_error(files):
     good = stcheck.check(files / "good.pkl")
     assert (good.verdict, good.passed, ids(good), good.error) == ("pass", True, [], None)
@@ -48,6 +70,13 @@ def test_pass_fail_error(files):
     missing = stcheck.check(files / "absent.bin")
     assert (missing.verdict, missing.passed, ids(missing)) == ("error", False, ["ST902"])
     assert missing.error == "i/o error"
+    # no exception for a file that cannot be checked: content of no known format, a folder
+    unknown = stcheck.check(bytes(range(256)) * 2, name="blob")
+    assert (unknown.verdict, unknown.error, ids(unknown)) == ("error", "unsupported format", ["ST903"])
+    folder = stcheck.check(files)
+    assert (folder.verdict, folder.passed, folder.error, ids(folder)) == (
+        "error", False, "not a regular file", ["ST601"])
+    assert folder.to_dict()["files"][0]["verdict"] == "could not check"
 
 
 def test_bytes_and_open_files(files):
