@@ -182,6 +182,22 @@ static void test_lambda(void **state)
            "null], 'function_type': 'lambda', 'module': '__main__', 'output_shape': null, "
            "'output_shape_type': 'raw', 'arguments': {}}}",
            "ST851", FAIL);
+    /* the same without function_type (or with another): legacy/saving/saving_utils.py
+     * model_from_config pops function_type and turns any list into a __lambda__ */
+    EXPECT(*state,
+           "{'class_name': 'Lambda', 'config': {'name': 'lambda', 'function': ['4wEAAAAA', null, "
+           "null], 'arguments': {}}}",
+           "ST851", FAIL);
+    EXPECT(*state,
+           "{'class_name': 'Lambda', 'config': {'name': 'l', 'function_type': 'function', "
+           "'function': ['4wEAAAAA', null, null]}}",
+           "ST851", FAIL);
+    /* output_shape as a list is a shape, not bytecode */
+    EXPECT(*state,
+           "{'module': 'keras.layers', 'class_name': 'Lambda', 'config': {'name': 'l', "
+           "'function': {'module': 'keras.ops', 'class_name': 'function', 'config': 'relu', "
+           "'registered_name': 'relu'}, 'output_shape': [2, 3]}, 'registered_name': null}",
+           "", PASS);
     /* a Lambda over a Keras function is fine; over a function of another module is not */
     EXPECT(*state,
            "{'module': 'keras.layers', 'class_name': 'Lambda', 'config': {'name': 'l', "

@@ -54,7 +54,7 @@ enum {
 #define F_CFG_STR 0x020u   /* config is a string (a function's name) */
 #define F_LONG 0x040u      /* class, module, registered or function name cut: no Keras name */
 #define F_VOCAB 0x080u     /* vocabulary is a string: a file path */
-#define F_LAMBDA 0x100u    /* function_type / output_shape_type "lambda": bytecode */
+#define F_LAMBDA 0x100u    /* function_type "lambda" or a function list: bytecode */
 #define F_BADNAME 0x200u   /* a name with path characters */
 #define F_FN_STR 0x400u    /* function is a string (legacy Lambda / TFOpLambda) */
 #define F_IN_LAYERS 0x800u /* an element of a "layers" array */
@@ -556,6 +556,11 @@ static st_error push(kjob *k, const st_json_tok *t)
     f->is_obj = t->type == ST_JT_OBJ_BEGIN;
     f->off = t->off;
     if (parent != NULL && parent->is_obj) {
+        /* a function given as a list is the (code, defaults, closure) of func_dump: the
+         * legacy loader (legacy/saving/saving_utils.py model_from_config) turns a Lambda's
+         * into a __lambda__ whatever function_type says, or without one */
+        if (parent->key == K_FUNCTION && !f->is_obj)
+            parent->flags |= F_LAMBDA;
         f->opened_as = parent->key;
         parent->key = K_OTHER;
     } else if (parent != NULL && parent->opened_as == K_LAYERS) {
