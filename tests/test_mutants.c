@@ -490,29 +490,28 @@ static size_t alone_failures_giving(st_ctx *ctx, const char *b, size_t n, const 
     }
 }
 
-/* pk-058-records-lost-w-t, pk-057-cls-st-pkc-none: when the value records run out (here: an
- * allocation fails) before a call that may make a joblib wrapper has its record, BUILD on its
- * result cannot tell which bytes joblib reads next: ST230, and the walk stops (else it would
- * read the array's padding and bytes as opcodes). pk-058: the wrapper's own call loses its
- * record. pk-057: a copyreg call (a class the records do not know) keeps its record and the
- * attributes BUILD makes for it are lost. The counts are the allocations of each walk whose
- * failure alone loses records before that BUILD; each mutant removes one. */
+/* pk-058-records-lost-w-t: when the value records run out (here: an allocation fails) before a
+ * call that may make a joblib wrapper has its record, BUILD on its result cannot tell which
+ * bytes joblib reads next: ST230 ("ran out of value records"), and the walk stops (else it
+ * would read the array's padding and bytes as opcodes). The counts are the allocations of each
+ * walk whose failure alone gives that: for the wrapper, its call's record and five after it
+ * (the record exists, its read is unknown); for copyreg (a call that may make an instance;
+ * builtins.object is no class the records keep, so its result has no record even when memory
+ * lasts), the four allocations of the records before BUILD. */
 static void test_joblib_records_lost(void **state)
 {
     static const char direct[] = JL_WRAPPER "\x01\x00"
                                             "0123456789abcdef.";
     static const char copyreg[] = "\x80\x02"
-                                  "ccopyreg\n_reconstructor\n(cbuiltins\nobject\nNNtR}b.";
+                                  "ccopyreg\n_reconstructor\n(cbuiltins\nobject\nNNtR"
+                                  "}U\x05shapeK\x01s0}b.";
     static const char lost[] = "ran out of value records";
     PK_COUNT(*state, direct, "", ST_VERDICT_PASS, 0);
     PK_COUNT(*state, copyreg, "ST202", ST_VERDICT_FAIL, 2);
-    /* the wrapper's record (pk-058) and five allocations after it (the record exists, its
-     * read is unknown: the first branch of op_build) */
     assert_int_equal(alone_failures_giving(*state, direct, sizeof(direct) - 1, "ST230,ST904", lost),
                      6);
-    /* copyreg's record (pk-058) and its attributes made at BUILD (pk-057) */
     assert_int_equal(
-        alone_failures_giving(*state, copyreg, sizeof(copyreg) - 1, "ST202,ST230,ST904", lost), 2);
+        alone_failures_giving(*state, copyreg, sizeof(copyreg) - 1, "ST202,ST230,ST904", lost), 4);
 }
 
 int main(void)
