@@ -343,6 +343,42 @@ def cases():
     return c
 
 
+# ---- the allowlist: docs/formats/gguf.md's table is jinja.c's lists, and every name passes -------
+
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+KINDS = {"statements": "statements", "filters": "filters", "tests": "tests",
+         "globals (called)": "globals", "methods": "methods"}
+
+
+def allowlists():
+    """{kind: (names in the docs table, names in jinja.c's array)}"""
+    import re
+    docs = open(os.path.join(SRC, "docs", "formats", "gguf.md"), encoding="utf-8").read()
+    code = open(os.path.join(SRC, "src", "formats", "gguf", "jinja.c"), encoding="utf-8").read()
+    out = {}
+    for row, arr in KINDS.items():
+        m = re.search(r"^\| %s \| `([^`]*)`" % re.escape(row), docs, re.M)
+        c = re.search(r"static const char \*const %s\[\] = \{(.*?)\};" % arr, code, re.S)
+        if not m or not c:
+            raise SystemExit("gen_gguf: no %s list in the docs or jinja.c" % row)
+        out[arr] = (set(m.group(1).split()), set(re.findall(r'"([^"]*)"', c.group(1))))
+    return out
+
+
+def allowlist_templates(lists):
+    """One template using every filter, test, global and method the docs list (it must pass), and
+    one name per kind that is not listed (each must be ST741)."""
+    use = {"filters": "{{ x | %s }}", "tests": "{{ x is %s }}", "globals": "{{ %s() }}",
+           "methods": "{{ x.%s() }}"}
+    args = {"in": "{{ x is in y }}", "sameas": "{{ x is sameas y }}",
+            "divisibleby": "{{ x is divisibleby 3 }}", "equalto": "{{ x is equalto 1 }}",
+            "caller": "{% macro m() %}{{ caller() }}{% endmacro %}"}
+    good = "".join(args.get(n, use[k] % n) for k in use for n in sorted(lists[k][0]))
+    bad = {k: use[k] % n for k, n in [("filters", "attr"), ("tests", "callable"),
+                                       ("globals", "open"), ("methods", "pop")]}
+    return good, bad
+
+
 def write_corpus(folder):
     os.makedirs(folder, exist_ok=True)
     for name, data, _, _ in cases():
@@ -371,6 +407,30 @@ def e2e(stcheck, folder):
             failed += 1
             print("FAIL %s: ids %r verdict %r, expected %r %r" % (name, got, doc["verdict"],
                                                                   ids, verdict))
+            for f in doc["findings"]:
+                print("   ", f["id"], f["message"])
+    # the allowlist: docs table == jinja.c's arrays (statements: endraw is the raw block's end,
+    # not a statement of its own); every listed name accepted, one unlisted per kind refused
+    lists = allowlists()
+    for kind, (docs_names, code_names) in lists.items():
+        if docs_names - {"endraw"} != code_names:
+            failed += 1
+            print("FAIL %s: docs/formats/gguf.md and jinja.c differ: %s" % (
+                kind, sorted(docs_names.symmetric_difference(code_names))))
+    good, bad = allowlist_templates(lists)
+    tpaths = []
+    for name, t in [("all", good)] + sorted(bad.items()):
+        tpaths.append(os.path.join(folder, "allowlist-%s.gguf" % name))
+        with open(tpaths[-1], "wb") as f:
+            f.write(valid(template=t).build())
+    tdocs = json.loads(subprocess.run([stcheck, "--format", "json", "--"] + tpaths,
+                                      capture_output=True).stdout)["files"]
+    for p, doc in zip(tpaths, tdocs):
+        ids = sorted({f["id"] for f in doc["findings"]})
+        want = ["ST741"] if "-all" not in p else []
+        if ids != want:
+            failed += 1
+            print("FAIL %s: ids %r, expected %r" % (os.path.basename(p), ids, want))
             for f in doc["findings"]:
                 print("   ", f["id"], f["message"])
     # JSON fields of a file with a template
