@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
+import stat
 import tempfile
-from typing import Any, BinaryIO, Dict, List, Optional, Union
+from typing import Any, BinaryIO, Dict, List, Optional, Tuple, Union
 
 from . import PolicyArg, Report, UnsafeModelError, _check_tree, _cstr, _context, _L
 
@@ -39,33 +39,63 @@ except (ImportError, AttributeError):  # pragma: no cover (not Linux)
     _SEALS = None
 
 
-def _copy_fd(src: int, dst: int) -> None:
-    """Every byte of src, from offset 0 to its end as read now (not its size at some earlier
-    stat: what is copied is what is checked), onto dst."""
+def _open_once(path: PathArg, name: str, policy: PolicyArg,
+               strict: bool) -> Tuple[BinaryIO, int]:
+    """The one open of path (links followed, as a loader would), and the size of what it opened.
+    Never blocks: O_NONBLOCK, so a FIFO put at the path cannot hang the open. Anything but a
+    regular file (a FIFO, /dev/zero, a folder: no end to copy, or nothing to load) is refused
+    with the library's verdict on that descriptor ("not a regular file", ST601), unread."""
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+                 | nonblock)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            ctx = _context(policy, strict)
+            report = ctx.report(_L.st_check_fd(ctx.ptr, fd, _cstr(name, "name")))
+            raise UnsafeModelError([report])
+        if nonblock:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb"), st.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _copy_fd(src: int, dst: int, size: int) -> None:
+    """src's bytes from offset 0 onto dst, at most size (the size when it was opened: a file
+    that keeps growing cannot make the copy endless), fewer if it shrank meanwhile. What is
+    copied is what is checked."""
     offset = 0
     try:
-        while True:
-            n = os.sendfile(dst, src, offset, 1 << 30)
+        while offset < size:
+            n = os.sendfile(dst, src, offset, min(size - offset, 1 << 30))
             if n == 0:
                 return
             offset += n
+        return
     except OSError:
         if offset:
             raise
-    # sendfile refused this pair of descriptors (nothing copied yet): read and write.
-    with os.fdopen(os.dup(src), "rb") as fin, os.fdopen(os.dup(dst), "wb") as fout:
-        fin.seek(0)
-        shutil.copyfileobj(fin, fout, 1 << 20)
+    # sendfile refused this pair of descriptors (nothing copied yet): pread and write.
+    while offset < size:
+        chunk = os.pread(src, min(size - offset, 1 << 20), offset)
+        if not chunk:
+            return
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst, view):]
+        offset += len(chunk)
 
 
-def _private_copy(f: BinaryIO) -> BinaryIO:
+def _private_copy(f: BinaryIO, size: int) -> BinaryIO:
     """A copy of f's bytes in a file no one else holds and no one can change: a memfd sealed
     against writes, growth and shrinking (F_ADD_SEALS); where memfds are missing, an unlinked
     temporary file only this process has open."""
     if _SEALS is not None and hasattr(os, "memfd_create"):
         fd = os.memfd_create("stcheck-guard", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         try:
-            _copy_fd(f.fileno(), fd)
+            _copy_fd(f.fileno(), fd, size)
             fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
             copy = os.fdopen(fd, "rb")
         except BaseException:
@@ -74,7 +104,7 @@ def _private_copy(f: BinaryIO) -> BinaryIO:
     else:  # pragma: no cover (not Linux)
         copy = tempfile.TemporaryFile()
         try:
-            _copy_fd(f.fileno(), copy.fileno())
+            _copy_fd(f.fileno(), copy.fileno(), size)
         except BaseException:
             copy.close()
             raise
@@ -105,10 +135,10 @@ def checked_open(path: PathArg, *, policy: PolicyArg = None, strict: bool = Fals
     file itself: safe against path swaps (renames, symlinks), not against a process that can
     write into that file while it loads."""
     name = os.fspath(path)
-    f = open(path, "rb")
+    f, size = _open_once(path, name, policy, strict)
     if private_copy:
         with f:
-            f = _private_copy(f)
+            f = _private_copy(f, size)
     try:
         _check_open(f, name, policy, strict)
     except BaseException:
@@ -150,8 +180,9 @@ def safetensors_load(path: PathArg, framework: str = "pt", *, policy: PolicyArg 
         raise ValueError(f"unknown framework {framework!r}: one of "
                          + ", ".join(sorted(_SAFETENSORS_MODULES)))
     name = os.fspath(path)
-    with open(path, "rb") as f:
-        data = f.read()
+    f, size = _open_once(path, name, policy, strict)
+    with f:
+        data = f.read(size)  # at most the size opened: a growing file cannot make it endless
     ctx = _context(policy, strict)
     report = ctx.report(_L.st_check_buffer(ctx.ptr, data, len(data), _cstr(name, "name")))
     if report.verdict != "pass":

@@ -171,6 +171,16 @@ def test_check_snapshot(tmp_path):
         guard.check_snapshot(bad)
     assert [(os.path.basename(r.path), ids(r)) for r in e.value.reports] == [
         ("pytorch_model.bin", ["ST605", "ST201"])]
+    # a link out of the cache repository, and one whose blob is missing: refused
+    outside = tmp_path / "outside.safetensors"
+    outside.write_bytes(safetensors_bytes())
+    odd = _hf_cache(tmp_path / "c", {"model.safetensors": safetensors_bytes()})
+    os.symlink(outside, odd / "escape.safetensors")
+    os.symlink("../../blobs/missing", odd / "partial.safetensors")
+    with pytest.raises(stcheck.UnsafeModelError) as e:
+        guard.check_snapshot(odd)
+    assert sorted((os.path.basename(r.path), ids(r)) for r in e.value.reports) == [
+        ("escape.safetensors", ["ST604"]), ("partial.safetensors", ["ST602"])]
     plain = tmp_path / "plain"
     plain.mkdir()
     (plain / "model.safetensors").write_bytes(safetensors_bytes())
@@ -325,3 +335,39 @@ def test_joblib_load_from_the_sealed_copy(tmp_path, monkeypatch):
     obj = guard.joblib_load(path)
     assert np.array_equal(obj["coef"], np.arange(4.0))
     assert path.read_bytes() == other.read_bytes()
+
+
+def test_only_regular_files_are_opened_and_copied(tmp_path):
+    """A FIFO (its open would block), /dev/zero (a copy without end) and a folder at the path:
+    refused with the library's ST601 on the opened descriptor, without hanging or reading."""
+    fifo = tmp_path / "model.pt"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.pt"
+    os.symlink("/dev/zero", zero)
+    for path in (fifo, zero, tmp_path):
+        for load in (guard.torch_load, guard.joblib_load, guard.safetensors_load,
+                     guard.checked_open):
+            with pytest.raises(stcheck.UnsafeModelError) as e:
+                load(path)
+            assert [(r.verdict, r.error, ids(r)) for r in e.value.reports] == [
+                ("error", "not a regular file", ["ST601"])], (path, load)
+
+
+def test_a_growing_file_is_read_to_its_size_when_opened(tmp_path, monkeypatch):
+    """Bytes appended after the open (an endless writer could append forever) are not copied:
+    what is checked and loaded is the file as it was opened."""
+    path = tmp_path / "model.pt"
+    torch.save({"w": WANT}, path)
+    real_copy = guard._copy_fd
+
+    def append_then_copy(src, dst, size):
+        with open(path, "ab") as w:
+            w.write(b"\0" * 4096)
+        return real_copy(src, dst, size)
+
+    monkeypatch.setattr(guard, "_copy_fd", append_then_copy)
+    with guard.checked_open(path) as f:
+        assert os.fstat(f.fileno()).st_size == os.stat(path).st_size - 4096
+    torch.save({"w": WANT}, path)
+    state = guard.torch_load(path)
+    assert torch.equal(state["w"], WANT)
