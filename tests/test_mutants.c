@@ -514,6 +514,31 @@ static void test_joblib_records_lost(void **state)
         alone_failures_giving(*state, copyreg, sizeof(copyreg) - 1, "ST202,ST230,ST904", lost), 4);
 }
 
+/* tar-h01-checksum-unparsable: a checksum field that is no number makes the header invalid
+ * even when the header's signed sum happens to be 0 (what an unparsed field would read as):
+ * here the prefix field's bytes above 0x7f bring the signed sum, 256 for the checksum field
+ * counted as spaces included, to exactly 0. */
+static void test_tar_checksum_unparsable_zero_sum(void **state)
+{
+    (void)state;
+    unsigned char h[512];
+    ba_tar_header(h, "f", 5, '0', NULL);
+    long need = 256;
+    for (int i = 0; i < 512; i++)
+        if (i < 148 || i >= 156)
+            need += (signed char)h[i];
+    for (int i = 345; i < 500 && need > 0; i++) {
+        long d = need < 128 ? need : 128;
+        h[i] = (unsigned char)(256 - d);
+        need -= d;
+    }
+    assert_int_equal(need, 0);
+    memcpy(h + 148, "0000000", 8); /* the field as the number 0: the sum matches it */
+    assert_true(st_tar_header_valid(h, 512));
+    memcpy(h + 148, "zzzzzzz", 8);
+    assert_false(st_tar_header_valid(h, 512));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_pickle_sniff_length_past_window),
         cmocka_unit_test(test_joblib_padding_cut),
         cmocka_unit_test(test_joblib_records_lost),
+        cmocka_unit_test(test_tar_checksum_unparsable_zero_sum),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
