@@ -17,6 +17,12 @@ case "${1:-}" in
     while read -r p; do
         case "$p" in '' | '#'*) ;; *) PKGS+=("$p") ;; esac
     done <"$(dirname "$0")/test-deps.txt"
+    # Node.js and npm (tests/npm_pack.py: gguf_npm, onnx_npm, the SARIF schema): a Node the
+    # machine already has is kept (NodeSource's nodejs bundles npm and conflicts with Debian's
+    # npm package); otherwise Debian 12's nodejs 18 and npm, on which gguf_npm passes too.
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        PKGS+=(nodejs npm)
+    fi
     ;;
 '') ;;
 *)

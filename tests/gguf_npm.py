@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Differential test: every GGUF file stcheck passes must parse in @huggingface/gguf (an
-independent npm parser, run on the machine's Node >= 20) with the same tensor infos, key count
+independent npm parser, run on the machine's Node: NodeSource's 20 here, Debian 12's 18 where
+ci/install-deps.sh --test installs it; both pass, though the package declares Node >= 20 and
+`npm pack` does not enforce it) with the same tensor infos, key count
 and data offset (the data offset only when there are tensors: with none, gguf.cpp does not pad
 the end of the metadata to the alignment and @huggingface/gguf does; no data is read there).
 
