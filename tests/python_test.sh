@@ -58,6 +58,12 @@ out=$(cd "$W" && STCHECK_LIBRARY="$W/libv99.so" "$PY" -c 'import stcheck' 2>&1) 
     { echo "FAIL: import of an API-99 library succeeded"; exit 1; }
 case $out in *"libstcheck API version 99, this binding needs 1"*) ;;
 *) echo "FAIL: API version mismatch: $out"; exit 1 ;; esac
+printf 'const char *st_version(void) { return "0.0.1"; }\n' >"$W/v0.c"
+cc -shared -fPIC -o "$W/libv0.so" "$W/v0.c"
+out=$(cd "$W" && STCHECK_LIBRARY="$W/libv0.so" "$PY" -c 'import stcheck' 2>&1) &&
+    { echo "FAIL: import of a library without st_api_version succeeded"; exit 1; }
+case $out in *"StcheckLibraryError: $W/libv0.so has no st_api_version()"*) ;;
+*) echo "FAIL: library without st_api_version: $out"; exit 1 ;; esac
 
 # The structs the binding mirrors have the header's layout (a change without an API version bump
 # would be misread silently).
