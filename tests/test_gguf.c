@@ -1550,6 +1550,8 @@ static unsigned char *io_file(uint32_t version, size_t pad, size_t *len)
     k_scalars(&b);
     k_nested(&b);
     k_bool_arr(&b);
+    kv_arr(&b, "clip.vision.feature_layer", GG_I32, 2); /* index_max's read */
+    put_u64(&b, 0x0000000200000001u);
     kv_str(&b, "tokenizer.chat_template", "{{ x }}");
     int64_t ne[1] = {4};
     tensor(&b, "a", 1, ne, 0, 0);
