@@ -514,6 +514,79 @@ static void test_joblib_records_lost(void **state)
         alone_failures_giving(*state, copyreg, sizeof(copyreg) - 1, "ST202,ST230,ST904", lost), 4);
 }
 
+/* A protocol 2 pickle: PROTO, a BINSTRING of fill bytes, POP, then tail at offset at. */
+static char *pk_after_fill(size_t at, const char *tail, size_t tail_len, size_t *n)
+{
+    size_t fill = at - 2 - 5 - 1;
+    *n = at + tail_len;
+    char *b = malloc(*n);
+    assert_non_null(b);
+    b[0] = '\x80', b[1] = 2, b[2] = 'T';
+    for (int i = 0; i < 4; i++)
+        b[3 + i] = (char)(fill >> (8 * i));
+    memset(b + 7, 'f', fill);
+    b[7 + fill] = '0';
+    memcpy(b + at, tail, tail_len);
+    return b;
+}
+
+/* Each read of a check failing alone: exactly ST902 and an I/O error every time (the clean
+ * check passes). */
+static void each_read_fails_exactly(st_ctx *ctx, const char *b, size_t n)
+{
+    char ids[512];
+    size_t total;
+    assert_int_equal(tf_run(ctx, st_rawpickle_check, (const unsigned char *)b, n, (size_t)-1, -1,
+                            ids, sizeof(ids), &total),
+                     ST_OK);
+    assert_string_equal(ids, "");
+    assert_true(total > 2);
+    tf_once = 1;
+    for (size_t k = 0; k < total; k++) {
+        st_error err = tf_run(ctx, st_rawpickle_check, (const unsigned char *)b, n, k, -1, ids,
+                              sizeof(ids), NULL);
+        if (err != ST_E_IO || strcmp(ids, "ST902") != 0) {
+            tf_once = 0;
+            fail_msg("read %zu of %zu failing alone: error %d, ids \"%s\"", k, total, err, ids);
+        }
+    }
+    tf_once = 0;
+}
+
+/* pk-007-truncated-line: a GLOBAL whose module line crosses the end of the 64 KiB window (it
+ * starts 5 bytes before it): the read that brings in the rest failing is an I/O error, and the
+ * line is not then searched for in the bytes that were never read. */
+static void test_pickle_line_read_fails(void **state)
+{
+    static const char tail[] = "ccollections\nOrderedDict\n)R.";
+    size_t n;
+    char *b = pk_after_fill(65530, tail, sizeof(tail) - 1, &n);
+    each_read_fails_exactly(*state, b, n);
+    free(b);
+}
+
+/* pk-013-read-src-w-v: STACK_GLOBAL's strings pushed before 70,000 bytes of fill are no longer
+ * in the window and are read again; that read failing is an I/O error, and its bytes (latin-1
+ * SHORT_BINSTRINGs: any bytes decode) are not taken for a module or a name. */
+static void test_pickle_string_reread_fails(void **state)
+{
+    static const char tail[] = "0\x93)R.";
+    static const char head[] = "\x80\x02U\x0b"
+                               "collectionsU\x0bOrderedDict";
+    size_t n, h = sizeof(head) - 1, fill = 70000;
+    n = h + 5 + fill + sizeof(tail) - 1;
+    char *b = malloc(n);
+    assert_non_null(b);
+    memcpy(b, head, h);
+    b[h] = 'T';
+    for (int i = 0; i < 4; i++)
+        b[h + 1 + i] = (char)(fill >> (8 * i));
+    memset(b + h + 5, 'f', fill);
+    memcpy(b + h + 5 + fill, tail, sizeof(tail) - 1);
+    each_read_fails_exactly(*state, b, n);
+    free(b);
+}
+
 /* tar-h01-checksum-unparsable: a checksum field that is no number makes the header invalid
  * even when the header's signed sum happens to be 0 (what an unparsed field would read as):
  * here the prefix field's bytes above 0x7f bring the signed sum, 256 for the checksum field
@@ -564,6 +637,8 @@ int main(void)
         cmocka_unit_test(test_joblib_padding_cut),
         cmocka_unit_test(test_joblib_records_lost),
         cmocka_unit_test(test_tar_checksum_unparsable_zero_sum),
+        cmocka_unit_test(test_pickle_line_read_fails),
+        cmocka_unit_test(test_pickle_string_reread_fails),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }
