@@ -5,7 +5,9 @@
 # type None, as debhelper's cmake build does). Each is configured with the default options and
 # builds the library (static and shared) and the CLI only (not the tests or fuzz targets: the
 # three suites in ci/test.sh build and run those), and has its binary's hardening checked
-# (tests/hardening_test.sh; no FORTIFY at -O0).
+# (tests/hardening_test.sh; no FORTIFY at -O0). An eleventh, gcc-remote-off, is gcc Debug with
+# -DSTCHECK_REMOTE=OFF (no libcurl): it runs tests/remote_off_test.sh (a URL is a usage error
+# saying so), which no other suite can run.
 # Folders: build-matrix/<compiler>-<type>/; logs: out/ci/matrix/ (both ignored by git).
 # Cost on a 2-core machine: 4-13 s a configuration, 81 s for all ten (measured, ccache-free).
 # Usage: ci/build-matrix.sh [NAME...]   e.g. ci/build-matrix.sh gcc-Release clang-dpkg
@@ -19,6 +21,7 @@ configs=()
 for cc in gcc clang; do
     for t in Debug Release RelWithDebInfo MinSizeRel dpkg; do configs+=("$cc-$t"); done
 done
+configs+=(gcc-remote-off)
 [ $# -gt 0 ] && configs=("$@")
 
 build_one() {
@@ -29,6 +32,8 @@ build_one() {
         env=(CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
             LDFLAGS="$(dpkg-buildflags --get LDFLAGS)")
         args+=(-DCMAKE_BUILD_TYPE=None)
+    elif [ "$type" = remote-off ]; then
+        args+=(-DCMAKE_BUILD_TYPE=Debug -DSTCHECK_REMOTE=OFF)
     else
         args+=(-DCMAKE_BUILD_TYPE="$type")
     fi
@@ -42,10 +47,16 @@ build_one() {
         return 1
     fi
     local fortify=()
-    [ "$type" = Debug ] && fortify=(--no-fortify)
+    [ "$type" = Debug ] || [ "$type" = remote-off ] && fortify=(--no-fortify)
     if ! sh tests/hardening_test.sh "$dir/stcheck" "${fortify[@]}" >"$LOGS/$name.hardening.log" 2>&1; then
         echo "=== $name: hardening FAILED"
         cat "$LOGS/$name.hardening.log"
+        return 1
+    fi
+    if [ "$type" = remote-off ] && ! sh tests/remote_off_test.sh "$dir/stcheck" \
+        >"$LOGS/$name.remote-off.log" 2>&1; then
+        echo "=== $name: remote_off_test FAILED"
+        cat "$LOGS/$name.remote-off.log"
         return 1
     fi
     echo "=== $name: built, hardened ($((SECONDS - start)) s)"

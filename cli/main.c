@@ -45,7 +45,8 @@ enum {
     OPT_MAX_FETCH,
     OPT_HEADER,
     OPT_CACERT,
-    OPT_TIMEOUT
+    OPT_TIMEOUT,
+    OPT_FETCH_TIMEOUT
 };
 enum { MAX_JOBS = 256 };
 
@@ -86,6 +87,8 @@ static const cli_option options[] = {
      "URLs: also trust the CA certificates in FILE"},
     {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
      "URLs: connect timeout, and drop transfers slower than 1 KiB/s that long (default 30)"},
+    {"fetch-timeout", required_argument, OPT_FETCH_TIMEOUT, "SECONDS",
+     "URLs: a file's whole check may take SECONDS (default 300), else could not check"},
     {"files-from", required_argument, OPT_FILES_FROM, "FILE",
      "also check the paths listed in FILE, one per line (- for standard input)"},
     {"null", no_argument, '0', NULL, "with --files-from: paths are separated by NUL bytes"},
@@ -131,7 +134,7 @@ typedef struct {
     const char *fail_on;
     const char *policy;
     /* URLs (docs/remote.md) */
-    const char *max_fetch, *cacert, *timeout;
+    const char *max_fetch, *cacert, *timeout, *fetch_timeout;
     char **headers;
     size_t n_headers;
 } cli_config;
@@ -856,8 +859,8 @@ static int parse_bytes(const char *s, uint64_t *out)
     return 0;
 }
 
-/* --max-fetch, --header, --cacert, --timeout (docs/remote.md); 0 or a usage error. Header
- * values are never echoed: they may be credentials. */
+/* --max-fetch, --header, --cacert, --timeout, --fetch-timeout (docs/remote.md); 0 or a usage
+ * error. Header values are never echoed: they may be credentials. */
 static int configure_remote(const cli_config *cfg, st_ctx *ctx)
 {
     uint64_t bytes;
@@ -882,6 +885,12 @@ static int configure_remote(const cli_config *cfg, st_ctx *ctx)
     if (cfg->timeout != NULL &&
         (*cfg->timeout == '\0' || *end != '\0' || st_ctx_set_timeout(ctx, secs) != ST_OK)) {
         fprintf(stderr, "stcheck: --timeout takes a number of seconds from 1 to 3600\n");
+        return EXIT_USAGE;
+    }
+    secs = cfg->fetch_timeout ? strtol(cfg->fetch_timeout, &end, 10) : 0;
+    if (cfg->fetch_timeout != NULL && (*cfg->fetch_timeout == '\0' || *end != '\0' ||
+                                       st_ctx_set_fetch_timeout(ctx, secs) != ST_OK)) {
+        fprintf(stderr, "stcheck: --fetch-timeout takes a number of seconds from 1 to 86400\n");
         return EXIT_USAGE;
     }
     return 0;
@@ -1014,6 +1023,9 @@ int main(int argc, char **argv)
             break;
         case OPT_TIMEOUT:
             cfg.timeout = optarg;
+            break;
+        case OPT_FETCH_TIMEOUT:
+            cfg.fetch_timeout = optarg;
             break;
         case OPT_HEADER: {
             char **q = realloc(cfg.headers, (cfg.n_headers + 1) * sizeof(*q));

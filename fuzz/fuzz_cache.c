@@ -2,7 +2,8 @@
  * fuzz_cache.c - the remote source (src/fetch/fetch.c + cache.c) fed by a fake transport whose
  * answers the input chooses. The input's first bytes pick the file size and, for each request,
  * a server behaviour (a proper 206, 200 ignoring Range, a shifted or lying Content-Range, a size
- * that changes, short or long bodies, drops, 5xx, redirects); the rest are reads (offset,
+ * that changes, short or long bodies, drops, 5xx, redirects, a clock jumping past the
+ * --fetch-timeout deadline); the rest are reads (offset,
  * length). Every byte a read returns must be the file's: never a short or shifted body parsed
  * as complete.
  */
@@ -23,6 +24,14 @@ typedef struct {
     const uint8_t *acts;
     size_t n_acts, at;
 } fake;
+
+/* A fake clock: the deadline is at 1,000 ms; behaviour 12 jumps past it. */
+static uint64_t now_ms;
+
+static uint64_t fake_clock(void)
+{
+    return now_ms;
+}
 
 static st_error fake_get(st_transport *t, const char *url, const char *const *headers, uint64_t off,
                          uint64_t len, st_body_fn fn, void *arg, st_http_resp *resp, char *err,
@@ -54,6 +63,9 @@ static st_error fake_get(st_transport *t, const char *url, const char *const *he
             ft_line(resp, "Content-Length: %llu", (unsigned long long)(f->size + (act >> 5)));
         ft_body(fn, arg, resp, 0, f->size, 4096);
         return ST_OK;
+    case 12: /* the deadline passes while this response comes */
+        now_ms += 2000;
+        break;
     case 5:
         ft_line(resp, "HTTP/1.1 416 Range Not Satisfiable");
         ft_line(resp, "Content-Range: bytes */%llu", (unsigned long long)(act >> 4));
@@ -99,7 +111,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n_acts = data[3] % 32;
     if (size < 4 + n_acts)
         return 0;
-    fake f = {{fake_get, fake_free}, fsize, data + 4, n_acts, 0};
+    fake f = {{fake_get, fake_free, 1000, 1}, fsize, data + 4, n_acts, 0};
+    st_fetch_clock_ms = fake_clock;
+    now_ms = 0;
     st_report *r = st_report_new(ctx, "fuzz");
     st_error err;
     uint64_t max = (uint64_t)1 << (16 + data[3] % 12);

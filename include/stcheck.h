@@ -190,6 +190,10 @@ ST_API st_error st_ctx_set_cacert(st_ctx *ctx, const char *path);
 /* Connect timeout in seconds, and the window of the stall guard (a transfer moving less than
  * 1 KiB/s that long is dropped); default 30, 1 to 3600. */
 ST_API st_error st_ctx_set_timeout(st_ctx *ctx, long seconds);
+/* Seconds a URL's whole check may take, every request included (--fetch-timeout; default 300,
+ * 1 to 86400); past it the file is "could not check" (ST649). For -r hf:// the listing has its
+ * own deadline, and so has each file. */
+ST_API st_error st_ctx_set_fetch_timeout(st_ctx *ctx, long seconds);
 /* Checks an http://, https:// or hf://OWNER/REPO[@REV]/PATH URL through range requests (hf://
  * resolves at $HF_ENDPOINT, default https://huggingface.co, and sends $HF_TOKEN as a bearer
  * token there). Only this function fetches: st_check_path never does, whatever the path. The

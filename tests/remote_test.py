@@ -85,8 +85,25 @@ def torch_zip(nbytes):
     return buf.getvalue()
 
 
+def gguf_files():
+    """A GGUF file with small metadata and a 8 MiB tensor, and one with 650 KB of metadata (a
+    30,000-token vocabulary) and a 16 MiB tensor; the second's metadata length."""
+    import gen_gguf as gg
+    small = gg.valid()
+    small.tensor("big.weight", [2 << 20], 0)
+    big = gg.base(n_tokens=30000)
+    meta = len(big.build())
+    big.tensor("token_embd.weight", [8, 4], 0)
+    big.tensor("big.weight", [4 << 20], 0)
+    return small.build(), big.build(), meta
+
+
 def setup_files(root):
+    global GGUF_META
+    small_gguf, big_gguf, GGUF_META = gguf_files()
     files = {
+        "model.gguf": small_gguf,
+        "vocab.gguf": big_gguf,
         "m.safetensors": safetensors([("a", 4), ("b", 300000)]),
         "small.safetensors": safetensors([("w", 2)]),
         "evil.pkl": evil_pickle(),
@@ -109,15 +126,25 @@ def test_nginx(ng, root, files):
     u = ng.url
     f = case("nginx-safetensors", [u + "/m.safetensors"], ["ST139"] if False else
              local_ids(os.path.join(root, "m.safetensors"))[0], 0, want_verdict="pass")
-    check("nginx-safetensors-cost", f["requests"] <= 2 and f["bytes_fetched"] < 70000 and
-          f["size"] == len(files["m.safetensors"]), str((f["requests"], f["bytes_fetched"])))
-    for name in ("evil.pkl", "model.pt"):
+    # docs/remote.md: the first 64 KiB (with the header) and the last 4 KiB, in 2 requests
+    check("nginx-safetensors-cost", f["requests"] == 2 and f["bytes_fetched"] == 65536 + 4096
+          and f["size"] == len(files["m.safetensors"]), str((f["requests"], f["bytes_fetched"])))
+    for name in ("evil.pkl", "model.pt", "model.gguf", "vocab.gguf"):
         want, code, verdict = local_ids(os.path.join(root, name))
         f = case("nginx-same-verdict-" + name, [u + "/" + name], want, code,
                  want_verdict=verdict)
+        cost = (f["requests"], f["bytes_fetched"], len(files[name]))
         if name == "model.pt":
-            check("nginx-torch-zip-partial", f["bytes_fetched"] < len(files[name]) // 4,
-                  "%d of %d" % (f["bytes_fetched"], len(files[name])))
+            # end records, central directory, local headers and data.pkl: no storage (each is
+            # 393,216 bytes) is fetched, nor a sixteenth of the file
+            check("nginx-torch-zip-partial", f["bytes_fetched"] < 393216 and
+                  f["bytes_fetched"] < len(files[name]) // 16 and f["requests"] <= 20, str(cost))
+        if name == "model.gguf":  # metadata and tensor infos in the first 64 KiB
+            check("nginx-gguf-cost", f["requests"] == 2 and f["bytes_fetched"] == 65536 + 4096,
+                  str(cost))
+        if name == "vocab.gguf":  # 650 KB of metadata read in order (doubling read-ahead)
+            check("nginx-gguf-metadata-cost", f["requests"] <= 8 and
+                  GGUF_META < f["bytes_fetched"] < 2 * GGUF_META + 65536 + 4096, str(cost))
     case("nginx-404", [u + "/missing.safetensors"], ["ST640"], 2)
     # URLs mixed with local paths, in order, one exit code
     code, out, err, _ = run([os.path.join(root, "small.safetensors"), u + "/evil.pkl",
@@ -266,7 +293,11 @@ def test_faults(files):
         case("fault-size-changes", [u + "/changing/m.safetensors"],
              ["ST642", "ST902"], 2)
         t0 = time.time()
-        case("fault-drop-mid-body", [u + "/drop/m.safetensors"], ["ST640"], 2)
+        f = case("fault-drop-mid-body", [u + "/drop/m.safetensors"], ["ST640"], 2)
+        # retried 3 times after 250, 500 and 1,000 ms
+        check("fault-drop-retried-with-backoff",
+              f["requests"] == 4 and time.time() - t0 >= 1.7, "%d requests, %.2f s" % (
+                  f["requests"], time.time() - t0))
         f = case("fault-500-then-200", [u + "/flaky/small.safetensors"], [], 0,
                  want_verdict="pass")
         check("fault-500-retried", f["requests"] == 2, str(f["requests"]))
@@ -278,6 +309,15 @@ def test_faults(files):
         case("fault-slow-loris", ["--timeout", "1", u + "/slow/m.safetensors"],
              ["ST640"], 2)
         check("fault-slow-loris-time", time.time() - t0 < 15, str(time.time() - t0))
+        # a trickle of 8 KiB/s passes the stall guard: --fetch-timeout bounds the whole check
+        t0 = time.time()
+        case("fault-trickle-fetch-timeout", ["--timeout", "1", "--fetch-timeout", "2",
+                                             u + "/trickle/m.safetensors"], ["ST649"], 2,
+             want_verdict="could not check")
+        check("fault-trickle-time", time.time() - t0 < 6, str(time.time() - t0))
+        for bad in ("0", "86401", "x", ""):
+            code, out, err, _ = run(["--fetch-timeout", bad, u + "/ok/m.safetensors"])
+            check("fetch-timeout-bad-usage-" + bad, code == 3 and "--fetch-timeout" in err, err)
         case("url-credentials", ["http://user:pw@127.0.0.1:%d/ok/x" % srv.port],
              ["ST646"], 2)
         code, out, err, _ = run(["--max-fetch", "0", u + "/ok/m.safetensors"])
@@ -288,6 +328,32 @@ def test_faults(files):
         check("timeout-bad-usage", code == 3, err)
     finally:
         srv.stop()
+
+
+def test_other_host(files):
+    """Credentials never follow a redirect to another host: 127.0.0.1 redirects to localhost
+    (another name, another port); what the second server received is inspected."""
+    b = ru.fault_server(files)
+    a = ru.fault_server(files, other="http://localhost:%d" % b.port)
+    try:
+        env = ru.clean_env(HF_ENDPOINT=a.url, HF_TOKEN=TOKEN)
+        case("redirect-other-host-header", ["--header", "X-Api-Key: " + TOKEN,
+                                            a.url + "/toother/r/small.safetensors"], [], 0,
+             want_verdict="pass")
+        case("redirect-other-host-hf-token", ["hf://toother/r/small.safetensors"], [], 0,
+             env=env, want_verdict="pass")
+        got_a = [h.get("X-Api-Key") or h.get("Authorization") for h in a.httpd.seen]
+        check("credentials-sent-to-origin",
+              got_a == [TOKEN, "Bearer " + TOKEN], str(got_a))
+        leaked = [h for h in b.httpd.auth if any(TOKEN in v for v in h.values()) or
+                  "Authorization" in h or "X-Api-Key" in h]
+        hosts = sorted(set(h.get("Host") for h in b.httpd.auth))
+        check("credentials-not-sent-to-other-host",
+              len(b.httpd.auth) == 2 and not leaked and hosts == ["localhost:%d" % b.port],
+              "%d requests, leaked %s, hosts %s" % (len(b.httpd.auth), leaked, hosts))
+    finally:
+        a.stop()
+        b.stop()
 
 
 def test_hub_walk(files):
@@ -306,7 +372,10 @@ def test_hub_walk(files):
     listings = {"o/r": pages, "o/bad": [bad], "o/html": b"<html>nope</html>",
                 "o/huge": b"[" + b" " * (64 << 20) + b"]", "o/empty": 204, "o/endless": "endless",
                 "o/long": [[ru.tree_entry("d" * 1000 + "/model.safetensors", 1)]],
-                "o/obj": b'{"path": "x"}', "o/dupkey": b'[{"type":"file","type":"file"}]'}
+                "o/obj": b'{"path": "x"}', "o/dupkey": b'[{"type":"file","type":"file"}]',
+                "o/big": [[ru.tree_entry("f%03d/%s.safetensors" % (p, "x" * 80), 1)
+                           for _ in range(1) for p in range(k * 50, k * 50 + 50)]
+                          for k in range(3)]}
     good["o/bad/dup.bin"] = st
     sharded = shard_set("good")
     listings["o/s"] = [[ru.tree_entry(n, len(d)) for n, d in sorted(sharded.items())]]
@@ -337,6 +406,23 @@ def test_hub_walk(files):
         for repo in ("html", "obj", "dupkey", "huge", "empty", "endless"):
             case("hub-listing-" + repo, ["-r", "hf://o/" + repo], ["ST648"], 2, env=env)
         case("hub-listing-404", ["-r", "hf://o/none"], ["ST640", "ST648"], 2, env=env)
+        # the listing's pages count toward --max-fetch, its files toward tree_entries: a cut
+        # listing is one item that could not be checked, never a walk of the part read
+        before = srv.httpd.requests
+        code, fs, err, _ = jcheck(["--max-fetch", "10K", "-r", "hf://o/big"], env)
+        check("hub-listing-max-fetch", code == 2 and len(fs) == 1 and
+              ids(fs[0]) == ["ST643", "ST648"] and fs[0]["verdict"] == "could not check" and
+              fs[0]["bytes_fetched"] <= 10240 and srv.httpd.requests - before == 2,
+              "%s %s" % ([(f["path"], ids(f)) for f in fs], srv.httpd.requests - before))
+        pol = os.path.join(WORK, "entries.json")
+        with open(pol, "w") as fh:
+            json.dump({"limits": {"tree_entries": 2}}, fh)
+        before = srv.httpd.requests
+        code, fs, err, _ = jcheck(["--policy", pol, "-r", "hf://o/r"], env)
+        check("hub-listing-tree-entries", code == 2 and len(fs) == 1 and
+              ids(fs[0]) == ["ST648"] and "tree_entries" in fs[0]["findings"][0]["message"] and
+              srv.httpd.requests - before == 2,
+              "%s %s" % ([(f["path"], ids(f)) for f in fs], srv.httpd.requests - before))
         case("hub-listing-no-token", ["-r", "hf://o/r"], ["ST640", "ST648"], 2,
              env=ru.clean_env(HF_ENDPOINT=srv.url))
         srv.httpd.next_base = "http://localhost:%d" % srv.port  # another origin
@@ -357,8 +443,24 @@ def test_hub_walk(files):
         srv.stop()
 
 
+def test_documented_defaults():
+    """The defaults (test_fetch checks the library's: 256 MiB, 30 s, 300 s) as --help, the man
+    page and docs/remote.md state them."""
+    src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    helptext = run(["--help"])[1]
+    man = open(os.path.join(src, "docs", "stcheck.1")).read().replace("\\", "")
+    doc = open(os.path.join(src, "docs", "remote.md")).read()
+    for name, text, needles in (
+            ("help", " ".join(helptext.split()), ["default 256M", "(default 30)", "(default 300)"]),
+            ("man", " ".join(man.split()), ["default 256M", "(default 30)", "(default 300,"]),
+            ("remote.md", doc, ["| 256 MiB | ST643", "| 30 s, 1 KiB/s |", "| 300 s | ST649"])):
+        missing = [n for n in needles if n not in text]
+        check("documented-defaults-" + name, not missing, str(missing))
+
+
 def main():
     global ids_local_m, ids_local_evil, ids_local_index
+    test_documented_defaults()
     shutil.rmtree(WORK, ignore_errors=True)
     root = os.path.join(WORK, "www")
     files = setup_files(root)
@@ -377,6 +479,7 @@ def main():
         ng.stop()
     test_hub_redirect(root)
     test_faults(files)
+    test_other_host(files)
     test_hub_walk(files)
     if os.environ.get("REMOTE_TEST_TIMES"):
         for t, a in sorted(TIMES, reverse=True)[:12]:

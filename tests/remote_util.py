@@ -31,6 +31,9 @@ def clean_env(**extra):
     env = {k: v for k, v in os.environ.items()
            if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy",
                                 "hf_token", "hf_endpoint")}
+    # an hf:// reference never reaches the real Hub: without an endpoint of the test's own,
+    # the Hub is a closed port on loopback
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"
     env.update(extra)
     return env
 
@@ -200,6 +203,25 @@ class FaultHandler(_Handler):
             return self.send(302, b"", [("Location", "file:///etc/passwd")])
         if kind == "toftp":
             return self.send(301, b"", [("Location", "ftp://127.0.0.1/x")])
+        if kind == "trickle":  # 2 KiB every 0.25 s: above the stall guard's 1 KiB/s
+            a, b = self.parse_range(len(data))
+            self.send_response(206)
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))
+            self.send_header("Content-Length", str(b - a + 1))
+            self.end_headers()
+            try:
+                for i in range(a, b + 1, 2048):
+                    self.wfile.write(data[i:min(i + 2048, b + 1)])
+                    self.wfile.flush()
+                    time.sleep(0.25)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
+        if kind == "toother":  # records what it got, redirects to another host (srv.other)
+            srv.seen.append(dict(self.headers))
+            rest = path.split("/", 2)[2]
+            return self.send(302, b"", [("Location", "%s/auth/%s" % (srv.other, rest))])
         if kind == "slow":
             self.send_response(206)
             self.send_header("Content-Range", "bytes 0-65535/%d" % len(data))
@@ -216,8 +238,8 @@ class FaultHandler(_Handler):
             return
         if kind == "notfound":
             return self.send(404, b"no such file")
-        if kind == "auth":  # echoes nothing, records the header it got
-            srv.auth.append(self.headers.get("Authorization"))
+        if kind == "auth":  # echoes nothing, records the headers it got
+            srv.auth.append(dict(self.headers))
             return self.serve(data)
         return self.send(404, b"")
 
@@ -281,8 +303,8 @@ class _Server:
         self.httpd.server_close()
 
 
-def fault_server(files):
-    return _Server(FaultHandler, files=files, hits={}, auth=[])
+def fault_server(files, other=None):
+    return _Server(FaultHandler, files=files, hits={}, auth=[], seen=[], other=other)
 
 
 def hub_server(files, listings, token=None):

@@ -7,6 +7,13 @@
  */
 #include "test_util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/ctx.h"
 #include "core/report.h"
 #include "fake_transport.h"
 #include "fetch/fetch.h"
@@ -930,6 +937,10 @@ static void test_public_api(void **state)
     (void)state;
     st_ctx *ctx = st_ctx_new();
     assert_int_equal(st_remote_supported(), 1);
+    /* the defaults docs/remote.md, --help and the man page state (remote_test checks those) */
+    assert_true(ctx->max_fetch == (uint64_t)256 << 20);
+    assert_int_equal(ctx->fetch_timeout, 30);
+    assert_int_equal(ctx->fetch_deadline, 300);
     assert_int_equal(st_ctx_set_max_fetch(ctx, 0), ST_E_INVAL);
     assert_int_equal(st_ctx_set_max_fetch(NULL, 1), ST_E_INVAL);
     assert_int_equal(st_ctx_set_max_fetch(ctx, 1000), ST_OK);
@@ -953,6 +964,11 @@ static void test_public_api(void **state)
     assert_int_equal(st_ctx_set_timeout(ctx, 3601), ST_E_INVAL);
     assert_int_equal(st_ctx_set_timeout(NULL, 5), ST_E_INVAL);
     assert_int_equal(st_ctx_set_timeout(ctx, 5), ST_OK);
+    assert_int_equal(st_ctx_set_fetch_timeout(ctx, 0), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_fetch_timeout(ctx, 86401), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_fetch_timeout(NULL, 5), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_fetch_timeout(ctx, 86400), ST_OK);
+    assert_int_equal(ctx->fetch_deadline, 86400);
     assert_null(st_check_url(NULL, "http://x"));
     assert_null(st_check_url(ctx, NULL));
     /* refused before any request */
@@ -1045,6 +1061,260 @@ static void test_public_api(void **state)
     st_ctx_free(ctx);
 }
 
+/* ---- the deadline (--fetch-timeout) over a fake clock -------------------------------- */
+static uint64_t fake_now;
+static uint64_t fake_tick; /* each request advances the clock this much */
+
+static uint64_t fake_clock(void)
+{
+    return fake_now;
+}
+
+static st_error ticking_get(st_transport *t, const char *url, const char *const *headers,
+                            uint64_t off, uint64_t len, st_body_fn fn, void *arg,
+                            st_http_resp *resp, char *err, size_t err_size)
+{
+    fake_now += fake_tick;
+    return fake_get(t, url, headers, off, len, fn, arg, resp, err, err_size);
+}
+
+/* A remote over the fake with its deadline at 1,000 ms; reads [off, off+len). */
+static st_error deadline_read(const step *s, size_t n, int last, uint64_t start, uint64_t tick,
+                              uint64_t off, size_t len, const char *ids, uint64_t requests)
+{
+    fake f = new_fake(1u << 20, s, n, last);
+    f.base.get = ticking_get;
+    f.base.deadline_ms = 1000;
+    f.base.deadline_s = 1;
+    fake_now = start;
+    fake_tick = tick;
+    st_report *r = new_report();
+    st_error err;
+    st_remote *rm = st_remote_open(&f.base, r, URL, NULL, UINT64_MAX, &err);
+    assert_non_null(rm);
+    if (err == ST_OK) {
+        unsigned char buf[100];
+        st_src src;
+        st_remote_src(rm, &src);
+        err = st_src_read(&src, off, buf, len);
+    }
+    assert_string_equal(ids_of(r), ids);
+    assert_int_equal(st_remote_requests(rm), requests);
+    if (ids[0] != '\0') {
+        assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR); /* could not check */
+        assert_non_null(strstr(r->findings[r->n_findings - 1].message, "--fetch-timeout (1 s)"));
+    }
+    st_remote_close(rm);
+    st_report_free(r);
+    return err;
+}
+
+static void test_fetch_deadline(void **state)
+{
+    (void)state;
+    uint64_t (*real_clock)(void) = st_fetch_clock_ms;
+    st_fetch_clock_ms = fake_clock;
+    /* in time: the open and a later read */
+    assert_int_equal(deadline_read(NULL, 0, A_OK, 0, 400, 900000, 100, "", 2), ST_OK);
+    /* past it before the first request: none is sent */
+    assert_int_equal(deadline_read(NULL, 0, A_OK, 1000, 0, 0, 0, "ST649", 0), ST_E_LIMIT);
+    /* past it while a body comes (a trickle the stall guard lets through): stopped */
+    assert_int_equal(deadline_read(NULL, 0, A_OK, 0, 600, 900000, 100, "ST649", 2), ST_E_LIMIT);
+    /* a dropped connection past it is not retried */
+    step drops[] = {{A_OK, 0, NULL}};
+    assert_int_equal(deadline_read(drops, 1, A_DROP, 0, 600, 900000, 100, "ST649", 2), ST_E_LIMIT);
+    /* a retry's delay ends at the deadline: 100 s of backoff cut to 5 ms, then past it */
+    st_fetch_backoff_ms = 100000;
+    assert_int_equal(deadline_read(NULL, 0, A_DROP, 990, 5, 0, 0, "ST649", 2), ST_E_LIMIT);
+    /* a 500 answered after the deadline: no pause, no retry */
+    step s500[] = {{A_STATUS, 500, NULL}};
+    assert_int_equal(deadline_read(s500, 1, A_OK, 0, 1200, 0, 0, "ST649", 1), ST_E_LIMIT);
+    st_fetch_backoff_ms = 0;
+    /* no deadline: the clock does not matter */
+    fake f = new_fake(1000, NULL, 0, A_OK);
+    fake_now = UINT64_MAX / 2;
+    st_report *r;
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 1000, &r, NULL), ST_OK);
+    st_report_free(r);
+    st_fetch_clock_ms = real_clock;
+    st_transport_deadline(&f.base, 0);
+    assert_true(f.base.deadline_ms == 0 && f.base.deadline_s == 0);
+    st_transport_deadline(&f.base, 2);
+    assert_true(f.base.deadline_ms >= 2000 && f.base.deadline_s == 2);
+}
+
+/* ---- a loopback server counting connections -------------------------------------------- */
+typedef struct {
+    int fd;
+    unsigned port;
+    int accepted;
+    const char *answer; /* the whole response */
+    char request[4096]; /* the last request's head */
+    pthread_t thread;
+} counter;
+
+static void *count_loop(void *arg)
+{
+    counter *c = arg;
+    for (;;) {
+        int s = accept(c->fd, NULL, NULL);
+        if (s < 0)
+            break;
+        if (c->answer == NULL) { /* the stop signal */
+            close(s);
+            break;
+        }
+        c->accepted++;
+        size_t n = 0;
+        while (n + 1 < sizeof(c->request)) {
+            ssize_t k = read(s, c->request + n, sizeof(c->request) - 1 - n);
+            if (k <= 0)
+                break;
+            n += (size_t)k;
+            c->request[n] = '\0';
+            if (strstr(c->request, "\r\n\r\n") != NULL)
+                break;
+        }
+        c->request[n] = '\0';
+        if (write(s, c->answer, strlen(c->answer)) < 0)
+            break;
+        close(s);
+    }
+    return NULL;
+}
+
+static void counter_start(counter *c, const char *answer)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof(a);
+    memset(c, 0, sizeof(*c));
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(c->fd >= 0);
+    assert_int_equal(bind(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(c->fd, 16), 0);
+    assert_int_equal(getsockname(c->fd, (struct sockaddr *)&a, &al), 0);
+    c->port = ntohs(a.sin_port);
+    c->answer = answer;
+    assert_int_equal(pthread_create(&c->thread, NULL, count_loop, c), 0);
+}
+
+static void counter_stop(counter *c)
+{
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)c->port);
+    c->answer = NULL;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    pthread_join(c->thread, NULL);
+    close(s);
+    close(c->fd);
+}
+
+#define NOT_FOUND "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+/* st_check_path never fetches: given http://, https:// and hf:// names that point at a live
+ * loopback server, it makes no connection and reports a missing local file, while
+ * st_check_url on the same names does connect (the counter works). */
+static void test_check_path_never_fetches(void **state)
+{
+    (void)state;
+    counter c;
+    char url[128], tls[128], endpoint[64];
+    counter_start(&c, NOT_FOUND);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/x.safetensors", c.port);
+    snprintf(tls, sizeof(tls), "https://127.0.0.1:%u/x.safetensors", c.port);
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u", c.port);
+    setenv("HF_ENDPOINT", endpoint, 1);
+    st_ctx *ctx = st_ctx_new();
+    const char *const names[] = {url, tls, "hf://o/r/x.safetensors", "HF://o/r/x.safetensors"};
+    for (size_t i = 0; i < 4; i++) {
+        st_report *r = st_check_path(ctx, names[i]);
+        assert_string_equal(ids_of(r), "ST902"); /* no such local file */
+        assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+        assert_false(st_report_remote(r));
+        assert_true(st_report_requests(r) == 0 && st_report_bytes_fetched(r) == 0);
+        st_report_free(r);
+    }
+    assert_int_equal(c.accepted, 0);
+    /* the control: st_check_url requests the same names (the first 64 KiB, as documented) */
+    st_report *r = st_check_url(ctx, url);
+    assert_string_equal(ids_of(r), "ST640");
+    assert_true(st_report_remote(r) && st_report_requests(r) == 1);
+    st_report_free(r);
+    assert_int_equal(c.accepted, 1);
+    assert_non_null(strstr(c.request, "GET /x.safetensors HTTP/1.1\r\n"));
+    assert_non_null(strstr(c.request, "\r\nRange: bytes=0-65535\r\n"));
+    r = st_check_url(ctx, "hf://o/r/x.safetensors");
+    assert_string_equal(ids_of(r), "ST640");
+    st_report_free(r);
+    assert_int_equal(c.accepted, 2);
+    assert_non_null(strstr(c.request, "GET /o/r/resolve/main/x.safetensors HTTP/1.1\r\n"));
+    st_ctx_free(ctx);
+    unsetenv("HF_ENDPOINT");
+    counter_stop(&c);
+}
+
+/* The libcurl transport itself (http.c): only http and https (CURLOPT_PROTOCOLS_STR: file://,
+ * ftp://, dict://, gopher:// fail without a byte read or a connection made), a redirect is
+ * handed back, never followed (fetch.c judges each hop). */
+typedef struct {
+    size_t bytes;
+    int responses;
+} drain;
+
+static int drain_body(void *arg, const unsigned char *p, size_t n, const st_http_resp *resp)
+{
+    drain *d = arg;
+    (void)resp;
+    d->responses += p == NULL;
+    d->bytes += n;
+    return 0;
+}
+
+static void test_http_transport(void **state)
+{
+    (void)state;
+    counter c;
+    char url[128], err[256];
+    counter_start(&c, "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n"
+                      "Connection: close\r\n\r\n");
+    st_http_opts o = {NULL, 5};
+    st_transport *t = st_http_new(&o);
+    assert_non_null(t);
+    st_http_resp resp;
+    drain d = {0, 0};
+    snprintf(url, sizeof(url), "ftp://127.0.0.1:%u/x", c.port);
+    const char *const refused[] = {"file:///etc/passwd", url, "dict://127.0.0.1:1/x",
+                                   "gopher://127.0.0.1:1/x"};
+    for (size_t i = 0; i < 4; i++) {
+        err[0] = '\0';
+        assert_int_equal(t->get(t, refused[i], NULL, 0, 0, drain_body, &d, &resp, err, sizeof(err)),
+                         ST_E_IO);
+        assert_int_equal(d.bytes, 0);
+        assert_non_null(strstr(err, "protocol")); /* "Unsupported protocol" */
+    }
+    assert_int_equal(c.accepted, 0);
+    /* a redirect comes back as it is */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/start", c.port);
+    const char *const headers[] = {"X-Test: 1", NULL};
+    assert_int_equal(t->get(t, url, headers, 10, 20, drain_body, &d, &resp, err, sizeof(err)),
+                     ST_OK);
+    assert_int_equal(resp.status, 302);
+    assert_string_equal(resp.location, "/elsewhere");
+    assert_int_equal(c.accepted, 1);
+    assert_non_null(strstr(c.request, "\r\nRange: bytes=10-29\r\n"));
+    assert_non_null(strstr(c.request, "\r\nX-Test: 1\r\n"));
+    assert_null(strstr(c.request, "Accept-Encoding")); /* never compressed */
+    t->free(t);
+    counter_stop(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1063,6 +1333,9 @@ int main(void)
         cmocka_unit_test(test_fetch_limits_and_url),
         cmocka_unit_test(test_hub_parse),
         cmocka_unit_test(test_public_api),
+        cmocka_unit_test(test_fetch_deadline),
+        cmocka_unit_test(test_check_path_never_fetches),
+        cmocka_unit_test(test_http_transport),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -50,6 +50,7 @@ st_ctx *st_ctx_new(void)
     ctx->max_findings = 1000;
     ctx->max_fetch = (uint64_t)256 << 20; /* docs/remote.md */
     ctx->fetch_timeout = 30;
+    ctx->fetch_deadline = 300; /* docs/remote.md */
     return ctx;
 }
 

@@ -53,6 +53,7 @@ struct st_ctx {
     /* remote checks (src/fetch/): --max-fetch, --timeout, --header lines, --cacert (0 or 1) */
     uint64_t max_fetch;
     long fetch_timeout;
+    long fetch_deadline; /* --fetch-timeout: seconds a URL's whole check may take */
     st_strlist fetch_headers, fetch_cacert;
 };
 

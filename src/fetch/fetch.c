@@ -8,7 +8,10 @@
  * Requests after the first go straight to where the redirects led (a signed CDN URL), as
  * huggingface_hub does. 5xx, 429 and dropped connections are retried ST_FETCH_RETRIES times
  * with doubling delays. Every body byte counts against --max-fetch, error bodies too (and
- * they are cut at 64 KiB).
+ * they are cut at 64 KiB). The transport's deadline (--fetch-timeout) bounds the whole check in
+ * time: the stall guard only drops transfers below 1 KiB/s, so a server trickling 2 KB/s would
+ * otherwise hold a check for --max-fetch / 2 KB/s; past it no request starts, no retry waits and
+ * a body stops (ST649).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +25,31 @@ enum { ERROR_BODY_MAX = 65536 };
 
 unsigned st_fetch_backoff_ms = 250;
 
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t (*st_fetch_clock_ms)(void) = monotonic_ms;
+
+uint64_t st_fetch_now_ms(void)
+{
+    return st_fetch_clock_ms();
+}
+
+void st_transport_deadline(st_transport *t, long seconds)
+{
+    t->deadline_s = seconds;
+    t->deadline_ms = seconds > 0 ? st_fetch_now_ms() + (uint64_t)seconds * 1000u : 0;
+}
+
+static int late(const st_fetcher *f)
+{
+    return f->t->deadline_ms != 0 && st_fetch_now_ms() >= f->t->deadline_ms;
+}
+
 void st_fetch_fail(st_fetcher *f, st_rule_id id, const char *fmt, ...)
 {
     char msg[1024];
@@ -32,7 +60,7 @@ void st_fetch_fail(st_fetcher *f, st_rule_id id, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     f->failed = 1;
-    f->fail_err = id == ST_R_FETCH_LIMIT ? ST_E_LIMIT : ST_E_IO;
+    f->fail_err = id == ST_R_FETCH_LIMIT || id == ST_R_FETCH_DEADLINE ? ST_E_LIMIT : ST_E_IO;
     st_report_add(f->r, id, 0, 0, "%s", msg);
     st_report_fail(f->r, f->fail_err);
 }
@@ -77,6 +105,7 @@ typedef struct {
     st_body_fn fn;
     void *arg;
     int over;     /* the budget ran out */
+    int late;     /* the deadline passed */
     uint64_t err; /* bytes of an error body seen */
 } guard;
 
@@ -87,6 +116,10 @@ static int guarded(void *arg, const unsigned char *p, size_t n, const st_http_re
         return g->fn(g->arg, NULL, 0, resp);
     if (n > g->f->max_bytes - g->f->bytes) {
         g->over = 1;
+        return 1;
+    }
+    if (late(g->f)) { /* a trickle fast enough for the stall guard */
+        g->late = 1;
         return 1;
     }
     g->f->bytes += n;
@@ -101,6 +134,13 @@ static void pause_ms(unsigned ms)
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (ms > 0 && nanosleep(&ts, &ts) != 0)
         ;
+}
+
+/* A retry's delay, never past the deadline (the loop then stops at it). */
+static unsigned backoff(const st_fetcher *f, unsigned ms)
+{
+    uint64_t now = st_fetch_now_ms(), end = f->t->deadline_ms;
+    return end != 0 && now + ms > end ? (unsigned)(end > now ? end - now : 0) : ms;
 }
 
 static int is_redirect(int status)
@@ -139,6 +179,15 @@ static int follow(st_fetcher *f, char *url, const st_http_resp *resp, int *send)
     return 0;
 }
 
+static st_error deadline(st_fetcher *f)
+{
+    st_fetch_fail(f, ST_R_FETCH_DEADLINE,
+                  "checking it took longer than --fetch-timeout (%ld s): the server sends too "
+                  "slowly",
+                  f->t->deadline_s);
+    return f->fail_err;
+}
+
 st_error st_fetch(st_fetcher *f, uint64_t off, uint64_t len, st_body_fn fn, void *arg,
                   st_http_resp *resp)
 {
@@ -149,8 +198,10 @@ st_error st_fetch(st_fetcher *f, uint64_t off, uint64_t len, st_body_fn fn, void
         return f->fail_err; /* GCOVR_EXCL_LINE: defensive: callers check it first */
     memcpy(url, f->url, strlen(f->url) + 1);
     for (;;) {
-        guard g = {f, fn, arg, 0, 0};
+        guard g = {f, fn, arg, 0, 0, 0};
         err[0] = '\0';
+        if (late(f))
+            return deadline(f);
         f->requests++;
         st_error e = f->t->get(f->t, url, send ? f->headers : NULL, off, len, guarded, &g, resp,
                                err, sizeof(err));
@@ -160,9 +211,11 @@ st_error st_fetch(st_fetcher *f, uint64_t off, uint64_t len, st_body_fn fn, void
                           (unsigned long long)f->max_bytes);
             return f->fail_err;
         }
+        if (g.late || (e != ST_OK && late(f))) /* libcurl's timeout was the time left */
+            return deadline(f);
         int retry = e == ST_E_IO || (e == ST_OK && (resp->status >= 500 || resp->status == 429));
         if (retry && tries < ST_FETCH_RETRIES) {
-            pause_ms(f->backoff_ms << tries++);
+            pause_ms(backoff(f, f->backoff_ms << tries++));
             continue;
         }
         if (e != ST_OK || resp->status < 200) {

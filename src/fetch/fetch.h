@@ -113,6 +113,12 @@ struct st_transport {
                     uint64_t len, st_body_fn fn, void *arg, st_http_resp *resp, char *err,
                     size_t err_size);
     void (*free)(st_transport *t);
+    /* The whole check's deadline (--fetch-timeout), as st_fetch_now_ms() time; 0: none. Set
+     * by whoever made the transport; every request on it (a file, its shards, a listing's
+     * pages) must end by then: http.c gives libcurl the time left, fetch.c stops bodies and
+     * retries past it (ST649). */
+    uint64_t deadline_ms;
+    long deadline_s; /* the --fetch-timeout it came from, for messages */
 };
 
 typedef struct {
@@ -144,6 +150,11 @@ typedef struct {
 
 /* The first retry's delay (doubling after), 250 ms; tests lower it. */
 extern unsigned st_fetch_backoff_ms;
+/* A monotonic clock in milliseconds (CLOCK_MONOTONIC); tests replace it. */
+extern uint64_t (*st_fetch_clock_ms)(void);
+uint64_t st_fetch_now_ms(void);
+/* Sets t's deadline seconds from now (0: none). */
+void st_transport_deadline(st_transport *t, long seconds);
 
 /* 0, or -1 (and a finding) when url cannot be requested. */
 int st_fetcher_init(st_fetcher *f, st_transport *t, st_report *r, const char *url,

@@ -4,10 +4,11 @@
  * libcurl is told: http and https only (CURLOPT_PROTOCOLS_STR, and for redirects too, though
  * fetch.c follows them itself), TLS verification on (peer and host; --cacert adds a CA file),
  * no compression asked for (byte offsets must be the file's), no cookies, no .netrc, a
- * connect timeout, and a stall guard: a transfer that moves less than 1 KiB/s over the timeout
- * is dropped (slow-loris). The easy handle is kept per transport so the requests for one file
- * reuse one connection. Error messages are libcurl's descriptions of the code: they never hold
- * a header or a URL.
+ * connect timeout, a stall guard: a transfer that moves less than 1 KiB/s over the timeout
+ * is dropped (slow-loris), and a whole-request timeout of the time the check has left before
+ * its deadline (--fetch-timeout: a trickle above 1 KiB/s). The easy handle is kept per transport so
+ * the requests for one file reuse one connection. Error messages are libcurl's descriptions of the
+ * code: they never hold a header or a URL.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -83,6 +84,12 @@ static void setup(http *h, const char *url, struct curl_slist *hl, char *range)
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->opts.timeout_s);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->opts.timeout_s);
+    if (h->base.deadline_ms != 0) { /* --fetch-timeout: the time the whole check has left */
+        uint64_t now = st_fetch_now_ms(), end = h->base.deadline_ms;
+        /* (fetch.c sends no request past the deadline: end > now but for a race; defence) */
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, /* GCOVR_EXCL_BR_LINE: defence */
+                         (long)(end > now ? end - now : 1));
+    }
     curl_easy_setopt(c, CURLOPT_USERAGENT, "stcheck/" ST_VERSION_STRING);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     if (range[0] != '\0')

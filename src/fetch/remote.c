@@ -65,6 +65,14 @@ st_error st_ctx_set_timeout(st_ctx *ctx, long seconds)
     return ST_OK;
 }
 
+st_error st_ctx_set_fetch_timeout(st_ctx *ctx, long seconds)
+{
+    if (ctx == NULL || seconds < 1 || seconds > 86400)
+        return ST_E_INVAL;
+    ctx->fetch_deadline = seconds;
+    return ST_OK;
+}
+
 uint64_t st_report_bytes_fetched(const st_report *r)
 {
     return r ? r->bytes_fetched : 0;
@@ -126,6 +134,9 @@ static st_transport *transport(const st_ctx *ctx, st_report *r)
 {
     st_http_opts o = {ctx->fetch_cacert.n ? ctx->fetch_cacert.v[0] : NULL, ctx->fetch_timeout};
     st_transport *t = st_http_new(&o);
+    /* the check's deadline starts now: a file with its shards, or a listing's pages */
+    if (t != NULL) /* GCOVR_EXCL_BR_LINE: NULL without STCHECK_REMOTE or on malloc failure */
+        st_transport_deadline(t, ctx->fetch_deadline);
     /* GCOVR_EXCL_START: builds without STCHECK_REMOTE (tests/remote_off_test.sh), malloc */
     if (t == NULL && !st_remote_supported())
         refuse(r, "this stcheck was built without remote support (STCHECK_REMOTE=OFF)");
@@ -292,7 +303,10 @@ static void listing_failed(st_report *r, const char *why)
     st_report_fail(r, ST_E_IO);
 }
 
-/* One page at url; *next receives the next page's URL or "". 0, or -1 with findings in r. */
+/* One page at url; *next receives the next page's URL or "". 0, or -1 with findings in r.
+ * The pages together are a download like a file's: within --max-fetch (ST643), besides the
+ * 64 MiB a page may hold, 1,000 pages and tree_entries files; a listing cut by any of them is
+ * one failed item, never a walk of the part that was read. */
 static int list_page(const st_ctx *ctx, st_hub *h, st_transport *t, const header_set *hs, char *url,
                      char *next)
 {
@@ -303,7 +317,11 @@ static int list_page(const st_ctx *ctx, st_hub *h, st_transport *t, const header
     char msg[512];
     int rc = -1;
     next[0] = '\0';
-    if (st_fetcher_init(&f, t, r, url, hs->v, UINT64_MAX) != 0)
+    /* (each page stops within what is left: bytes_fetched never exceeds max_fetch; defence) */
+    uint64_t left = r->bytes_fetched < ctx->max_fetch /* GCOVR_EXCL_BR_LINE: defence */
+                        ? ctx->max_fetch - r->bytes_fetched
+                        : 0;
+    if (st_fetcher_init(&f, t, r, url, hs->v, left) != 0)
         return -1;
     st_error e = st_fetch(&f, 0, 0, collect, &b, &resp);
     r->requests += f.requests;
@@ -312,6 +330,8 @@ static int list_page(const st_ctx *ctx, st_hub *h, st_transport *t, const header
         nomem(r); /* GCOVR_EXCL_LINE: malloc failure */
     else if (b.over)
         listing_failed(r, "the listing is larger than 64 MiB");
+    else if (e == ST_E_LIMIT)
+        listing_failed(r, "the listing was cut short: its download exceeded a limit");
     else if (e != ST_OK)
         listing_failed(r, "the tree API request failed");
     else if (resp.status != 200) {
