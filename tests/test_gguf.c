@@ -443,7 +443,11 @@ static void test_keys(void **state)
     b = with_kv(k_utf8_arr, 3, &len);
     EXPECT(ctx, b, len, "ST711", FAIL);
     b = with_kv(k_nested, 3, &len);
-    EXPECT(ctx, b, len, "ST712", PASS);
+    st_report *r = check(ctx, b, len);
+    tu_assert_ids(r, "ST712");
+    assert_int_equal(st_report_verdict(r), PASS);
+    assert_non_null(strstr(st_report_finding(r, 0)->message, "llama.cpp refuses nested arrays"));
+    st_report_free(r);
     b = with_kv(k_nested, 1, &len);
     EXPECT(ctx, b, len, "ST703,ST712", PASS);
     b = with_kv(k_scalars, 3, &len);
@@ -456,6 +460,21 @@ static void test_keys(void **state)
     assert_int_equal(st_ctx_set_limit(low, ST_LIMIT_GGUF_ARRAY_DEPTH, 1), ST_OK);
     b = with_kv(k_nested, 3, &len);
     EXPECT(low, b, len, "ST712,ST901", NOCHECK);
+    /* the hard maximum of gguf_array_depth (64) is the walker's stack: 70 levels stop at it */
+    assert_int_not_equal(st_ctx_set_limit(low, ST_LIMIT_GGUF_ARRAY_DEPTH, 65), ST_OK);
+    assert_int_equal(st_ctx_set_limit(low, ST_LIMIT_GGUF_ARRAY_DEPTH, 64), ST_OK);
+    gb d;
+    start(&d, 3);
+    arch(&d);
+    kv_arr(&d, "general.deep", GG_ARRAY, 1);
+    for (int i = 0; i < 70; i++) {
+        put_u32(&d, i < 69 ? GG_ARRAY : GG_U8);
+        put_len(&d, i < 69 ? 1 : 0);
+    }
+    tensor(&d, "a", 1, NE8, 0, 0);
+    b = finish(&d, 3, 32, 32, 0, &len);
+    EXPECT(low, b, len, "ST712,ST901", NOCHECK);
+    assert_int_equal(st_ctx_set_limit(low, ST_LIMIT_GGUF_ARRAY_DEPTH, 1), ST_OK);
     /* keys and names beyond header_bytes in memory */
     assert_int_equal(st_ctx_set_limit(low, ST_LIMIT_HEADER_BYTES, 8), ST_OK);
     b = simple(3, &len);
@@ -783,6 +802,14 @@ static void w_arch_len(gb *b)
     key(b, "split.tensors.count", GG_I32);
     put_u32(b, 0xFFFFFFFFu);
 }
+static void w_arch_hyphen(gb *b)
+{
+    kv_str(b, "general.architecture", "command-r"); /* llama.cpp's LLM_ARCH_COMMAND_R name */
+    kv_u32(b, "command-r.block_count", 2);
+    kv_arr(b, "command-r.attention.head_count", GG_U32, 3); /* its own prefix: checked */
+    put_u32(b, 1);
+    put_u64(b, 0x0000000100000001u);
+}
 static void w_noarch(gb *b)
 {
     kv_u32(b, "general.file_type", 1);
@@ -1030,6 +1057,8 @@ static void test_known_keys(void **state)
     EXPECT(ctx, b, len, "", PASS);
     b = keyed(w_noarch, &len);
     EXPECT(ctx, b, len, "ST732", PASS);
+    b = keyed(w_arch_hyphen, &len);
+    EXPECT(ctx, b, len, "ST734", FAIL); /* a name with '-', its keys neither ST707 nor ST733 */
     b = keyed(w_prefix, &len);
     EXPECT(ctx, b, len, "ST733,ST734,ST735", FAIL);
     b = keyed(w_arch_chars, &len);
@@ -1645,6 +1674,27 @@ static void test_template_policy(void **state)
     char *json = st_ctx_policy_json(ctx);
     assert_non_null(strstr(json, "filter:attr"));
     free(json);
+    st_ctx_free(ctx);
+
+    /* the GGUF limits of the rules files (rules/default.json) reach the checker by a policy */
+    ctx = st_ctx_new();
+    assert_int_equal(st_ctx_load_policy_text(ctx,
+                                             "{\"limits\": {\"gguf_array_depth\": 1, "
+                                             "\"chat_template_depth\": 1, \"gguf_kv\": 2}}",
+                                             NULL, err, sizeof(err)),
+                     ST_OK);
+    size_t len;
+    unsigned char *p = with_kv(k_nested, 3, &len);
+    EXPECT(ctx, p, len, "ST712,ST901", NOCHECK);
+    gb b;
+    start(&b, 3);
+    arch(&b);
+    kv_str(&b, "tokenizer.chat_template", "{{ ((x)) }}");
+    tensor(&b, "a", 1, NE8, 0, 0);
+    p = finish(&b, 3, 32, 32, 0, &len);
+    EXPECT(ctx, p, len, "ST901", NOCHECK);
+    p = with_kv(k_dup, 3, &len); /* three keys */
+    EXPECT(ctx, p, len, "ST901", NOCHECK);
     st_ctx_free(ctx);
 }
 
