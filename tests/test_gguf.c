@@ -1448,6 +1448,10 @@ static void test_template_bypasses(void **state)
         {"{% for m in messages %}{{ messages[loop.index0 - 1]['role'] }}{% endfor %}", 0},
         {"{{ (x|first)(1) }}", DE},
         {"{% raw %}A endraw {% endraw %}", SY},
+        /* adjacent literals are one string: "__" where two meet, an empty one between */
+        {"{{ x.get('' '_' '_class_' '_') }}", DE},
+        {"{{ x.get('a_' '' '_b') }}", DE},
+        {"{{ x.get('a_' 'b') }}{{ x.get('a' '_b') }}{{ y['a_'] ~ z['b_'] }}", 0},
         {"{% raw %}A{% -endraw %}", SY},
         /* still allowed */
         {"{{ x|map(attribute='a.b')|selectattr('role', 'equalto', 'user')|map('trim')|list }}", 0},

@@ -344,6 +344,7 @@ typedef struct expr {
     int want; /* 1: an operand is expected */
     tok prev;
     int after_dot, after_pipe, after_is, after_test, kw_attribute;
+    int tail_us;     /* the last non-empty string literal ended with '_' */
     tok call_filter; /* a filter name followed by '(': the call's bracket records it */
     unsigned d;
     bracket st[MAX_STACK];
@@ -366,9 +367,12 @@ static void judge_string(expr *x, const tok *t)
         free(buf);
         return;
     }
-    int dunder = 0;
+    /* adjacent literals are one string: '_' '_class_' '_' holds "__" where they meet */
+    int dunder = x->prev.kind == K_STR && x->tail_us && n > 0 && buf[0] == '_';
     for (size_t i = 0; i + 1 < n; i++)
         dunder |= buf[i] == '_' && buf[i + 1] == '_';
+    if (n > 0)
+        x->tail_us = buf[n - 1] == '_';
     int lead =
         n > 0 && buf[0] == '_' && (x->kw_attribute || (x->d > 0 && x->st[x->d - 1].type == BR_SUB));
     if (dunder || lead)
