@@ -490,14 +490,18 @@ static size_t alone_failures_giving(st_ctx *ctx, const char *b, size_t n, const 
     }
 }
 
-/* pk-058-records-lost-w-t: when the value records run out (here: an allocation fails) before a
- * call that may make a joblib wrapper has its record, BUILD on its result cannot tell which
- * bytes joblib reads next: ST230 ("ran out of value records"), and the walk stops (else it
- * would read the array's padding and bytes as opcodes). The counts are the allocations of each
- * walk whose failure alone gives that: for the wrapper, its call's record and five after it
- * (the record exists, its read is unknown); for copyreg (a call that may make an instance;
- * builtins.object is no class the records keep, so its result has no record even when memory
- * lasts), the four allocations of the records before BUILD. */
+/* pk-058-records-lost-w-t, pk-057-cls-st-pkc-none: when the value records run out (here: an
+ * allocation fails) before a call that may make a joblib wrapper has its record, or before
+ * BUILD on a call whose record the records cannot class, BUILD cannot tell which bytes joblib
+ * reads next: ST230 ("ran out of value records"), and the walk stops (else it would read the
+ * array's padding and bytes as opcodes). The counts are the allocations of each walk whose
+ * failure alone gives that:
+ * - the wrapper: its call's record and five after it (the record exists, its read is unknown);
+ * - copyreg of builtins.object: no class the records keep, so its result has no record even
+ *   when memory lasts: the four allocations of the records before BUILD (pk-058);
+ * - copyreg of numpy.dtype: a dtype record (BUILD on it is class NONE); two allocations lose
+ *   the call's record (pk-058), two more, for the dict after it, exhaust the records while the
+ *   dtype record exists (pk-057). */
 static void test_joblib_records_lost(void **state)
 {
     static const char direct[] = JL_WRAPPER "\x01\x00"
@@ -505,13 +509,19 @@ static void test_joblib_records_lost(void **state)
     static const char copyreg[] = "\x80\x02"
                                   "ccopyreg\n_reconstructor\n(cbuiltins\nobject\nNNtR"
                                   "}U\x05shapeK\x01s0}b.";
+    static const char dtype[] = "\x80\x02"
+                                "ccopyreg\n_reconstructor\n(cnumpy\ndtype\ncbuiltins\nobject\nNtR"
+                                "}U\x05shapeK\x01s0}b.";
     static const char lost[] = "ran out of value records";
     PK_COUNT(*state, direct, "", ST_VERDICT_PASS, 0);
     PK_COUNT(*state, copyreg, "ST202", ST_VERDICT_FAIL, 2);
+    PK_COUNT(*state, dtype, "ST202", ST_VERDICT_FAIL, 2);
     assert_int_equal(alone_failures_giving(*state, direct, sizeof(direct) - 1, "ST230,ST904", lost),
                      6);
     assert_int_equal(
         alone_failures_giving(*state, copyreg, sizeof(copyreg) - 1, "ST202,ST230,ST904", lost), 4);
+    assert_int_equal(
+        alone_failures_giving(*state, dtype, sizeof(dtype) - 1, "ST202,ST230,ST904", lost), 4);
 }
 
 /* A protocol 2 pickle: PROTO, a BINSTRING of fill bytes, POP, then tail at offset at. */
