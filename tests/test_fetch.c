@@ -59,6 +59,7 @@ typedef struct {
     unsigned calls;
     const char *const *last_headers;
     char last_url[ST_URL_MAX];
+    uint64_t last_off, last_len; /* the last Range asked for */
 } fake;
 
 static st_error fake_get(st_transport *t, const char *url, const char *const *headers, uint64_t off,
@@ -71,6 +72,8 @@ static st_error fake_get(st_transport *t, const char *url, const char *const *he
     f->at++;
     f->calls++;
     f->last_headers = headers;
+    f->last_off = off;
+    f->last_len = len;
     snprintf(f->last_url, sizeof(f->last_url), "%s", url);
     memset(resp, 0, sizeof(*resp));
     uint64_t a = off, b = len ? off + len : f->size;
@@ -539,6 +542,14 @@ static void test_cache_reads(void **state)
             assert_int_equal(buf[i], ft_byte_at(off + i));
     }
     assert_true(st_remote_requests(rm) < 8);
+    /* a read elsewhere fetches whole, aligned pages: one request for the run of 3 it spans */
+    uint64_t req = st_remote_requests(rm);
+    assert_int_equal(st_src_read(&src, 5000000 + 100, buf, 9000), ST_OK);
+    assert_int_equal(st_remote_requests(rm), req + 1);
+    assert_true(f.last_off == 5000000 / 4096 * 4096 && f.last_len == 3 * 4096);
+    assert_int_equal(buf[8999], ft_byte_at(5000000 + 100 + 8999));
+    assert_int_equal(st_src_read(&src, 5000000 + 200, buf, 8000), ST_OK); /* cached */
+    assert_int_equal(st_remote_requests(rm), req + 1);
     /* a read spanning cached and missing pages */
     assert_int_equal(st_src_read(&src, 60000, buf, 200000), ST_OK);
     for (size_t i = 0; i < 200000; i += 331)
@@ -549,6 +560,7 @@ static void test_cache_reads(void **state)
     /* scattered reads past the cache's capacity evict the least recently used pages */
     for (uint64_t p = 0; p < 4200; p++)
         assert_int_equal(st_src_read(&src, (2u << 20) + p * 8192, buf, 10), ST_OK);
+    assert_int_equal(st_remote_pages(rm), ST_CACHE_PAGES); /* bounded memory: 16 MiB */
     assert_int_equal(st_src_read(&src, (2u << 20) + 4199 * 8192, buf, 10), ST_OK);
     assert_int_equal(buf[9], ft_byte_at((2u << 20) + 4199 * 8192 + 9));
     assert_int_equal(st_src_read(&src, size, buf, 1), ST_E_INVAL);
@@ -1313,6 +1325,32 @@ static void test_http_transport(void **state)
     assert_null(strstr(c.request, "Accept-Encoding")); /* never compressed */
     t->free(t);
     counter_stop(&c);
+    /* the connect timeout: a listener whose accept queue is full drops SYNs, so the connect
+     * hangs until --timeout (1 s here) */
+    struct sockaddr_in a;
+    socklen_t al = sizeof(a);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), fill[4];
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        (void)connect(fill[i], (struct sockaddr *)&a, sizeof(a));
+    }
+    usleep(100000);
+    o.timeout_s = 1;
+    t = st_http_new(&o);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/x", (unsigned)ntohs(a.sin_port));
+    assert_int_equal(t->get(t, url, NULL, 0, 10, drain_body, &d, &resp, err, sizeof(err)),
+                     ST_E_IO);
+    assert_non_null(strstr(err, "Timeout"));
+    t->free(t);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(lfd);
 }
 
 int main(void)

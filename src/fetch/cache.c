@@ -367,6 +367,11 @@ uint64_t st_remote_bytes(const st_remote *rm)
     return rm->f.bytes;
 }
 
+size_t st_remote_pages(const st_remote *rm)
+{
+    return rm->n_pages;
+}
+
 int st_remote_status(const st_remote *rm)
 {
     return rm->status;

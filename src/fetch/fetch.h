@@ -188,6 +188,8 @@ void st_remote_src(st_remote *rm, st_src *src);
 uint64_t st_remote_size(const st_remote *rm);
 uint64_t st_remote_requests(const st_remote *rm);
 uint64_t st_remote_bytes(const st_remote *rm);
+/* Pages the cache holds now (at most ST_CACHE_PAGES: tests check the bound). */
+size_t st_remote_pages(const st_remote *rm);
 /* The status of the last response (0 before one): 404 tells a missing file from a failure. */
 int st_remote_status(const st_remote *rm);
 /* The st_src read callback (exposed for tests). */
