@@ -1344,8 +1344,7 @@ static void test_http_transport(void **state)
     o.timeout_s = 1;
     t = st_http_new(&o);
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/x", (unsigned)ntohs(a.sin_port));
-    assert_int_equal(t->get(t, url, NULL, 0, 10, drain_body, &d, &resp, err, sizeof(err)),
-                     ST_E_IO);
+    assert_int_equal(t->get(t, url, NULL, 0, 10, drain_body, &d, &resp, err, sizeof(err)), ST_E_IO);
     assert_non_null(strstr(err, "Timeout"));
     t->free(t);
     for (int i = 0; i < 4; i++)
