@@ -510,6 +510,63 @@ static void test_direct(void **state)
     free(x.b);
 }
 
+/* A pickle (or anything) in front of an HDF5 file: libhdf5 finds the superblock at any power
+ * of two from 512 (a user block), so h5py and Keras read the model_config behind it. */
+static blob behind(const char *prefix, size_t at, const char *config)
+{
+    msg a[1] = {attr_str("model_config", config)};
+    spec s = {NULL, 0, a, 1, 0, 0};
+    blob h = v0(&s, NULL), x = {0};
+    put(&x, prefix, strlen(prefix));
+    put(&x, NULL, at - strlen(prefix));
+    put(&x, h.b, h.n);
+    free(h.b);
+    return x;
+}
+
+static st_error cb_read(void *arg, uint64_t off, void *buf, size_t len)
+{
+    memcpy(buf, (const unsigned char *)arg + off, len);
+    return ST_OK;
+}
+
+static void test_polyglot(void **state)
+{
+    st_ctx *ctx = *state;
+    const char *lambda = "{\"class_name\": \"Lambda\", \"config\": {\"function\": [\"4wE\", "
+                         "null, null]}}";
+    blob x = behind("\x80\x02K\x01.", 512, lambda); /* PROTO 2, BININT1 1, STOP */
+    st_report *r = st_check_buffer(ctx, x.b, x.n, "m.h5");
+    tu_assert_report(r, "pickle then hdf5", "ST208,ST851", FAIL);
+    assert_string_equal(st_report_format(r), "pickle");
+    st_report_free(r);
+    free(x.b);
+    /* past the 4096 bytes identification reads: found by 8-byte reads at powers of two */
+    x = behind("\x80\x02K\x01.", 16384, lambda);
+    expect(ctx, &x, "pickle then hdf5 at 16384", "ST208,ST851", FAIL);
+    x = behind("\x80\x02K\x01.", 16384, "{\"class_name\": \"Sequential\", \"config\": {}}");
+    expect(ctx, &x, "pickle then benign hdf5", "ST208", PASS);
+    /* a remote file is searched past its head only when named .h5 or .hdf5 */
+    x = behind("\x80\x02K\x01.", 16384, lambda);
+    st_src_cb cb = {cb_read, x.b};
+    st_src src;
+    st_src_callback(&src, &cb, x.n);
+    st_input in;
+    memset(&in, 0, sizeof in);
+    in.src = &src;
+    in.head = x.b;
+    in.head_len = 4096;
+    in.name = "m.bin";
+    assert_int_equal(st_hdf5_sniff(&in), 0);
+    in.name = "m.HDF5";
+    assert_int_equal(st_hdf5_sniff(&in), 85);
+    in.name = "m.h5";
+    assert_int_equal(st_hdf5_sniff(&in), 85);
+    in.src = NULL;
+    assert_int_equal(st_hdf5_sniff(&in), 0);
+    free(x.b);
+}
+
 static void test_groups(void **state)
 {
     st_ctx *ctx = *state;
@@ -1248,6 +1305,7 @@ int main(void)
         cmocka_unit_test(test_limits),        cmocka_unit_test(test_io),
         cmocka_unit_test(test_mutations),     cmocka_unit_test(test_more),
         cmocka_unit_test(test_continuations), cmocka_unit_test(test_huge_chunk),
+        cmocka_unit_test(test_polyglot),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

@@ -25,7 +25,8 @@ static const st_format format_table[] = {
     {"tar", st_tar_sniff, st_tar_check, 0},
     {"gguf", st_gguf_sniff, st_gguf_check, 0},
     {"onnx", st_onnx_sniff, st_onnx_check, 0},
-    {"hdf5", st_hdf5_sniff, st_hdf5_check, 0},
+    /* libhdf5 finds a file behind a user block of any size, whatever precedes it */
+    {"hdf5", st_hdf5_sniff, st_hdf5_check, 1},
     {"keras-config", st_keras_config_sniff, st_keras_config_check, 0},
     {"opaque", st_opaque_sniff, st_opaque_check, 0},
     /* identified, not checked: named precisely (other.c, other_exec.c, keras/savedmodel.c) */

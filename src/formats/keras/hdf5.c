@@ -1428,12 +1428,27 @@ st_error st_hdf5_check_src(st_input *in, const st_src *src, const char *member)
     return e;
 }
 
+/* Where libhdf5 looks (H5FD_locate_signature: 0, then every power of two from 512 up to the
+ * end): the head, then the rest of a local file with 8-byte reads (h5py.is_hdf5, which tf.keras
+ * 2's load_model routes by, finds a file behind a user block of any size, so a pickle or zip
+ * in front of one is a polyglot; formats.c checks HDF5 as a second view). A remote file is
+ * searched past the head only when named .h5/.hdf5 (Keras 3's routing), each read being a
+ * request. */
 int st_hdf5_sniff(const st_input *in)
 {
     static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-    for (size_t off = 0; off + 8 <= in->head_len; off = off ? off * 2 : 512)
+    uint64_t off = 0;
+    for (; off + 8 <= in->head_len; off = off ? off * 2 : 512)
         if (memcmp(in->head + off, sig, 8) == 0)
             return 85;
+    int h5_name = st_name_has_suffix(in->name, ".h5") || st_name_has_suffix(in->name, ".hdf5");
+    if (in->src == NULL || (in->src->fd == ST_SRC_CALLBACK && !h5_name))
+        return 0;
+    for (; off >= 512 && off <= in->src->size && in->src->size - off >= 8; off *= 2) {
+        unsigned char b[8];
+        if (st_src_read(in->src, off, b, 8) == ST_OK && memcmp(b, sig, 8) == 0)
+            return 85;
+    }
     return 0;
 }
 
