@@ -114,6 +114,21 @@ def setup_files(root):
     for n, d in files.items():
         with open(os.path.join(root, n), "wb") as f:
             f.write(d)
+    # the README's 4 GiB safetensors row (bench/remote_bench.py), as a sparse file: 291
+    # tensors, a 30 KB header
+    hdr, off = {}, 0
+    per = (4 << 30) // 291 // 4 * 4
+    for i in range(291):
+        hdr["model.layers.%d.weight" % i] = {"dtype": "F32", "shape": [per // 4],
+                                             "data_offsets": [off, off + per]}
+        off += per
+    h = json.dumps(hdr).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(os.path.join(root, "4gib.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h)
+        f.truncate(8 + len(h) + off)
+    global ST4G_HEADER
+    ST4G_HEADER = 8 + len(h)
     return files
 
 
@@ -129,6 +144,10 @@ def test_nginx(ng, root, files):
     # docs/remote.md: the first 64 KiB (with the header) and the last 4 KiB, in 2 requests
     check("nginx-safetensors-cost", f["requests"] == 2 and f["bytes_fetched"] == 65536 + 4096
           and f["size"] == len(files["m.safetensors"]), str((f["requests"], f["bytes_fetched"])))
+    f = case("nginx-4gib-safetensors", [u + "/4gib.safetensors"], [], 0, want_verdict="pass")
+    check("nginx-4gib-safetensors-cost", f["requests"] <= 2 and
+          f["bytes_fetched"] <= ST4G_HEADER + 65536 and f["size"] > 4 << 30,
+          str((f["requests"], f["bytes_fetched"], f["size"])))
     for name in ("evil.pkl", "model.pt", "model.gguf", "vocab.gguf"):
         want, code, verdict = local_ids(os.path.join(root, name))
         f = case("nginx-same-verdict-" + name, [u + "/" + name], want, code,
