@@ -6,7 +6,8 @@ tests; a mutant no test notices "survived". The source tree itself is never writ
   mutate.py --all                 every mutant in the list
   mutate.py --sample N --seed S   a fixed random sample (CI)
   mutate.py --only NAME...        the named mutants
-  mutate.py --check               only verify that every anchor matches exactly once
+  mutate.py --check               only verify that every anchor matches exactly once, and
+                                  that every check-shaped `if` of the files has a mutant
 
 A mutant is killed when a test fails, crashes or times out (a timeout is a kill: the mutation
 made a check loop or hang; reported as "timeout"). A mutant whose edit does not compile is an
@@ -123,6 +124,52 @@ def check_anchors(mutants, root):
         else:
             m["src_line"] = text[:text.index(m["anchor"])].count("\n") + 1
     return errors, texts
+
+
+# What makes an `if` a check the list must cover: its body records a finding, refuses, or
+# returns an error (the rule the generated blocks follow). Allocation failures and `if`s that
+# only hold a nested check (the nested one is the check) are left out.
+CHECK_BODY = re.compile(r"st_report_add|st_report_fail|\bstructure\(|\bio_error\(|\bmalformed\("
+                        r"|\brefused\(|\bfail\(|\blimit\(|\bFINDING\(|data_class_misused\("
+                        r"|name_too_long\(|return ST_E_|return -2;")
+ALLOC_BODY = re.compile(r"NOMEM|nomem\(|out of memory|\bmalloc\(|\bcalloc\(|\brealloc\(")
+
+
+def balanced(text, i, op, cl):
+    """Index of the bracket closing the one at text[i]."""
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] == op:
+            depth += 1
+        elif text[j] == cl:
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(text) - 1
+
+
+def find_gaps(mutants, root):
+    """`if`s of the listed files whose body is a check (CHECK_BODY) and whose condition no
+    anchor of the list holds: checks added since the list was generated."""
+    gaps = []
+    for f in sorted(ORDER):
+        with open(os.path.join(root, f), encoding="utf-8") as fh:
+            text = fh.read()
+        anchors = [" ".join(m["anchor"].split()) for m in mutants if m["file"] == f]
+        for mo in re.finditer(r"\bif \(", text):
+            close = balanced(text, mo.end() - 1, "(", ")")
+            cond = " ".join(text[mo.end():close].split())
+            k = close + 1
+            while k < len(text) and text[k] in " \t\n":
+                k += 1
+            body = text[k:balanced(text, k, "{", "}") + 1] if text[k] == "{" else \
+                text[k:text.find(";", k) + 1]
+            if not CHECK_BODY.search(body) or ALLOC_BODY.search(body) or \
+                    re.search(r"\bif \(", body):
+                continue
+            if not any(cond[:60] in a for a in anchors):
+                gaps.append("%s:%d: if (%s)" % (f, text[:mo.start()].count("\n") + 1, cond[:100]))
+    return gaps
 
 
 def sync_tree(src, dst):
@@ -284,6 +331,14 @@ def main():
         return 2
     if a.check:
         print("mutate: %d mutants, every anchor matches once" % len(mutants))
+        gaps = find_gaps(mutants, ROOT)
+        if gaps:
+            print("mutate: checks no mutant covers (add a block for each):", file=sys.stderr)
+            for g in gaps:
+                print("  " + g, file=sys.stderr)
+            return 2
+        print("mutate: every `if` whose body records a finding, refuses or returns an error "
+              "has a mutant")
         return 0
     live = [m for m in mutants if m["equivalent"] is None]
     if a.only:
