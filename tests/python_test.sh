@@ -98,6 +98,16 @@ for t in (_lib.Finding, _lib.Import, _lib.Rule):
 print(" ".join(out + [str(_lib.API_VERSION)]))')
 [ "$got" = "$want" ] || { echo "FAIL: ctypes layout '$got', header '$want'"; exit 1; }
 
+# docs/python.md names every public function, class and exception of the package.
+STCHECK_LIBRARY=$LIB "$PY" - "$S/docs/python.md" <<'PY' || { echo "FAIL: docs/python.md"; exit 1; }
+import re, sys, stcheck, stcheck.guard
+doc = open(sys.argv[1], encoding="utf-8").read()
+missing = [n for n in stcheck.__all__ + stcheck.guard.__all__
+           if not re.search(r"`[^`]*\b" + re.escape(n) + r"\b[^`]*`", doc)]
+if missing:
+    sys.exit("docs/python.md does not name " + ", ".join(missing))
+PY
+
 # The suite, from its own folder (conftest.py), against the installed package and library.
 cd "$W/src/bindings/python/tests"
 STCHECK_LIBRARY=$LIB "$PY" -B -m pytest -q -p no:cacheprovider -W error::pytest.PytestUnraisableExceptionWarning .
