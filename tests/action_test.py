@@ -52,6 +52,9 @@ def structure():
         check(s.get("name"), f"step without a name: {s}")
         if "run" in s:
             check(s.get("shell") == "bash", f"step {s['name']}: shell bash")
+            # inputs reach scripts through env only: an expression in run: would be pasted into
+            # the script's text (script injection by a crafted input)
+            check("${{" not in s["run"], f"step {s['name']}: an expression inside run:")
             for script in re.findall(r'"\$GITHUB_ACTION_PATH/([^"]+)"', s["run"]):
                 path = os.path.join(SRC, script)
                 check(os.path.isfile(path), f"step {s['name']}: {script} missing")
