@@ -409,6 +409,19 @@ def test_hub_walk(files):
                 ("hf://o/r/model.safetensors", "pass", ids_local_m, "hf://o/r"),
                 ("hf://o/r/sub/evil.pkl", "fail", ids_local_evil, "hf://o/r")]
         check("hub-walk", code == 1 and got == want, str(got) + err)
+        # @REV reaches the tree API and every resolve
+        del srv.httpd.paths[:]
+        code, fs, err, _ = jcheck(["-r", "hf://o/r@v2.0"], env)
+        got = [(f["path"], f["verdict"], ids(f)) for f in fs]
+        tree = [p for p in srv.httpd.paths if "/tree/" in p]
+        resolve = sorted(set(p for p in srv.httpd.paths if "/resolve/" in p))
+        check("hub-walk-revision", code == 1 and [g[0] for g in got] == [
+              "hf://o/r@v2.0/README.md", "hf://o/r@v2.0/model.safetensors",
+              "hf://o/r@v2.0/sub/evil.pkl"] and
+              tree == ["/api/models/o/r/tree/v2.0?recursive=True&expand=False",
+                       "/api/models/o/r/tree/v2.0?cursor=1"] and
+              resolve == ["/o/r/resolve/v2.0/README.md", "/o/r/resolve/v2.0/model.safetensors",
+                          "/o/r/resolve/v2.0/sub/evil.pkl"], "%s %s %s" % (got, tree, resolve))
         # a sharded repository: the index's shards are fetched (with the token) and it passes
         code, fs, err, _ = jcheck(["-r", "hf://o/s"], env)
         got = [(f["path"], f["verdict"], ids(f), f["format"]) for f in fs]

@@ -250,6 +250,7 @@ class HubHandler(_Handler):
     def do_GET(self):
         srv = self.server
         srv.requests += 1
+        srv.paths.append(self.path)
         if srv.token and self.headers.get("Authorization") != "Bearer " + srv.token:
             return self.send(401, b'{"error":"unauthorized"}')
         path, _, query = self.path.partition("?")
@@ -309,7 +310,7 @@ def fault_server(files, other=None):
 
 def hub_server(files, listings, token=None):
     return _Server(HubHandler, files=files, listings=listings, token=token, requests=0,
-                   next_base=None, prefix="")
+                   next_base=None, prefix="", paths=[])
 
 
 def tree_entry(path, size):
