@@ -371,3 +371,13 @@ def test_a_growing_file_is_read_to_its_size_when_opened(tmp_path, monkeypatch):
     torch.save({"w": WANT}, path)
     state = guard.torch_load(path)
     assert torch.equal(state["w"], WANT)
+
+
+def test_legacy_checkpoint_from_the_sealed_copy(tmp_path):
+    """torch's legacy (pre-zip) format reads storages straight from the descriptor
+    (_should_read_directly): that descriptor is the sealed copy's, and the tensors come out."""
+    path = tmp_path / "legacy.pt"
+    torch.save({"w": WANT}, path, _use_new_zipfile_serialization=False)
+    assert stcheck.check(path).format == "pytorch-legacy"
+    state = guard.torch_load(path, map_location="cpu")
+    assert torch.equal(state["w"], WANT)
