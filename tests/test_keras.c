@@ -580,6 +580,13 @@ static void test_config_file(void **state)
         {"c.json", "   ", "unknown"},
         {"c.json", "{", "unknown"},
         {"c.json", "{\"modul", "unknown"},
+        /* json.loads ignores key order: a Keras key anywhere at the top level */
+        {"c.json", "{\"config\": {}, \"class_name\": \"Lambda\"}", "keras-config"},
+        {"c.json", "{\"a\": 1, \"module\": \"os\"}", "keras-config"},
+        {"c.json", "{\"a\": {\"class_name\": \"Dense\"}}", "unknown"},
+        /* not strict JSON (Python's NaN): claimed when "class_name" occurs at all */
+        {"c.json", "{\"a\": NaN, \"class_name\": \"Dense\"}", "keras-config"},
+        {"c.json", "{\"a\": NaN}", "unknown"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         st_report *r = st_check_buffer(*state, cases[i].text, strlen(cases[i].text), cases[i].name);
@@ -590,6 +597,11 @@ static void test_config_file(void **state)
     }
     st_input none = {.name = NULL};
     assert_int_equal(st_keras_config_sniff(&none), 0);
+    /* a reordered config is judged as any other */
+    const char *reordered = "{\"config\": {\"name\": \"l\", \"function\": {\"class_name\": "
+                            "\"__lambda__\", \"config\": {\"code\": \"4wE\"}}}, \"class_name\": "
+                            "\"Lambda\", \"module\": \"keras.layers\"}";
+    tu_expect_buf(*state, reordered, strlen(reordered), "config.json", "ST851", FAIL);
     /* over header_bytes */
     st_ctx *ctx = st_ctx_new();
     assert_int_equal(
@@ -599,7 +611,21 @@ static void test_config_file(void **state)
     tu_assert_ids(r, "ST901");
     assert_int_equal(st_report_verdict(r), NOCHECK);
     st_report_free(r);
+    const char *later = "{\"a\": 1, \"class_name\": \"Dense\"}"; /* not read past the limit */
+    r = st_check_buffer(ctx, later, strlen(later), "c.json");
+    assert_string_equal(st_report_format(r), "unknown");
+    st_report_free(r);
     st_ctx_free(ctx);
+    /* a read error while identifying: not claimed */
+    st_src_cb fcb = {fail_read, NULL};
+    st_src fsrc;
+    st_src_callback(&fsrc, &fcb, 20);
+    st_input sn = {.ctx = *state,
+                   .src = &fsrc,
+                   .name = "c.json",
+                   .head = (const unsigned char *)"{\"a\": 1}",
+                   .head_len = 8};
+    assert_int_equal(st_keras_config_sniff(&sn), 0);
     /* a read error */
     r = st_report_new(*state, "c.json");
     st_src_cb cb = {fail_read, NULL};

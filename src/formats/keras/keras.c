@@ -861,10 +861,45 @@ st_error st_keras_check_archive(st_input *in, const st_zip *z)
 
 /* ---- a configuration on its own ---------------------------------------------------------- */
 
+/* 1 when the top-level object has a "module" or "class_name" key in any position (json.loads
+ * does not care about key order; the file is read as far as the header_bytes limit). JSON the
+ * strict scanner refuses (Python's NaN, Infinity) is claimed when "class_name" occurs at all. */
+static int top_level_keras_key(const st_input *in)
+{
+    uint64_t size = in->src != NULL ? in->src->size : 0;
+    if (size == 0 || size > in->ctx->limits[ST_LIMIT_HEADER_BYTES])
+        return 0;
+    unsigned char *buf = malloc((size_t)size);
+    if (buf == NULL) /* GCOVR_EXCL_BR_LINE: malloc failure */
+        return 0;    /* GCOVR_EXCL_LINE: malloc failure: not claimed (unknown, could not check) */
+    if (st_src_read(in->src, 0, buf, (size_t)size) != ST_OK) {
+        free(buf);
+        return 0; /* unreadable: not claimed (the file is then could not check) */
+    }
+    int found = 0, refused = 0;
+    st_json *j = st_json_new(buf, (size_t)size, (unsigned)in->ctx->limits[ST_LIMIT_JSON_DEPTH]);
+    st_json_tok t;
+    while (j != NULL && !found && !refused) {
+        if (st_json_next(j, &t) != ST_JSON_OK)
+            refused = 1;
+        else if (t.type == ST_JT_END)
+            break;
+        else if (t.type == ST_JT_KEY && t.depth == 1)
+            found = (t.str_len == 6 && memcmp(t.str, "module", 6) == 0) ||
+                    (t.str_len == 10 && memcmp(t.str, "class_name", 10) == 0);
+    }
+    st_json_free(j);
+    for (size_t i = 0; refused && !found && i + 12 <= size; i++)
+        found = buf[i] == '"' && memcmp(buf + i, "\"class_name\"", 12) == 0;
+    free(buf);
+    return found;
+}
+
 /* A Keras model folder (saving_lib.py _load_model_from_dir, the Hugging Face hub's hf:// models)
- * holds config.json beside model.weights.h5: a .json file whose object starts with Keras's
+ * holds config.json beside model.weights.h5: a .json file whose top-level object has Keras's
  * "module" or "class_name" key (serialize_keras_object writes module first; legacy model_config
- * starts with class_name). Transformers' config.json starts otherwise and is not claimed. */
+ * starts with class_name; a reordered file loads the same). Transformers' config.json has
+ * neither and is not claimed. */
 int st_keras_config_sniff(const st_input *in)
 {
     if (in->name == NULL || !st_name_has_suffix(in->name, ".json"))
@@ -878,10 +913,10 @@ int st_keras_config_sniff(const st_input *in)
         i++;
     const unsigned char *p = in->head + i;
     size_t left = in->head_len - i;
-    return (left >= 8 && memcmp(p, "\"module\"", 8) == 0) ||
-                   (left >= 12 && memcmp(p, "\"class_name\"", 12) == 0)
-               ? 70
-               : 0;
+    if ((left >= 8 && memcmp(p, "\"module\"", 8) == 0) ||
+        (left >= 12 && memcmp(p, "\"class_name\"", 12) == 0))
+        return 70;
+    return top_level_keras_key(in) ? 70 : 0;
 }
 
 st_error st_keras_config_check(st_input *in)
