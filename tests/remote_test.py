@@ -98,6 +98,15 @@ def gguf_files():
     return small.build(), big.build(), meta
 
 
+def torch_legacy():
+    """torch.save's legacy format (pickles, then raw storages): 4 storages of 1 MiB."""
+    import torch
+    buf = io.BytesIO()
+    torch.save({"layer%d.weight" % i: torch.zeros(1 << 18) for i in range(4)}, buf,
+               _use_new_zipfile_serialization=False)
+    return buf.getvalue()
+
+
 def setup_files(root):
     global GGUF_META
     small_gguf, big_gguf, GGUF_META = gguf_files()
@@ -108,6 +117,7 @@ def setup_files(root):
         "small.safetensors": safetensors([("w", 2)]),
         "evil.pkl": evil_pickle(),
         "model.pt": torch_zip(3 << 20),
+        "legacy.pt": torch_legacy(),
         "big.bin": b"\x80\x02" + b"N" * (1 << 20) + b".",
     }
     os.makedirs(root, exist_ok=True)
@@ -148,7 +158,10 @@ def test_nginx(ng, root, files):
     check("nginx-4gib-safetensors-cost", f["requests"] <= 2 and
           f["bytes_fetched"] <= ST4G_HEADER + 65536 and f["size"] > 4 << 30,
           str((f["requests"], f["bytes_fetched"], f["size"])))
-    for name in ("evil.pkl", "model.pt", "model.gguf", "vocab.gguf"):
+    code, out, err, _ = run(["--format", "jsonl", u + "/m.safetensors"])
+    line = json.loads(out.splitlines()[0])
+    check("nginx-jsonl-counts", line["requests"] == 2 and line["bytes_fetched"] == 69632, out)
+    for name in ("evil.pkl", "model.pt", "legacy.pt", "model.gguf", "vocab.gguf"):
         want, code, verdict = local_ids(os.path.join(root, name))
         f = case("nginx-same-verdict-" + name, [u + "/" + name], want, code,
                  want_verdict=verdict)
@@ -158,6 +171,9 @@ def test_nginx(ng, root, files):
             # 393,216 bytes) is fetched, nor a sixteenth of the file
             check("nginx-torch-zip-partial", f["bytes_fetched"] < 393216 and
                   f["bytes_fetched"] < len(files[name]) // 16 and f["requests"] <= 20, str(cost))
+        if name == "legacy.pt":  # the pickles and headers; raw storages skipped by size
+            check("nginx-torch-legacy-partial", f["bytes_fetched"] < (1 << 20) and
+                  f["bytes_fetched"] < len(files[name]) // 16, str(cost))
         if name == "model.gguf":  # metadata and tensor infos in the first 64 KiB
             check("nginx-gguf-cost", f["requests"] == 2 and f["bytes_fetched"] == 65536 + 4096,
                   str(cost))
