@@ -804,12 +804,16 @@ static size_t policy_dirs(char dirs[3][DIR_MAX])
     return n;
 }
 
-/* A --policy argument: a file as given, or else a shipped policy's name ("strict" finds
- * strict.json). Returns the path to load: arg, or the policy found by name (in buf, of
- * PATH_MAX bytes at least). */
+/* A --policy argument: a path when it has a slash; otherwise a shipped policy's name first
+ * ("strict" or "strict.json" finds strict.json), and a file of that name in the working folder
+ * only when no shipped policy has it. The shipped name wins because CI runs stcheck inside the
+ * checkout it judges: a file named "strict" or "registry" added by the change under review must
+ * not replace the policy the pipeline asked for ("./strict" names such a file on purpose).
+ * Returns the path to load: arg, or the policy found by name (in buf, of PATH_MAX bytes at
+ * least). */
 static const char *resolve_policy(const char *arg, char *buf)
 {
-    if (strchr(arg, '/') != NULL || strcmp(arg, "default") == 0 || access(arg, F_OK) == 0)
+    if (strchr(arg, '/') != NULL || strcmp(arg, "default") == 0)
         return arg;
     char dirs[3][DIR_MAX], cand[DIR_MAX + 4096];
     size_t n = policy_dirs(dirs);

@@ -271,8 +271,18 @@ want="/strict.json: valid policy"
 (cd "$W" && "$ST" --check-policy strict) >"$W/out" 2>"$W/err" &&
     case "$(cat "$W/out")" in *"$want") true ;; *) false ;; esac && ok ||
     bad "--check-policy strict: $(cat "$W/out" "$W/err")"
+# A file named like a shipped policy in the working folder (a checkout under review can add
+# one) never replaces it: 'strict' and 'registry.json' here would pass everything.
+printf '{"fail_on": "none"}\n' >"$W/strict"
+printf '{"fail_on": "none"}\n' >"$W/registry.json"
 expect_findings 1 "fail ST132:warning" sh -c 'cd "$1" && "$2" --format jsonl --policy strict "$3"' \
     sh "$W" "$ST" "$WARN"
+expect_findings 1 "fail ST132:warning" sh -c 'cd "$1" && "$2" --format jsonl --policy registry.json "$3"' \
+    sh "$W" "$ST" "$WARN"
+# ... and a path to it is that file.
+expect_findings 0 "pass ST132:warning" sh -c 'cd "$1" && "$2" --format jsonl --policy ./strict "$3"' \
+    sh "$W" "$ST" "$WARN"
+rm -f "$W/strict" "$W/registry.json"
 (cd "$W" && "$ST" --policy registry.json --print-policy) >"$W/out" 2>"$W/err" && ok ||
     bad "--policy registry.json by name: $(cat "$W/err")"
 (cd "$W" && "$ST" --policy stric "$VALID") >"$W/out" 2>"$W/err"

@@ -312,14 +312,22 @@ class Policy:
     @classmethod
     def load(cls, path_or_name: PathLike) -> "Policy":
         """A policy file, or a shipped policy by name ("strict", "registry", "permissive",
-        "default"), found where `cmake --install` put them (or $STCHECK_RULES_DIR)."""
+        "default", with or without ".json"), found where `cmake --install` put them (or
+        $STCHECK_RULES_DIR). A name without a separator is a shipped policy first, as in the
+        CLI: a file called "strict" in the working folder (which a checkout under review can
+        add) is used only when no shipped policy has that name; pass "./strict" or a Path to
+        mean the file."""
         p = os.fspath(path_or_name)
-        if os.path.exists(p) or os.sep in p or p.endswith(".json"):
+        if not isinstance(path_or_name, str) or os.sep in p or (os.altsep and os.altsep in p):
             return cls(_path=_cstr(p, "policy path"))
-        for d in _rules_dirs():
-            cand = os.path.join(d, p + ".json")
-            if os.path.isfile(cand):
-                return cls(_path=_cstr(cand, "policy path"))
+        if p != "default":
+            name = p if p.endswith(".json") else p + ".json"
+            for d in _rules_dirs():
+                cand = os.path.join(d, name)
+                if os.path.isfile(cand):
+                    return cls(_path=_cstr(cand, "policy path"))
+        if p == "default" or os.path.exists(p):
+            return cls(_path=_cstr(p, "policy path"))
         raise PolicyError(f"no policy file {p!r} and no shipped policy of that name "
                           f"(looked in {', '.join(_rules_dirs())})")
 

@@ -200,12 +200,28 @@ def test_policies(files, tmp_path):
     # shipped policies by name, found beside the installed library
     strict = stcheck.Policy.load("strict")
     assert strict.to_dict()["fail_on"] == "warning"
+    assert stcheck.Policy.load("default").to_dict() == stcheck.Policy.from_dict({}).to_dict()
     with pytest.raises(stcheck.PolicyError, match=r"^nope: unknown key"):
         stcheck.Policy.from_dict({"nope": 1})
     with pytest.raises(stcheck.PolicyError, match="no shipped policy"):
         stcheck.Policy.load("no-such-policy")
     with pytest.raises(TypeError):
         stcheck.check(odd, policy=3)
+
+
+def test_shipped_names_beat_files_in_the_working_folder(files, tmp_path, monkeypatch):
+    # A checkout under review can add a file called "strict" or "registry.json"; the name still
+    # means the shipped policy, and only a path ("./strict") means the file.
+    (tmp_path / "strict").write_text('{"fail_on": "none"}')
+    (tmp_path / "registry.json").write_text('{"fail_on": "none"}')
+    (tmp_path / "mine").write_text('{"fail_on": "none"}')
+    monkeypatch.chdir(tmp_path)
+    assert stcheck.Policy.load("strict").to_dict()["fail_on"] == "warning"
+    assert stcheck.Policy.load("registry.json").to_dict()["fail_on"] == "warning"
+    assert stcheck.Policy.load("./strict").to_dict()["fail_on"] == "none"
+    assert stcheck.Policy.load("mine").to_dict()["fail_on"] == "none"
+    from pathlib import Path
+    assert stcheck.Policy.load(Path("strict")).to_dict()["fail_on"] == "none"  # a path object
 
 
 def test_usage_errors_raise(files):
