@@ -2,7 +2,8 @@
  * fuzz_url.c - URL and hf:// parsing (src/fetch/url.c): the input is a URL, then (after a NUL)
  * a redirect Location resolved against it. Whatever parses must be http(s) without credentials,
  * its display form must hold no query and no '@' before the host, and every resolved redirect
- * is parsed again as fetch.c does.
+ * is parsed again as fetch.c does. The second part is also a shard's name from a hostile index
+ * (st_url_sibling): its URL must stay on the first URL's origin and in its folder.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +29,26 @@ static void check_url(const char *s)
         abort();
 }
 
+/* A shard named by an index at base: same origin, base's folder, the name encoded as one path
+ * segment of unreserved bytes and escapes. */
+static void check_sibling(const char *base, const char *name)
+{
+    char out[ST_URL_MAX];
+    st_url a, b;
+    if (st_url_sibling(base, name, out, sizeof(out)) != 0)
+        return;
+    if (st_url_parse(base, &a) != 0 || st_url_parse(out, &b) != 0 || !st_url_same_origin(&a, &b))
+        abort();
+    const char *last = strrchr(out, '/');
+    if (last == NULL || strncmp(out, base, (size_t)(last - out)) != 0 || last[1] == '\0')
+        abort();
+    for (const char *p = last + 1; *p; p++)
+        if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%", *p) ==
+            NULL)
+            abort();
+    check_url(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 2 * ST_URL_MAX)
@@ -46,6 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         check_url(out);
     }
+    if (loc[0] != '\0')
+        check_sibling(s, loc);
     st_hf_ref h;
     if (st_hf_parse(s, &h) == 0) {
         if (h.owner[0] == '\0' || h.repo[0] == '\0' || h.rev[0] == '\0')
