@@ -723,6 +723,10 @@ static void test_trailing(void **state)
         {"MZ\x90", 3, "ST723", FAIL},
         {"GGUF", 4, "ST723", FAIL},
         {"xx PK\5\6 end record", 18, "ST723", FAIL},
+        /* protocols 0 and 1 have no PROTO header: found by their opcodes up to a STOP */
+        {"cos\nsystem\n(S'echo hi'\ntR.", 26, "ST723", FAIL},
+        {"}q\0.", 4, "ST723", FAIL},
+        {"Some notes, no pickle.", 22, "ST722", PASS},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         size_t len;

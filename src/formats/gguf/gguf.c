@@ -23,6 +23,7 @@
 #include "../../core/checked.h"
 #include "../../core/digest.h"
 #include "../../core/escape.h"
+#include "../pickle.h"
 #include "gguf.h"
 
 #define WINDOW (64u * 1024u)
@@ -1037,13 +1038,17 @@ static void check_trailing(st_gguf *g, uint64_t end)
     if (end >= g->size)
         return;
     unsigned char head[16];
-    size_t n = g->size - end < sizeof(head) ? (size_t)(g->size - end) : sizeof(head);
+    /* up to 4 KiB: a protocol 0/1 pickle has no header, only opcodes that decode to a STOP */
+    size_t w = g->size - end < 4096 ? (size_t)(g->size - end) : 4096;
+    size_t n = w < sizeof(head) ? w : sizeof(head);
     g->pos = end;
-    const unsigned char *p = take(g, n);
+    const unsigned char *p = take(g, w);
     if (p == NULL)
         return;
     memcpy(head, p, n);
     const char *what = looks_like(head, n);
+    if (what == NULL && st_pk_looks_like_pickle(p, w))
+        what = "a pickle";
     /* a zip appended anywhere is found from its end record: look in the last bytes too */
     for (size_t i = 0; what == NULL && i + 4 <= g->in->tail_len; i++)
         if (memcmp(g->in->tail + i, "PK\x05\x06", 4) == 0 && g->size - g->in->tail_len + i >= end)
