@@ -289,8 +289,11 @@ def test_hub_redirect(root):
         code, fs, err, _ = jcheck(["--header", "Authorization: Bearer " + TOKEN,
                                    ng.url + "/org/model/resolve/main/m.safetensors"])
         check("header-origin-only", code == 0 and TOKEN not in ng.log("cdn.log"), err)
+        # a signed URL's query is a credential too: reports and messages drop it
         token_nowhere(env, ["hf://org/model/m.safetensors", "hf://org/model/missing.bin",
-                            "hf://org/model/../x", ng.url + "/org/model/resolve/main/nope"])
+                            "hf://org/model/../x", ng.url + "/org/model/resolve/main/nope",
+                            ng.cdn_url + "/cdn/org/model/m.safetensors?X-Sig=" + TOKEN,
+                            ng.cdn_url + "/cdn/org/model/none.bin?X-Sig=" + TOKEN])
     finally:
         ng.stop()
 
