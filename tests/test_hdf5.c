@@ -567,6 +567,89 @@ static void test_polyglot(void **state)
     free(x.b);
 }
 
+/* A version 0 file whose root group's local heap holds one long name (nl bytes of 'a', then a
+ * NUL) that all 2 x 32 entries of its symbol table node name, each pointing at one dataset. */
+static blob long_name_file(size_t nl)
+{
+    blob x = {0};
+    put(&x, NULL, 96);
+    unsigned char cd[20] = {3, 0, 16, 0};
+    msg dm[3] = {space1(1, 4), dtype(0, 4), mk(8, cd, 20)};
+    size_t d = ohdr_v1(&x, dm, 3);
+    align8(&x);
+    size_t data = x.n;
+    for (size_t i = 0; i < nl; i++)
+        put(&x, "a", 1);
+    put(&x, NULL, 8);
+    align8(&x);
+    size_t heap = put(&x, "HEAP", 4);
+    put(&x, NULL, 4);
+    le(&x, nl + 8, 8);
+    le(&x, UNDEF, 8);
+    le(&x, data, 8);
+    size_t snod = put(&x, "SNOD", 4);
+    le(&x, 1, 1);
+    le(&x, 0, 1);
+    le(&x, 64, 2);
+    for (int i = 0; i < 64; i++) {
+        le(&x, 0, 8);
+        le(&x, d, 8);
+        put(&x, NULL, 24);
+    }
+    size_t btree = put(&x, "TREE", 4); /* K = 16: 32 children */
+    le(&x, 0, 2);
+    le(&x, 1, 2);
+    le(&x, UNDEF, 8);
+    le(&x, UNDEF, 8);
+    le(&x, 0, 8);
+    le(&x, snod, 8);
+    le(&x, nl, 8);
+    put(&x, NULL, 32 * 16 + 8 - 24);
+    unsigned char st[16];
+    setle(st, btree, 8);
+    setle(st + 8, heap, 8);
+    msg rm[1] = {mk(0x11, st, 16)};
+    size_t root = ohdr_v1(&x, rm, 1);
+    unsigned char *p = x.b;
+    memcpy(p, "\x89HDF\r\n\x1a\n", 8);
+    p[13] = 8, p[14] = 8;
+    setle(p + 16, 32, 2); /* leaf K: 64 entries per symbol table node */
+    setle(p + 18, 16, 2);
+    setle(p + 32, UNDEF, 8);
+    setle(p + 40, x.n, 8);
+    setle(p + 48, UNDEF, 8);
+    setle(p + 64, root, 8);
+    return x;
+}
+
+/* Blocks that overlap, and entries that name one long string, cost what the file holds at
+ * most a few times over, never objects x block size. */
+static void test_overlap(void **state)
+{
+    st_ctx *ctx = *state;
+    /* 7 continuation blocks of 256 KiB, 8 bytes apart, in a zero region (NIL messages) */
+    msg c[7];
+    for (int i = 0; i < 7; i++) {
+        unsigned char d[16];
+        setle(d, 112 + 8 * (uint64_t)i, 8);
+        setle(d + 8, 256 * 1024 - 64, 8);
+        c[i] = mk(0x10, d, 16);
+    }
+    spec s = {NULL, 0, c, 7, 0, 256 * 1024};
+    blob x = v0(&s, NULL);
+    expect(ctx, &x, "overlapping continuations", "ST884", CNC);
+    c[1] = c[0]; /* one block: read once, then a cycle */
+    s.nroot = 1;
+    x = v0(&s, NULL);
+    expect(ctx, &x, "one continuation", "", PASS);
+    /* a 300-byte name read in two steps, a 20,000-byte one in five; 64 entries naming the
+     * latter are over the names' allowance */
+    x = long_name_file(300);
+    expect(ctx, &x, "long name", "ST874", PASS);
+    x = long_name_file(20000);
+    expect(ctx, &x, "one long name 64 times", "ST884", CNC);
+}
+
 static void test_groups(void **state)
 {
     st_ctx *ctx = *state;
@@ -1305,7 +1388,7 @@ int main(void)
         cmocka_unit_test(test_limits),        cmocka_unit_test(test_io),
         cmocka_unit_test(test_mutations),     cmocka_unit_test(test_more),
         cmocka_unit_test(test_continuations), cmocka_unit_test(test_huge_chunk),
-        cmocka_unit_test(test_polyglot),
+        cmocka_unit_test(test_polyglot),      cmocka_unit_test(test_overlap),
     };
     return cmocka_run_group_tests(tests, tu_ctx_setup, tu_ctx_teardown);
 }

@@ -64,6 +64,8 @@ typedef struct {
     uint64_t *seen; /* open-addressing set of visited addresses (0 is never stored: +1) */
     size_t seen_n, seen_cap;
     uint64_t objects, filtered;
+    uint64_t meta;  /* bytes of metadata blocks read whole (see rd_block) */
+    uint64_t names; /* bytes of link names read past their first 256 (see read_name) */
     char filters[128];
     /* the last block read: metadata is mostly written in order, and one pread per object
      * header, heap or node would dominate the time on files of many small datasets */
@@ -218,6 +220,22 @@ static st_error rd_alloc(h5 *w, uint64_t abs, uint64_t len, unsigned char **out)
         *out = NULL;
     }
     return e;
+}
+
+/* Reads a metadata block whole (object header chunk, B-tree node, symbol table node, global
+ * heap collection). libhdf5 allocates each such block apart from the others, so in a real file
+ * they add up to at most its size; blocks that overlap (continuation blocks one byte apart, each
+ * 16 MiB) would make the walk cost objects x block size. Past twice the file's size plus 1 MiB
+ * the walk stops: could not check (ST884). */
+static st_error rd_block(h5 *w, uint64_t abs, uint64_t len, unsigned char **out)
+{
+    uint64_t cap = w->size * 2 + (1u << 20);
+    if (len > cap || w->meta > cap - len)
+        return note(w, ST_R_HDF5_LIMIT, abs, len, ST_E_LIMIT,
+                    "the metadata blocks read add up to more than twice the file's size "
+                    "(blocks that overlap): could not check");
+    w->meta += len;
+    return rd_alloc(w, abs, len, out);
 }
 
 /* Bob Jenkins' lookup3 hashlittle, as libhdf5's H5_checksum_lookup3 (H5checksum.c) computes
@@ -473,7 +491,7 @@ static st_error gheap_get(h5 *w, uint64_t a, uint64_t idx, uint64_t at, unsigned
                     "a global heap collection of %llu bytes is over the header-bytes limit",
                     (unsigned long long)csize);
     if ((e = locate(w, a, csize, at, "a global heap collection", &abs)) != ST_OK ||
-        (e = rd_alloc(w, abs, csize, &buf)) != ST_OK)
+        (e = rd_block(w, abs, csize, &buf)) != ST_OK)
         return e;
     c = (cur){buf, (size_t)csize, hl, abs};
     /* every object is read: H5HG__cache_heap_deserialize stores each object header it meets
@@ -979,7 +997,7 @@ static st_error chunk(h5 *w, uint64_t a, uint64_t len, uint64_t at, unsigned cha
         return note(w, ST_R_HDF5_LIMIT, *abs, len, ST_E_LIMIT,
                     "an object header chunk of %llu bytes is over %u bytes",
                     (unsigned long long)len, H5_MAX_CHUNK);
-    return rd_alloc(w, *abs, len, buf);
+    return rd_block(w, *abs, len, buf);
 }
 
 /* Reads the continuation blocks of one object header (k grows while they are read). */
@@ -1170,7 +1188,7 @@ static st_error btree_node(h5 *w, item *it)
     /* the node as libhdf5 sizes it: header, 2K children and 2K+1 keys (H5B__cache_deserialize) */
     body = hl + (uint64_t)k2 * (keysz + w->so) + keysz;
     if ((e = locate(w, abs - w->base, body, abs, "a B-tree node", &abs)) != ST_OK ||
-        (e = rd_alloc(w, abs, body, &buf)) != ST_OK)
+        (e = rd_block(w, abs, body, &buf)) != ST_OK)
         return e;
     cur c = {buf, (size_t)body, 5, abs};
     (void)get(&c, 1, &level);
@@ -1216,6 +1234,35 @@ static st_error btree_node(h5 *w, item *it)
     return e;
 }
 
+/* A link name in a local heap, up to *len bytes: read 256 bytes, then 4 times more while no
+ * NUL ends it. Every entry may name the same 64 KiB string, so what is read past the first 256
+ * bytes (at most about 5 times the name's length) is counted: past 6 times the file's size
+ * plus 1 MiB the walk stops, could not check (ST884). */
+static st_error read_name(h5 *w, uint64_t abs, size_t *len, unsigned char **out)
+{
+    size_t step = 256, n;
+    st_error e;
+    for (;;) {
+        n = *len < step ? *len : step;
+        if (step > 256) {
+            uint64_t cap = w->size * 6 + (1u << 20);
+            if (w->names > cap - n) /* n <= 64 KiB < cap */
+                return note(w, ST_R_HDF5_LIMIT, abs, n, ST_E_LIMIT,
+                            "link names read add up to more than six times the file's size "
+                            "(entries naming the same long string): could not check");
+            w->names += n;
+        }
+        e = rd_alloc(w, abs, n, out);
+        if (e != ST_OK || n == *len || memchr(*out, 0, n) != NULL)
+            break;
+        free(*out);
+        *out = NULL;
+        step *= 4;
+    }
+    *len = n;
+    return e;
+}
+
 /* A symbol table node: "SNOD", version 1, reserved, entry count, then entries of link name
  * offset, object header address, cache type, reserved and 16 scratch bytes. */
 static st_error snod(h5 *w, item *it)
@@ -1227,7 +1274,7 @@ static st_error snod(h5 *w, item *it)
         return e;
     body = 8 + 2 * (uint64_t)w->leaf_k * esz;
     if ((e = locate(w, abs - w->base, body, abs, "a symbol table node", &abs)) != ST_OK ||
-        (e = rd_alloc(w, abs, body, &buf)) != ST_OK)
+        (e = rd_block(w, abs, body, &buf)) != ST_OK)
         return e;
     cur c = {buf, (size_t)body, 6, abs};
     (void)get(&c, 2, &n);
@@ -1254,7 +1301,7 @@ static st_error snod(h5 *w, item *it)
         uint64_t max = it->heap_len - name_off;
         size_t want = (size_t)(max < H5_NAME_MAX ? max : H5_NAME_MAX);
         unsigned char *name = NULL;
-        if ((e = rd_alloc(w, it->heap + name_off, want, &name)) != ST_OK)
+        if ((e = read_name(w, it->heap + name_off, &want, &name)) != ST_OK)
             break;
         unsigned char *nul = memchr(name, 0, want);
         if (nul == NULL || nul == name)
