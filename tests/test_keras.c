@@ -860,6 +860,24 @@ static void test_report_fields(void **state)
     st_report_free(r);
     st_ctx_free(ctx);
     free(big);
+
+    /* a second configuration of the same report (model_config, then training_config) lists
+     * only classes the first did not; repeated classes are listed once */
+    ctx = st_ctx_new();
+    r = judge(ctx,
+              "{'class_name': 'Sequential', 'config': {'layers': [{'class_name': 'Dense'}, "
+              "{'class_name': 'Dense'}, {'class_name': 'Conv2D'}]}}",
+              &e);
+    const char *second = "{\"class_name\": \"Dense\", \"config\": {\"layers\": "
+                         "[{\"class_name\": \"Conv2D\"}, {\"class_name\": \"Flatten\"}]}}";
+    st_input in = {.ctx = ctx, .report = r};
+    assert_int_equal(
+        st_keras_check_config(&in, (const unsigned char *)second, strlen(second), "second"), ST_OK);
+    assert_string_equal(r->keras_layers, "Dense\nConv2D\nSequential\nFlatten");
+    assert_int_equal(r->n_keras_layers, 4);
+    assert_int_equal(r->keras_layers_truncated, 0);
+    st_report_free(r);
+    st_ctx_free(ctx);
     (void)state;
 }
 

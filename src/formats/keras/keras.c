@@ -76,6 +76,9 @@ typedef struct {
     kframe *f;
     size_t n, cap;
     char esc[2][160];
+    /* hashes of the report's layer classes: a config of millions of layers compares each with
+     * the (up to 256) listed ones in O(1), not by scanning the list */
+    uint64_t lh[4 * ST_KERAS_MAX_LAYER_CLASSES];
 } kjob;
 
 static const char *const special_classes[] = {"__keras_tensor__", "__tensor__",   "__numpy__",
@@ -228,20 +231,54 @@ static int dotted_identifier(const char *s)
 
 /* ---- report facts ------------------------------------------------------------------------ */
 
-/* The layer classes the report lists (distinct, in order; docs/report-json.md). */
+/* FNV-1a of n bytes, never 0 (0 marks a free slot). */
+static uint64_t name_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3u;
+    return h | 1;
+}
+
+/* Inserts h into the job's set; 1 when it was there already. */
+static int lh_insert(kjob *k, uint64_t h)
+{
+    size_t cap = sizeof(k->lh) / sizeof(k->lh[0]), j = (size_t)(h >> 7) & (cap - 1);
+    while (k->lh[j] != 0) {
+        if (k->lh[j] == h)
+            return 1;
+        j = (j + 1) & (cap - 1);
+    }
+    k->lh[j] = h;
+    return 0;
+}
+
+/* The classes an earlier configuration of the same report listed (a .h5 file's model_config and
+ * training_config): at most ST_KERAS_MAX_LAYER_CLASSES, so the set never fills past a quarter. */
+static void lh_load(kjob *k)
+{
+    for (const char *p = k->in->report->keras_layers; p != NULL && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        lh_insert(k, name_hash(p, l));
+        p = nl ? nl + 1 : p + l;
+    }
+}
+
+/* The layer classes the report lists (distinct, in order; docs/report-json.md). Two names with
+ * one 64-bit hash would list only the first: the list is a fact, not a judgement. */
 static void add_layer_class(kjob *k, const char *cls)
 {
     st_report *r = k->in->report;
     char shown[KSTR * 2];
     st_escape(cls, strlen(cls), shown, sizeof(shown), 100);
     size_t sl = strlen(shown), have = r->keras_layers ? strlen(r->keras_layers) : 0;
-    for (const char *p = r->keras_layers; p != NULL && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        if (l == sl && memcmp(p, shown, sl) == 0)
-            return;
-        p = nl ? nl + 1 : p + l;
-    }
+    uint64_t h = name_hash(shown, sl);
+    size_t cap = sizeof(k->lh) / sizeof(k->lh[0]), j = (size_t)(h >> 7) & (cap - 1);
+    while (k->lh[j] != 0 && k->lh[j] != h)
+        j = (j + 1) & (cap - 1);
+    if (k->lh[j] == h)
+        return;
     if (r->n_keras_layers >= ST_KERAS_MAX_LAYER_CLASSES) {
         r->keras_layers_truncated = 1;
         return;
@@ -256,6 +293,7 @@ static void add_layer_class(kjob *k, const char *cls)
     memcpy(n + have, shown, sl + 1);
     r->keras_layers = n;
     r->n_keras_layers++;
+    k->lh[j] = h;
 }
 
 /* ---- judgement --------------------------------------------------------------------------- */
@@ -682,6 +720,7 @@ st_error st_keras_check_config(st_input *in, const unsigned char *json, size_t l
                                const char *where)
 {
     kjob k = {.in = in, .where = where ? where : "Keras config"};
+    lh_load(&k);
     if (len >= 0x80000000u) { /* the scanner's bound (offsets are 31-bit) */
         st_report_add(in->report, ST_R_LIMIT, 0, len, "%s: 2 GiB or more of JSON", k.where);
         return ST_E_LIMIT;
