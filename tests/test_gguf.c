@@ -364,6 +364,14 @@ static void k_scalars(gb *b)
     put_u64(b, 2);
 }
 
+static void k_arr_huge(gb *b)
+{
+    kv_arr(b, "general.x", GG_U8, UINT64_MAX); /* skipping it would wrap the reader around */
+}
+static void k_arr_strings(gb *b)
+{
+    kv_arr(b, "general.x", GG_STRING, UINT64_C(1) << 61); /* 8 bytes each: 2^64 wraps to 0 */
+}
 static void k_type13(gb *b)
 {
     key(b, "general.x", GG_NTYPES); /* 13: the first id past FLOAT64 */
@@ -406,6 +414,10 @@ static void test_keys(void **state)
     EXPECT(ctx, b, len, "", PASS);
     b = long_key(65536, &len);
     EXPECT(ctx, b, len, "ST706", FAIL);
+    b = with_kv(k_arr_huge, 3, &len); /* array counts bounded by the bytes present */
+    EXPECT(ctx, b, len, "ST704", FAIL);
+    b = with_kv(k_arr_strings, 3, &len);
+    EXPECT(ctx, b, len, "ST704", FAIL);
     b = with_kv(k_type13, 3, &len);
     EXPECT(ctx, b, len, "ST709", FAIL);
     b = with_kv(k_atype13, 3, &len);
