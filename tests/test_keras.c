@@ -251,6 +251,14 @@ static void test_custom_objects(void **state)
     /* a class-less object naming a module: allowed when Keras names something in it */
     EXPECT(*state, "{'x': {'module': 'keras.layers'}, 'y': {'module': 'not a module'}}", "", PASS);
     EXPECT(*state, "{'x': {'module': 'numpy.lib'}}", "ST852", FAIL);
+    /* a module is Keras's when a listed name starts with it (found by binary search): the
+     * first and last listed packages, a prefix that is no package, a name past the list */
+    EXPECT(*state,
+           "{'a': {'module': 'keras'}, 'b': {'module': 'keras.src.regularizers.regularizers'}, "
+           "'c': {'module': 'keras.activations'}}",
+           "", PASS);
+    EXPECT(*state, "{'x': {'module': 'keras.layer'}}", "ST852", FAIL);
+    EXPECT(*state, "{'x': {'module': 'zzz.a'}}", "ST852", FAIL);
 }
 
 /* ---- ST853: Keras names outside modeling ----------------------------------------------- */

@@ -464,9 +464,18 @@ static void judge_plain(kjob *k, const kframe *f)
                 e1(k, f->mod));
         return;
     }
-    for (size_t i = 0; i < st_keras_names_count; i++)
-        if (strncmp(st_keras_names[i], full, fl) == 0)
-            return;
+    /* the first name not below the prefix, by binary search (the list is sorted): a config of
+     * a million such objects must not cost a million scans of the whole list */
+    size_t lo = 0, hi = st_keras_names_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(st_keras_names[mid], full) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < st_keras_names_count && strncmp(st_keras_names[lo], full, fl) == 0)
+        return;
     if (!policy_allows(k, f->mod))
         finding(k, ST_R_KERAS_CUSTOM, f, "module \"%s\" is outside Keras", e1(k, f->mod));
 }
