@@ -411,6 +411,7 @@ def test_hub_walk(files):
                 "o/huge": b"[" + b" " * (64 << 20) + b"]", "o/empty": 204, "o/endless": "endless",
                 "o/long": [[ru.tree_entry("d" * 1000 + "/model.safetensors", 1)]],
                 "o/obj": b'{"path": "x"}', "o/dupkey": b'[{"type":"file","type":"file"}]',
+                "o/slow": "trickle",
                 "o/big": [[ru.tree_entry("f%03d/%s.safetensors" % (p, "x" * 80), 1)
                            for _ in range(1) for p in range(k * 50, k * 50 + 50)]
                           for k in range(3)]}
@@ -465,6 +466,12 @@ def test_hub_walk(files):
               ids(fs[0]) == ["ST643", "ST648"] and fs[0]["verdict"] == "could not check" and
               fs[0]["bytes_fetched"] <= 10240 and srv.httpd.requests - before == 2,
               "%s %s" % ([(f["path"], ids(f)) for f in fs], srv.httpd.requests - before))
+        t0 = time.time()
+        code, fs, err, _ = jcheck(["--timeout", "1", "--fetch-timeout", "1", "-r", "hf://o/slow"],
+                                  env)
+        check("hub-listing-fetch-timeout", code == 2 and len(fs) == 1 and
+              ids(fs[0]) == ["ST648", "ST649"] and time.time() - t0 < 5,
+              "%s %.1f s" % ([(f["path"], ids(f)) for f in fs], time.time() - t0))
         pol = os.path.join(WORK, "entries.json")
         with open(pol, "w") as fh:
             json.dump({"limits": {"tree_entries": 2}}, fh)

@@ -266,6 +266,21 @@ class HubHandler(_Handler):
                 return self.send(200, pages, [("Content-Type", "application/json")])
             if isinstance(pages, int):
                 return self.send(pages, b"")
+            if pages == "trickle":  # a 1 MB listing sent 2 KiB every 0.25 s
+                body = b"[" + b" " * (1 << 20) + b"]"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for i in range(0, len(body), 2048):
+                        self.wfile.write(body[i:i + 2048])
+                        self.wfile.flush()
+                        time.sleep(0.25)
+                except OSError:
+                    pass
+                self.close_connection = True
+                return
             if pages == "endless":  # every page names a next one
                 nxt = "http://127.0.0.1:%d%s?cursor=%d" % (srv.server_address[1], path,
                                                           srv.requests)
