@@ -8,6 +8,7 @@ Usage: hdf5_gen.py e2e STCHECK WORKDIR    every case, in one stcheck run
        hdf5_gen.py corpus DIR             writes the small seeds of corpus/hdf5/ (fuzz_hdf5)"""
 import json
 import os
+import struct
 import sys
 
 import h5py
@@ -176,7 +177,52 @@ def make(folder):
     with open(path, "wb") as f:
         f.write(data[:len(data) // 2])
     out.append((path, ["ST871"], 2))
+    out.append(gheap_twice(folder))
+    out.append(behind_pickle(folder))
     return out
+
+
+def gheap_twice(folder):
+    """model_config's global heap collection holding its object index twice: a benign copy,
+    space-padded to the Lambda's length, then the Lambda. libhdf5 reads the last copy
+    (H5HG__cache_heap_deserialize); h5py is asked here to prove it."""
+    bad = sequential(LAMBDA)
+    good = sequential(DENSE)
+    good += " " * (len(bad) - len(good))
+    path = os.path.join(folder, "ST872-gheap-index-twice.h5")
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = good
+    with open(path, "rb") as f:
+        d = bytearray(f.read())
+    g = d.find(b"GCOL")
+    end = g + struct.unpack_from("<Q", d, g + 8)[0]
+    size = struct.unpack_from("<Q", d, g + 24)[0]
+    second = g + 16 + 16 + (size + 7) // 8 * 8
+    b = bad.encode()
+    obj = struct.pack("<HHIQ", 1, 0, 0, len(b)) + b + bytes((8 - len(b) % 8) % 8)
+    rest = end - second - len(obj)
+    d[second:end] = obj + struct.pack("<HHIQ", 0, 0, 0, rest) + bytes(rest - 16)
+    with open(path, "wb") as f:
+        f.write(d)
+    with h5py.File(path, "r") as f:
+        assert "Lambda" in f.attrs["model_config"], "libhdf5 no longer reads the last copy"
+    return path, ["ST872"], 2
+
+
+def behind_pickle(folder):
+    """A pickle, then (as a 512-byte user block) an HDF5 file whose model_config holds a Lambda:
+    h5py opens it, pickle.load reads the pickle."""
+    path = os.path.join(folder, "ST851-behind-pickle.h5")
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = sequential(LAMBDA)
+    with open(path, "rb") as f:
+        h5 = f.read()
+    head = b"\x80\x02K\x01."  # PROTO 2, BININT1 1, STOP
+    with open(path, "wb") as f:
+        f.write(head + bytes(512 - len(head)) + h5)
+    with h5py.File(path, "r") as f:
+        assert "Lambda" in f.attrs["model_config"]
+    return path, ["ST208", "ST851"], 1
 
 
 def main():
