@@ -259,6 +259,11 @@ def test_tls(ng, ca):
     check("https-unverified-not-retried", f["requests"] == 1, str(f["requests"]))
     case("https-cacert", ["--cacert", ca, ng.tls_url + "/small.safetensors"], [], 0,
          want_verdict="pass")
+    # the host name is verified too: a certificate the CA signed for another name fails
+    f = case("https-wrong-host", ["--cacert", ca, ng.tls_other_url + "/small.safetensors"],
+             ["ST640"], 2)
+    check("https-wrong-host-not-retried", f["requests"] == 1 and
+          "certificate" in f["findings"][0]["message"].lower(), str(f))
     # a --cacert that is no certificate: not retried either
     f = case("https-cacert-not-pem", ["--cacert", os.path.join(WORK, "ext.cnf"),
                                       ng.tls_url + "/small.safetensors"], ["ST640"], 2)

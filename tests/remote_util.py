@@ -66,6 +66,8 @@ class Nginx:
         self.port, self.tls_port, self.cdn_port = free_port(), free_port(), free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.tls_url = "https://127.0.0.1:%d" % self.tls_port
+        # the same server under an address its certificate does not name
+        self.tls_other_url = "https://127.0.0.2:%d" % self.tls_port
         self.cdn_url = "http://127.0.0.1:%d" % self.cdn_port
         d = self.dir
         tmp = "".join("%s_temp_path %s/tmp;\n" % (k, d)
@@ -74,8 +76,10 @@ class Nginx:
         if tls:
             cert, key = tls
             tls_server = """
-  server { listen 127.0.0.1:%d ssl; ssl_certificate %s; ssl_certificate_key %s;
-           root %s; access_log %s/tls.log auth; }""" % (self.tls_port, cert, key, root, d)
+  server { listen 127.0.0.1:%d ssl; listen 127.0.0.2:%d ssl;
+           ssl_certificate %s; ssl_certificate_key %s;
+           root %s; access_log %s/tls.log auth; }""" % (self.tls_port, self.tls_port, cert, key,
+                                                         root, d)
         # The Hub: /OWNER/REPO/resolve/REV/PATH redirects to the CDN host (another origin);
         # the tree API is a static file; a token, when set, is required at the origin.
         need = ""
