@@ -130,6 +130,17 @@ def main():
                                                     "function": "math.add"}}]}}, f)
     with open(f"{out}/ST857-tf-op-config.json", "w") as f:
         json.dump({"class_name": "TFOpLambda", "config": {"function": "io.write_file"}}, f)
+    # a legacy Lambda whose function is a list, without function_type: Keras 3's .h5 loader
+    # (legacy/saving/saving_utils.py model_from_config) turns it into a __lambda__
+    with open(f"{out}/ST851-lambda-list-config.json", "w") as f:
+        json.dump({"class_name": "Lambda", "config": {"name": "lambda", "function": [
+            "4wEAAAAAAAAAAAAAAAEAAAACAAAAQwAAAHMIAAAAfABkARQAUwApAk7pAgAAAKkAKQHaAXhyAgAAAHIC",
+            None, None], "arguments": {}}}, f)
+    # a model folder's config.json with its keys in another order (json.loads does not care)
+    with open(f"{out}/ST851-reordered-config.json", "w") as f:
+        json.dump({"config": {"name": "lambda", "function": {"class_name": "__lambda__", "config": {
+            "code": "4wEAAAAA", "defaults": None, "closure": None}}}, "class_name": "Lambda",
+            "module": "keras.layers", "registered_name": None}, f)
 
 
 main()
