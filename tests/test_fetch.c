@@ -1295,7 +1295,7 @@ static void test_http_transport(void **state)
     counter c;
     char url[128], err[256];
     counter_start(&c, "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n"
-                      "Connection: close\r\n\r\n");
+                      "Set-Cookie: session=s1; Path=/\r\nConnection: close\r\n\r\n");
     st_http_opts o = {NULL, 5};
     st_transport *t = st_http_new(&o);
     assert_non_null(t);
@@ -1323,6 +1323,11 @@ static void test_http_transport(void **state)
     assert_non_null(strstr(c.request, "\r\nRange: bytes=10-29\r\n"));
     assert_non_null(strstr(c.request, "\r\nX-Test: 1\r\n"));
     assert_null(strstr(c.request, "Accept-Encoding")); /* never compressed */
+    /* no cookie engine: what a server sets is never sent back */
+    assert_int_equal(t->get(t, url, NULL, 0, 0, drain_body, &d, &resp, err, sizeof(err)), ST_OK);
+    assert_int_equal(c.accepted, 2);
+    assert_null(strstr(c.request, "Cookie"));
+    assert_null(strstr(c.request, "X-Test")); /* headers are per request */
     t->free(t);
     counter_stop(&c);
     /* the connect timeout: a listener whose accept queue is full drops SYNs, so the connect
