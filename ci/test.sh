@@ -19,7 +19,8 @@
 #                                                                                      550 s
 #   oss-fuzz       ci/oss-fuzz/build.sh run as OSS-Fuzz runs it, each target 2,000 runs  57 s
 #   build matrix   gcc and clang x Debug, Release, RelWithDebInfo, MinSizeRel, and Debian's
-#                  packaging flags: library + CLI, binary hardening                    161 s
+#                  packaging flags: library + CLI, binary hardening; and gcc without
+#                  libcurl (STCHECK_REMOTE=OFF) running tests/remote_off_test.sh        161 s
 #   clean tree     git status --porcelain is empty (nothing generated, logs ignored)    <1 s
 # In all 26 minutes, under the 30 minutes CI allows, plus what ci/install-deps.sh --test
 # downloads on a fresh machine. The fuzz smoke is the largest stage: a new fuzz target adds 20 s.
