@@ -634,6 +634,11 @@ static void test_config_file(void **state)
                    .head = (const unsigned char *)"{\"a\": 1}",
                    .head_len = 8};
     assert_int_equal(st_keras_config_sniff(&sn), 0);
+    sn.src = NULL; /* an input without a source (a probe of bytes only) */
+    assert_int_equal(st_keras_config_sniff(&sn), 0);
+    st_src empty = {-1, (const unsigned char *)"", 0};
+    sn.src = &empty;
+    assert_int_equal(st_keras_config_sniff(&sn), 0);
     /* a read error */
     r = st_report_new(*state, "c.json");
     st_src_cb cb = {fail_read, NULL};
