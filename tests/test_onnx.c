@@ -371,17 +371,41 @@ static void test_domains(void **state)
     st_report_free(r);
     reset(&m);
 
-    /* a function of the model's own makes its domain local; many functions: 32 kept */
+    /* a function of the model's own with the node's domain and op_type as its domain and name
+     * makes the node local (onnxruntime keys model functions by both); many functions: 32 kept */
     model_head(&m);
     node_with_domain(&g, "mine");
     sub(&m, 7, &g);
     for (int i = 0; i < 40; i++) {
         pb fn = {0};
-        str_field(&fn, 1, "F");
-        str_field(&fn, 10, i == 0 ? "mine" : "other");
+        str_field(&fn, 10, i == 0 ? "mine" : "other"); /* domain before name */
+        str_field(&fn, 1, i == 0 ? "Op" : "F");
         sub(&m, 25, &fn);
     }
     EXPECT(&m, "m.onnx", "", PASS);
+    reset(&m);
+    /* a function of the domain under another name: the node's op is a native custom op */
+    model_head(&m);
+    node_with_domain(&g, "mine");
+    sub(&m, 7, &g);
+    pb fn = {0};
+    str_field(&fn, 1, "F");
+    str_field(&fn, 10, "mine");
+    sub(&m, 25, &fn);
+    EXPECT(&m, "m.onnx", "ST806", FAIL);
+    reset(&m);
+    /* an op_type holding a NUL, or a function name no op_type can match (too long) */
+    model_head(&m);
+    pb n = {0};
+    len_field(&n, 4, "Op\0x", 4);
+    str_field(&n, 7, "mine");
+    sub(&g, 1, &n);
+    sub(&m, 7, &g);
+    pb lf = {0};
+    len_field(&lf, 1, longd, strlen(longd));
+    str_field(&lf, 10, "mine");
+    sub(&m, 25, &lf);
+    EXPECT(&m, "m.onnx", "ST806", FAIL);
     reset(&m);
 }
 

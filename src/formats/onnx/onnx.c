@@ -105,13 +105,14 @@ static st_error read_string(walk *w, const st_pb_field *f, char *buf, size_t siz
     return ST_OK;
 }
 
-static void remember(domain_seen *list, size_t *n, const char *name, uint64_t off)
+static void remember(domain_seen *list, size_t *n, const char *name, const char *op, uint64_t off)
 {
     for (size_t i = 0; i < *n; i++)
-        if (strcmp(list[i].name, name) == 0)
+        if (strcmp(list[i].name, name) == 0 && strcmp(list[i].op, op) == 0)
             return;
     if (*n < DOMAINS_KEPT) {
         memcpy(list[*n].name, name, strlen(name) + 1);
+        memcpy(list[*n].op, op, strlen(op) + 1);
         list[(*n)++].off = off;
     }
 }
@@ -173,8 +174,8 @@ static st_error node_domain(walk *w, const st_pb_field *f)
         fact_domain(w, d);
     if (!nul && f->len <= DOMAIN_MAX && domain_allowed(w, d))
         return ST_OK;
-    if (nul || f->len > DOMAIN_MAX || w->n_custom == DOMAINS_KEPT) {
-        /* too long, NUL-holding or too many to remember: judged now, local functions or not */
+    if (nul || f->len > DOMAIN_MAX) {
+        /* too long or NUL-holding: judged now, local functions or not */
         char a[200];
         size_t n = f->len < DOMAIN_MAX ? (size_t)f->len : DOMAIN_MAX;
         st_report_add(w->in->report, ST_R_ONNX_DOMAIN, f->off, f->len,
@@ -183,22 +184,44 @@ static st_error node_domain(walk *w, const st_pb_field *f)
                       st_escape(d, n, a, sizeof(a), 160));
         return ST_OK;
     }
-    remember(w->custom, &w->n_custom, d, f->off);
+    /* judged with the node's op_type when the node ends (fields come in any order) */
+    frame *fr = &w->fr[w->cur.depth];
+    fr->custom = 1;
+    fr->dom_off = f->off;
+    memcpy(fr->dom, d, strlen(d) + 1);
     return ST_OK;
+}
+
+/* A node in a custom domain ended: its (domain, op_type) is local only if a function of the
+ * model has that domain and name; too many to remember, or an op_type no function can carry,
+ * is judged now. */
+static void custom_node_done(walk *w, const frame *n)
+{
+    if (!n->op_bad && w->n_custom < DOMAINS_KEPT) {
+        remember(w->custom, &w->n_custom, n->dom, n->op, n->dom_off);
+        return;
+    }
+    char a[200];
+    st_report_add(w->in->report, ST_R_ONNX_DOMAIN, n->dom_off, 0,
+                  "operator domain '%s' is not a standard ONNX or onnxruntime domain: it needs a "
+                  "native custom-operator library",
+                  st_escape(n->dom, strlen(n->dom), a, sizeof(a), 160));
 }
 
 static void judge_domains(walk *w)
 {
-    char a[200];
+    char a[200], b[200];
     for (size_t i = 0; i < w->n_custom; i++) {
         int local = 0;
         for (size_t j = 0; j < w->n_funcs; j++)
-            local |= strcmp(w->custom[i].name, w->funcs[j].name) == 0;
+            local |= strcmp(w->custom[i].name, w->funcs[j].name) == 0 &&
+                     strcmp(w->custom[i].op, w->funcs[j].op) == 0;
         if (!local)
             st_report_add(
                 w->in->report, ST_R_ONNX_DOMAIN, w->custom[i].off, 0,
-                "operator domain '%s' is not a standard ONNX or onnxruntime domain "
+                "operator '%s' of domain '%s' is not a standard ONNX or onnxruntime operator "
                 "nor a function of the model: it needs a native custom-operator library",
+                st_escape(w->custom[i].op, strlen(w->custom[i].op), b, sizeof(b), 80),
                 st_escape(w->custom[i].name, strlen(w->custom[i].name), a, sizeof(a), 160));
     }
 }
@@ -436,8 +459,10 @@ static st_error node_attr_field(walk *w, int type, const st_pb_field *f)
     frame *fr = &w->fr[w->cur.depth];
     char s[24];
     if (type == T_NODE) {
-        st_error e = read_string(w, f, s, sizeof(s), NULL);
-        fr->is_ep = e == ST_OK && f->len == 9 && memcmp(s, "EPContext", 9) == 0;
+        int nul = 0;
+        st_error e = read_string(w, f, fr->op, sizeof(fr->op), &nul);
+        fr->op_bad = nul || f->len > DOMAIN_MAX;
+        fr->is_ep = e == ST_OK && f->len == 9 && memcmp(fr->op, "EPContext", 9) == 0;
         return e;
     }
     if (f->number == 4) {
@@ -480,11 +505,14 @@ static st_error leaf_field(walk *w, int type, const st_pb_field *f)
     } else if (type == T_ATTR && f->number == 3 && var) {
         w->fr[w->cur.depth].has_i = 1;
         w->fr[w->cur.depth].i = f->value;
-    } else if (type == T_FUNC && f->number == 10 && len) {
-        char d[DOMAIN_MAX + 1];
-        st_error e = read_string(w, f, d, sizeof(d), NULL);
-        if (e == ST_OK) /* GCOVR_EXCL_BR_LINE: read_string fails only if the file changes */
-            remember(w->funcs, &w->n_funcs, d, f->off);
+    } else if (type == T_FUNC && (f->number == 1 || f->number == 10) && len) {
+        /* name (1) and domain (10), remembered as a pair when the function ends */
+        frame *fr = &w->fr[w->cur.depth];
+        int nul = 0;
+        if (f->number == 10)
+            fr->custom = 1, fr->dom_off = f->off;
+        st_error e = read_string(w, f, f->number == 1 ? fr->op : fr->dom, DOMAIN_MAX + 1, &nul);
+        fr->op_bad |= nul || f->len > DOMAIN_MAX;
         return e;
     } else if (type == T_OPSET && f->number == 1 && len) {
         int nul = 0;
@@ -576,8 +604,12 @@ static void message_done(walk *w, int type, unsigned d)
     else if (type == T_NODE) {
         if (!w->fr[d].has_domain)
             fact_domain(w, "");
+        if (w->fr[d].custom)
+            custom_node_done(w, &w->fr[d]);
         if (w->fr[d].is_ep)
             epcontext_done(w, &w->fr[d]);
+    } else if (type == T_FUNC && w->fr[d].custom && !w->fr[d].op_bad) {
+        remember(w->funcs, &w->n_funcs, w->fr[d].dom, w->fr[d].op, w->fr[d].dom_off);
     }
 }
 

@@ -25,8 +25,11 @@ typedef struct {
     unsigned char ep_context; /* an EPContext ep_cache_context file (off 0, whole file) */
 } st_onnx_ext;
 
+/* A (domain, op_type) pair: a node's operator, or a model-local function's domain and name
+ * (onnxruntime keys model functions by both: function_utils::GetFunctionIdentifier). */
 typedef struct {
     char name[DOMAIN_MAX + 1];
+    char op[DOMAIN_MAX + 1];
     uint64_t off;
 } domain_seen;
 
@@ -41,6 +44,10 @@ typedef struct {
     /* opset: version */
     uint64_t version;
     uint64_t start;
+    /* node: a custom domain (judged with op_type when the node ends); function: domain, name */
+    unsigned char custom, op_bad;
+    uint64_t dom_off;
+    char dom[DOMAIN_MAX + 1], op[DOMAIN_MAX + 1];
 } frame;
 
 typedef struct {
