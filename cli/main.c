@@ -46,7 +46,8 @@ enum {
     OPT_HEADER,
     OPT_CACERT,
     OPT_TIMEOUT,
-    OPT_FETCH_TIMEOUT
+    OPT_FETCH_TIMEOUT,
+    OPT_NO_PRIVATE_ADDRESSES
 };
 enum { MAX_JOBS = 256 };
 
@@ -89,6 +90,8 @@ static const cli_option options[] = {
      "URLs: connect timeout, and drop transfers slower than 1 KiB/s that long (default 30)"},
     {"fetch-timeout", required_argument, OPT_FETCH_TIMEOUT, "SECONDS",
      "URLs: a file's whole check may take SECONDS (default 300), else could not check"},
+    {"no-private-addresses", no_argument, OPT_NO_PRIVATE_ADDRESSES, NULL,
+     "URLs: never connect to a loopback, private or link-local address, even the first"},
     {"files-from", required_argument, OPT_FILES_FROM, "FILE",
      "also check the paths listed in FILE, one per line (- for standard input)"},
     {"null", no_argument, '0', NULL, "with --files-from: paths are separated by NUL bytes"},
@@ -135,6 +138,7 @@ typedef struct {
     const char *policy;
     /* URLs (docs/remote.md) */
     const char *max_fetch, *cacert, *timeout, *fetch_timeout;
+    int no_private_addresses;
     char **headers;
     size_t n_headers;
 } cli_config;
@@ -863,7 +867,8 @@ static int parse_bytes(const char *s, uint64_t *out)
     return 0;
 }
 
-/* --max-fetch, --header, --cacert, --timeout, --fetch-timeout (docs/remote.md); 0 or a usage
+/* --max-fetch, --header, --cacert, --timeout, --fetch-timeout, --no-private-addresses
+ * (docs/remote.md); 0 or a usage
  * error. Header values are never echoed: they may be credentials. */
 static int configure_remote(const cli_config *cfg, st_ctx *ctx)
 {
@@ -897,6 +902,7 @@ static int configure_remote(const cli_config *cfg, st_ctx *ctx)
         fprintf(stderr, "stcheck: --fetch-timeout takes a number of seconds from 1 to 86400\n");
         return EXIT_USAGE;
     }
+    st_ctx_set_no_private_addresses(ctx, cfg->no_private_addresses); /* ctx is not NULL */
     return 0;
 }
 
@@ -1030,6 +1036,9 @@ int main(int argc, char **argv)
             break;
         case OPT_FETCH_TIMEOUT:
             cfg.fetch_timeout = optarg;
+            break;
+        case OPT_NO_PRIVATE_ADDRESSES:
+            cfg.no_private_addresses = 1;
             break;
         case OPT_HEADER: {
             char **q = realloc(cfg.headers, (cfg.n_headers + 1) * sizeof(*q));

@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n_acts = data[3] % 32;
     if (size < 4 + n_acts)
         return 0;
-    fake f = {{fake_get, fake_free, 1000, 1}, fsize, data + 4, n_acts, 0};
+    fake f = {{fake_get, fake_free, 1000, 1, 0, 0, ""}, fsize, data + 4, n_acts, 0};
     st_fetch_clock_ms = fake_clock;
     now_ms = 0;
     st_report *r = st_report_new(ctx, "fuzz");

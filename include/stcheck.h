@@ -194,6 +194,11 @@ ST_API st_error st_ctx_set_timeout(st_ctx *ctx, long seconds);
  * 1 to 86400); past it the file is "could not check" (ST649). For -r hf:// the listing has its
  * own deadline, and so has each file. */
 ST_API st_error st_ctx_set_fetch_timeout(st_ctx *ctx, long seconds);
+/* Nonzero: refuse every connection to an address that is not public (loopback, private,
+ * link-local, ... after DNS), the first URL's included (--no-private-addresses; ST650). By
+ * default only a check that has connected to a public address is refused a non-public one (a
+ * redirect or DNS answer into the local network). */
+ST_API st_error st_ctx_set_no_private_addresses(st_ctx *ctx, int on);
 /* Checks an http://, https:// or hf://OWNER/REPO[@REV]/PATH URL through range requests (hf://
  * resolves at $HF_ENDPOINT, default https://huggingface.co, and sends $HF_TOKEN as a bearer
  * token there). Only this function fetches: st_check_path never does, whatever the path. The

@@ -181,6 +181,20 @@ def test_nginx(ng, root, files):
             check("nginx-gguf-metadata-cost", f["requests"] <= 8 and
                   GGUF_META < f["bytes_fetched"] < 2 * GGUF_META + 65536 + 4096, str(cost))
     case("nginx-404", [u + "/missing.safetensors"], ["ST640"], 2)
+    # --no-private-addresses (ST650): loopback nginx is refused before any connection, whatever
+    # the spelling; nginx logs no request. By default the same URLs are checked (above).
+    before = ng.log("access.log").count("\n")
+    code, fs, err, _ = jcheck(["--no-private-addresses", u + "/m.safetensors",
+                               "http://localhost:%d/m.safetensors" % ng.port,
+                               "http://[::ffff:127.0.0.1]:%d/m.safetensors" % ng.port,
+                               ng.tls_url + "/m.safetensors"])
+    got = [(ids(f), f["verdict"], f["requests"], f["bytes_fetched"]) for f in fs]
+    check("no-private-addresses-nginx", code == 2 and
+          got == [(["ST650"], "could not check", 0, 0)] * 4, str(got) + err[-300:])
+    check("no-private-addresses-message", "its address 127.0.0.1 is loopback, not public "
+          "(--no-private-addresses)" in fs[0]["findings"][0]["message"], str(fs[0]))
+    check("no-private-addresses-nginx-untouched",
+          ng.log("access.log").count("\n") == before, ng.log("access.log")[-300:])
     # URLs mixed with local paths, in order, one exit code
     code, out, err, _ = run([os.path.join(root, "small.safetensors"), u + "/evil.pkl",
                              u + "/small.safetensors"])
@@ -322,7 +336,26 @@ def token_nowhere(env, targets):
 def test_faults(files):
     srv = ru.fault_server(files)
     u = srv.url
+    srv.httpd.connections = 0
+
+    def count_connection(request, address):
+        srv.httpd.connections += 1
+        return True
+    srv.httpd.verify_request = count_connection
     try:
+        # --no-private-addresses: not one connection reaches the server (ST650), a redirect
+        # loop included; without it the same URL is fetched
+        f = case("no-private-addresses-fault", ["--no-private-addresses", u + "/ok/m.safetensors"],
+                 ["ST650"], 2, want_verdict="could not check")
+        case("no-private-addresses-fault-loop", ["--no-private-addresses", u + "/loop/x"],
+             ["ST650"], 2)
+        check("no-private-addresses-no-connection", srv.httpd.connections == 0 and
+              not srv.httpd.hits and f["requests"] == 0,
+              str((srv.httpd.connections, srv.httpd.hits)))
+        case("private-addresses-default", [u + "/ok/m.safetensors"], ids_local_m, 0,
+             want_verdict="pass")
+        check("private-addresses-default-connects", srv.httpd.connections >= 1 and
+              srv.httpd.hits.get("/ok/m.safetensors", 0) >= 1, str(srv.httpd.hits))
         f = case("fault-ignores-range", [u + "/norange/m.safetensors"],
                  ["ST139", "ST645"] if "ST139" in ids_local_m else ["ST645"], 0,
                  want_verdict="pass")

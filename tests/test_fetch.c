@@ -60,7 +60,25 @@ typedef struct {
     const char *const *last_headers;
     char last_url[ST_URL_MAX];
     uint64_t last_off, last_len; /* the last Range asked for */
+    const char *const *addrs;    /* per call: the address connected to (addr.c), or NULL */
+    size_t n_addrs;
 } fake;
+
+/* The transport's connection to addr (an IPv4 or IPv6 literal) for url, as http.c judges it. */
+static int fake_connect(st_transport *t, const char *url, const char *addr)
+{
+    struct sockaddr_storage ss;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    st_url u;
+    memset(&ss, 0, sizeof(ss));
+    assert_int_equal(st_url_parse(url, &u), 0);
+    if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1)
+        s4->sin_family = AF_INET;
+    else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1)
+        s6->sin6_family = AF_INET6;
+    return st_transport_connect(t, u.host, (struct sockaddr *)&ss);
+}
 
 static st_error fake_get(st_transport *t, const char *url, const char *const *headers, uint64_t off,
                          uint64_t len, st_body_fn fn, void *arg, st_http_resp *resp, char *err,
@@ -69,6 +87,7 @@ static st_error fake_get(st_transport *t, const char *url, const char *const *he
     fake *f = (fake *)t;
     int act = f->at < f->n_steps ? f->script[f->at].action : f->last;
     const step *s = f->at < f->n_steps ? &f->script[f->at] : NULL;
+    const char *addr = f->at < f->n_addrs ? f->addrs[f->at] : NULL;
     f->at++;
     f->calls++;
     f->last_headers = headers;
@@ -76,6 +95,10 @@ static st_error fake_get(st_transport *t, const char *url, const char *const *he
     f->last_len = len;
     snprintf(f->last_url, sizeof(f->last_url), "%s", url);
     memset(resp, 0, sizeof(*resp));
+    if (addr != NULL && fake_connect(t, url, addr) != 0) {
+        snprintf(err, err_size, "the address is refused"); /* as http.c */
+        return ST_E_INVAL;
+    }
     uint64_t a = off, b = len ? off + len : f->size;
     if (b > f->size)
         b = f->size;
@@ -1155,11 +1178,206 @@ static void test_fetch_deadline(void **state)
     assert_true(f.base.deadline_ms >= 2000 && f.base.deadline_s == 2);
 }
 
+/* ---- the address rule (addr.c) ----------------------------------------------------------- */
+
+/* The classifier, at every range's edges: NULL for public, else a word of the class. */
+static void test_addr_classify(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *a, *cls;
+    } t[] = {
+        {"0.0.0.0", "unspecified"},
+        {"0.255.255.255", "unspecified"},
+        {"1.0.0.0", NULL},
+        {"8.8.8.8", NULL},
+        {"9.255.255.255", NULL},
+        {"10.0.0.0", "private (10."},
+        {"10.255.255.255", "private (10."},
+        {"11.0.0.0", NULL},
+        {"100.63.255.255", NULL},
+        {"100.64.0.0", "shared"},
+        {"100.127.255.255", "shared"},
+        {"100.128.0.0", NULL},
+        {"126.255.255.255", NULL},
+        {"127.0.0.1", "loopback"},
+        {"127.255.255.254", "loopback"},
+        {"128.0.0.0", NULL},
+        {"169.253.255.255", NULL},
+        {"169.254.169.254", "link-local (169.254"},
+        {"169.255.0.0", NULL},
+        {"172.15.255.255", NULL},
+        {"172.16.0.0", "private (172.16"},
+        {"172.31.255.255", "private (172.16"},
+        {"172.32.0.0", NULL},
+        {"191.255.255.255", NULL},
+        {"192.0.0.0", "IETF"},
+        {"192.0.0.255", "IETF"},
+        {"192.0.1.0", NULL},
+        {"192.167.255.255", NULL},
+        {"192.168.0.1", "private (192.168"},
+        {"192.168.255.255", "private (192.168"},
+        {"192.169.0.0", NULL},
+        {"198.17.255.255", NULL},
+        {"198.18.0.0", "benchmarking"},
+        {"198.19.255.255", "benchmarking"},
+        {"198.20.0.0", NULL},
+        {"223.255.255.255", NULL},
+        {"224.0.0.1", "multicast"},
+        {"239.255.255.255", "multicast"},
+        {"240.0.0.1", "reserved"},
+        {"255.255.255.254", "reserved"},
+        {"255.255.255.255", "broadcast"},
+        {"::", "unspecified"},
+        {"::1", "loopback"},
+        {"::2", "unspecified"}, /* IPv4-compatible 0.0.0.2 */
+        {"::127.0.0.1", "loopback"},
+        {"::8.8.8.8", NULL},
+        {"::ffff:0:0", "unspecified"},
+        {"::ffff:127.0.0.1", "loopback"},
+        {"::ffff:10.1.2.3", "private (10."},
+        {"::ffff:169.254.169.254", "link-local (169.254"},
+        {"::ffff:8.8.8.8", NULL},
+        {"::fffe:127.0.0.1", NULL}, /* not a mapped prefix: a public IPv6 address */
+        {"64:ff9b::7f00:1", "loopback"},
+        {"64:ff9b::192.168.1.1", "private (192.168"},
+        {"64:ff9b::8.8.8.8", NULL},
+        {"64:ff9b:1::8.8.8.8", NULL},
+        {"fbff:ffff::1", NULL},
+        {"fc00::1", "unique-local"},
+        {"fdff:ffff::1", "unique-local"},
+        {"fe7f::1", NULL},
+        {"fe80::1", "link-local (fe80"},
+        {"febf:ffff::1", "link-local (fe80"},
+        {"fec0::1", "site-local"},
+        {"feff::1", "site-local"},
+        {"ff02::1", "multicast"},
+        {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "multicast"},
+        {"2001:4860:4860::8888", NULL},
+        {"2606:4700::1111", NULL},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, t[i].a, &s4->sin_addr) == 1)
+            s4->sin_family = AF_INET;
+        else {
+            assert_int_equal(inet_pton(AF_INET6, t[i].a, &s6->sin6_addr), 1);
+            s6->sin6_family = AF_INET6;
+        }
+        const char *cls = st_addr_class((struct sockaddr *)&ss);
+        if (t[i].cls == NULL && cls != NULL)
+            fail_msg("%s: %s, want public", t[i].a, cls);
+        if (t[i].cls != NULL && (cls == NULL || strstr(cls, t[i].cls) != cls))
+            fail_msg("%s: %s, want %s", t[i].a, cls ? cls : "public", t[i].cls);
+        assert_int_equal(st_addr_public((struct sockaddr *)&ss), t[i].cls == NULL);
+    }
+    struct sockaddr un = {.sa_family = AF_UNIX}; /* only IPv4 and IPv6 are judged */
+    assert_string_equal(st_addr_class(&un), "non-IP");
+    assert_false(st_addr_public(&un));
+}
+
+/* The rule through fetch.c and cache.c: a check on a public address is refused a non-public
+ * one after a redirect, or on a later request (a DNS answer that changed); a check that
+ * starts on the local network may stay there (nothing public reached yet), unless
+ * no_private; a refused connection sends nothing, is not retried and is not counted. */
+static void test_fetch_address_rule(void **state)
+{
+    (void)state;
+    st_report *r;
+    uint64_t req;
+    /* public, then a redirect to the cloud metadata address */
+    step meta[] = {{A_REDIRECT, 0, "http://metadata.test/latest"}, {A_OK, 0, NULL}};
+    static const char *const meta_at[] = {"93.184.216.34", "169.254.169.254"};
+    fake f = new_fake(1000, meta, 2, A_OK);
+    f.addrs = meta_at;
+    f.n_addrs = 2;
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, &req), ST_E_IO);
+    assert_string_equal(ids_of(r), "ST650");
+    assert_int_equal(st_report_verdict(r), ST_VERDICT_ERROR);
+    assert_string_equal(r->findings[0].message,
+                        "refused to connect to metadata.test: its address 169.254.169.254 is "
+                        "link-local (169.254.0.0/16, cloud metadata), not public, after the check "
+                        "connected to a public address");
+    assert_int_equal(req, 1); /* the refused one sent nothing */
+    assert_int_equal(f.calls, 2);
+    st_report_free(r);
+    /* public for the first read, then DNS rebinding to loopback for a later range */
+    step rebind[] = {{A_OK, 0, NULL}, {A_OK, 0, NULL}};
+    static const char *const rebind_at[] = {"93.184.216.34", "::ffff:127.0.0.1"};
+    f = new_fake(300000, rebind, 2, A_OK);
+    f.addrs = rebind_at;
+    f.n_addrs = 2;
+    assert_int_equal(open_read(&f, UINT64_MAX, 200000, 10, &r, &req), ST_E_IO);
+    assert_string_equal(ids_of(r), "ST650");
+    assert_non_null(strstr(r->findings[0].message, "h.test: its address ::ffff:127.0.0.1 is "
+                                                   "loopback"));
+    assert_int_equal(req, 1);
+    assert_int_equal(f.calls, 2); /* not retried */
+    st_report_free(r);
+    /* a check inside the local network stays allowed there (public -> private is the rule) */
+    step local[] = {{A_REDIRECT, 0, "http://other.test/x"}, {A_OK, 0, NULL}, {A_OK, 0, NULL}};
+    static const char *const local_at[] = {"127.0.0.1", "10.1.2.3", "fd00::1"};
+    f = new_fake(300000, local, 3, A_OK);
+    f.addrs = local_at;
+    f.n_addrs = 3;
+    assert_int_equal(open_read(&f, UINT64_MAX, 200000, 10, &r, &req), ST_OK);
+    assert_string_equal(ids_of(r), "");
+    assert_int_equal(req, 3);
+    st_report_free(r);
+    /* ... and private -> public -> private is refused at the second private one */
+    step back[] = {
+        {A_REDIRECT, 0, "http://cdn.test/x"}, {A_REDIRECT, 0, "http://h.test/y"}, {A_OK, 0, NULL}};
+    static const char *const back_at[] = {"10.0.0.1", "8.8.8.8", "10.0.0.1"};
+    f = new_fake(1000, back, 3, A_OK);
+    f.addrs = back_at;
+    f.n_addrs = 3;
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, &req), ST_E_IO);
+    assert_string_equal(ids_of(r), "ST650");
+    assert_int_equal(req, 2);
+    st_report_free(r);
+    /* no_private: the first URL's address is refused; a public one is not */
+    step first[] = {{A_OK, 0, NULL}};
+    static const char *const first_at[] = {"192.168.1.10"};
+    f = new_fake(1000, first, 1, A_OK);
+    f.addrs = first_at;
+    f.n_addrs = 1;
+    f.base.no_private = 1;
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, &req), ST_E_IO);
+    assert_string_equal(ids_of(r), "ST650");
+    assert_string_equal(r->findings[0].message,
+                        "refused to connect to h.test: its address 192.168.1.10 is private "
+                        "(192.168.0.0/16), not public (--no-private-addresses)");
+    assert_int_equal(req, 0);
+    st_report_free(r);
+    step pub[] = {{A_OK, 0, NULL}};
+    static const char *const pub_at[] = {"2606:4700::1111"};
+    f = new_fake(1000, pub, 1, A_OK);
+    f.addrs = pub_at;
+    f.n_addrs = 1;
+    f.base.no_private = 1;
+    assert_int_equal(open_read(&f, UINT64_MAX, 0, 0, &r, &req), ST_OK);
+    assert_string_equal(ids_of(r), "");
+    assert_true(f.base.seen_public && f.base.refused[0] == '\0');
+    st_report_free(r);
+    /* an address refused, then another allowed (happy eyeballs): the outcome is the last */
+    fake g = new_fake(1000, NULL, 0, A_OK);
+    g.base.seen_public = 1;
+    assert_int_equal(fake_connect(&g.base, URL, "fe80::1"), -1);
+    assert_non_null(strstr(g.base.refused, "link-local (fe80::/10)"));
+    assert_int_equal(fake_connect(&g.base, URL, "1.1.1.1"), 0);
+    assert_string_equal(g.base.refused, "");
+}
+
 /* ---- a loopback server counting connections -------------------------------------------- */
 typedef struct {
     int fd;
     unsigned port;
     int accepted;
+    int requests;       /* request heads read */
+    int keep;           /* keep the connection open for more requests (answers must say so) */
     const char *answer; /* the whole response */
     char request[4096]; /* the last request's head */
     pthread_t thread;
@@ -1177,19 +1395,24 @@ static void *count_loop(void *arg)
             break;
         }
         c->accepted++;
-        size_t n = 0;
-        while (n + 1 < sizeof(c->request)) {
-            ssize_t k = read(s, c->request + n, sizeof(c->request) - 1 - n);
-            if (k <= 0)
-                break;
-            n += (size_t)k;
+        for (;;) {
+            size_t n = 0;
+            while (n + 1 < sizeof(c->request)) {
+                ssize_t k = read(s, c->request + n, sizeof(c->request) - 1 - n);
+                if (k <= 0)
+                    break;
+                n += (size_t)k;
+                c->request[n] = '\0';
+                if (strstr(c->request, "\r\n\r\n") != NULL)
+                    break;
+            }
             c->request[n] = '\0';
-            if (strstr(c->request, "\r\n\r\n") != NULL)
+            if (n == 0)
+                break;
+            c->requests++;
+            if (write(s, c->answer, strlen(c->answer)) < 0 || !c->keep)
                 break;
         }
-        c->request[n] = '\0';
-        if (write(s, c->answer, strlen(c->answer)) < 0)
-            break;
         close(s);
     }
     return NULL;
@@ -1357,6 +1580,57 @@ static void test_http_transport(void **state)
     close(lfd);
 }
 
+/* The address rule in the libcurl transport: a refused address gets no TCP connection
+ * (CURLOPT_OPENSOCKETFUNCTION, after DNS), and a kept connection is judged again before a
+ * request is sent on it (CURLOPT_PREREQFUNCTION). The loopback server stands for the local
+ * network; seen_public stands for a public connection made earlier in the check. */
+static void test_http_address_rule(void **state)
+{
+    (void)state;
+    counter c;
+    char url[128], err[256];
+    st_http_resp resp;
+    drain d = {0, 0};
+    counter_start(&c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    c.keep = 1;
+    st_http_opts o = {NULL, 5};
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/x", c.port);
+    /* no_private: no connection at all */
+    st_transport *t = st_http_new(&o);
+    t->no_private = 1;
+    assert_int_equal(t->get(t, url, NULL, 0, 0, drain_body, &d, &resp, err, sizeof(err)),
+                     ST_E_INVAL);
+    assert_string_equal(err, "the address is refused");
+    assert_string_equal(t->refused, "refused to connect to 127.0.0.1: its address 127.0.0.1 is "
+                                    "loopback, not public (--no-private-addresses)");
+    assert_int_equal(c.accepted, 0);
+    t->free(t);
+    /* by default a check starting on loopback may go on there, on one kept connection */
+    t = st_http_new(&o);
+    assert_int_equal(t->get(t, url, NULL, 0, 0, drain_body, &d, &resp, err, sizeof(err)), ST_OK);
+    assert_int_equal(t->get(t, url, NULL, 0, 0, drain_body, &d, &resp, err, sizeof(err)), ST_OK);
+    assert_true(c.accepted == 1 && c.requests == 2 && d.bytes == 4);
+    assert_string_equal(t->refused, "");
+    /* after a public connection: the kept connection sends no request... */
+    t->seen_public = 1;
+    assert_int_equal(t->get(t, url, NULL, 0, 0, drain_body, &d, &resp, err, sizeof(err)),
+                     ST_E_INVAL);
+    assert_non_null(strstr(t->refused, "after the check connected to a public address"));
+    t->free(t);
+    /* ... and a new one is not made */
+    t = st_http_new(&o);
+    t->seen_public = 1;
+    snprintf(url, sizeof(url), "http://localhost:%u/x", c.port);
+    assert_int_equal(t->get(t, url, NULL, 0, 0, drain_body, &d, &resp, err, sizeof(err)),
+                     ST_E_INVAL);
+    assert_non_null(strstr(t->refused, "refused to connect to localhost: its address "));
+    t->free(t);
+    usleep(50000); /* the server notices the closed connection */
+    assert_true(c.accepted == 1 && c.requests == 2);
+    c.keep = 0;
+    counter_stop(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1376,8 +1650,11 @@ int main(void)
         cmocka_unit_test(test_hub_parse),
         cmocka_unit_test(test_public_api),
         cmocka_unit_test(test_fetch_deadline),
+        cmocka_unit_test(test_addr_classify),
+        cmocka_unit_test(test_fetch_address_rule),
         cmocka_unit_test(test_check_path_never_fetches),
         cmocka_unit_test(test_http_transport),
+        cmocka_unit_test(test_http_address_rule),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -54,6 +54,8 @@ struct st_ctx {
     uint64_t max_fetch;
     long fetch_timeout;
     long fetch_deadline; /* --fetch-timeout: seconds a URL's whole check may take */
+    /* --no-private-addresses: no connection to a non-public address (src/fetch/addr.c) */
+    int no_private_addrs;
     st_strlist fetch_headers, fetch_cacert;
 };
 

@@ -11,7 +11,9 @@
  * they are cut at 64 KiB). The transport's deadline (--fetch-timeout) bounds the whole check in
  * time: the stall guard only drops transfers below 1 KiB/s, so a server trickling 2 KB/s would
  * otherwise hold a check for --max-fetch / 2 KB/s; past it no request starts, no retry waits and
- * a body stops (ST649).
+ * a body stops (ST649). A connection the transport refused by the address rule (addr.c: a
+ * non-public address after a public one, or any with --no-private-addresses) sent nothing: it
+ * is ST650 at once, neither retried nor counted as a request.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -200,11 +202,17 @@ st_error st_fetch(st_fetcher *f, uint64_t off, uint64_t len, st_body_fn fn, void
     for (;;) {
         guard g = {f, fn, arg, 0, 0, 0};
         err[0] = '\0';
+        f->t->refused[0] = '\0';
         if (late(f))
             return deadline(f);
         f->requests++;
         st_error e = f->t->get(f->t, url, send ? f->headers : NULL, off, len, guarded, &g, resp,
                                err, sizeof(err));
+        if (e != ST_OK && f->t->refused[0] != '\0') { /* addr.c: nothing was sent */
+            f->requests--;
+            st_fetch_fail(f, ST_R_FETCH_ADDRESS, "%s", f->t->refused);
+            return f->fail_err;
+        }
         if (g.over) {
             st_fetch_fail(f, ST_R_FETCH_LIMIT,
                           "checking it needs more than --max-fetch (%llu bytes) downloaded",

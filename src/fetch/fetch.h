@@ -119,6 +119,11 @@ struct st_transport {
      * retries past it (ST649). */
     uint64_t deadline_ms;
     long deadline_s; /* the --fetch-timeout it came from, for messages */
+    /* The address rule (addr.c), judged by get() through st_transport_connect for every
+     * address it connects to, after DNS and before any byte is sent. Set by whoever made it. */
+    int no_private;    /* --no-private-addresses: no non-public address at all */
+    int seen_public;   /* a connection of this check went to a public address */
+    char refused[512]; /* why get() was refused a connection (ST650), "" otherwise */
 };
 
 typedef struct {
@@ -128,6 +133,22 @@ typedef struct {
 
 /* The libcurl transport, or NULL when out of memory (or built without STCHECK_REMOTE). */
 st_transport *st_http_new(const st_http_opts *o);
+
+/* ---- addr.c ----------------------------------------------------------------------------- */
+struct sockaddr;
+/* NULL for a public address, else its class for messages ("loopback", "private (10.0.0.0/8)",
+ * ...). IPv4: 0/8, 10/8, 100.64/10, 127/8, 169.254/16, 172.16/12, 192.0.0/24, 192.168/16,
+ * 198.18/15, 224/4, 240/4 (255.255.255.255 included); IPv6: ::1, fc00::/7, fe80::/10,
+ * fec0::/10, ff00::/8,
+ * and ::/96, ::ffff:0:0/96, 64:ff9b::/96 by the IPv4 address they embed; other families. */
+const char *st_addr_class4(uint32_t a); /* a in host order */
+const char *st_addr_class6(const unsigned char a[16]);
+const char *st_addr_class(const struct sockaddr *sa);
+int st_addr_public(const struct sockaddr *sa);
+/* The rule, for a connection to sa (host: the URL's, for the message): 0 to connect, -1
+ * (t->refused says why) when sa is not public and t->no_private is set or the check already
+ * connected to a public address. */
+int st_transport_connect(st_transport *t, const char *host, const struct sockaddr *sa);
 
 /* ---- fetch.c ---------------------------------------------------------------------------- */
 enum { ST_FETCH_MAX_REDIRECTS = 10, ST_FETCH_RETRIES = 3 };

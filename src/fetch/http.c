@@ -6,7 +6,9 @@
  * no compression asked for (byte offsets must be the file's), no cookies, no .netrc, a
  * connect timeout, a stall guard: a transfer that moves less than 1 KiB/s over the timeout
  * is dropped (slow-loris), and a whole-request timeout of the time the check has left before
- * its deadline (--fetch-timeout: a trickle above 1 KiB/s). The easy handle is kept per transport so
+ * its deadline (--fetch-timeout: a trickle above 1 KiB/s), and the address rule of addr.c on every
+ * address after DNS (no TCP connect to a refused one) and on every request before it is sent
+ * (a reused connection). The easy handle is kept per transport so
  * the requests for one file reuse one connection. Error messages are libcurl's descriptions of the
  * code: they never hold a header or a URL.
  */
@@ -18,7 +20,10 @@
 #include "fetch.h"
 
 #ifdef ST_HAVE_CURL
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 typedef struct {
     st_transport base;
@@ -30,6 +35,8 @@ typedef struct {
     void *fn_arg;
     int stopped;
     int started; /* the body of the current response began */
+    /* the URL's host, for an address refusal's message */
+    char host[ST_HOST_MAX];
 } http;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -68,6 +75,42 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return n;
 }
 
+/* Every new connection, after DNS and before the TCP connect: the address rule (addr.c). */
+static curl_socket_t on_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    http *h = arg;
+    struct sockaddr_storage ss;
+    (void)purpose; /* CURLSOCKTYPE_IPCXN: http and https open no other kind */
+    memset(&ss, 0, sizeof(ss));
+    /* curl gives a whole sockaddr_in6 for IPv6 (addrlen); a short one is judged as non-IP */
+    if (a->addrlen <= sizeof(ss)) /* GCOVR_EXCL_BR_LINE: libcurl's addresses fit */
+        memcpy(&ss, &a->addr, a->addrlen);
+    if (st_transport_connect(&h->base, h->host, (const struct sockaddr *)&ss) != 0)
+        return CURL_SOCKET_BAD;
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+/* Every request, on a new or a reused connection, before a byte of it is sent: a connection
+ * kept from before the check reached a public address is judged again. */
+static int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+    http *h = arg;
+    struct sockaddr_storage ss;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    (void)local_ip;
+    (void)port;
+    (void)local_port;
+    memset(&ss, 0, sizeof(ss)); /* AF_UNSPEC: an address that does not parse is not public */
+    if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1)
+        s4->sin_family = AF_INET;
+    else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1)
+        s6->sin6_family = AF_INET6;
+    return st_transport_connect(&h->base, h->host, (const struct sockaddr *)&ss) == 0
+               ? CURL_PREREQFUNC_OK
+               : CURL_PREREQFUNC_ABORT;
+}
+
 static void setup(http *h, const char *url, struct curl_slist *hl, char *range)
 {
     CURL *c = h->curl;
@@ -98,6 +141,10 @@ static void setup(http *h, const char *url, struct curl_slist *hl, char *range)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, h);
+    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(c, CURLOPT_PREREQDATA, h);
 }
 
 static st_error http_get(st_transport *t, const char *url, const char *const *headers, uint64_t off,
@@ -126,6 +173,9 @@ static st_error http_get(st_transport *t, const char *url, const char *const *he
     h->fn = fn;
     h->fn_arg = arg;
     h->stopped = h->started = 0;
+    st_url u;
+    snprintf(h->host, sizeof(h->host), "%s", st_url_parse(url, &u) == 0 ? u.host : "");
+    t->refused[0] = '\0';
     setup(h, url, hl, range);
     CURLcode rc = curl_easy_perform(h->curl);
     curl_slist_free_all(hl);
@@ -133,6 +183,10 @@ static st_error http_get(st_transport *t, const char *url, const char *const *he
         fn(arg, NULL, 0, resp); /* an empty body: still a new response */
     if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && h->stopped))
         return ST_OK;
+    if (t->refused[0] != '\0') { /* the address rule: no byte was sent, a retry cannot help */
+        snprintf(err, err_size, "the address is refused");
+        return ST_E_INVAL;
+    }
     snprintf(err, err_size, "%s", curl_easy_strerror(rc));
     /* a certificate that does not verify will not verify on a retry */
     return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ? ST_E_INVAL

@@ -73,6 +73,14 @@ st_error st_ctx_set_fetch_timeout(st_ctx *ctx, long seconds)
     return ST_OK;
 }
 
+st_error st_ctx_set_no_private_addresses(st_ctx *ctx, int on)
+{
+    if (ctx == NULL)
+        return ST_E_INVAL;
+    ctx->no_private_addrs = on != 0;
+    return ST_OK;
+}
+
 uint64_t st_report_bytes_fetched(const st_report *r)
 {
     return r ? r->bytes_fetched : 0;
@@ -135,8 +143,10 @@ static st_transport *transport(const st_ctx *ctx, st_report *r)
     st_http_opts o = {ctx->fetch_cacert.n ? ctx->fetch_cacert.v[0] : NULL, ctx->fetch_timeout};
     st_transport *t = st_http_new(&o);
     /* the check's deadline starts now: a file with its shards, or a listing's pages */
-    if (t != NULL) /* GCOVR_EXCL_BR_LINE: NULL without STCHECK_REMOTE or on malloc failure */
+    if (t != NULL) { /* GCOVR_EXCL_BR_LINE: NULL without STCHECK_REMOTE or on malloc failure */
         st_transport_deadline(t, ctx->fetch_deadline);
+        t->no_private = ctx->no_private_addrs; /* addr.c: per check, as the deadline */
+    }
     /* GCOVR_EXCL_START: builds without STCHECK_REMOTE (tests/remote_off_test.sh), malloc */
     if (t == NULL && !st_remote_supported())
         refuse(r, "this stcheck was built without remote support (STCHECK_REMOTE=OFF)");
