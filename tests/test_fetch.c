@@ -68,15 +68,9 @@ typedef struct {
 static int fake_connect(st_transport *t, const char *url, const char *addr)
 {
     struct sockaddr_storage ss;
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
     st_url u;
-    memset(&ss, 0, sizeof(ss));
     assert_int_equal(st_url_parse(url, &u), 0);
-    if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1)
-        s4->sin_family = AF_INET;
-    else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1)
-        s6->sin6_family = AF_INET6;
+    assert_int_equal(st_addr_parse(addr, &ss), 0);
     return st_transport_connect(t, u.host, (struct sockaddr *)&ss);
 }
 
@@ -1004,6 +998,12 @@ static void test_public_api(void **state)
     assert_int_equal(st_ctx_set_fetch_timeout(NULL, 5), ST_E_INVAL);
     assert_int_equal(st_ctx_set_fetch_timeout(ctx, 86400), ST_OK);
     assert_int_equal(ctx->fetch_deadline, 86400);
+    assert_int_equal(ctx->no_private_addrs, 0); /* the default: public -> private refused */
+    assert_int_equal(st_ctx_set_no_private_addresses(NULL, 1), ST_E_INVAL);
+    assert_int_equal(st_ctx_set_no_private_addresses(ctx, 7), ST_OK);
+    assert_int_equal(ctx->no_private_addrs, 1);
+    assert_int_equal(st_ctx_set_no_private_addresses(ctx, 0), ST_OK);
+    assert_int_equal(ctx->no_private_addrs, 0);
     assert_null(st_check_url(NULL, "http://x"));
     assert_null(st_check_url(ctx, NULL));
     /* refused before any request */
@@ -1258,15 +1258,8 @@ static void test_addr_classify(void **state)
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         struct sockaddr_storage ss;
-        memset(&ss, 0, sizeof(ss));
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-        if (inet_pton(AF_INET, t[i].a, &s4->sin_addr) == 1)
-            s4->sin_family = AF_INET;
-        else {
-            assert_int_equal(inet_pton(AF_INET6, t[i].a, &s6->sin6_addr), 1);
-            s6->sin6_family = AF_INET6;
-        }
+        assert_int_equal(st_addr_parse(t[i].a, &ss), 0);
+        assert_int_equal(ss.ss_family, strchr(t[i].a, ':') ? AF_INET6 : AF_INET);
         const char *cls = st_addr_class((struct sockaddr *)&ss);
         if (t[i].cls == NULL && cls != NULL)
             fail_msg("%s: %s, want public", t[i].a, cls);
@@ -1277,6 +1270,14 @@ static void test_addr_classify(void **state)
     struct sockaddr un = {.sa_family = AF_UNIX}; /* only IPv4 and IPv6 are judged */
     assert_string_equal(st_addr_class(&un), "non-IP");
     assert_false(st_addr_public(&un));
+    /* what is not a numeric address (a scoped IPv6 one, a name) is AF_UNSPEC: not public */
+    struct sockaddr_storage ss;
+    const char *const odd[] = {"fe80::1%eth0", "localhost", "", "1.2.3", "::ffff:1.2.3.4.5"};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(st_addr_parse(odd[i], &ss), -1);
+        assert_int_equal(ss.ss_family, AF_UNSPEC);
+        assert_string_equal(st_addr_class((struct sockaddr *)&ss), "non-IP");
+    }
 }
 
 /* The rule through fetch.c and cache.c: a check on a public address is refused a non-public
@@ -1369,6 +1370,12 @@ static void test_fetch_address_rule(void **state)
     assert_non_null(strstr(g.base.refused, "link-local (fe80::/10)"));
     assert_int_equal(fake_connect(&g.base, URL, "1.1.1.1"), 0);
     assert_string_equal(g.base.refused, "");
+    /* an address of another family is refused under the rule, shown as '?' */
+    struct sockaddr un = {.sa_family = AF_UNIX};
+    assert_int_equal(st_transport_connect(&g.base, "h.test", &un), -1);
+    assert_string_equal(g.base.refused, "refused to connect to h.test: its address ? is non-IP, "
+                                        "not public, after the check connected to a public "
+                                        "address");
 }
 
 /* ---- a loopback server counting connections -------------------------------------------- */

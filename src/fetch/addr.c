@@ -89,6 +89,20 @@ int st_addr_public(const struct sockaddr *sa)
     return st_addr_class(sa) == NULL;
 }
 
+int st_addr_parse(const char *ip, struct sockaddr_storage *ss)
+{
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    memset(ss, 0, sizeof(*ss)); /* AF_UNSPEC: judged as not public */
+    if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1)
+        s4->sin_family = AF_INET;
+    else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1)
+        s6->sin6_family = AF_INET6;
+    else
+        return -1;
+    return 0;
+}
+
 int st_transport_connect(st_transport *t, const char *host, const struct sockaddr *sa)
 {
     char ip[INET6_ADDRSTRLEN] = "?", h[300];

@@ -145,6 +145,10 @@ const char *st_addr_class4(uint32_t a); /* a in host order */
 const char *st_addr_class6(const unsigned char a[16]);
 const char *st_addr_class(const struct sockaddr *sa);
 int st_addr_public(const struct sockaddr *sa);
+struct sockaddr_storage;
+/* A numeric IPv4 or IPv6 address (libcurl's CURLINFO_PRIMARY_IP form) into ss; -1 (ss left
+ * AF_UNSPEC, which is not public) when ip is neither. */
+int st_addr_parse(const char *ip, struct sockaddr_storage *ss);
 /* The rule, for a connection to sa (host: the URL's, for the message): 0 to connect, -1
  * (t->refused says why) when sa is not public and t->no_private is set or the check already
  * connected to a public address. */

@@ -20,7 +20,6 @@
 #include "fetch.h"
 
 #ifdef ST_HAVE_CURL
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -96,16 +95,10 @@ static int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_po
 {
     http *h = arg;
     struct sockaddr_storage ss;
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
     (void)local_ip;
     (void)port;
     (void)local_port;
-    memset(&ss, 0, sizeof(ss)); /* AF_UNSPEC: an address that does not parse is not public */
-    if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1)
-        s4->sin_family = AF_INET;
-    else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1)
-        s6->sin6_family = AF_INET6;
+    st_addr_parse(ip, &ss);
     return st_transport_connect(&h->base, h->host, (const struct sockaddr *)&ss) == 0
                ? CURL_PREREQFUNC_OK
                : CURL_PREREQFUNC_ABORT;
