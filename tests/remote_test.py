@@ -187,10 +187,12 @@ def test_nginx(ng, root, files):
     code, fs, err, _ = jcheck(["--no-private-addresses", u + "/m.safetensors",
                                "http://localhost:%d/m.safetensors" % ng.port,
                                "http://[::ffff:127.0.0.1]:%d/m.safetensors" % ng.port,
-                               ng.tls_url + "/m.safetensors"])
+                               ng.tls_url + "/m.safetensors"] +
+                              ["http://%s:%d/m.safetensors" % (h, ng.port)
+                               for h in ("2130706433", "0x7f.1", "127.1", "[::127.0.0.1]")])
     got = [(ids(f), f["verdict"], f["requests"], f["bytes_fetched"]) for f in fs]
     check("no-private-addresses-nginx", code == 2 and
-          got == [(["ST650"], "could not check", 0, 0)] * 4, str(got) + err[-300:])
+          got == [(["ST650"], "could not check", 0, 0)] * 8, str(got) + err[-300:])
     check("no-private-addresses-message", "its address 127.0.0.1 is loopback, not public "
           "(--no-private-addresses)" in fs[0]["findings"][0]["message"], str(fs[0]))
     check("no-private-addresses-nginx-untouched",
@@ -467,6 +469,13 @@ def test_hub_walk(files):
                 ("hf://o/r/model.safetensors", "pass", ids_local_m, "hf://o/r"),
                 ("hf://o/r/sub/evil.pkl", "fail", ids_local_evil, "hf://o/r")]
         check("hub-walk", code == 1 and got == want, str(got) + err)
+        # --no-private-addresses: the listing's request is refused (ST650), the listing is one
+        # item that could not be checked (ST648), the Hub imitation sees no request
+        before = srv.httpd.requests
+        code, fs, err, _ = jcheck(["--no-private-addresses", "-r", "hf://o/r"], env)
+        got = [(f["verdict"], ids(f), f["requests"]) for f in fs]
+        check("hub-walk-no-private-addresses", code == 2 and srv.httpd.requests == before and
+              got == [("could not check", ["ST648", "ST650"], 0)], str(got) + err)
         # @REV reaches the tree API and every resolve
         del srv.httpd.paths[:]
         code, fs, err, _ = jcheck(["-r", "hf://o/r@v2.0"], env)
