@@ -152,6 +152,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def trickle(self, status, body, headers):
+        """Sends body 2 KiB every 0.25 s (above the stall guard's 1 KiB/s), then closes."""
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for i in range(0, len(body), 2048):
+                self.wfile.write(body[i:i + 2048])
+                self.wfile.flush()
+                time.sleep(0.25)
+        except OSError:
+            pass
+        self.close_connection = True
+
     def parse_range(self, size):
         r = self.headers.get("Range")
         if not r or not r.startswith("bytes="):
@@ -209,19 +225,8 @@ class FaultHandler(_Handler):
             return self.send(301, b"", [("Location", "ftp://127.0.0.1/x")])
         if kind == "trickle":  # 2 KiB every 0.25 s: above the stall guard's 1 KiB/s
             a, b = self.parse_range(len(data))
-            self.send_response(206)
-            self.send_header("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))
-            self.send_header("Content-Length", str(b - a + 1))
-            self.end_headers()
-            try:
-                for i in range(a, b + 1, 2048):
-                    self.wfile.write(data[i:min(i + 2048, b + 1)])
-                    self.wfile.flush()
-                    time.sleep(0.25)
-            except OSError:
-                pass
-            self.close_connection = True
-            return
+            return self.trickle(206, data[a:b + 1],
+                                [("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))])
         if kind == "toother":  # records what it got, redirects to another host (srv.other)
             srv.seen.append(dict(self.headers))
             rest = path.split("/", 2)[2]
@@ -272,19 +277,7 @@ class HubHandler(_Handler):
                 return self.send(pages, b"")
             if pages == "trickle":  # a 1 MB listing sent 2 KiB every 0.25 s
                 body = b"[" + b" " * (1 << 20) + b"]"
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                try:
-                    for i in range(0, len(body), 2048):
-                        self.wfile.write(body[i:i + 2048])
-                        self.wfile.flush()
-                        time.sleep(0.25)
-                except OSError:
-                    pass
-                self.close_connection = True
-                return
+                return self.trickle(200, body, [("Content-Type", "application/json")])
             if pages == "endless":  # every page names a next one
                 nxt = "http://127.0.0.1:%d%s?cursor=%d" % (srv.server_address[1], path,
                                                           srv.requests)
