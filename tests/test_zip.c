@@ -21,6 +21,7 @@
 #include "formats/zip.h"
 #include "build_archive.h"
 #include "test_fault.h"
+#include "read_whole.h"
 #include "test_util.h"
 
 /* ---- building archives ----------------------------------------------------------------- */
@@ -1043,6 +1044,73 @@ static void test_nested(void **state)
     free(z.w.b);
 }
 
+/* A corpus file's bytes (freed by the caller). */
+static unsigned char *corpus_file(const char *rel, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", ST_CORPUS_DIR, rel);
+    unsigned char *b = rw_read_file(path, len);
+    assert_non_null(b);
+    return b;
+}
+
+/* A generic zip's members that are model files (HDF5, ONNX, safetensors) are checked as nested
+ * inputs, stored in place or inflated; other members (text) are not judged; a checkpoint's
+ * storages are raw bytes, never identified, even when they start with an HDF5 signature. */
+static void test_model_members(void **state)
+{
+    st_ctx *ctx = *state;
+    size_t h5n, onnxn, stn, badn;
+    unsigned char *h5 = corpus_file("hdf5/ST851-lambda.h5", &h5n);
+    unsigned char *onnx = corpus_file("onnx/ST803-absolute.onnx", &onnxn);
+    unsigned char *st = corpus_file("safetensors/valid-basic.safetensors", &stn);
+    unsigned char *bad = corpus_file("safetensors/ST125-size-mismatch.safetensors", &badn);
+    zbuf z;
+    for (int method = 0; method <= 8; method += 8) {
+        zmember m[2] = {txt, {"model.h5", 0, h5, h5n, method, 0, NULL, 0}};
+        zb_build(&z, NULL, 0, m, 2);
+        expect_zip(ctx, &z, "ST851", ST_VERDICT_FAIL);
+        free(z.w.b);
+        m[1] = (zmember){"m.onnx", 0, onnx, onnxn, method, 0, NULL, 0};
+        zb_build(&z, NULL, 0, m, 2);
+        expect_zip(ctx, &z, "ST803", ST_VERDICT_FAIL);
+        free(z.w.b);
+        m[1] = (zmember){"w.safetensors", 0, st, stn, method, 0, NULL, 0};
+        zb_build(&z, NULL, 0, m, 2);
+        expect_zip(ctx, &z, "", ST_VERDICT_PASS);
+        free(z.w.b);
+        /* identified by content: the name says nothing */
+        m[1] = (zmember){"blob", 0, bad, badn, method, 0, NULL, 0};
+        zb_build(&z, NULL, 0, m, 2);
+        expect_zip(ctx, &z, "ST125", ST_VERDICT_FAIL);
+        free(z.w.b);
+    }
+    /* text named .h5 and .json, longer than the 4 KiB prefix: the sniffs that would read past it
+     * (HDF5 behind a user block, a JSON index) find nothing, and the member is not judged */
+    static unsigned char text[9000];
+    memset(text, 'x', sizeof(text));
+    text[0] = '{';
+    zmember t[2] = {{"notes.h5", 0, text + 1, sizeof(text) - 1, 0, 0, NULL, 0},
+                    {"config.json", 0, text, sizeof(text), 8, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, t, 2);
+    expect_zip(ctx, &z, "", ST_VERDICT_PASS);
+    free(z.w.b);
+    /* a checkpoint whose storages (referenced or not) start with the HDF5 signature */
+    unsigned char pk[512];
+    size_t n = torch_pickle(pk, "FloatStorage", "0", 4);
+    zmember c[4] = {{"a/data.pkl", 0, pk, n, 0, 0, NULL, 0},
+                    {"a/data/0", 0, h5, h5n, 0, 0, NULL, 0},
+                    {"a/data/1", 0, h5, h5n, 8, 0, NULL, 0},
+                    {"a/version", 0, "3\n", 2, 0, 0, NULL, 0}};
+    zb_build(&z, NULL, 0, c, 4);
+    expect_zip(ctx, &z, "", ST_VERDICT_PASS);
+    free(z.w.b);
+    free(h5);
+    free(onnx);
+    free(st);
+    free(bad);
+}
+
 /* More layouts torch's reader sees: a NUL in the folder (the key is what precedes it, so an
  * entry named by that prefix is data.pkl), TorchScript without data.pkl, short names. */
 static void test_torch_layouts(void **state)
@@ -1429,6 +1497,7 @@ int main(void)
         cmocka_unit_test(test_torch_lookup),
         cmocka_unit_test(test_torchscript),
         cmocka_unit_test(test_nested),
+        cmocka_unit_test(test_model_members),
         cmocka_unit_test(test_archive_sniff),
         cmocka_unit_test(test_torch_layouts),
         cmocka_unit_test(test_tar_prefix),

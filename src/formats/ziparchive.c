@@ -35,6 +35,7 @@ typedef struct {
     int torch;
     int torch_reads;           /* torch.load reads this view (miniz name lookups) */
     int torchscript;           /* a TorchScript archive */
+    int keras;                 /* a Keras 3 archive: keras.c judges its members by path */
     size_t npy;                /* members that are .npy arrays (an .npz when not torch's) */
     uint32_t *sorted;          /* miniz's sorted index, when torch reads this view */
     long data_pkl;             /* the entry torch unpickles as data.pkl, or -1 */
@@ -266,11 +267,12 @@ static void scan_member(zjob *j, const st_zip_entry *e, const char *name, int is
     free(buf);
 }
 
-/* A GGUF member (a llamafile's weights, docs/formats/other.md): checked by gguf.c as a nested
- * input. Stored uncompressed (as llamafile requires, to map it) it is read in place: weights run
- * to gigabytes and gguf.c reads only the metadata (the CRC is not verified: llamafile does not
- * either). Compressed, it is inflated within the zip limits and checked from memory. */
-static void check_gguf_member(zjob *j, const st_zip_entry *e, const char *name)
+/* A member that is a model file of a format checked on its own (a GGUF llamafile's weights, an
+ * HDF5 Keras model, safetensors, ONNX, ...: docs/formats/zip.md) is checked as a nested input.
+ * Stored uncompressed it is read in place: weights run to gigabytes and the format modules read
+ * what they need (the CRC is not verified: llamafile does not either). Compressed, it is
+ * inflated within the zip limits and checked from memory. */
+static void check_model_member(zjob *j, const st_zip_entry *e, const char *name)
 {
     uint64_t size = j->in->src->size;
     if (e->method == 0 && e->csize == e->usize && e->data_off <= size &&
@@ -288,7 +290,60 @@ static void check_gguf_member(zjob *j, const st_zip_entry *e, const char *name)
     keep_error(j, err);
 }
 
-/* Members that are neither .pkl nor referenced storages: a prefix decides whether to read on. */
+/* The probe's source: the member's first bytes, read so far; a read past them fails, so a sniff
+ * that would look further (HDF5 behind a user block, a JSON index) decides on the prefix. */
+typedef struct {
+    const unsigned char *p;
+    size_t len;
+} prefix_src;
+
+static st_error prefix_read(void *arg, uint64_t off, void *buf, size_t len)
+{
+    const prefix_src *s = arg;
+    if (off > s->len || len > s->len - off)
+        return ST_E_IO;
+    memcpy(buf, s->p + off, len);
+    return ST_OK;
+}
+
+/* Formats the table identifies by content whose files are models stcheck checks or names
+ * (format.c's table). Not here: pickles, .npy and zips (judged in scan_member), and wrappers
+ * whose content may be anything (tar, compressed streams, opaque containers, executables). */
+static int is_model_format(const char *f)
+{
+    static const char *const models[] = {"safetensors",  "onnx",      "hdf5",       "joblib-zfile",
+                                         "keras-config", "tflite",    "executorch", "coreml",
+                                         "openvino",     "savedmodel"};
+    for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+        if (strcmp(f, models[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether a member's first bytes (and its name and size, as a file's would be) identify a model
+ * format: a probe input over the prefix, identified as formats.c identifies a file. */
+static int member_is_model(zjob *j, const st_zip_entry *e, const char *name,
+                           const unsigned char *buf, size_t len)
+{
+    prefix_src ps = {buf, len};
+    st_src_cb cb = {prefix_read, &ps};
+    st_src src;
+    st_src_callback(&src, &cb, e->usize < len ? len : e->usize);
+    st_input probe = *j->in;
+    probe.src = &src;
+    probe.head = buf;
+    probe.head_len = len;
+    probe.tail = buf; /* the whole member when it fits the prefix, else no tail */
+    probe.tail_len = e->usize == len ? len : 0;
+    probe.name = name;
+    probe.open_dir = NULL;
+    const st_format *f = st_format_identify(&probe);
+    return f != NULL && is_model_format(f->name);
+}
+
+/* Members that are neither .pkl nor referenced storages: a prefix decides whether to read on.
+ * In a checkpoint (torch's raw storages) or a Keras 3 archive (keras.c judges its members by
+ * path) only pickles, arrays, zips and GGUF are recognised. */
 static void sniff_member(zjob *j, const st_zip_entry *e, const char *name)
 {
     unsigned char *buf;
@@ -300,10 +355,11 @@ static void sniff_member(zjob *j, const st_zip_entry *e, const char *name)
     }
     int interesting = st_pk_looks_like_pickle(buf, len) || st_zip_sniff_bytes(buf, len) ||
                       st_npy_sniff_bytes(buf, len);
-    int gguf = len >= 4 && memcmp(buf, "GGUF", 4) == 0;
+    int model = (len >= 4 && memcmp(buf, "GGUF", 4) == 0) ||
+                (!interesting && !j->torch && !j->keras && member_is_model(j, e, name, buf, len));
     free(buf);
-    if (gguf)
-        check_gguf_member(j, e, name);
+    if (model)
+        check_model_member(j, e, name);
     else if (interesting)
         scan_member(j, e, name, 0);
 }
@@ -506,7 +562,8 @@ static st_error check_view(st_input *in, st_zip *z, int torch_reads)
         else
             check_missing_data_pkl(&j);
         /* a Keras 3 archive (keras/keras.c); its members are still judged below */
-        if (!j.torch && st_keras_is_archive(in, &j.z))
+        j.keras = !j.torch && st_keras_is_archive(in, &j.z);
+        if (j.keras)
             keep_error(&j, st_keras_check_archive(in, &j.z));
         scan_members(&j, 1); /* pickles first: they say which members are storages */
         if (j.torch && j.err == ST_OK) {
