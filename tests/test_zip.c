@@ -1095,6 +1095,13 @@ static void test_model_members(void **state)
     zb_build(&z, NULL, 0, t, 2);
     expect_zip(ctx, &z, "", ST_VERDICT_PASS);
     free(z.w.b);
+    /* identified, but not as a model: a ustar header tarfile refuses (content may be anything) */
+    static unsigned char tar[512];
+    memcpy(tar + 257, "ustar", 5);
+    zmember u = {"x.tar", 0, tar, sizeof(tar), 0, 0, NULL, 0};
+    zb_build(&z, NULL, 0, &u, 1);
+    expect_zip(ctx, &z, "", ST_VERDICT_PASS);
+    free(z.w.b);
     /* a checkpoint whose storages (referenced or not) start with the HDF5 signature */
     unsigned char pk[512];
     size_t n = torch_pickle(pk, "FloatStorage", "0", 4);
