@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../core/escape.h"
+#include "../core/hash.h"
 #include "doc.h"
 
 #define ST_INFO_URI "https://github.com/stcheck/stcheck"
@@ -256,14 +257,10 @@ static cJSON *one_item_array(cJSON *item)
 /* A fingerprint that survives unrelated edits: FNV-1a over rule id, URI and message. */
 static void fingerprint(const char *id, const char *uri, const char *msg, char out[17])
 {
-    uint64_t h = 0xcbf29ce484222325u;
+    uint64_t h = ST_FNV1A64_INIT;
     const char *parts[] = {id, uri, msg};
-    for (size_t k = 0; k < 3; k++)
-        for (const unsigned char *p = (const unsigned char *)parts[k];; p++) {
-            h = (h ^ *p) * 0x100000001b3u; /* the terminating NUL separates the parts */
-            if (*p == '\0')
-                break;
-        }
+    for (size_t k = 0; k < 3; k++) /* each part's terminating NUL separates it from the next */
+        h = st_fnv1a64(h, parts[k], strlen(parts[k]) + 1);
     for (int i = 15; i >= 0; i--, h >>= 4)
         out[i] = "0123456789abcdef"[h & 15];
     out[16] = '\0';

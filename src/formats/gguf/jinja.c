@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../../core/escape.h"
+#include "../../core/hash.h"
 #include "gguf.h"
 
 #define MAX_STACK 1024 /* the limit's hard maximum */
@@ -136,10 +137,7 @@ static int extra(const jj *j, const char *kind, const char *p, size_t n)
  * tokenizer.chat_template.* keys). */
 static size_t nl_hash(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211u;
-    return (size_t)h;
+    return (size_t)st_fnv1a64(ST_FNV1A64_INIT, p, n);
 }
 
 static int nl_has(const nlist *l, const char *p, size_t n)

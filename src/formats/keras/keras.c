@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "../../core/escape.h"
+#include "../../core/hash.h"
 #include "../../json/json.h"
 #include "hdf5.h"
 #include "keras.h"
@@ -234,10 +235,7 @@ static int dotted_identifier(const char *s)
 /* FNV-1a of n bytes, never 0 (0 marks a free slot). */
 static uint64_t name_hash(const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3u;
-    return h | 1;
+    return st_fnv1a64(ST_FNV1A64_INIT, s, n) | 1;
 }
 
 /* The slot of h in the job's set: the one holding it, or the free one it goes to (the set holds
