@@ -47,9 +47,15 @@ void st_transport_deadline(st_transport *t, long seconds)
     t->deadline_ms = seconds > 0 ? st_fetch_now_ms() + (uint64_t)seconds * 1000u : 0;
 }
 
+uint64_t st_transport_ms_left(const st_transport *t)
+{
+    uint64_t now = st_fetch_now_ms(), end = t->deadline_ms;
+    return end == 0 ? UINT64_MAX : end > now ? end - now : 0;
+}
+
 static int late(const st_fetcher *f)
 {
-    return f->t->deadline_ms != 0 && st_fetch_now_ms() >= f->t->deadline_ms;
+    return st_transport_ms_left(f->t) == 0;
 }
 
 void st_fetch_fail(st_fetcher *f, st_rule_id id, const char *fmt, ...)
@@ -141,8 +147,8 @@ static void pause_ms(unsigned ms)
 /* A retry's delay, never past the deadline (the loop then stops at it). */
 static unsigned backoff(const st_fetcher *f, unsigned ms)
 {
-    uint64_t now = st_fetch_now_ms(), end = f->t->deadline_ms;
-    return end != 0 && now + ms > end ? (unsigned)(end > now ? end - now : 0) : ms;
+    uint64_t left = st_transport_ms_left(f->t);
+    return left < ms ? (unsigned)left : ms;
 }
 
 static int is_redirect(int status)

@@ -180,6 +180,8 @@ extern uint64_t (*st_fetch_clock_ms)(void);
 uint64_t st_fetch_now_ms(void);
 /* Sets t's deadline seconds from now (0: none). */
 void st_transport_deadline(st_transport *t, long seconds);
+/* Milliseconds before t's deadline: 0 once it has passed, UINT64_MAX when there is none. */
+uint64_t st_transport_ms_left(const st_transport *t);
 
 /* 0, or -1 (and a finding) when url cannot be requested. */
 int st_fetcher_init(st_fetcher *f, st_transport *t, st_report *r, const char *url,

@@ -121,10 +121,10 @@ static void setup(http *h, const char *url, struct curl_slist *hl, char *range)
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->opts.timeout_s);
     if (h->base.deadline_ms != 0) { /* --fetch-timeout: the time the whole check has left */
-        uint64_t now = st_fetch_now_ms(), end = h->base.deadline_ms;
-        /* (fetch.c sends no request past the deadline: end > now but for a race; defence) */
+        uint64_t left = st_transport_ms_left(&h->base);
+        /* (fetch.c sends no request past the deadline: left > 0 but for a race; defence) */
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, /* GCOVR_EXCL_BR_LINE: defence */
-                         (long)(end > now ? end - now : 1));
+                         (long)(left > 0 ? left : 1));
     }
     curl_easy_setopt(c, CURLOPT_USERAGENT, "stcheck/" ST_VERSION_STRING);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
